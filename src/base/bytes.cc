@@ -1,0 +1,33 @@
+#include "base/bytes.h"
+
+namespace as {
+
+std::string ToHex(const uint8_t* p, size_t n) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string s(n * 2, '\0');
+  for (size_t i = 0; i < n; i++) {
+    s[2 * i] = kDigits[p[i] >> 4];
+    s[2 * i + 1] = kDigits[p[i] & 15];
+  }
+  return s;
+}
+
+static int HexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::vector<uint8_t>> FromHex(std::string_view s) {
+  if (s.size() % 2) return std::nullopt;
+  std::vector<uint8_t> out(s.size() / 2);
+  for (size_t i = 0; i < out.size(); i++) {
+    int hi = HexVal(s[2 * i]), lo = HexVal(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return out;
+}
+
+}  // namespace as
