@@ -1,0 +1,65 @@
+#include <cstring>
+#include <string>
+
+#include "chunking/fastcdc.h"
+
+namespace as {
+
+ChunkStream::ChunkStream(const Chunker& chunker, Reader reader, size_t buffer_size)
+    : chunker_(chunker), reader_(std::move(reader)) {
+  size_t floor = 2 * size_t{chunker_.params().max_size};
+  cap_ = buffer_size > floor ? buffer_size : floor;
+  buf_.reset(new uint8_t[cap_]);  // default-initialized: no memset of 8 MiB
+}
+
+Status ChunkStream::Fill() {
+  // Move the undecided tail (< max_size bytes) to the front, then top up.
+  size_t avail = end_ - pos_;
+  if (pos_ != 0) {
+    if (avail != 0) std::memmove(buf_.get(), buf_.get() + pos_, avail);
+    pos_ = 0;
+    end_ = avail;
+  }
+  while (end_ < cap_ && !eof_) {
+    size_t room = cap_ - end_;
+    Result<size_t> r = reader_(buf_.get() + end_, room);
+    if (!r.ok()) {
+      return r.status().WithContext("chunk stream: read at offset " +
+                                    std::to_string(bytes_read_));
+    }
+    size_t got = *r;
+    if (got > room) {
+      return Status::Internal("chunk stream: reader returned " + std::to_string(got) +
+                              " bytes for a " + std::to_string(room) +
+                              "-byte buffer at offset " + std::to_string(bytes_read_));
+    }
+    if (got == 0) eof_ = true;
+    end_ += got;
+    bytes_read_ += got;
+  }
+  return Status::OK();
+}
+
+Result<bool> ChunkStream::Next(ChunkView* out) {
+  if (!error_.ok()) return error_;
+  if (!eof_ && end_ - pos_ < chunker_.params().max_size) {
+    Status st = Fill();
+    if (!st.ok()) {
+      error_ = st;
+      return st;
+    }
+  }
+  size_t avail = end_ - pos_;
+  if (avail == 0) return false;  // Fill() only leaves nothing at EOF
+  uint64_t hash = 0;
+  size_t len = chunker_.Cut(buf_.get() + pos_, avail, eof_, &hash);
+  out->data = buf_.get() + pos_;
+  out->size = len;
+  out->offset = offset_;
+  out->gear_hash = hash;
+  pos_ += len;
+  offset_ += len;
+  return true;
+}
+
+}  // namespace as

@@ -1,0 +1,134 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "chunking/fastcdc.h"
+#include "seed.h"
+#include "test_util.h"
+
+namespace as {
+namespace {
+
+struct Chunk {
+  uint64_t offset;
+  size_t size;
+  uint64_t hash;
+  bool operator==(const Chunk&) const = default;
+};
+
+std::vector<Chunk> OneShot(const Chunker& c, const std::vector<uint8_t>& data) {
+  std::vector<Chunk> out;
+  size_t pos = 0;
+  while (pos < data.size()) {
+    uint64_t h = 0;
+    size_t len = c.Cut(data.data() + pos, data.size() - pos, true, &h);
+    out.push_back({pos, len, h});
+    pos += len;
+  }
+  return out;
+}
+
+// A reader over `data` that returns at most size_fn() bytes per call.
+template <typename SizeFn>
+ChunkStream::Reader MemReader(const std::vector<uint8_t>& data, SizeFn size_fn) {
+  auto pos = std::make_shared<size_t>(0);
+  return [&data, pos, size_fn](uint8_t* buf, size_t cap) mutable -> Result<size_t> {
+    size_t n = std::min({cap, data.size() - *pos, size_fn()});
+    std::memcpy(buf, data.data() + *pos, n);
+    *pos += n;
+    return n;
+  };
+}
+
+std::vector<Chunk> Stream(const Chunker& c, const std::vector<uint8_t>& data,
+                          ChunkStream::Reader reader, size_t buffer_size) {
+  ChunkStream s(c, std::move(reader), buffer_size);
+  std::vector<Chunk> out;
+  ChunkView v;
+  while (true) {
+    Result<bool> more = s.Next(&v);
+    EXPECT_TRUE(more.ok()) << more.status().ToString();
+    if (!more.ok() || !*more) break;
+    EXPECT_EQ(std::memcmp(v.data, data.data() + v.offset, v.size), 0) << v.offset;
+    out.push_back({v.offset, v.size, v.gear_hash});
+  }
+  EXPECT_EQ(s.bytes_read(), data.size());
+  Result<bool> again = s.Next(&v);  // stays at the end
+  EXPECT_TRUE(again.ok() && !*again);
+  return out;
+}
+
+TEST(ChunkStream, SameChunksWhateverTheReadSizes) {
+  const uint64_t seed = testing::TestSeed("ChunkStream.SameChunksWhateverTheReadSizes");
+  std::vector<uint8_t> data = testing::RandomBytes(20 << 20, seed);
+  auto c = Chunker::Create(ChunkerParams{}, MakeKernelTable(DetectCpu()));
+  ASSERT_TRUE(c.ok());
+  std::vector<Chunk> want = OneShot(*c, data);
+  ASSERT_GT(want.size(), 100u);
+
+  EXPECT_EQ(Stream(*c, data, MemReader(data, [] { return size_t{1}; }), 8 << 20), want)
+      << "1-byte reads";
+  EXPECT_EQ(Stream(*c, data, MemReader(data, [] { return size_t{7}; }), 1 << 20), want)
+      << "7-byte reads";
+  std::mt19937_64 rng(seed);
+  EXPECT_EQ(Stream(*c, data, MemReader(data, [&rng] { return size_t(rng() % (1 << 20)) + 1; }),
+                   8 << 20),
+            want)
+      << "random reads up to 1 MiB";
+  // Smallest buffer (rounded up to 2 * max) and whole reads.
+  EXPECT_EQ(Stream(*c, data, MemReader(data, [] { return ~size_t{0}; }), 0), want)
+      << "tiny buffer";
+}
+
+TEST(ChunkStream, SmallAndEmptyInputs) {
+  auto c = Chunker::Create(ChunkerParams{64, 256, 1024, 1}, MakeKernelTable(DetectCpu()));
+  ASSERT_TRUE(c.ok());
+  for (size_t n : {0, 1, 63, 64, 65, 1023, 1024, 1025, 5000}) {
+    std::vector<uint8_t> data = testing::RandomBytes(n, n);
+    EXPECT_EQ(Stream(*c, data, MemReader(data, [] { return size_t{100}; }), 0),
+              OneShot(*c, data))
+        << n;
+  }
+}
+
+TEST(ChunkStream, ReaderErrorPropagatesAndSticks) {
+  auto c = Chunker::Create(ChunkerParams{64, 256, 1024, 1}, MakeKernelTable(DetectCpu()));
+  ASSERT_TRUE(c.ok());
+  std::vector<uint8_t> data = testing::RandomBytes(10000, 3);
+  size_t pos = 0;
+  int calls = 0;
+  ChunkStream s(*c, [&](uint8_t* buf, size_t cap) -> Result<size_t> {
+    if (++calls == 4) return Status::IOError("disk on fire");
+    size_t n = std::min<size_t>({cap, 1500, data.size() - pos});
+    std::memcpy(buf, data.data() + pos, n);
+    pos += n;
+    return n;
+  });
+  ChunkView v;
+  Result<bool> r = s.Next(&v);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kIOError);
+  EXPECT_NE(r.status().message().find("disk on fire"), std::string::npos);
+  EXPECT_NE(r.status().message().find("offset 4500"), std::string::npos)
+      << r.status().message();
+  Result<bool> again = s.Next(&v);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(calls, 4);  // not called again after the error
+}
+
+TEST(ChunkStream, ReaderOverrunIsAnError) {
+  auto c = Chunker::Create(ChunkerParams{64, 256, 1024, 1}, MakeKernelTable(DetectCpu()));
+  ASSERT_TRUE(c.ok());
+  ChunkStream s(*c, [](uint8_t*, size_t cap) -> Result<size_t> { return cap + 1; });
+  ChunkView v;
+  Result<bool> r = s.Next(&v);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kInternal);
+}
+
+}  // namespace
+}  // namespace as
