@@ -6,7 +6,6 @@
 #include <string>
 
 #include "cbor/cbor.h"
-#include "cbor/utf8.h"
 
 namespace as::cbor {
 
