@@ -1,0 +1,48 @@
+// Per-chunk compression: zstd, lz4 or none. The codec id is recorded in each
+// frame header (docs/format/frame.md), so every frame decodes on its own.
+//
+// Contract: a Compressor is used by one thread at a time (it owns a zstd
+// context); Decompress is thread-safe. Compress() may choose to store raw
+// when compression does not pay; the codec it actually used is returned.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace as {
+
+enum class CodecId : uint8_t { kNone = 0, kZstd = 1, kLz4 = 2 };
+
+const char* CodecName(CodecId c);
+Result<CodecId> ParseCodec(std::string_view name);  // "zstd" | "lz4" | "none"
+
+// zstd level 1: see docs/benchmarks.md (levels 1..3 on real_v1: level 1 keeps
+// ingest above the 350 MB/s target with most of the ratio).
+constexpr int kDefaultZstdLevel = 1;
+
+class Compressor {
+ public:
+  Compressor(CodecId codec, int zstd_level = kDefaultZstdLevel);
+  ~Compressor();
+  Compressor(const Compressor&) = delete;
+  Compressor& operator=(const Compressor&) = delete;
+
+  // Compresses src into *out (resized). Returns the codec used: kNone (and out
+  // holds nothing) when compression would save less than 1/32 of the input.
+  CodecId Compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out);
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// Decodes exactly raw_len bytes into dst. Corruption (naming the codec) when
+// the payload is malformed or yields a different length.
+Status Decompress(CodecId codec, const uint8_t* src, size_t n, uint8_t* dst, size_t raw_len);
+
+}  // namespace as

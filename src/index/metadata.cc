@@ -1,0 +1,497 @@
+#include "index/metadata.h"
+
+#include <ctime>
+
+namespace as {
+
+namespace {
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants(
+  name TEXT PRIMARY KEY, domain INTEGER NOT NULL UNIQUE, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS packs(
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, domain INTEGER NOT NULL,
+  size INTEGER NOT NULL, frames INTEGER NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks(
+  domain INTEGER NOT NULL, digest BLOB NOT NULL, pack INTEGER NOT NULL,
+  offset INTEGER NOT NULL, frame_len INTEGER NOT NULL, raw_len INTEGER NOT NULL,
+  PRIMARY KEY(domain, digest)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunks_pack ON chunks(pack);
+CREATE TABLE IF NOT EXISTS manifests(
+  domain INTEGER NOT NULL, digest BLOB NOT NULL, content BLOB NOT NULL,
+  size INTEGER NOT NULL, chunks INTEGER NOT NULL, pack INTEGER NOT NULL,
+  offset INTEGER NOT NULL, frame_len INTEGER NOT NULL, raw_len INTEGER NOT NULL,
+  PRIMARY KEY(domain, digest)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS manifests_content ON manifests(domain, content);
+CREATE TABLE IF NOT EXISTS names(
+  tenant TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
+  manifest BLOB NOT NULL, content BLOB NOT NULL, size INTEGER NOT NULL,
+  version INTEGER NOT NULL, created INTEGER NOT NULL,
+  PRIMARY KEY(tenant, bucket, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS names_manifest ON names(manifest);
+CREATE INDEX IF NOT EXISTS names_content ON names(tenant, content);
+)sql";
+
+struct DigestBlob {
+  uint8_t b[1 + Digest::kMaxSize];
+  size_t n;
+  explicit DigestBlob(const Digest& d) : n(d.EncodedSize()) { d.EncodeTo(b); }
+};
+
+SqliteStmt& BindDigest(SqliteStmt& st, int i, const Digest& d) {
+  DigestBlob b(d);
+  return st.BindBlob(i, b.b, b.n);
+}
+
+Result<Digest> ColDigest(const SqliteStmt& st, int col) {
+  size_t n = 0;
+  const uint8_t* p = st.BlobPtr(col, &n);
+  auto d = Digest::Decode(p, n);
+  if (!d.ok()) return d.status().WithContext("metadata row");
+  return d;
+}
+
+// Reads a names row selected as tenant, bucket, key, manifest, content, size, version, created.
+Result<NameRow> ColName(const SqliteStmt& st) {
+  NameRow r;
+  r.tenant = st.Text(0);
+  r.bucket = st.Text(1);
+  r.key = st.Text(2);
+  AS_ASSIGN_OR_RETURN(r.manifest, ColDigest(st, 3));
+  AS_ASSIGN_OR_RETURN(r.content, ColDigest(st, 4));
+  r.size = static_cast<uint64_t>(st.Int(5));
+  r.version = static_cast<uint64_t>(st.Int(6));
+  r.created = st.Int(7);
+  return r;
+}
+
+constexpr const char* kNameCols = "tenant, bucket, key, manifest, content, size, version, created";
+constexpr const char* kManifestCols =
+    "digest, content, size, chunks, pack, offset, frame_len, raw_len, domain";
+
+Result<ManifestRow> ColManifest(const SqliteStmt& st) {
+  ManifestRow m;
+  AS_ASSIGN_OR_RETURN(m.digest, ColDigest(st, 0));
+  AS_ASSIGN_OR_RETURN(m.content, ColDigest(st, 1));
+  m.size = static_cast<uint64_t>(st.Int(2));
+  m.chunks = static_cast<uint64_t>(st.Int(3));
+  m.loc.pack = st.Int(4);
+  m.loc.offset = static_cast<uint64_t>(st.Int(5));
+  m.loc.frame_len = static_cast<uint32_t>(st.Int(6));
+  m.loc.raw_len = static_cast<uint32_t>(st.Int(7));
+  m.domain = static_cast<uint32_t>(st.Int(8));
+  return m;
+}
+
+PackRow ColPack(const SqliteStmt& st) {
+  return PackRow{st.Int(0), st.Text(1), static_cast<uint64_t>(st.Int(2)),
+                 static_cast<uint32_t>(st.Int(3)), st.Int(4), static_cast<uint32_t>(st.Int(5))};
+}
+
+Location ColLocation(const SqliteStmt& st, int first) {
+  return Location{st.Int(first), static_cast<uint64_t>(st.Int(first + 1)),
+                  static_cast<uint32_t>(st.Int(first + 2)),
+                  static_cast<uint32_t>(st.Int(first + 3))};
+}
+
+SqliteStmt& BindLocation(SqliteStmt& st, int first, const Location& loc, int64_t pack) {
+  return st.Bind(first, pack).Bind(first + 1, static_cast<int64_t>(loc.offset))
+      .Bind(first + 2, loc.frame_len).Bind(first + 3, loc.raw_len);
+}
+
+// Runs fn inside BEGIN IMMEDIATE .. COMMIT, rolling back on failure.
+template <typename Fn>
+Status InTransaction(SqliteDb* db, Fn&& fn) {
+  AS_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
+  Status s = fn();
+  if (s.ok()) s = db->Exec("COMMIT");
+  if (!s.ok()) db->Exec("ROLLBACK").IgnoreError();
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Metadata>> Metadata::Open(const std::string& path, bool create) {
+  AS_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, create));
+  std::unique_ptr<Metadata> m(new Metadata(std::move(db)));
+  AS_RETURN_IF_ERROR(m->Migrate(create));
+  AS_ASSIGN_OR_RETURN(auto st, m->db_->Prepare(
+                                   "SELECT pack, offset, frame_len, raw_len FROM chunks "
+                                   "WHERE domain = ? AND digest = ?"));
+  m->find_chunk_.emplace(std::move(st));
+  return m;
+}
+
+Status Metadata::Migrate(bool create) {
+  AS_RETURN_IF_ERROR(db_->Exec("PRAGMA journal_mode=WAL"));
+  // FULL: the WAL is fsynced at every commit, so a returned commit is durable.
+  AS_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=FULL"));
+  if (create) AS_RETURN_IF_ERROR(db_->Exec(kSchema));
+  auto v = GetMeta("schema_version");
+  if (!v.ok()) {
+    if (v.status().code() != Code::kNotFound || !create) {
+      return Status::Corruption("metadata " + db_->path() + ": no schema version (" +
+                                v.status().message() + ")");
+    }
+    return SetMeta("schema_version", std::to_string(kMetadataSchemaVersion));
+  }
+  int have = std::atoi(v->c_str());
+  if (have > kMetadataSchemaVersion) {
+    return Status::Unsupported("metadata " + db_->path() + " has schema version " + *v +
+                               ", newer than this build (" +
+                               std::to_string(kMetadataSchemaVersion) + "): upgrade artifact-store");
+  }
+  return Status::OK();
+}
+
+Result<std::string> Metadata::GetMeta(const std::string& key) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT value FROM meta WHERE key = ?"));
+  st.Bind(1, key);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("metadata key " + key);
+  return st.Text(0);
+}
+
+Status Metadata::SetMeta(const std::string& key, const std::string& value) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)"));
+  st.Bind(1, key).Bind(2, value);
+  return st.Run();
+}
+
+Result<uint32_t> Metadata::TenantDomain(const std::string& tenant, bool create) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT domain FROM tenants WHERE name = ?"));
+  st.Bind(1, tenant);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) return static_cast<uint32_t>(st.Int(0));
+  if (!create) return Status::NotFound("tenant '" + tenant + "'");
+  AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
+      "INSERT INTO tenants VALUES (?, (SELECT coalesce(max(domain), 0) + 1 FROM tenants), ?)"));
+  ins.Bind(1, tenant).Bind(2, static_cast<int64_t>(std::time(nullptr)));
+  AS_RETURN_IF_ERROR(ins.Run());
+  st.Reset();
+  st.Bind(1, tenant);
+  AS_ASSIGN_OR_RETURN(row, st.Step());
+  if (!row) return Status::Internal("tenant '" + tenant + "' vanished after insert");
+  return static_cast<uint32_t>(st.Int(0));
+}
+
+Result<std::optional<Location>> Metadata::FindChunk(uint32_t domain, const Digest& d) {
+  std::lock_guard<std::mutex> l(mu_);
+  SqliteStmt& st = *find_chunk_;
+  st.Bind(1, int64_t{domain});
+  BindDigest(st, 2, d);
+  auto row = st.Step();
+  std::optional<Location> out;
+  if (row.ok() && *row) out = ColLocation(st, 0);
+  st.Reset();
+  if (!row.ok()) return row.status();
+  return out;
+}
+
+Status Metadata::ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+      "SELECT digest, pack, offset, frame_len, raw_len, domain FROM chunks"));
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ChunkKey key;
+    AS_ASSIGN_OR_RETURN(key.digest, ColDigest(st, 0));
+    key.domain = static_cast<uint32_t>(st.Int(5));
+    fn(key, ColLocation(st, 1));
+  }
+  return Status::OK();
+}
+
+Result<std::optional<ManifestRow>> Metadata::FindManifest(uint32_t domain,
+                                                          const Digest& manifest) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kManifestCols +
+                                            " FROM manifests WHERE domain = ? AND digest = ?"));
+  st.Bind(1, int64_t{domain});
+  BindDigest(st, 2, manifest);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<ManifestRow>();
+  AS_ASSIGN_OR_RETURN(auto m, ColManifest(st));
+  return std::optional<ManifestRow>(std::move(m));
+}
+
+Result<std::optional<ManifestRow>> Metadata::FindManifestByContent(uint32_t domain,
+                                                                   const Digest& content) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kManifestCols +
+                                            " FROM manifests WHERE domain = ? AND content = ? "
+                                            "LIMIT 1"));
+  st.Bind(1, int64_t{domain});
+  BindDigest(st, 2, content);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<ManifestRow>();
+  AS_ASSIGN_OR_RETURN(auto m, ColManifest(st));
+  return std::optional<ManifestRow>(std::move(m));
+}
+
+Status Metadata::ForEachManifest(const std::function<void(const ManifestRow&)>& fn) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare(std::string("SELECT ") + kManifestCols + " FROM manifests"));
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    AS_ASSIGN_OR_RETURN(auto m, ColManifest(st));
+    fn(m);
+  }
+  return Status::OK();
+}
+
+Result<std::optional<NameRow>> Metadata::GetName(const std::string& tenant,
+                                                 const std::string& bucket,
+                                                 const std::string& key) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
+                                            " FROM names WHERE tenant=? AND bucket=? AND key=?"));
+  st.Bind(1, tenant).Bind(2, bucket).Bind(3, key);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<NameRow>();
+  AS_ASSIGN_OR_RETURN(auto n, ColName(st));
+  return std::optional<NameRow>(std::move(n));
+}
+
+Result<std::vector<NameRow>> Metadata::ListNames(const std::string& tenant,
+                                                 const std::string& prefix) {
+  std::lock_guard<std::mutex> l(mu_);
+  // substr() rather than LIKE: names may hold % and _.
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
+                                            " FROM names WHERE tenant=? AND substr(bucket || '/' "
+                                            "|| key, 1, ?) = ? ORDER BY bucket, key"));
+  st.Bind(1, tenant).Bind(2, static_cast<int64_t>(prefix.size())).Bind(3, prefix);
+  return QueryNames(st);
+}
+
+Result<std::vector<NameRow>> Metadata::QueryNames(SqliteStmt& st) {
+  std::vector<NameRow> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    AS_ASSIGN_OR_RETURN(auto n, ColName(st));
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+Result<std::optional<NameRow>> Metadata::FindNameByDigest(const std::string& tenant,
+                                                          const Digest& d) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
+                                            " FROM names WHERE tenant=? AND (content=? OR "
+                                            "manifest=?) LIMIT 1"));
+  st.Bind(1, tenant);
+  BindDigest(st, 2, d);
+  BindDigest(st, 3, d);
+  AS_ASSIGN_OR_RETURN(auto rows, QueryNames(st));
+  if (rows.empty()) return std::optional<NameRow>();
+  return std::optional<NameRow>(std::move(rows[0]));
+}
+
+Result<std::vector<NameRow>> Metadata::AllNames() {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols + " FROM names"));
+  return QueryNames(st);
+}
+
+Result<std::vector<NameRow>> Metadata::NamesForManifest(const Digest& manifest) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
+                                            " FROM names WHERE manifest = ?"));
+  BindDigest(st, 1, manifest);
+  return QueryNames(st);
+}
+
+Result<std::vector<PackRow>> Metadata::ListPacks() {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare("SELECT id, name, size, frames, created, domain FROM packs ORDER BY id"));
+  std::vector<PackRow> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ColPack(st));
+  }
+  return out;
+}
+
+Result<std::optional<PackRow>> Metadata::GetPack(int64_t id) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare("SELECT id, name, size, frames, created, domain FROM packs WHERE id=?"));
+  st.Bind(1, id);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<PackRow>();
+  return std::optional<PackRow>(ColPack(st));
+}
+
+Status Metadata::InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids) {
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO packs(name, domain, size, frames, "
+                                            "created) VALUES (?, ?, ?, ?, ?)"));
+  for (const auto& p : packs) {
+    st.Bind(1, p.name).Bind(2, int64_t{p.domain}).Bind(3, static_cast<int64_t>(p.size))
+        .Bind(4, static_cast<int64_t>(p.entries.size()))
+        .Bind(5, static_cast<int64_t>(std::time(nullptr)));
+    AS_RETURN_IF_ERROR(st.Run());
+    ids->push_back(db_->LastInsertRowId());
+  }
+  return Status::OK();
+}
+
+Status Metadata::InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids) {
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare("INSERT OR REPLACE INTO manifests(domain, digest, content, "
+                                   "size, chunks, pack, offset, frame_len, raw_len) "
+                                   "VALUES (?,?,?,?,?,?,?,?,?)"));
+  st.Bind(1, int64_t{m.domain});
+  BindDigest(st, 2, m.digest);
+  BindDigest(st, 3, m.content);
+  st.Bind(4, static_cast<int64_t>(m.size)).Bind(5, static_cast<int64_t>(m.chunks));
+  BindLocation(st, 6, m.loc, ResolvePack(m.loc.pack, ids));
+  return st.Run();
+}
+
+int64_t Metadata::ResolvePack(int64_t p, const std::vector<int64_t>& ids) {
+  return p >= 0 ? ids.at(static_cast<size_t>(p)) : -1 - p;
+}
+
+Status Metadata::CommitPut(const PutCommit& c) {
+  std::lock_guard<std::mutex> l(mu_);
+  return InTransaction(db_.get(), [&]() -> Status {
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks(c.packs, &ids));
+    // OR REPLACE: the newest durable copy wins. Another put, or a gc that is
+    // dropping the old copy, may hold the same digest; gc only deletes rows
+    // that still point into the pack it is dropping.
+    AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
+        "INSERT OR REPLACE INTO chunks(domain, digest, pack, offset, frame_len, raw_len) "
+        "VALUES (?,?,?,?,?,?)"));
+    for (const auto& [d, loc] : c.chunks) {
+      ins.Bind(1, int64_t{c.domain});
+      BindDigest(ins, 2, d);
+      BindLocation(ins, 3, loc, ResolvePack(loc.pack, ids));
+      AS_RETURN_IF_ERROR(ins.Run());
+    }
+    if (c.manifest) AS_RETURN_IF_ERROR(InsertManifest(*c.manifest, ids));
+    if (c.name) {
+      const NameRow& n = *c.name;
+      AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+          "INSERT INTO names VALUES (?,?,?,?,?,?,1,?) ON CONFLICT(tenant, bucket, key) DO "
+          "UPDATE SET manifest=excluded.manifest, content=excluded.content, "
+          "size=excluded.size, version=names.version+1, created=excluded.created"));
+      st.Bind(1, n.tenant).Bind(2, n.bucket).Bind(3, n.key);
+      BindDigest(st, 4, n.manifest);
+      BindDigest(st, 5, n.content);
+      st.Bind(6, static_cast<int64_t>(n.size)).Bind(7, n.created);
+      AS_RETURN_IF_ERROR(st.Run());
+    }
+    return Status::OK();
+  });
+}
+
+Status Metadata::RemoveName(const std::string& tenant, const std::string& bucket,
+                            const std::string& key) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare("DELETE FROM names WHERE tenant=? AND bucket=? AND key=?"));
+  st.Bind(1, tenant).Bind(2, bucket).Bind(3, key);
+  AS_RETURN_IF_ERROR(st.Run());
+  if (db_->Changes() == 0) return Status::NotFound("name " + bucket + "/" + key);
+  return Status::OK();
+}
+
+Status Metadata::CommitGc(const GcCommit& c) {
+  std::lock_guard<std::mutex> l(mu_);
+  return InTransaction(db_.get(), [&]() -> Status {
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks(c.new_packs, &ids));
+    for (const char* table : {"chunks", "manifests"}) {
+      const bool chunks = std::string_view(table) == "chunks";
+      AS_ASSIGN_OR_RETURN(auto del, db_->Prepare(std::string("DELETE FROM ") + table +
+                                                 " WHERE domain=? AND digest=? AND pack=?"));
+      for (const auto& [key, pack] : chunks ? c.dead_chunks : c.dead_manifests) {
+        del.Bind(1, int64_t{key.domain});
+        BindDigest(del, 2, key.digest);
+        del.Bind(3, pack);
+        AS_RETURN_IF_ERROR(del.Run());
+      }
+      AS_ASSIGN_OR_RETURN(auto mv, db_->Prepare(
+          std::string("UPDATE ") + table + " SET pack=?, offset=?, frame_len=?, raw_len=? "
+          "WHERE domain=? AND digest=? AND pack=?"));
+      for (const GcMove& m : chunks ? c.moved_chunks : c.moved_manifests) {
+        BindLocation(mv, 1, m.to, ResolvePack(m.to.pack, ids));
+        mv.Bind(5, int64_t{m.key.domain});
+        BindDigest(mv, 6, m.key.digest);
+        mv.Bind(7, m.from_pack);
+        AS_RETURN_IF_ERROR(mv.Run());
+      }
+    }
+    AS_ASSIGN_OR_RETURN(auto del_pack, db_->Prepare("DELETE FROM packs WHERE id=?"));
+    for (int64_t id : c.dead_packs) {
+      del_pack.Bind(1, id);
+      AS_RETURN_IF_ERROR(del_pack.Run());
+    }
+    // Safety net: no surviving row may point into a deleted pack.
+    AS_ASSIGN_OR_RETURN(auto chk, db_->Prepare(
+        "SELECT (SELECT count(*) FROM chunks WHERE pack NOT IN (SELECT id FROM packs)) + "
+        "(SELECT count(*) FROM manifests WHERE pack NOT IN (SELECT id FROM packs))"));
+    AS_ASSIGN_OR_RETURN(bool row, chk.Step());
+    if (row && chk.Int(0) != 0) {
+      return Status::Internal("gc would leave " + std::to_string(chk.Int(0)) +
+                              " rows pointing at deleted packs; aborted, nothing changed");
+    }
+    return Status::OK();
+  });
+}
+
+Status Metadata::CommitReindex(const Reindex& r) {
+  std::lock_guard<std::mutex> l(mu_);
+  return InTransaction(db_.get(), [&]() -> Status {
+    AS_RETURN_IF_ERROR(db_->Exec("DELETE FROM chunks; DELETE FROM manifests; DELETE FROM packs;"));
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks(r.packs, &ids));
+    AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
+        "INSERT OR REPLACE INTO chunks(domain, digest, pack, offset, frame_len, raw_len) "
+        "VALUES (?,?,?,?,?,?)"));
+    for (const auto& [key, loc] : r.chunks) {
+      ins.Bind(1, int64_t{key.domain});
+      BindDigest(ins, 2, key.digest);
+      BindLocation(ins, 3, loc, ResolvePack(loc.pack, ids));
+      AS_RETURN_IF_ERROR(ins.Run());
+    }
+    for (const auto& m : r.manifests) AS_RETURN_IF_ERROR(InsertManifest(m, ids));
+    return Status::OK();
+  });
+}
+
+Result<StoreTotals> Metadata::Totals() {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+      "SELECT (SELECT coalesce(sum(size),0) FROM names), (SELECT count(*) FROM names), "
+      "(SELECT count(*) FROM chunks), (SELECT coalesce(sum(raw_len),0) FROM chunks), "
+      "(SELECT coalesce(sum(frame_len),0) FROM chunks), (SELECT count(*) FROM packs), "
+      "(SELECT coalesce(sum(size),0) FROM packs), (SELECT count(*) FROM manifests)"));
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  StoreTotals t;
+  if (row) {
+    t.logical_bytes = static_cast<uint64_t>(st.Int(0));
+    t.names = static_cast<uint64_t>(st.Int(1));
+    t.unique_chunks = static_cast<uint64_t>(st.Int(2));
+    t.unique_bytes = static_cast<uint64_t>(st.Int(3));
+    t.stored_bytes = static_cast<uint64_t>(st.Int(4));
+    t.packs = static_cast<uint64_t>(st.Int(5));
+    t.pack_bytes = static_cast<uint64_t>(st.Int(6));
+    t.manifests = static_cast<uint64_t>(st.Int(7));
+  }
+  return t;
+}
+
+}  // namespace as

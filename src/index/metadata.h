@@ -1,0 +1,164 @@
+// The metadata store: chunk index, packs, manifests' locations and names, in
+// one SQLite database in WAL mode (synchronous=FULL: a commit is durable when
+// it returns). Schema: docs/format/metadata.md. Thread-safe: one connection
+// behind a mutex.
+//
+// Invariant: a row never points into a pack that is not sealed, fsynced and
+// verified; CommitPut() writes packs, chunk rows, the manifest row and the
+// name in one transaction.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/digest.h"
+#include "base/status.h"
+#include "index/sqlite_db.h"
+#include "pack/pack.h"
+
+namespace as {
+
+inline constexpr int kMetadataSchemaVersion = 1;
+
+struct Location {
+  int64_t pack = 0;  // packs.id
+  uint64_t offset = 0;
+  uint32_t frame_len = 0;
+  uint32_t raw_len = 0;
+};
+
+struct PackRow {
+  int64_t id = 0;
+  std::string name;
+  uint64_t size = 0;
+  uint32_t frames = 0;
+  int64_t created = 0;
+  uint32_t domain = 0;
+};
+
+// A chunk or manifest key: digests are unique within a dedup domain (one per
+// tenant by default, DESIGN contract 7).
+struct ChunkKey {
+  uint32_t domain = 0;
+  Digest digest;
+};
+
+struct ManifestRow {
+  uint32_t domain = 0;
+  Digest digest;   // manifest digest
+  Digest content;  // BLAKE3 of the artifact
+  uint64_t size = 0;
+  uint64_t chunks = 0;
+  Location loc;
+};
+
+struct NameRow {
+  std::string tenant, bucket, key;
+  Digest manifest, content;
+  uint64_t size = 0;
+  uint64_t version = 0;
+  int64_t created = 0;
+};
+
+struct StoreTotals {
+  uint64_t logical_bytes = 0;  // sum of the sizes of live names
+  uint64_t names = 0;
+  uint64_t unique_chunks = 0;
+  uint64_t unique_bytes = 0;  // raw bytes of distinct chunks
+  uint64_t stored_bytes = 0;  // frame bytes of chunks in packs
+  uint64_t packs = 0;
+  uint64_t pack_bytes = 0;    // pack files on disk, as recorded
+  uint64_t manifests = 0;
+};
+
+// Everything one put makes durable at once. Chunk and manifest locations use
+// `pack` as an index into `packs` (resolved to ids inside the transaction),
+// or -1 - id for a pack that is already in the table.
+struct PutCommit {
+  uint32_t domain = 0;
+  std::vector<SealedPack> packs;
+  std::vector<std::pair<Digest, Location>> chunks;
+  std::optional<ManifestRow> manifest;
+  std::optional<NameRow> name;  // bound (or rebound) to manifest
+};
+
+class Metadata {
+ public:
+  static Result<std::unique_ptr<Metadata>> Open(const std::string& path, bool create);
+
+  Result<std::string> GetMeta(const std::string& key);  // NotFound when absent
+  Status SetMeta(const std::string& key, const std::string& value);
+
+  // The dedup domain of a tenant; with create, a new tenant gets a new domain.
+  Result<uint32_t> TenantDomain(const std::string& tenant, bool create);
+
+  Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d);
+  Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn);
+  Result<std::optional<ManifestRow>> FindManifest(uint32_t domain, const Digest& manifest);
+  Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
+                                                           const Digest& content);
+  Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn);
+  Result<std::optional<NameRow>> GetName(const std::string& tenant, const std::string& bucket,
+                                         const std::string& key);
+  // Names of a tenant whose "bucket/key" starts with prefix, ordered.
+  Result<std::vector<NameRow>> ListNames(const std::string& tenant, const std::string& prefix);
+  Result<std::vector<NameRow>> NamesForManifest(const Digest& manifest);
+  // A live name of the tenant whose content or manifest digest is d.
+  Result<std::optional<NameRow>> FindNameByDigest(const std::string& tenant, const Digest& d);
+  Result<std::vector<NameRow>> AllNames();
+  Result<std::vector<PackRow>> ListPacks();
+  Result<std::optional<PackRow>> GetPack(int64_t id);
+
+  Status CommitPut(const PutCommit& c);
+  // Removes a name; NotFound if it is not there.
+  Status RemoveName(const std::string& tenant, const std::string& bucket, const std::string& key);
+
+  // GC: drops the rows of dead chunks and manifests and the given packs, and
+  // moves live chunks to a rewritten pack, in one transaction.
+  // Every delete and move applies only while the row still points into the
+  // old pack (`from_pack`): a concurrent put may have re-stored the chunk.
+  struct GcMove {
+    ChunkKey key;
+    int64_t from_pack = 0;
+    Location to;  // to.pack = index into new_packs
+  };
+  struct GcCommit {
+    std::vector<std::pair<ChunkKey, int64_t>> dead_chunks;     // key, pack it is in
+    std::vector<std::pair<ChunkKey, int64_t>> dead_manifests;  // key, pack it is in
+    std::vector<int64_t> dead_packs;
+    std::vector<SealedPack> new_packs;
+    std::vector<GcMove> moved_chunks;
+    std::vector<GcMove> moved_manifests;
+  };
+  Status CommitGc(const GcCommit& c);
+
+  // repair --reindex: replaces the chunk, manifest and pack tables (names are
+  // kept) in one transaction.
+  struct Reindex {
+    std::vector<SealedPack> packs;  // packs found on disk, with their names
+    std::vector<std::pair<ChunkKey, Location>> chunks;  // pack = index into packs
+    std::vector<ManifestRow> manifests;                 // loc.pack = index into packs
+  };
+  Status CommitReindex(const Reindex& r);
+
+  Result<StoreTotals> Totals();
+
+ private:
+  explicit Metadata(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  Status Migrate(bool create);
+  Status InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
+  Status InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids);
+  Result<std::vector<NameRow>> QueryNames(SqliteStmt& st);
+  static int64_t ResolvePack(int64_t p, const std::vector<int64_t>& ids);
+
+  std::mutex mu_;
+  std::unique_ptr<SqliteDb> db_;
+  std::optional<SqliteStmt> find_chunk_;
+};
+
+}  // namespace as

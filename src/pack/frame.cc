@@ -1,0 +1,97 @@
+#include "pack/frame.h"
+
+#include <cstring>
+#include <string>
+
+#include "base/bytes.h"
+
+namespace as {
+
+using namespace format;
+
+void EncodeFrameHeader(const FrameInfo& info, uint8_t* hdr) {
+  std::memset(hdr, 0, kFrameHeaderSize);
+  std::memcpy(hdr, kFrameMagic, 4);
+  hdr[4] = kFrameVersion;
+  hdr[kFrameOffType] = static_cast<uint8_t>(info.type);
+  hdr[kFrameOffCodec] = static_cast<uint8_t>(info.codec);
+  hdr[kFrameOffCipher] = static_cast<uint8_t>(info.cipher);
+  PutU32(hdr + kFrameOffKeyId, info.key_id);
+  PutU32(hdr + kFrameOffRawLen, info.raw_len);
+  PutU32(hdr + kFrameOffStoredLen, info.stored_len);
+  hdr[kFrameOffDigestAlgo] = static_cast<uint8_t>(info.digest.algo);
+  std::memcpy(hdr + kFrameOffDigest, info.digest.bytes.data(), info.digest.size());
+}
+
+Result<FrameInfo> ParseFrameHeader(const uint8_t* hdr) {
+  if (std::memcmp(hdr, kFrameMagic, 4) != 0) return Status::Corruption("bad frame magic");
+  if (hdr[4] > kFrameVersion) {
+    return Status::Unsupported("frame format version " + std::to_string(hdr[4]) +
+                               " is newer than this build understands (" +
+                               std::to_string(kFrameVersion) + "); upgrade artifact-store");
+  }
+  if (hdr[4] == 0) return Status::Corruption("frame format version 0");
+  for (size_t i = kFrameOffReserved; i < kFrameHeaderSize; i++) {
+    if (hdr[i] != 0) return Status::Corruption("non-zero reserved byte in frame header");
+  }
+  FrameInfo info;
+  uint8_t type = hdr[kFrameOffType], codec = hdr[kFrameOffCodec], cipher = hdr[kFrameOffCipher];
+  if (type != 1 && type != 2) {
+    return Status::Corruption("unknown record type " + std::to_string(type));
+  }
+  if (codec > 2) return Status::Corruption("unknown codec id " + std::to_string(codec));
+  if (cipher > 1) return Status::Corruption("unknown cipher id " + std::to_string(cipher));
+  info.type = static_cast<RecordType>(type);
+  info.codec = static_cast<CodecId>(codec);
+  info.cipher = static_cast<CipherId>(cipher);
+  info.key_id = GetU32(hdr + kFrameOffKeyId);
+  info.raw_len = GetU32(hdr + kFrameOffRawLen);
+  info.stored_len = GetU32(hdr + kFrameOffStoredLen);
+  info.digest.algo = static_cast<DigestAlgo>(hdr[kFrameOffDigestAlgo]);
+  size_t dsz = info.digest.size();
+  if (dsz == 0) {
+    return Status::Corruption("unknown digest algorithm id " +
+                              std::to_string(hdr[kFrameOffDigestAlgo]));
+  }
+  std::memcpy(info.digest.bytes.data(), hdr + kFrameOffDigest, dsz);
+  for (size_t i = dsz; i < Digest::kMaxSize; i++) {
+    if (hdr[kFrameOffDigest + i] != 0) return Status::Corruption("non-zero digest padding");
+  }
+  if (info.codec == CodecId::kNone && info.cipher == CipherId::kNone &&
+      info.stored_len != info.raw_len) {
+    return Status::Corruption("uncompressed frame with stored length " +
+                              std::to_string(info.stored_len) + " != raw length " +
+                              std::to_string(info.raw_len));
+  }
+  return info;
+}
+
+Result<FrameInfo> ParseFrame(const KernelTable& k, const uint8_t* buf, size_t n) {
+  if (n < kFrameOverhead) {
+    return Status::Corruption("frame of " + std::to_string(n) + " bytes is shorter than " +
+                              std::to_string(kFrameOverhead));
+  }
+  AS_ASSIGN_OR_RETURN(FrameInfo info, ParseFrameHeader(buf));
+  if (info.frame_len() != n) {
+    return Status::Corruption("frame header says " + std::to_string(info.frame_len()) +
+                              " bytes, the index says " + std::to_string(n));
+  }
+  uint32_t want = GetU32(buf + n - kFrameTrailerSize);
+  uint32_t got = k.crc32c(0, buf, n - kFrameTrailerSize);
+  if (want != got) {
+    return Status::Corruption("frame CRC-32C mismatch (stored " + ToHex(buf + n - 4, 4) +
+                              ", computed over " + std::to_string(n - 4) + " bytes differs)");
+  }
+  return info;
+}
+
+Status DecodeFramePayload(const FrameInfo& info, const uint8_t* payload, uint8_t* dst) {
+  if (info.cipher != CipherId::kNone) {
+    return Status::Unsupported("encrypted frames (cipher id " +
+                               std::to_string(static_cast<int>(info.cipher)) +
+                               ") need the encryption feature, not in this build");
+  }
+  return Decompress(info.codec, payload, info.stored_len, dst, info.raw_len);
+}
+
+}  // namespace as

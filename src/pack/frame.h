@@ -1,0 +1,44 @@
+// Frames: the self-verifying unit every record is stored in (docs/format/frame.md).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "base/digest.h"
+#include "base/status.h"
+#include "codec/codec.h"
+#include "kernels/kernels.h"
+#include "pack/format.h"
+
+namespace as {
+
+struct FrameInfo {
+  format::RecordType type = format::RecordType::kChunk;
+  CodecId codec = CodecId::kNone;
+  format::CipherId cipher = format::CipherId::kNone;
+  uint32_t key_id = 0;
+  uint32_t raw_len = 0;
+  uint32_t stored_len = 0;
+  Digest digest;
+
+  uint32_t frame_len() const {
+    return static_cast<uint32_t>(format::kFrameOverhead + stored_len);
+  }
+};
+
+// Writes the 64-byte header for `info` into hdr.
+void EncodeFrameHeader(const FrameInfo& info, uint8_t* hdr);
+
+// Parses and checks a whole frame held in buf[0..n): magic, version, reserved
+// bytes, lengths (n must be exactly the frame length) and CRC-32C. The payload
+// starts at buf + kFrameHeaderSize. Errors are Corruption without location;
+// callers add the pack and offset.
+Result<FrameInfo> ParseFrame(const KernelTable& k, const uint8_t* buf, size_t n);
+
+// Parses only the header (no CRC check): for scanning.
+Result<FrameInfo> ParseFrameHeader(const uint8_t* hdr);
+
+// Decodes a verified frame's payload into exactly info.raw_len bytes at dst.
+Status DecodeFramePayload(const FrameInfo& info, const uint8_t* payload, uint8_t* dst);
+
+}  // namespace as

@@ -1,0 +1,106 @@
+// Packs: immutable files of frames sealed by a footer (docs/format/pack.md).
+//
+// PackWriter is sticky: after the first failure every call returns that
+// failure, and the half-written .tmp file is removed by Abandon() or the
+// destructor. Seal() returns only after the pack is fsynced, read back,
+// verified, renamed to its final name and its directory fsynced: the caller
+// may then commit index rows that point into it. One writer per thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/env.h"
+#include "pack/frame.h"
+
+namespace as {
+
+struct FooterEntry {
+  uint64_t offset = 0;
+  uint32_t frame_len = 0;
+  uint32_t raw_len = 0;
+  format::RecordType type = format::RecordType::kChunk;
+  CodecId codec = CodecId::kNone;
+  Digest digest;
+};
+
+struct SealedPack {
+  std::string name;  // 32 hex digits
+  uint32_t domain = 0;  // dedup domain of every frame in the pack
+  uint64_t size = 0;
+  std::vector<FooterEntry> entries;
+};
+
+// packs/<hh>/<name>.pack under the store's packs directory.
+std::string PackPath(const std::string& packs_dir, const std::string& name);
+
+class PackWriter {
+ public:
+  // Creates packs/<hh>/<random id>.pack.tmp under packs_dir.
+  static Result<std::unique_ptr<PackWriter>> Create(Env* env, const KernelTable* k,
+                                                    const std::string& packs_dir,
+                                                    uint32_t domain);
+  ~PackWriter();
+
+  // Appends one frame whose payload is already encoded (compressed or raw).
+  // Returns the frame's offset in the pack.
+  Result<uint64_t> Add(const FrameInfo& info, const uint8_t* payload);
+
+  const std::string& name() const { return name_; }
+  // Bytes written so far (header + frames).
+  uint64_t size() const { return size_; }
+  size_t frames() const { return entries_.size(); }
+
+  Result<SealedPack> Seal();
+  void Abandon();
+
+ private:
+  PackWriter(Env* env, const KernelTable* k, std::string dir, std::string name,
+             uint32_t domain, std::unique_ptr<WritableFile> f);
+  Status Write(const void* p, size_t n);
+  Status Flush();
+  Status VerifyReadBack(const std::string& path, const std::vector<uint8_t>& footer,
+                        const uint8_t* trailer) const;
+
+  Env* env_;
+  const KernelTable* k_;
+  std::string dir_, name_;
+  uint32_t domain_;
+  std::unique_ptr<WritableFile> file_;
+  std::vector<uint8_t> buf_;
+  uint64_t size_ = 0;
+  std::vector<FooterEntry> entries_;
+  Status status_;
+  bool done_ = false;
+};
+
+class PackReader {
+ public:
+  static Result<std::unique_ptr<PackReader>> Open(Env* env, const KernelTable* k,
+                                                  const std::string& path);
+  // Reads and verifies the frame at [offset, offset+frame_len): *buf holds the
+  // whole frame afterwards. Errors name the pack and the offset.
+  Result<FrameInfo> ReadFrame(uint64_t offset, uint32_t frame_len,
+                              std::vector<uint8_t>* buf) const;
+  // Reads and verifies trailer and footer (not the frames).
+  Result<SealedPack> ReadFooter() const;
+  uint64_t size() const { return file_->Size(); }
+  const std::string& path() const { return path_; }
+  void AdviseSequential() const { file_->AdviseSequential(); }
+
+ private:
+  PackReader(const KernelTable* k, std::string path, std::unique_ptr<RandomAccessFile> f)
+      : k_(k), path_(std::move(path)), file_(std::move(f)) {}
+  const KernelTable* k_;
+  std::string path_;
+  std::unique_ptr<RandomAccessFile> file_;
+};
+
+// Encodes footer entries (docs/format/pack.md) and parses them back.
+void EncodeFooterEntry(const FooterEntry& e, uint8_t* out);
+Result<FooterEntry> DecodeFooterEntry(const uint8_t* p);
+
+}  // namespace as

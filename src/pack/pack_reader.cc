@@ -1,0 +1,91 @@
+#include <cstring>
+
+#include "base/bytes.h"
+#include "pack/pack.h"
+
+namespace as {
+
+using namespace format;
+
+Result<std::unique_ptr<PackReader>> PackReader::Open(Env* env, const KernelTable* k,
+                                                     const std::string& path) {
+  AS_ASSIGN_OR_RETURN(auto f, env->NewRandomAccessFile(path));
+  return std::unique_ptr<PackReader>(new PackReader(k, path, std::move(f)));
+}
+
+Result<FrameInfo> PackReader::ReadFrame(uint64_t offset, uint32_t frame_len,
+                                        std::vector<uint8_t>* buf) const {
+  auto where = [&] { return "pack " + path_ + " offset " + std::to_string(offset); };
+  if (offset + frame_len > file_->Size()) {
+    return Status::Corruption(where() + ": frame of " + std::to_string(frame_len) +
+                              " bytes runs past the end of the pack (" +
+                              std::to_string(file_->Size()) + " bytes; truncated?)");
+  }
+  buf->resize(frame_len);
+  AS_RETURN_IF_ERROR(file_->ReadAt(offset, frame_len, buf->data()));
+  auto info = ParseFrame(*k_, buf->data(), frame_len);
+  if (!info.ok()) return info.status().WithContext(where());
+  return info;
+}
+
+Result<SealedPack> PackReader::ReadFooter() const {
+  const uint64_t size = file_->Size();
+  if (size < kPackHeaderSize + kPackTrailerSize) {
+    return Status::Corruption("pack " + path_ + ": " + std::to_string(size) +
+                              " bytes is too short to be a sealed pack");
+  }
+  uint8_t hdr[kPackHeaderSize];
+  AS_RETURN_IF_ERROR(file_->ReadAt(0, sizeof(hdr), hdr));
+  if (std::memcmp(hdr, kPackMagic, 4) != 0) {
+    return Status::Corruption("pack " + path_ + ": bad header magic (not a pack)");
+  }
+  if (GetU32(hdr + 4) > kPackVersion) {
+    return Status::Unsupported("pack " + path_ + ": format version " +
+                               std::to_string(GetU32(hdr + 4)) + " is newer than this build");
+  }
+  uint8_t tr[kPackTrailerSize];
+  AS_RETURN_IF_ERROR(file_->ReadAt(size - kPackTrailerSize, sizeof(tr), tr));
+  if (std::memcmp(tr + 28, kPackTrailerMagic, 4) != 0) {
+    return Status::Corruption("pack " + path_ +
+                              ": no trailer (not sealed, or truncated from " +
+                              std::to_string(size) + " bytes)");
+  }
+  uint64_t footer_off = GetU64(tr);
+  uint32_t count = GetU32(tr + 8);
+  uint64_t total = GetU64(tr + 16);
+  if (total != size) {
+    return Status::Corruption("pack " + path_ + ": trailer says " + std::to_string(total) +
+                              " bytes, file has " + std::to_string(size));
+  }
+  if (footer_off < kPackHeaderSize ||
+      footer_off + uint64_t{count} * kFooterEntrySize + kPackTrailerSize != size) {
+    return Status::Corruption("pack " + path_ + ": footer extent does not fit the file");
+  }
+  std::vector<uint8_t> footer(size_t{count} * kFooterEntrySize);
+  AS_RETURN_IF_ERROR(file_->ReadAt(footer_off, footer.size(), footer.data()));
+  if (k_->crc32c(0, footer.data(), footer.size()) != GetU32(tr + 12)) {
+    return Status::Corruption("pack " + path_ + " offset " + std::to_string(footer_off) +
+                              ": footer CRC-32C mismatch");
+  }
+  SealedPack out;
+  out.size = size;
+  out.domain = GetU32(hdr + 32);
+  out.entries.reserve(count);
+  uint64_t expect = kPackHeaderSize;
+  for (uint32_t i = 0; i < count; i++) {
+    auto e = DecodeFooterEntry(footer.data() + size_t{i} * kFooterEntrySize);
+    if (!e.ok()) return e.status().WithContext("pack " + path_ + " footer entry " + std::to_string(i));
+    if (e->offset != expect || e->frame_len < kFrameOverhead) {
+      return Status::Corruption("pack " + path_ + " footer entry " + std::to_string(i) +
+                                ": frame extent inconsistent");
+    }
+    expect += e->frame_len;
+    out.entries.push_back(*e);
+  }
+  if (expect != footer_off) {
+    return Status::Corruption("pack " + path_ + ": frames do not end where the footer starts");
+  }
+  return out;
+}
+
+}  // namespace as

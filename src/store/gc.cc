@@ -1,0 +1,189 @@
+#include <ctime>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "store/store_impl.h"
+
+namespace as {
+
+namespace {
+struct Rec {
+  ChunkKey key;
+  Location loc;
+  bool manifest = false;
+  bool live = false;
+};
+}  // namespace
+
+// Mark and sweep (DESIGN contract 9). The mark and the lease check run under
+// the commit lock, so no put commits in between; the copying of live frames
+// runs without it; the index update takes it again briefly. Files are deleted
+// only after the transaction that stops naming them has committed.
+Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progress) {
+  std::lock_guard<std::mutex> gc_lock(gc_mu_);
+  GcReport rep;
+  rep.dry_run = options.dry_run;
+  std::vector<PackRow> packs;
+  std::map<int64_t, std::vector<Rec>> by_pack;
+  {
+    std::unique_lock<std::shared_mutex> l(commit_mu_);
+    std::unordered_set<uint64_t> live;  // ChunkFilter keys of live chunks and manifests
+    std::unordered_map<std::string, uint32_t> domains;
+    AS_ASSIGN_OR_RETURN(auto names, meta_->AllNames());
+    for (const NameRow& n : names) {
+      auto it = domains.find(n.tenant);
+      if (it == domains.end()) {
+        AS_ASSIGN_OR_RETURN(uint32_t d, meta_->TenantDomain(n.tenant, false));
+        it = domains.emplace(n.tenant, d).first;
+      }
+      AS_ASSIGN_OR_RETURN(auto mrow, meta_->FindManifest(it->second, n.manifest));
+      if (!mrow) {
+        return Status::Corruption("gc: name " + n.bucket + "/" + n.key + " points at manifest " +
+                                  n.manifest.ToString() + ", not in the index; nothing deleted "
+                                  "(run `repair --reindex`)");
+      }
+      // A manifest that cannot be read stops GC: marking without it could
+      // delete chunks a live artifact needs.
+      auto m = LoadManifest(*mrow);
+      if (!m.ok()) return m.status().WithContext("gc: mark aborted, nothing deleted");
+      live.insert(ChunkFilter::Key(it->second, n.manifest));
+      for (const ChunkRef& c : m->chunks) live.insert(ChunkFilter::Key(it->second, c.digest));
+    }
+    AS_ASSIGN_OR_RETURN(packs, meta_->ListPacks());
+    std::vector<uint64_t> dead_keys;
+    std::vector<Rec*> dead_recs;
+    AS_RETURN_IF_ERROR(meta_->ForEachChunk([&](const ChunkKey& k, const Location& loc) {
+      by_pack[loc.pack].push_back(Rec{k, loc, false, false});
+    }));
+    AS_RETURN_IF_ERROR(meta_->ForEachManifest([&](const ManifestRow& m) {
+      by_pack[m.loc.pack].push_back(Rec{ChunkKey{m.domain, m.digest}, m.loc, true, false});
+    }));
+    for (auto& [pack, recs] : by_pack) {
+      for (Rec& r : recs) r.live = live.count(ChunkFilter::Key(r.key.domain, r.key.digest)) > 0;
+    }
+    // Chunks a running put has deduplicated against stay. Dead chunks of the
+    // packs GC will drop leave the filter now, so no later put dedups against
+    // them; dead chunks in packs that stay are left alone (still usable).
+    for (const PackRow& p : packs) {
+      auto& recs = by_pack[p.id];
+      uint64_t live_bytes = 0;
+      for (const Rec& r : recs) live_bytes += r.live ? r.loc.frame_len : 0;
+      if (double(live_bytes) >= options.rewrite_threshold * double(p.size)) continue;
+      for (Rec& r : recs) {
+        if (!r.live && !r.manifest) {
+          dead_keys.push_back(ChunkFilter::Key(r.key.domain, r.key.digest));
+          dead_recs.push_back(&r);
+        }
+      }
+    }
+    if (!options.dry_run) {
+      std::vector<bool> spared = filter_.SpareLeasedAndErase(dead_keys);
+      for (size_t i = 0; i < spared.size(); i++) dead_recs[i]->live = spared[i];
+    }
+  }
+
+  Metadata::GcCommit commit;
+  std::vector<std::string> delete_files;
+  std::vector<std::unique_ptr<PackWriter>> writers;
+  std::vector<uint8_t> frame;
+  uint64_t done = 0;
+  for (const PackRow& p : packs) {
+    auto& recs = by_pack[p.id];
+    uint64_t live_bytes = 0;
+    for (const Rec& r : recs) {
+      if (r.live) {
+        live_bytes += r.loc.frame_len;
+        rep.live_chunks += r.manifest ? 0 : 1;
+      } else if (r.manifest) {
+        // Dead manifest rows go wherever their frame is, so no digest
+        // lookup finds an artifact whose chunks may be gone.
+        rep.dead_manifests++;
+        commit.dead_manifests.emplace_back(r.key, p.id);
+      }
+    }
+    done += p.size;
+    if (progress) progress(done);
+    const bool empty = live_bytes == 0;
+    const bool sparse = !empty && double(live_bytes) < options.rewrite_threshold * double(p.size);
+    if (!empty && !sparse) continue;
+    for (const Rec& r : recs) {
+      if (r.live || r.manifest) continue;
+      rep.dead_chunks++;
+      commit.dead_chunks.emplace_back(r.key, p.id);
+    }
+    commit.dead_packs.push_back(p.id);
+    delete_files.push_back(p.name);
+    rep.bytes_reclaimed += p.size;
+    if (empty) {
+      rep.packs_deleted++;
+      continue;
+    }
+    rep.packs_rewritten++;
+    rep.bytes_copied += live_bytes;
+    if (options.dry_run) continue;
+    // Copy the live frames verbatim (re-verified on the way) into a new pack.
+    AS_ASSIGN_OR_RETURN(auto reader, Reader(p.id));
+    AS_ASSIGN_OR_RETURN(auto w, NewPackWriter(p.domain));
+    for (const Rec& r : recs) {
+      if (!r.live) continue;
+      auto info = reader->ReadFrame(r.loc.offset, r.loc.frame_len, &frame);
+      if (!info.ok()) return info.status().WithContext("gc: copying a live frame; nothing deleted");
+      AS_ASSIGN_OR_RETURN(uint64_t off, w->Add(*info, frame.data() + format::kFrameHeaderSize));
+      Metadata::GcMove mv;
+      mv.key = r.key;
+      mv.from_pack = p.id;
+      mv.to = Location{static_cast<int64_t>(commit.new_packs.size()), off, r.loc.frame_len,
+                       r.loc.raw_len};
+      (r.manifest ? commit.moved_manifests : commit.moved_chunks).push_back(mv);
+    }
+    std::string wname = w->name();
+    auto sealed = w->Seal();
+    PackDone(wname);
+    if (!sealed.ok()) return sealed.status();
+    rep.bytes_reclaimed -= sealed->size;
+    commit.new_packs.push_back(std::move(sealed).value());
+  }
+  if (!options.dry_run && (!commit.dead_packs.empty() || !commit.new_packs.empty() ||
+                            !commit.dead_manifests.empty())) {
+    std::unique_lock<std::shared_mutex> l(commit_mu_);
+    AS_RETURN_IF_ERROR(meta_->CommitGc(commit));
+  }
+  if (!options.dry_run) {
+    for (int64_t id : commit.dead_packs) ForgetReader(id);
+    for (const std::string& name : delete_files) {
+      env_->RemoveFile(PackPath(packs_dir_, name)).IgnoreError();
+    }
+  }
+
+  // Orphans: pack files no row names (interrupted puts), past the grace period.
+  AS_ASSIGN_OR_RETURN(auto now_packs, meta_->ListPacks());
+  std::unordered_set<std::string> known;
+  for (const PackRow& p : now_packs) known.insert(p.name);
+  std::vector<std::string> subdirs, files;
+  AS_RETURN_IF_ERROR(env_->GetChildren(packs_dir_, &subdirs));
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  for (const std::string& sub : subdirs) {
+    std::string dir = packs_dir_ + "/" + sub;
+    if (!env_->GetChildren(dir, &files).ok()) continue;
+    for (const std::string& f : files) {
+      std::string name = f.substr(0, f.find('.'));
+      bool is_pack = f.size() > 5 && f.compare(f.size() - 5, 5, ".pack") == 0;
+      bool is_tmp = f.size() > 4 && f.compare(f.size() - 4, 4, ".tmp") == 0;
+      if ((!is_pack && !is_tmp) || known.count(name)) continue;
+      {
+        std::lock_guard<std::mutex> l(inflight_mu_);
+        if (inflight_packs_.count(name)) continue;
+      }
+      auto mtime = env_->FileMTime(dir + "/" + f);
+      if (!mtime.ok() || now - *mtime < options.grace_seconds) continue;
+      auto size = env_->FileSize(dir + "/" + f);
+      rep.orphan_files_deleted++;
+      if (size.ok()) rep.bytes_reclaimed += *size;
+      if (!options.dry_run) env_->RemoveFile(dir + "/" + f).IgnoreError();
+    }
+  }
+  return rep;
+}
+
+}  // namespace as

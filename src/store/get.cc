@@ -1,0 +1,177 @@
+#include <algorithm>
+
+#include "hash/blake3.h"
+#include "store/store_impl.h"
+
+namespace as {
+
+Result<StoreImpl::Resolved> StoreImpl::Resolve(const std::string& tenant, const std::string& ref) {
+  Resolved r;
+  auto dom = meta_->TenantDomain(tenant, false);
+  if (!dom.ok()) return dom.status();
+  r.domain = *dom;
+  if (ref.find(':') != std::string::npos && ref.find('/') == std::string::npos) {
+    AS_ASSIGN_OR_RETURN(Digest d, Digest::Parse(ref));
+    // Only artifacts a live name holds: a removed one may be half collected.
+    AS_ASSIGN_OR_RETURN(auto n, meta_->FindNameByDigest(tenant, d));
+    if (!n) return Status::NotFound("no artifact with digest " + ref);
+    AS_ASSIGN_OR_RETURN(auto m, meta_->FindManifest(r.domain, n->manifest));
+    if (!m) return Status::NotFound("no artifact with digest " + ref);
+    r.manifest = *m;
+    return r;
+  }
+  AS_ASSIGN_OR_RETURN(ObjectName name, ObjectName::Parse(ref, tenant));
+  AS_ASSIGN_OR_RETURN(auto n, meta_->GetName(tenant, name.bucket, name.key));
+  if (!n) return Status::NotFound("no artifact named " + ref);
+  AS_ASSIGN_OR_RETURN(auto m, meta_->FindManifest(r.domain, n->manifest));
+  if (!m) {
+    return Status::Corruption("name " + ref + " points at manifest " + n->manifest.ToString() +
+                              ", which is not in the index (try `repair --reindex`)");
+  }
+  r.manifest = *m;
+  r.name = *n;
+  return r;
+}
+
+Result<Manifest> StoreImpl::LoadManifest(const ManifestRow& row) {
+  AS_ASSIGN_OR_RETURN(auto reader, Reader(row.loc.pack));
+  std::vector<uint8_t> frame;
+  AS_ASSIGN_OR_RETURN(FrameInfo info, reader->ReadFrame(row.loc.offset, row.loc.frame_len, &frame));
+  auto where = [&] {
+    return "manifest " + row.digest.ToString() + " in " + reader->path() + " at offset " +
+           std::to_string(row.loc.offset);
+  };
+  if (info.type != format::RecordType::kManifest || info.digest != row.digest) {
+    return Status::Corruption(where() + ": frame holds a different record");
+  }
+  std::vector<uint8_t> raw(info.raw_len);
+  AS_RETURN_IF_ERROR(DecodeFramePayload(info, frame.data() + format::kFrameHeaderSize, raw.data())
+                         .WithContext(where()));
+  if (Blake3(raw.data(), raw.size()) != row.digest) {
+    return Status::Corruption(where() + ": BLAKE3 of the manifest does not match its digest");
+  }
+  auto m = DecodeManifest(raw.data(), raw.size());
+  if (!m.ok()) return m.status().WithContext(where());
+  return m;
+}
+
+Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, std::vector<uint8_t>* frame,
+                            std::vector<uint8_t>* out) {
+  // Two tries: GC may move the chunk between the lookup and the read.
+  Status last;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    AS_ASSIGN_OR_RETURN(auto loc, meta_->FindChunk(domain, d));
+    if (!loc) return Status::Corruption("chunk " + d.ToString() + " is not in the index");
+    auto reader = Reader(loc->pack);
+    if (!reader.ok()) {
+      last = reader.status();
+      ForgetReader(loc->pack);
+      continue;
+    }
+    auto info = (*reader)->ReadFrame(loc->offset, loc->frame_len, frame);
+    if (!info.ok()) return info.status().WithContext("chunk " + d.ToString());
+    if (info->digest != d || info->type != format::RecordType::kChunk ||
+        info->raw_len != loc->raw_len) {
+      return Status::Corruption("chunk " + d.ToString() + ": frame at " + (*reader)->path() +
+                                " offset " + std::to_string(loc->offset) +
+                                " holds a different record");
+    }
+    out->resize(info->raw_len);
+    Status s = DecodeFramePayload(*info, frame->data() + format::kFrameHeaderSize, out->data());
+    if (!s.ok()) {
+      return s.WithContext("chunk " + d.ToString() + " in " + (*reader)->path() + " at offset " +
+                           std::to_string(loc->offset));
+    }
+    return Status::OK();
+  }
+  return last;
+}
+
+Status StoreImpl::Get(const std::string& tenant, const std::string& ref, const ByteSink& sink,
+                      std::optional<ByteRange> range, const Progress& progress) {
+  AS_ASSIGN_OR_RETURN(Resolved r, Resolve(tenant, ref));
+  AS_ASSIGN_OR_RETURN(Manifest m, LoadManifest(r.manifest));
+  uint64_t first = 0, end = m.size;  // [first, end)
+  if (range) {
+    if (range->first >= m.size && !(m.size == 0 && range->first == 0 && !range->last)) {
+      return Status::InvalidArgument("range starts at byte " + std::to_string(range->first) +
+                                     ", past the end of " + ref + " (" + std::to_string(m.size) +
+                                     " bytes)");
+    }
+    first = range->first;
+    if (range->last) end = std::min<uint64_t>(*range->last + 1, m.size);
+  }
+  // Chunk i covers [starts[i], starts[i+1]).
+  std::vector<uint64_t> starts(m.chunks.size() + 1, 0);
+  for (size_t i = 0; i < m.chunks.size(); i++) starts[i + 1] = starts[i] + m.chunks[i].length;
+  size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), first) -
+                                 starts.begin());
+  i = i == 0 ? 0 : i - 1;
+  std::vector<uint8_t> frame, raw;
+  uint64_t done = 0;
+  for (; i < m.chunks.size() && starts[i] < end; i++) {
+    AS_RETURN_IF_ERROR(ReadChunk(r.domain, m.chunks[i].digest, &frame, &raw)
+                           .WithContext(ref + " byte " + std::to_string(starts[i])));
+    if (raw.size() != m.chunks[i].length) {
+      return Status::Corruption(ref + ": chunk " + m.chunks[i].digest.ToString() + " is " +
+                                std::to_string(raw.size()) + " bytes, manifest says " +
+                                std::to_string(m.chunks[i].length));
+    }
+    uint64_t lo = std::max(first, starts[i]) - starts[i];
+    uint64_t hi = std::min(end, starts[i + 1]) - starts[i];
+    AS_RETURN_IF_ERROR(sink(raw.data() + lo, hi - lo));
+    done += hi - lo;
+    if (progress) progress(done);
+  }
+  return Status::OK();
+}
+
+ArtifactInfo StoreImpl::InfoFrom(const Resolved& r, const Manifest& m) {
+  ArtifactInfo a;
+  if (r.name) {
+    a.name = ObjectName{r.name->tenant, r.name->bucket, r.name->key};
+    a.version = r.name->version;
+  }
+  a.content = r.manifest.content;
+  a.manifest = r.manifest.digest;
+  a.size = m.size;
+  a.chunks = m.chunks.size();
+  a.chunker = m.chunker;
+  a.chunker_name = kChunkerName;
+  a.gear_table = kGearTableId;
+  a.created = m.created;
+  return a;
+}
+
+Result<ArtifactInfo> StoreImpl::Stat(const std::string& tenant, const std::string& ref) {
+  AS_ASSIGN_OR_RETURN(Resolved r, Resolve(tenant, ref));
+  AS_ASSIGN_OR_RETURN(Manifest m, LoadManifest(r.manifest));
+  ArtifactInfo a = InfoFrom(r, m);
+  std::unordered_map<Digest, bool, DigestHash> distinct;
+  for (const ChunkRef& c : m.chunks) {
+    if (!distinct.emplace(c.digest, true).second) continue;
+    AS_ASSIGN_OR_RETURN(auto loc, meta_->FindChunk(r.domain, c.digest));
+    if (loc) a.stored_bytes += loc->frame_len;
+  }
+  return a;
+}
+
+Result<std::vector<ArtifactInfo>> StoreImpl::List(const std::string& tenant,
+                                                  const std::string& prefix) {
+  AS_ASSIGN_OR_RETURN(auto rows, meta_->ListNames(tenant, prefix));
+  std::vector<ArtifactInfo> out;
+  out.reserve(rows.size());
+  for (const NameRow& n : rows) {
+    ArtifactInfo a;
+    a.name = ObjectName{n.tenant, n.bucket, n.key};
+    a.version = n.version;
+    a.content = n.content;
+    a.manifest = n.manifest;
+    a.size = n.size;
+    a.created = n.created;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace as

@@ -1,0 +1,198 @@
+// artifact-store: the public C++ API of the embedded store.
+//
+// A store is a directory holding packs (immutable files of self-verifying
+// frames) and a SQLite metadata database. Bytes put into it are cut by
+// FastCDC 2020, addressed by BLAKE3, deduplicated within the tenant,
+// compressed, framed with CRC-32C and appended to packs; a canonical-CBOR
+// manifest records each artifact (docs/format/).
+//
+// Guarantees:
+//  - Put() returns only after every byte the artifact depends on is fsynced
+//    and the metadata transaction that names it has committed.
+//  - Get() never hands the sink a byte of a chunk whose frame failed its
+//    CRC-32C or decoded to the wrong length; it stops with Corruption before.
+//  - One process at a time: Open() takes an exclusive lock on the directory
+//    and fails with Code::kBusy ("store is in use by pid N") otherwise.
+//    Within that process every method may be called from several threads.
+//  - Errors name what they are about: file, digest, name, byte offset.
+//
+//   auto store = Store::Open("./data", {.create_if_missing = true});
+//   auto put = (*store)->Put({"default", "builds", "app.tar"}, FileSource(fd));
+//   Status s = (*store)->Get("builds/app.tar", sink);
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/digest.h"
+#include "base/env.h"
+#include "base/status.h"
+#include "chunking/fastcdc.h"
+#include "codec/codec.h"
+#include "kernels/kernels.h"
+
+namespace as {
+
+inline constexpr const char* kDefaultTenant = "default";
+
+// tenant -> bucket -> key (DESIGN contract 7). Text form "bucket/key": the
+// bucket is everything before the first '/'.
+struct ObjectName {
+  std::string tenant = kDefaultTenant;
+  std::string bucket;
+  std::string key;
+
+  // Parses "bucket/key" (both non-empty; no NUL bytes).
+  static Result<ObjectName> Parse(const std::string& text,
+                                  const std::string& tenant = kDefaultTenant);
+  std::string ToString() const { return bucket + "/" + key; }
+};
+
+struct StoreOptions {
+  bool create_if_missing = false;
+  // Chunker for a NEW store; an existing store keeps the parameters it was
+  // created with, so cut points (and dedup) stay stable.
+  ChunkerParams chunker;
+  CodecId codec = CodecId::kZstd;  // default codec of Put()
+  int zstd_level = kDefaultZstdLevel;
+  uint64_t pack_target_size = 64ull << 20;
+  // Caps the kernel tier (e.g. to test portable paths); nullopt = best the
+  // CPU has. Asking for a tier the CPU lacks is InvalidArgument.
+  std::optional<CpuTier> cpu_tier;
+  Env* env = nullptr;  // nullptr = Env::Default()
+};
+
+// Pulls bytes: fills buf[0..cap) and returns how many, 0 at end of input.
+using ByteSource = std::function<Result<size_t>(uint8_t* buf, size_t cap)>;
+// Receives output bytes in order; an error stops the operation.
+using ByteSink = std::function<Status(const uint8_t* data, size_t n)>;
+// Progress callback: bytes done so far (total, when known, is passed once at
+// start by the caller's own means).
+using Progress = std::function<void(uint64_t done)>;
+
+struct PutOptions {
+  std::optional<CodecId> codec;  // nullopt = the store's default
+  Progress progress;
+};
+
+struct PutResult {
+  Digest content;   // plain BLAKE3 of the bytes: `b3sum` agrees
+  Digest manifest;  // BLAKE3 of the manifest's canonical CBOR
+  uint64_t size = 0;
+  uint64_t chunks = 0;
+  uint64_t new_chunks = 0;    // chunks not already in the store
+  uint64_t new_bytes = 0;     // raw bytes of those
+  uint64_t stored_bytes = 0;  // bytes written to packs (frames, manifest)
+};
+
+// Byte range, inclusive, like HTTP: "first-last", or "first-" to the end.
+struct ByteRange {
+  uint64_t first = 0;
+  std::optional<uint64_t> last;
+  static Result<ByteRange> Parse(const std::string& text);  // "0-99", "100-"
+};
+
+struct ArtifactInfo {
+  std::optional<ObjectName> name;  // set when looked up by name
+  uint64_t version = 0;
+  Digest content, manifest;
+  uint64_t size = 0;
+  uint64_t chunks = 0;
+  uint64_t stored_bytes = 0;  // frame bytes of its distinct chunks
+  ChunkerParams chunker;
+  std::string chunker_name, gear_table;
+  int64_t created = 0;
+};
+
+struct BadFrame {
+  std::string pack;    // pack name (32 hex digits)
+  uint64_t offset = 0;
+  Digest digest;
+  std::string problem;
+  std::vector<std::string> broken_names;  // "bucket/key" that depend on it
+};
+
+struct VerifyReport {
+  uint64_t packs = 0, frames = 0, bytes = 0, manifests = 0;
+  bool full = false;
+  std::vector<BadFrame> bad;
+  std::vector<std::string> problems;  // store-level: missing packs, index rows, ...
+  bool ok() const { return bad.empty() && problems.empty(); }
+};
+
+struct GcOptions {
+  bool dry_run = false;
+  // Packs whose live share of bytes is under this are rewritten.
+  double rewrite_threshold = 0.5;
+  // Unreferenced pack files younger than this are left alone: they may
+  // belong to a put that has not committed yet.
+  int64_t grace_seconds = 3600;
+};
+
+struct GcReport {
+  uint64_t live_chunks = 0, dead_chunks = 0, dead_manifests = 0;
+  uint64_t packs_deleted = 0, packs_rewritten = 0, orphan_files_deleted = 0;
+  uint64_t bytes_reclaimed = 0;  // pack bytes freed (net of rewritten copies)
+  uint64_t bytes_copied = 0;
+  bool dry_run = false;
+};
+
+struct StoreStats {
+  uint64_t logical_bytes = 0;  // sum of live artifact sizes
+  uint64_t names = 0, manifests = 0;
+  uint64_t unique_chunks = 0;
+  uint64_t unique_bytes = 0;  // raw bytes of distinct chunks
+  uint64_t stored_bytes = 0;  // frame bytes of those chunks in packs
+  uint64_t packs = 0, pack_bytes = 0;
+  double dedup_ratio() const { return unique_bytes ? double(logical_bytes) / unique_bytes : 1.0; }
+  double compression_ratio() const {
+    return stored_bytes ? double(unique_bytes) / stored_bytes : 1.0;
+  }
+};
+
+struct ReindexReport {
+  uint64_t packs = 0, chunks = 0, manifests = 0;
+  std::vector<std::string> skipped;  // pack files that did not verify, and why
+  std::vector<std::string> dangling_names;  // names whose manifest is gone
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (or with create_if_missing creates) the store in `dir`. A missing
+  // directory, or one that is not a store, is NotFound / InvalidArgument
+  // with a message saying which.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
+
+  virtual Result<PutResult> Put(const ObjectName& name, const ByteSource& source,
+                                const PutOptions& options = {}) = 0;
+
+  // `ref` is "bucket/key" or a digest "blake3:<hex>" (content or manifest).
+  virtual Result<ArtifactInfo> Stat(const std::string& tenant, const std::string& ref) = 0;
+  virtual Status Get(const std::string& tenant, const std::string& ref, const ByteSink& sink,
+                     std::optional<ByteRange> range = std::nullopt,
+                     const Progress& progress = nullptr) = 0;
+  // Names whose "bucket/key" starts with prefix, in order.
+  virtual Result<std::vector<ArtifactInfo>> List(const std::string& tenant,
+                                                 const std::string& prefix) = 0;
+  virtual Status Remove(const ObjectName& name) = 0;
+
+  // CRC of every frame; with full, BLAKE3 of every chunk and every manifest
+  // decoded and checked against the index.
+  virtual Result<VerifyReport> Verify(bool full, const Progress& progress = nullptr) = 0;
+  virtual Result<GcReport> Gc(const GcOptions& options, const Progress& progress = nullptr) = 0;
+  virtual Result<StoreStats> Stats() = 0;
+  // Rebuilds the chunk, manifest and pack index from the packs alone.
+  virtual Result<ReindexReport> Reindex(const Progress& progress = nullptr) = 0;
+
+  virtual const KernelTable& kernels() const = 0;
+  virtual const ChunkerParams& chunker_params() const = 0;
+  virtual const std::string& dir() const = 0;
+};
+
+}  // namespace as

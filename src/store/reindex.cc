@@ -1,0 +1,125 @@
+#include <algorithm>
+#include <unordered_set>
+
+#include "hash/blake3.h"
+#include "store/store_impl.h"
+
+namespace as {
+
+// repair --reindex: the packs alone describe the store (contract 6). Every
+// sealed pack is read and every frame CRC-checked; chunk, manifest and pack
+// rows are replaced in one transaction. Names are kept; if there are none at
+// all (the database was lost), they are restored from the manifests' name
+// hints, newest first.
+Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
+  std::lock_guard<std::mutex> gc_lock(gc_mu_);
+  std::unique_lock<std::shared_mutex> commit_lock(commit_mu_);
+  ReindexReport rep;
+  Metadata::Reindex r;
+  std::vector<Manifest> manifests;
+  std::vector<std::string> subdirs, files;
+  AS_RETURN_IF_ERROR(env_->GetChildren(packs_dir_, &subdirs));
+  std::sort(subdirs.begin(), subdirs.end());
+  std::vector<uint8_t> frame, raw;
+  uint64_t done = 0;
+  for (const std::string& sub : subdirs) {
+    if (!env_->GetChildren(packs_dir_ + "/" + sub, &files).ok()) continue;
+    std::sort(files.begin(), files.end());
+    for (const std::string& f : files) {
+      if (f.size() <= 5 || f.compare(f.size() - 5, 5, ".pack") != 0) continue;
+      std::string path = packs_dir_ + "/" + sub + "/" + f;
+      auto reader = PackReader::Open(env_, &kernels_, path);
+      if (!reader.ok()) {
+        rep.skipped.push_back(path + ": " + reader.status().message());
+        continue;
+      }
+      auto footer = (*reader)->ReadFooter();
+      if (!footer.ok()) {
+        rep.skipped.push_back(footer.status().message());
+        continue;
+      }
+      (*reader)->AdviseSequential();
+      SealedPack sp = std::move(footer).value();
+      sp.name = f.substr(0, f.size() - 5);
+      const int64_t idx = static_cast<int64_t>(r.packs.size());
+      for (const FooterEntry& e : sp.entries) {
+        auto info = (*reader)->ReadFrame(e.offset, e.frame_len, &frame);
+        if (!info.ok() || info->digest != e.digest) {
+          rep.skipped.push_back(info.ok() ? path + " offset " + std::to_string(e.offset) +
+                                                ": frame digest differs from footer"
+                                          : info.status().message());
+          continue;
+        }
+        Location loc{idx, e.offset, e.frame_len, info->raw_len};
+        if (info->type == format::RecordType::kChunk) {
+          r.chunks.emplace_back(ChunkKey{sp.domain, info->digest}, loc);
+          rep.chunks++;
+          continue;
+        }
+        raw.resize(info->raw_len);
+        Status s = DecodeFramePayload(*info, frame.data() + format::kFrameHeaderSize, raw.data());
+        auto m = s.ok() ? DecodeManifest(raw.data(), raw.size()) : Result<Manifest>(s);
+        if (!m.ok() || Blake3(raw.data(), raw.size()) != info->digest) {
+          rep.skipped.push_back(path + " offset " + std::to_string(e.offset) + ": manifest " +
+                                (m.ok() ? "digest mismatch" : m.status().message()));
+          continue;
+        }
+        ManifestRow row;
+        row.domain = sp.domain;
+        row.digest = info->digest;
+        row.content = m->content;
+        row.size = m->size;
+        row.chunks = m->chunks.size();
+        row.loc = loc;
+        r.manifests.push_back(row);
+        manifests.push_back(std::move(m).value());
+        rep.manifests++;
+      }
+      done += sp.size;
+      if (progress) progress(done);
+      r.packs.push_back(std::move(sp));
+      rep.packs++;
+    }
+  }
+  AS_RETURN_IF_ERROR(meta_->CommitReindex(r));
+
+  AS_ASSIGN_OR_RETURN(auto names, meta_->AllNames());
+  if (names.empty()) {
+    // Disaster recovery: newest manifest per hinted name wins.
+    std::vector<size_t> order(manifests.size());
+    for (size_t i = 0; i < order.size(); i++) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return manifests[a].created > manifests[b].created; });
+    std::unordered_set<std::string> restored;
+    for (size_t i : order) {
+      const Manifest& m = manifests[i];
+      auto s1 = m.name_hint.find('/');
+      auto s2 = s1 == std::string::npos ? s1 : m.name_hint.find('/', s1 + 1);
+      if (s2 == std::string::npos || !restored.insert(m.name_hint).second) continue;
+      PutCommit c;
+      NameRow n;
+      n.tenant = m.name_hint.substr(0, s1);
+      n.bucket = m.name_hint.substr(s1 + 1, s2 - s1 - 1);
+      n.key = m.name_hint.substr(s2 + 1);
+      n.manifest = r.manifests[i].digest;
+      n.content = m.content;
+      n.size = m.size;
+      n.created = m.created;
+      AS_ASSIGN_OR_RETURN(uint32_t dom, meta_->TenantDomain(n.tenant, true));
+      if (dom != r.manifests[i].domain) continue;  // tenant ids differ: leave it to the operator
+      c.name = n;
+      AS_RETURN_IF_ERROR(meta_->CommitPut(c));
+    }
+    AS_ASSIGN_OR_RETURN(names, meta_->AllNames());
+  }
+  for (const NameRow& n : names) {
+    auto dom = meta_->TenantDomain(n.tenant, false);
+    if (!dom.ok()) continue;
+    AS_ASSIGN_OR_RETURN(auto m, meta_->FindManifest(*dom, n.manifest));
+    if (!m) rep.dangling_names.push_back(n.bucket + "/" + n.key);
+  }
+  AS_RETURN_IF_ERROR(LoadFilter());
+  return rep;
+}
+
+}  // namespace as

@@ -1,0 +1,96 @@
+// The embedded store: a directory with packs and a SQLite metadata database.
+// Layout (docs/format/store.md):
+//   <dir>/STORE         marker: format name and version
+//   <dir>/LOCK          flock()ed by the process that has the store open
+//   <dir>/metadata.db   SQLite (WAL)
+//   <dir>/packs/hh/<id>.pack
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <string>
+
+#include "artifact_store/store.h"
+#include "index/metadata.h"
+#include "pack/pack.h"
+#include "store/chunk_filter.h"
+#include "store/manifest.h"
+
+namespace as {
+
+inline constexpr const char* kStoreMarker = "STORE";
+inline constexpr const char* kStoreMarkerText = "artifact-store 1\n";
+
+class StoreImpl final : public Store {
+ public:
+  static Result<std::unique_ptr<StoreImpl>> OpenImpl(const std::string& dir,
+                                                     const StoreOptions& options);
+
+  Result<PutResult> Put(const ObjectName& name, const ByteSource& source,
+                        const PutOptions& options) override;
+  Result<ArtifactInfo> Stat(const std::string& tenant, const std::string& ref) override;
+  Status Get(const std::string& tenant, const std::string& ref, const ByteSink& sink,
+             std::optional<ByteRange> range, const Progress& progress) override;
+  Result<std::vector<ArtifactInfo>> List(const std::string& tenant,
+                                         const std::string& prefix) override;
+  Status Remove(const ObjectName& name) override;
+  Result<VerifyReport> Verify(bool full, const Progress& progress) override;
+  Result<GcReport> Gc(const GcOptions& options, const Progress& progress) override;
+  Result<StoreStats> Stats() override;
+  Result<ReindexReport> Reindex(const Progress& progress) override;
+
+  const KernelTable& kernels() const override { return kernels_; }
+  const ChunkerParams& chunker_params() const override { return chunker_.params(); }
+  const std::string& dir() const override { return dir_; }
+
+ private:
+  StoreImpl(Env* env, std::string dir, const StoreOptions& o, const KernelTable& k,
+            const Chunker& chunker)
+      : env_(env), dir_(std::move(dir)), packs_dir_(dir_ + "/packs"), options_(o),
+        kernels_(k), chunker_(chunker) {}
+
+  // A resolved reference: the manifest row, and the name row when named.
+  struct Resolved {
+    uint32_t domain = 0;
+    ManifestRow manifest;
+    std::optional<NameRow> name;
+  };
+  Result<Resolved> Resolve(const std::string& tenant, const std::string& ref);
+  Result<Manifest> LoadManifest(const ManifestRow& row);
+  Result<std::shared_ptr<PackReader>> Reader(int64_t pack_id);
+  void ForgetReader(int64_t pack_id);
+  // Reads, checks and decodes one chunk into *out (resized to its raw length).
+  Status ReadChunk(uint32_t domain, const Digest& d, std::vector<uint8_t>* frame,
+                   std::vector<uint8_t>* out);
+  Status LoadFilter();
+  ArtifactInfo InfoFrom(const Resolved& r, const Manifest& m);
+  Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain);
+  void PackDone(const std::string& name);
+
+  Env* env_;
+  std::string dir_, packs_dir_;
+  StoreOptions options_;
+  KernelTable kernels_;
+  Chunker chunker_;
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<Metadata> meta_;
+  ChunkFilter filter_;
+
+  // Puts hold it shared while committing; GC holds it exclusive while it
+  // takes its snapshot and while it commits.
+  std::shared_mutex commit_mu_;
+  std::mutex gc_mu_;  // one GC at a time
+
+  std::mutex readers_mu_;
+  std::map<int64_t, std::shared_ptr<PackReader>> readers_;
+
+  std::mutex inflight_mu_;
+  std::set<std::string> inflight_packs_;  // being written, not yet committed
+
+  friend class StoreTestPeer;
+};
+
+}  // namespace as

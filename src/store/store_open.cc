@@ -1,0 +1,178 @@
+#include <cstring>
+#include <ctime>
+
+#include "hash/blake3.h"
+#include "store/store_impl.h"
+
+namespace as {
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
+  AS_ASSIGN_OR_RETURN(auto s, StoreImpl::OpenImpl(dir, options));
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+namespace {
+
+Status SaveChunkerParams(Metadata* m, const ChunkerParams& p) {
+  AS_RETURN_IF_ERROR(m->SetMeta("chunker", kChunkerName));
+  AS_RETURN_IF_ERROR(m->SetMeta("chunker.min", std::to_string(p.min_size)));
+  AS_RETURN_IF_ERROR(m->SetMeta("chunker.avg", std::to_string(p.avg_size)));
+  AS_RETURN_IF_ERROR(m->SetMeta("chunker.max", std::to_string(p.max_size)));
+  AS_RETURN_IF_ERROR(m->SetMeta("chunker.nc", std::to_string(p.normalization)));
+  return m->SetMeta("chunker.gear", kGearTableId);
+}
+
+Result<ChunkerParams> LoadChunkerParams(Metadata* m) {
+  ChunkerParams p;
+  AS_ASSIGN_OR_RETURN(std::string name, m->GetMeta("chunker"));
+  AS_ASSIGN_OR_RETURN(std::string gear, m->GetMeta("chunker.gear"));
+  if (name != kChunkerName || gear != kGearTableId) {
+    return Status::Unsupported("store uses chunker " + name + "/" + gear +
+                               ", which this build does not know");
+  }
+  AS_ASSIGN_OR_RETURN(std::string mn, m->GetMeta("chunker.min"));
+  AS_ASSIGN_OR_RETURN(std::string avg, m->GetMeta("chunker.avg"));
+  AS_ASSIGN_OR_RETURN(std::string mx, m->GetMeta("chunker.max"));
+  AS_ASSIGN_OR_RETURN(std::string nc, m->GetMeta("chunker.nc"));
+  p.min_size = static_cast<uint32_t>(std::stoul(mn));
+  p.avg_size = static_cast<uint32_t>(std::stoul(avg));
+  p.max_size = static_cast<uint32_t>(std::stoul(mx));
+  p.normalization = std::stoi(nc);
+  AS_RETURN_IF_ERROR(ValidateChunkerParams(p).WithContext("stored chunker parameters"));
+  return p;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
+                                                       const StoreOptions& options) {
+  Env* env = options.env ? options.env : Env::Default();
+  CpuFeatures cpu = DetectCpu();
+  if (options.cpu_tier) {
+    if (!HasTier(cpu, *options.cpu_tier)) {
+      return Status::InvalidArgument("this CPU does not support the requested kernel tier (has: " +
+                                     DescribeFeatures(cpu) + ")");
+    }
+    cpu = CapToTier(cpu, *options.cpu_tier);
+  }
+  KernelTable k = MakeKernelTable(cpu);
+  const std::string marker = dir + "/" + kStoreMarker;
+  bool exists = env->FileExists(marker);
+  if (!exists) {
+    if (!options.create_if_missing) {
+      if (!env->FileExists(dir)) {
+        return Status::NotFound("store " + dir +
+                                " does not exist (run `artifact-store init` to create it)");
+      }
+      return Status::InvalidArgument(dir + " is not an artifact store (no " + kStoreMarker +
+                                     " file; run `artifact-store init` to create one)");
+    }
+    AS_RETURN_IF_ERROR(ValidateChunkerParams(options.chunker));
+    AS_RETURN_IF_ERROR(env->CreateDirIfMissing(dir));
+  } else {
+    AS_ASSIGN_OR_RETURN(std::string text, env->ReadFileToString(marker));
+    if (text.rfind("artifact-store ", 0) != 0) {
+      return Status::InvalidArgument(marker + " is not an artifact-store marker");
+    }
+    int version = std::atoi(text.c_str() + std::strlen("artifact-store "));
+    if (version > 1) {
+      return Status::Unsupported("store " + dir + " has format version " +
+                                 std::to_string(version) + ", newer than this build (1)");
+    }
+  }
+  AS_ASSIGN_OR_RETURN(auto lock, env->LockFile(dir + "/LOCK"));
+  AS_ASSIGN_OR_RETURN(auto meta, Metadata::Open(dir + "/metadata.db", !exists));
+  ChunkerParams params = options.chunker;
+  if (!exists) {
+    AS_RETURN_IF_ERROR(SaveChunkerParams(meta.get(), params));
+    AS_RETURN_IF_ERROR(meta->TenantDomain(kDefaultTenant, true).status());
+    AS_RETURN_IF_ERROR(env->CreateDirIfMissing(dir + "/packs"));
+    // The marker goes last: a crash before it leaves a directory that is not
+    // yet a store, and init can simply run again.
+    AS_RETURN_IF_ERROR(env->WriteStringToFileSync(marker, kStoreMarkerText));
+    AS_RETURN_IF_ERROR(env->SyncDir(dir));
+  } else {
+    AS_ASSIGN_OR_RETURN(params, LoadChunkerParams(meta.get()));
+  }
+  AS_ASSIGN_OR_RETURN(Chunker chunker, Chunker::Create(params, k));
+  std::unique_ptr<StoreImpl> s(new StoreImpl(env, dir, options, k, chunker));
+  s->lock_ = std::move(lock);
+  s->meta_ = std::move(meta);
+  AS_RETURN_IF_ERROR(s->LoadFilter());
+  return s;
+}
+
+Status StoreImpl::LoadFilter() {
+  std::vector<uint64_t> keys;
+  AS_RETURN_IF_ERROR(meta_->ForEachChunk([&](const ChunkKey& key, const Location&) {
+    keys.push_back(ChunkFilter::Key(key.domain, key.digest));
+  }));
+  filter_.InsertMany(keys);
+  return Status::OK();
+}
+
+Result<std::shared_ptr<PackReader>> StoreImpl::Reader(int64_t pack_id) {
+  {
+    std::lock_guard<std::mutex> l(readers_mu_);
+    auto it = readers_.find(pack_id);
+    if (it != readers_.end()) return it->second;
+  }
+  AS_ASSIGN_OR_RETURN(auto row, meta_->GetPack(pack_id));
+  if (!row) return Status::Corruption("index names pack id " + std::to_string(pack_id) +
+                                      ", which is not in the pack table");
+  auto r = PackReader::Open(env_, &kernels_, PackPath(packs_dir_, row->name));
+  if (!r.ok()) {
+    if (r.status().code() == Code::kNotFound) {
+      return Status::Corruption("pack " + row->name + " is missing (" + r.status().message() +
+                                ")");
+    }
+    return r.status();
+  }
+  std::shared_ptr<PackReader> reader(std::move(r).value());
+  std::lock_guard<std::mutex> l(readers_mu_);
+  // Bounded: file descriptors are finite. Dropping all is simple and rare.
+  if (readers_.size() >= 256) readers_.clear();
+  readers_[pack_id] = reader;
+  return reader;
+}
+
+void StoreImpl::ForgetReader(int64_t pack_id) {
+  std::lock_guard<std::mutex> l(readers_mu_);
+  readers_.erase(pack_id);
+}
+
+Result<std::unique_ptr<PackWriter>> StoreImpl::NewPackWriter(uint32_t domain) {
+  AS_ASSIGN_OR_RETURN(auto w, PackWriter::Create(env_, &kernels_, packs_dir_, domain));
+  std::lock_guard<std::mutex> l(inflight_mu_);
+  inflight_packs_.insert(w->name());
+  return w;
+}
+
+void StoreImpl::PackDone(const std::string& name) {
+  std::lock_guard<std::mutex> l(inflight_mu_);
+  inflight_packs_.erase(name);
+}
+
+Result<StoreStats> StoreImpl::Stats() {
+  AS_ASSIGN_OR_RETURN(StoreTotals t, meta_->Totals());
+  StoreStats s;
+  s.logical_bytes = t.logical_bytes;
+  s.names = t.names;
+  s.manifests = t.manifests;
+  s.unique_chunks = t.unique_chunks;
+  s.unique_bytes = t.unique_bytes;
+  s.stored_bytes = t.stored_bytes;
+  s.packs = t.packs;
+  s.pack_bytes = t.pack_bytes;
+  return s;
+}
+
+Status StoreImpl::Remove(const ObjectName& name) {
+  Status s = meta_->RemoveName(name.tenant, name.bucket, name.key);
+  if (s.code() == Code::kNotFound) {
+    return Status::NotFound("no artifact named " + name.ToString());
+  }
+  return s;
+}
+
+}  // namespace as
