@@ -38,7 +38,7 @@ ChunkStream::Reader MemReader(const std::vector<uint8_t>& data, SizeFn size_fn) 
   auto pos = std::make_shared<size_t>(0);
   return [&data, pos, size_fn](uint8_t* buf, size_t cap) mutable -> Result<size_t> {
     size_t n = std::min({cap, data.size() - *pos, size_fn()});
-    std::memcpy(buf, data.data() + *pos, n);
+    if (n != 0) std::memcpy(buf, data.data() + *pos, n);
     *pos += n;
     return n;
   };
