@@ -1,0 +1,60 @@
+// The CLI's commands. Each returns the process exit status:
+// 0 success, 1 error (message on stderr), 3 verify found damage.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace as::cli {
+
+inline constexpr int kExitError = 1;
+inline constexpr int kExitDamaged = 3;
+
+struct Globals {
+  std::string store = "./data";
+  std::string cpu;  // "" = best the CPU has
+  std::string tenant = "default";
+};
+
+struct InitArgs {
+  uint32_t min = 0, avg = 0, max = 0;  // 0 = default
+  int nc = -1;
+  bool json = false;
+};
+struct PutArgs {
+  std::string file;
+  std::string name;
+  std::string codec;
+  bool json = false;
+};
+struct GetArgs {
+  std::string ref, out, range;
+};
+struct ChunksArgs {
+  std::string file;
+  uint32_t min = 16384, avg = 65536, max = 262144;
+  int nc = 1;
+  bool json = false;
+};
+struct GcArgs {
+  bool dry_run = false;
+  double threshold = 0.5;
+  int64_t grace = 3600;
+  bool json = false;
+};
+
+int CmdInit(const Globals& g, const InitArgs& a);
+int CmdPut(const Globals& g, const PutArgs& a);
+int CmdGet(const Globals& g, const GetArgs& a);
+int CmdLs(const Globals& g, const std::string& prefix, bool json);
+int CmdStat(const Globals& g, const std::string& ref, bool json);
+int CmdRm(const Globals& g, const std::string& name);
+int CmdChunks(const Globals& g, const ChunksArgs& a);
+int CmdVerify(const Globals& g, bool full, bool json);
+int CmdGc(const Globals& g, const GcArgs& a);
+int CmdStats(const Globals& g, bool json);
+int CmdReindex(const Globals& g, bool json);
+int CmdCpu(const Globals& g, bool json);
+
+}  // namespace as::cli

@@ -1,0 +1,128 @@
+// artifact-store: command-line interface to an embedded store.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+#include "cli/commands.h"
+
+using namespace as::cli;
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "artifact-store: a content-addressed artifact store.\n"
+      "Bytes are cut by FastCDC, addressed by BLAKE3, deduplicated, compressed and packed;\n"
+      "every read is checked (CRC-32C per frame). Content digests match `b3sum`."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Help for every command");
+  Globals g;
+  if (const char* s = std::getenv("ARTIFACT_STORE")) g.store = s;
+  if (const char* c = std::getenv("ARTIFACT_STORE_CPU")) g.cpu = c;
+  app.add_option("-s,--store", g.store, "Store directory (env ARTIFACT_STORE)")
+      ->capture_default_str();
+  app.add_option("--cpu", g.cpu,
+                 "Cap the kernel tier: portable|sse42|avx2|avx512 (env ARTIFACT_STORE_CPU)");
+  int rc = 0;
+
+  InitArgs init;
+  auto* c_init = app.add_subcommand("init", "Create an empty store in --store");
+  c_init->add_option("--min", init.min, "Chunker minimum chunk size in bytes (default 16384)");
+  c_init->add_option("--avg", init.avg, "Chunker average chunk size (default 65536)");
+  c_init->add_option("--max", init.max, "Chunker maximum chunk size (default 262144)");
+  c_init->add_option("--nc", init.nc, "Normalization level 0..3 (default 1)");
+  c_init->add_flag("--json", init.json, "Print JSON");
+  c_init->callback([&] { rc = CmdInit(g, init); });
+
+  PutArgs put;
+  auto* c_put = app.add_subcommand(
+      "put", "Store a file (or - for stdin); prints its content digest blake3:<hex>");
+  c_put->add_option("file", put.file, "File to store, or - for stdin")->required();
+  c_put->add_option("-n,--name", put.name,
+                    "Name BUCKET/KEY (default: default/<file name>; required for stdin)");
+  c_put->add_option("--codec", put.codec, "zstd (default) | lz4 | none");
+  c_put->add_flag("--json", put.json, "Print JSON: digests, sizes and what was new");
+  c_put->callback([&] { rc = CmdPut(g, put); });
+
+  GetArgs get;
+  auto* c_get = app.add_subcommand(
+      "get", "Write an artifact's bytes, checked, to stdout or -o FILE");
+  c_get->add_option("ref", get.ref, "BUCKET/KEY, or a digest blake3:<hex>")->required();
+  c_get->add_option("-o,--output", get.out,
+                    "Output file (written as FILE.part, renamed when complete)");
+  c_get->add_option("--range", get.range, "Bytes START-END (inclusive) or START- (to the end)");
+  c_get->callback([&] { rc = CmdGet(g, get); });
+
+  std::string ls_prefix;
+  bool ls_json = false;
+  auto* c_ls = app.add_subcommand("ls", "List names, optionally under a prefix");
+  c_ls->add_option("prefix", ls_prefix, "Prefix of BUCKET/KEY");
+  c_ls->add_flag("--json", ls_json, "Print JSON lines");
+  c_ls->callback([&] { rc = CmdLs(g, ls_prefix, ls_json); });
+
+  std::string stat_ref;
+  bool stat_json = false;
+  auto* c_stat = app.add_subcommand("stat", "Size, digests, chunk count and chunker parameters");
+  c_stat->add_option("ref", stat_ref, "BUCKET/KEY or blake3:<hex>")->required();
+  c_stat->add_flag("--json", stat_json, "Print JSON");
+  c_stat->callback([&] { rc = CmdStat(g, stat_ref, stat_json); });
+
+  std::string rm_name;
+  auto* c_rm = app.add_subcommand("rm", "Remove a name (space is reclaimed by gc)");
+  c_rm->add_option("name", rm_name, "BUCKET/KEY")->required();
+  c_rm->callback([&] { rc = CmdRm(g, rm_name); });
+
+  ChunksArgs chunks;
+  auto* c_chunks = app.add_subcommand(
+      "chunks", "Show a file's FastCDC chunks: offset length gear_hash blake3:<hex>");
+  c_chunks->add_option("file", chunks.file, "File, or - for stdin")->required();
+  c_chunks->add_option("--min", chunks.min, "Minimum chunk size")->capture_default_str();
+  c_chunks->add_option("--avg", chunks.avg, "Average chunk size")->capture_default_str();
+  c_chunks->add_option("--max", chunks.max, "Maximum chunk size")->capture_default_str();
+  c_chunks->add_option("--nc", chunks.nc, "Normalization level 0..3")->capture_default_str();
+  c_chunks->add_flag("--json", chunks.json, "Print JSON lines");
+  c_chunks->callback([&] { rc = CmdChunks(g, chunks); });
+
+  bool verify_full = false, verify_json = false;
+  auto* c_verify = app.add_subcommand(
+      "verify", "Check every frame's CRC-32C; exit 3 if anything is damaged");
+  c_verify->add_flag("--full", verify_full,
+                     "Also re-hash every chunk (BLAKE3) and decode every manifest");
+  c_verify->add_flag("--json", verify_json, "Print JSON");
+  c_verify->callback([&] { rc = CmdVerify(g, verify_full, verify_json); });
+
+  GcArgs gc;
+  auto* c_gc = app.add_subcommand(
+      "gc", "Delete packs with no live chunk, rewrite sparse ones; report what was reclaimed");
+  c_gc->add_flag("--dry-run", gc.dry_run, "Report what would be reclaimed; change nothing");
+  c_gc->add_option("--threshold", gc.threshold,
+                   "Rewrite packs whose live share is under this fraction")
+      ->capture_default_str();
+  c_gc->add_option("--grace", gc.grace,
+                   "Seconds an unreferenced pack file is left alone (an upload may own it)")
+      ->capture_default_str();
+  c_gc->add_flag("--json", gc.json, "Print JSON");
+  c_gc->callback([&] { rc = CmdGc(g, gc); });
+
+  bool stats_json = false;
+  auto* c_stats = app.add_subcommand(
+      "stats", "Logical, unique and stored bytes; dedup and compression ratios");
+  c_stats->add_flag("--json", stats_json, "Print JSON");
+  c_stats->callback([&] { rc = CmdStats(g, stats_json); });
+
+  bool reindex = false, repair_json = false;
+  auto* c_repair = app.add_subcommand("repair", "Repair the metadata from the packs");
+  c_repair->add_flag("--reindex", reindex, "Rebuild the chunk/manifest/pack index from packs")
+      ->required();
+  c_repair->add_flag("--json", repair_json, "Print JSON");
+  c_repair->callback([&] { rc = CmdReindex(g, repair_json); });
+
+  bool cpu_json = false;
+  auto* c_cpu = app.add_subcommand("cpu", "CPU features and the kernel variant chosen for each");
+  c_cpu->add_flag("--json", cpu_json, "Print JSON");
+  c_cpu->callback([&] { rc = CmdCpu(g, cpu_json); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return rc;
+}
