@@ -36,7 +36,9 @@ Result<StoreImpl::Resolved> StoreImpl::Resolve(const std::string& tenant, const 
 Result<Manifest> StoreImpl::LoadManifest(const ManifestRow& row) {
   AS_ASSIGN_OR_RETURN(auto reader, Reader(row.loc.pack));
   std::vector<uint8_t> frame;
-  AS_ASSIGN_OR_RETURN(FrameInfo info, reader->ReadFrame(row.loc.offset, row.loc.frame_len, &frame));
+  auto read = reader->ReadFrame(row.loc.offset, row.loc.frame_len, &frame);
+  if (!read.ok()) return read.status().WithContext("manifest " + row.digest.ToString());
+  FrameInfo info = *read;
   auto where = [&] {
     return "manifest " + row.digest.ToString() + " in " + reader->path() + " at offset " +
            std::to_string(row.loc.offset);

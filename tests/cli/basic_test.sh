@@ -1,0 +1,97 @@
+# The main job end to end: put, get, stat, ls, rm, verify, gc, stats.
+
+test_put_digest_matches_b3sum() {
+  for size in 0 1 1000 65536 300000 3000000; do
+    rand_file "$TMP/f" $size $size
+    d=$(as put "$TMP/f" --name b/f$size 2>/dev/null) || return 1
+    want="blake3:$(b3sum --no-names "$TMP/f")"
+    [ "$d" = "$want" ] || { fail "size $size: $d != $want"; return 1; }
+    as get b/f$size -o "$TMP/out" || return 1
+    cmp "$TMP/f" "$TMP/out" || { fail "size $size: get differs"; return 1; }
+    as get "$d" > "$TMP/out2" || return 1
+    cmp "$TMP/f" "$TMP/out2" || { fail "size $size: get by digest differs"; return 1; }
+  done
+}
+
+test_stdin_put_needs_name_and_works() {
+  rand_file "$TMP/f" 200000 7
+  expect_fail as put - < "$TMP/f" || return 1
+  expect_in "$ERR" "--name" || return 1
+  d=$(as put - --name b/stdin < "$TMP/f" 2>/dev/null) || return 1
+  [ "$d" = "blake3:$(b3sum --no-names "$TMP/f")" ] || fail "stdin digest"
+}
+
+test_ranges() {
+  rand_file "$TMP/f" 500000 3
+  as put "$TMP/f" --name b/r 2>/dev/null >/dev/null || return 1
+  for r in 0-0 0-99 65530-70000 499999-499999 400000- 123-123; do
+    first=${r%-*}; last=${r#*-}; [ -z "$last" ] && last=499999
+    as get b/r --range "$r" > "$TMP/got" || return 1
+    tail -c +$((first+1)) "$TMP/f" | head -c $((last-first+1)) > "$TMP/want"
+    cmp "$TMP/got" "$TMP/want" || { fail "range $r"; return 1; }
+  done
+  expect_fail as get b/r --range 500000-500010 || return 1
+  expect_in "$ERR" "past the end" || return 1
+  expect_fail as get b/r --range 10-5 || return 1
+  expect_fail as get b/r --range abc || return 1
+}
+
+test_dedup_second_put_adds_nothing() {
+  rand_file "$TMP/f" 4000000 11
+  as put "$TMP/f" --name b/one 2>/dev/null >/dev/null || return 1
+  as put "$TMP/f" --name b/two --json > "$TMP/j" 2>/dev/null || return 1
+  grep -q '"new_chunks":0' "$TMP/j" || { fail "second put stored chunks: $(cat "$TMP/j")"; return 1; }
+  ratio=$(as stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["dedup_ratio"])')
+  python3 -c "import sys; sys.exit(0 if abs($ratio - 2.0) < 0.01 else 1)" || fail "dedup ratio $ratio"
+}
+
+test_stat_ls_rm() {
+  rand_file "$TMP/f" 100000 5
+  as put "$TMP/f" --name bkt/a/b.bin 2>/dev/null >/dev/null || return 1
+  as stat bkt/a/b.bin --json > "$TMP/s" || return 1
+  python3 - "$TMP/s" <<'PY' || return 1
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["size"] == 100000, s
+assert s["chunker"]["name"] == "fastcdc2020" and s["chunker"]["avg"] == 65536, s
+assert s["chunks"] >= 1 and s["content"].startswith("blake3:"), s
+PY
+  as ls bkt/ | grep -q "bkt/a/b.bin" || { fail "ls"; return 1; }
+  as rm bkt/a/b.bin || return 1
+  expect_fail as get bkt/a/b.bin || return 1
+  expect_in "$ERR" "no artifact named bkt/a/b.bin" || return 1
+  expect_fail as rm bkt/a/b.bin || return 1
+}
+
+test_gc_reclaims_and_keeps_live() {
+  rand_file "$TMP/a" 3000000 1
+  rand_file "$TMP/b" 3000000 2
+  as put "$TMP/a" --name b/a 2>/dev/null >/dev/null || return 1
+  as put "$TMP/b" --name b/b 2>/dev/null >/dev/null || return 1
+  as rm b/a || return 1
+  as gc --dry-run --json > "$TMP/dry" || return 1
+  grep -q '"packs_deleted":1' "$TMP/dry" || { fail "dry run: $(cat "$TMP/dry")"; return 1; }
+  as gc --json > "$TMP/gc" || return 1
+  grep -q '"packs_deleted":1' "$TMP/gc" || { fail "gc: $(cat "$TMP/gc")"; return 1; }
+  as get b/b -o "$TMP/out" && cmp "$TMP/b" "$TMP/out" || { fail "live artifact after gc"; return 1; }
+  as verify --full >/dev/null || fail "verify after gc"
+}
+
+test_codecs() {
+  yes "artifact-store compressible line of text" | head -c 2000000 > "$TMP/t"
+  for c in zstd lz4 none; do
+    as put "$TMP/t" --name b/$c --codec $c --json 2>/dev/null > "$TMP/j" || return 1
+    as get b/$c -o "$TMP/o" && cmp "$TMP/t" "$TMP/o" || { fail "codec $c round trip"; return 1; }
+  done
+  expect_fail as put "$TMP/t" --codec brotli || return 1
+  expect_in "$ERR" "unknown codec" || return 1
+}
+
+test_chunks_matches_vectors() {
+  v="$(cd "$(dirname "$AS_BIN")/../.." && pwd)/../shared/vectors/SekienAkashita.jpg"
+  [ -f "$v" ] || v="${AS_VECTORS_DIR:-/nonexistent}/SekienAkashita.jpg"
+  [ -f "$v" ] || { echo "../shared/vectors not found: skipping"; exit 77; }
+  out=$("$AS_BIN" chunks "$v" --min 4096 --avg 16384 --max 65535 | awk '{print $2" "$3}' | tr '\n' ' ')
+  want="21325 17968276318003433923 17140 8197189939299398838 28084 13019990849178155730 18217 4509236223063678303 24700 2504464741100432583 "
+  [ "$out" = "$want" ] || fail "chunks: $out"
+}
