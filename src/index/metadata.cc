@@ -124,6 +124,9 @@ Result<std::unique_ptr<Metadata>> Metadata::Open(const std::string& path, bool c
 }
 
 Status Metadata::Migrate(bool create) {
+  // The store's LOCK file already makes this process the only user, so
+  // SQLite need not take file locks per statement (nor use shared memory).
+  AS_RETURN_IF_ERROR(db_->Exec("PRAGMA locking_mode=EXCLUSIVE"));
   AS_RETURN_IF_ERROR(db_->Exec("PRAGMA journal_mode=WAL"));
   // FULL: the WAL is fsynced at every commit, so a returned commit is durable.
   AS_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=FULL"));

@@ -66,7 +66,12 @@ Result<std::unique_ptr<PackWriter>> PackWriter::Create(Env* env, const KernelTab
   }
   std::string name = ToHex(id, sizeof(id));
   std::string sub = packs_dir + "/" + name.substr(0, 2);
-  AS_RETURN_IF_ERROR(env->CreateDirIfMissing(sub));
+  if (!env->FileExists(sub)) {
+    // A new subdirectory must itself be durable in packs/, or a crash could
+    // lose the pack inside it even after the pack's own fsync.
+    AS_RETURN_IF_ERROR(env->CreateDirIfMissing(sub));
+    AS_RETURN_IF_ERROR(env->SyncDir(packs_dir));
+  }
   AS_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(PackPath(packs_dir, name) + ".tmp"));
   std::unique_ptr<PackWriter> w(new PackWriter(env, k, packs_dir, name, domain, std::move(f)));
   uint8_t hdr[kPackHeaderSize] = {0};
@@ -170,7 +175,7 @@ Status PackWriter::VerifyReadBack(const std::string& path, const std::vector<uin
   }
   std::vector<uint8_t> back(footer.size() + kPackTrailerSize);
   AS_RETURN_IF_ERROR(f->ReadAt(size_ - back.size(), back.size(), back.data()));
-  if (std::memcmp(back.data(), footer.data(), footer.size()) != 0 ||
+  if ((!footer.empty() && std::memcmp(back.data(), footer.data(), footer.size()) != 0) ||
       std::memcmp(back.data() + footer.size(), trailer, kPackTrailerSize) != 0) {
     return Status::Corruption(path + ": footer read back differs from what was written");
   }

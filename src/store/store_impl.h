@@ -62,9 +62,10 @@ class StoreImpl final : public Store {
   Result<Manifest> LoadManifest(const ManifestRow& row);
   Result<std::shared_ptr<PackReader>> Reader(int64_t pack_id);
   void ForgetReader(int64_t pack_id);
-  // Reads, checks and decodes one chunk into *out (resized to its raw length).
+  // Reads, checks and decodes one chunk. On success *data/*n point at its raw
+  // bytes: inside *frame for a raw frame (no copy), else inside *scratch.
   Status ReadChunk(uint32_t domain, const Digest& d, std::vector<uint8_t>* frame,
-                   std::vector<uint8_t>* out);
+                   std::vector<uint8_t>* scratch, const uint8_t** data, size_t* n);
   Status LoadFilter();
   ArtifactInfo InfoFrom(const Resolved& r, const Manifest& m);
   Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain);
