@@ -102,6 +102,10 @@ Status StoreImpl::Get(const std::string& tenant, const std::string& ref, const B
   AS_ASSIGN_OR_RETURN(Manifest m, LoadManifest(r.manifest));
   uint64_t first = 0, end = m.size;  // [first, end)
   if (range) {
+    if (range->last && *range->last < range->first) {
+      return Status::InvalidArgument("range " + std::to_string(range->first) + "-" +
+                                     std::to_string(*range->last) + ": end is before start");
+    }
     if (range->first >= m.size && !(m.size == 0 && range->first == 0 && !range->last)) {
       return Status::InvalidArgument("range starts at byte " + std::to_string(range->first) +
                                      ", past the end of " + ref + " (" + std::to_string(m.size) +

@@ -82,6 +82,11 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
     }
   }
   AS_RETURN_IF_ERROR(meta_->CommitReindex(r));
+  {
+    // Pack ids are reassigned by the reindex: cached readers are keyed by id.
+    std::lock_guard<std::mutex> l(readers_mu_);
+    readers_.clear();
+  }
 
   AS_ASSIGN_OR_RETURN(auto names, meta_->AllNames());
   if (names.empty()) {

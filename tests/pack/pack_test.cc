@@ -367,11 +367,20 @@ TEST_F(PackTest, AbandonAndDestructorRemoveTmp) {
 // Writer errors are sticky and leave no file behind.
 TEST_F(PackTest, WriteFailuresAreStickyAndCleanedUp) {
   const uint64_t seed = Seed();
+  // Subdirectories made up front: a new one costs Create() a SyncDir of its
+  // own, and this test is about failures after Create.
+  for (int i = 0; i < 256; i++) {
+    char sub[3];
+    std::snprintf(sub, sizeof(sub), "%02x", i);
+    ASSERT_TRUE(Env::Default()->CreateDirIfMissing(packs_ + "/" + sub).ok());
+  }
   for (FaultEnv::Op op : {FaultEnv::Op::kAppend, FaultEnv::Op::kSync, FaultEnv::Op::kSyncDir,
                           FaultEnv::Op::kRename}) {
     SCOPED_TRACE(static_cast<int>(op));
     FaultEnv env;
-    env.FailAfter(op, 1);
+    // Only calls on the pack itself and its packs/<hh>/ directory (not the
+    // fsync of packs/ when Create makes a new subdirectory).
+    env.FailAfter(op, 1, "/packs/");
     Record small = MakeRecord(500, seed, CodecId::kNone);
     Record big = MakeRecord(300 << 10, seed + 1, CodecId::kNone);  // written directly
     std::string name;
@@ -404,6 +413,30 @@ TEST_F(PackTest, WriteFailuresAreStickyAndCleanedUp) {
       EXPECT_FALSE(fs::exists(PackPath(packs_, name)));
     }
   }
+}
+
+// A sealed pack survives a power cut: its data, its name and the new
+// packs/<hh>/ directory it lives in are all durable when Seal() returns.
+TEST_F(PackTest, SealedPackSurvivesCrash) {
+  FaultEnv env;
+  std::vector<Record> recs = SomeRecords(Seed());
+  SealedPack sp = WritePack(&recs, &env);
+  // And an unsealed one in flight at the same time leaves nothing behind.
+  auto w = PackWriter::Create(&env, &k_, packs_, 1);
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Add(recs[0].info, recs[0].payload.data()).ok());
+  const std::string tmp = PackPath(packs_, (*w)->name()) + ".tmp";
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  const std::string path = PackPath(packs_, sp.name);
+  ASSERT_TRUE(fs::exists(path)) << "sealed pack lost by the crash";
+  EXPECT_EQ(fs::file_size(path), sp.size);
+  EXPECT_FALSE(fs::exists(tmp));
+  auto reader = PackReader::Open(Env::Default(), &k_, path);
+  ASSERT_TRUE(reader.ok());
+  auto footer = (*reader)->ReadFooter();
+  ASSERT_TRUE(footer.ok()) << footer.status().ToString();
+  EXPECT_EQ(footer->entries.size(), recs.size());
+  (*w)->Abandon();
 }
 
 // A frame or pack from a newer format is Unsupported, not Corruption.
