@@ -44,12 +44,24 @@ class FileLock {
   virtual ~FileLock() = default;
 };
 
+struct WritableFileOptions {
+  // Bypass the page cache (O_DIRECT) with writes overlapped on a helper
+  // thread: for large write-once files (packs). Falls back to buffered I/O
+  // where the file system refuses O_DIRECT.
+  bool direct_io = false;
+};
+
 class Env {
  public:
   virtual ~Env() = default;
   static Env* Default();  // the PosixEnv singleton; never deleted
 
+  // Appends are buffered by the file; Sync() writes them out and syncs.
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
+  virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
+                                                                const WritableFileOptions&) {
+    return NewWritableFile(path);
+  }
   virtual Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) = 0;
   virtual bool FileExists(const std::string& path) = 0;

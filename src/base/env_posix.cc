@@ -8,17 +8,55 @@
 #include <cstring>
 
 #include "base/env.h"
+#include "base/env_direct.h"
 
 namespace as {
 namespace {
 
+// Buffered: small appends are gathered into one write() of up to kBuffer.
 class PosixWritableFile final : public WritableFile {
  public:
-  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  static constexpr size_t kBuffer = 1 << 20;
+  PosixWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {
+    buf_.reserve(kBuffer);
+  }
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
   Status Append(const void* data, size_t n) override {
+    if (buf_.size() + n <= kBuffer) {
+      buf_.insert(buf_.end(), static_cast<const char*>(data), static_cast<const char*>(data) + n);
+      size_ += n;
+      return Status::OK();
+    }
+    AS_RETURN_IF_ERROR(Flush());
+    if (n < kBuffer) return Append(data, n);
+    size_ += n;
+    return WriteRaw(data, n);
+  }
+  Status Sync() override {
+    AS_RETURN_IF_ERROR(Flush());
+    if (::fdatasync(fd_) != 0) return Status::FromErrno("fdatasync " + path_, errno);
+    return Status::OK();
+  }
+  Status Close() override {
+    if (fd_ < 0) return Status::OK();
+    Status s = Flush();
+    int r = ::close(fd_);
+    fd_ = -1;
+    if (!s.ok()) return s;
+    if (r != 0) return Status::FromErrno("close " + path_, errno);
+    return Status::OK();
+  }
+  uint64_t Size() const override { return size_; }
+
+ private:
+  Status Flush() {
+    Status s = WriteRaw(buf_.data(), buf_.size());
+    buf_.clear();
+    return s;
+  }
+  Status WriteRaw(const void* data, size_t n) {
     const char* p = static_cast<const char*>(data);
     while (n > 0) {
       ssize_t w = ::write(fd_, p, n);
@@ -28,27 +66,14 @@ class PosixWritableFile final : public WritableFile {
       }
       p += w;
       n -= static_cast<size_t>(w);
-      size_ += static_cast<uint64_t>(w);
     }
     return Status::OK();
   }
-  Status Sync() override {
-    if (::fdatasync(fd_) != 0) return Status::FromErrno("fdatasync " + path_, errno);
-    return Status::OK();
-  }
-  Status Close() override {
-    if (fd_ < 0) return Status::OK();
-    int r = ::close(fd_);
-    fd_ = -1;
-    if (r != 0) return Status::FromErrno("close " + path_, errno);
-    return Status::OK();
-  }
-  uint64_t Size() const override { return size_; }
 
- private:
   std::string path_;
   int fd_;
   uint64_t size_ = 0;
+  std::vector<char> buf_;
 };
 
 class PosixRandomAccessFile final : public RandomAccessFile {
@@ -105,6 +130,14 @@ class PosixEnv final : public Env {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return Status::FromErrno("create " + path, errno);
     return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd));
+  }
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
+                                                        const WritableFileOptions& o) override {
+    if (o.direct_io) {
+      AS_ASSIGN_OR_RETURN(auto f, NewDirectWritableFile(path));
+      if (f) return f;
+    }
+    return NewWritableFile(path);
   }
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) override {

@@ -61,7 +61,6 @@ class PackWriter {
   PackWriter(Env* env, const KernelTable* k, std::string dir, std::string name,
              uint32_t domain, std::unique_ptr<WritableFile> f);
   Status Write(const void* p, size_t n);
-  Status Flush();
   Status VerifyReadBack(const std::string& path, const std::vector<uint8_t>& footer,
                         const uint8_t* trailer) const;
 
@@ -70,7 +69,6 @@ class PackWriter {
   std::string dir_, name_;
   uint32_t domain_;
   std::unique_ptr<WritableFile> file_;
-  std::vector<uint8_t> buf_;
   uint64_t size_ = 0;
   std::vector<FooterEntry> entries_;
   Status status_;

@@ -10,12 +10,6 @@ namespace as {
 
 using namespace format;
 
-namespace {
-constexpr size_t kWriteBuffer = 4 << 20;
-// Payloads this large skip the copy into our buffer and go straight to write().
-constexpr size_t kDirectWrite = 256 << 10;
-}  // namespace
-
 std::string PackPath(const std::string& packs_dir, const std::string& name) {
   return packs_dir + "/" + name.substr(0, 2) + "/" + name + ".pack";
 }
@@ -49,9 +43,7 @@ Result<FooterEntry> DecodeFooterEntry(const uint8_t* p) {
 PackWriter::PackWriter(Env* env, const KernelTable* k, std::string dir, std::string name,
                        uint32_t domain, std::unique_ptr<WritableFile> f)
     : env_(env), k_(k), dir_(std::move(dir)), name_(std::move(name)), domain_(domain),
-      file_(std::move(f)) {
-  buf_.reserve(kWriteBuffer);
-}
+      file_(std::move(f)) {}
 
 PackWriter::~PackWriter() {
   if (!done_) Abandon();
@@ -72,7 +64,9 @@ Result<std::unique_ptr<PackWriter>> PackWriter::Create(Env* env, const KernelTab
     AS_RETURN_IF_ERROR(env->CreateDirIfMissing(sub));
     AS_RETURN_IF_ERROR(env->SyncDir(packs_dir));
   }
-  AS_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(PackPath(packs_dir, name) + ".tmp"));
+  // Packs are large and written once: bypass the page cache (the file buffers).
+  AS_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(PackPath(packs_dir, name) + ".tmp",
+                                                   WritableFileOptions{.direct_io = true}));
   std::unique_ptr<PackWriter> w(new PackWriter(env, k, packs_dir, name, domain, std::move(f)));
   uint8_t hdr[kPackHeaderSize] = {0};
   std::memcpy(hdr, kPackMagic, 4);
@@ -84,23 +78,9 @@ Result<std::unique_ptr<PackWriter>> PackWriter::Create(Env* env, const KernelTab
   return w;
 }
 
-Status PackWriter::Flush() {
-  if (buf_.empty()) return Status::OK();
-  Status s = file_->Append(buf_.data(), buf_.size());
-  buf_.clear();
-  return s;
-}
-
 Status PackWriter::Write(const void* p, size_t n) {
   if (!status_.ok()) return status_;
-  if (n >= kDirectWrite) {
-    status_ = Flush();
-    if (status_.ok()) status_ = file_->Append(p, n);
-  } else {
-    if (buf_.size() + n > kWriteBuffer) status_ = Flush();
-    if (status_.ok()) buf_.insert(buf_.end(), static_cast<const uint8_t*>(p),
-                                  static_cast<const uint8_t*>(p) + n);
-  }
+  status_ = file_->Append(p, n);
   if (status_.ok()) size_ += n;
   return status_;
 }
@@ -151,7 +131,6 @@ Result<SealedPack> PackWriter::Seal() {
     status_ = s.WithContext("sealing pack " + name_);
     return status_;
   };
-  if (Status s = Flush(); !s.ok()) return fail(s);
   if (Status s = file_->Sync(); !s.ok()) return fail(s);
   if (Status s = file_->Close(); !s.ok()) return fail(s);
   if (Status s = VerifyReadBack(tmp, footer, trailer); !s.ok()) return fail(s);

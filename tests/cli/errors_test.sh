@@ -85,7 +85,11 @@ test_second_process_gets_busy() {
   "$AS_BIN" -s "$TMP/store" put - --name b/slow < "$TMP/fifo" >/dev/null 2>&1 &
   pid=$!
   exec 3>"$TMP/fifo"
-  sleep 0.5
+  # Wait (bounded) until the first process holds the lock: LOCK names its pid.
+  for _ in $(seq 1 200); do
+    [ "$(cat "$TMP/store/LOCK" 2>/dev/null)" = "$pid" ] && break
+    sleep 0.05
+  done
   expect_fail as ls; rc=$?
   exec 3>&-
   wait $pid
