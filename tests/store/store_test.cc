@@ -156,10 +156,9 @@ class StoreTest : public ::testing::Test {
   }
   // FaultEnv tests: the store directory itself is made outside the Env, as an
   // operator's mkdir would be (its own durability is not what is tested).
-  // With pack_subdirs, also packs/00..ff, durable from the start: works around
-  // the bug shown by DISABLED_Bug_CrashLosesPacksInANewSubdir so the other
-  // crash tests can test everything else.
-  void MakeDir(bool pack_subdirs = true) {
+  // With pack_subdirs, also packs/00..ff, durable from the start (then the
+  // store never makes a new subdirectory).
+  void MakeDir(bool pack_subdirs = false) {
     fs::create_directories(dir_);
     if (!pack_subdirs) return;
     static const char* kHex = "0123456789abcdef";
@@ -286,11 +285,10 @@ TEST_F(StoreTest, PutGetStatRanges) {
   EXPECT_EQ((*list)[0].size, 5000u);
 }
 
-// BUG (src/store/get.cc, StoreImpl::Get, the range check): a ByteRange with
+// Regression (fixed in d6469c7): a ByteRange with
 // last < first (built directly, not through ByteRange::Parse) is not rejected;
 // `hi - lo` underflows and the sink is handed a pointer with a length near
-// 2^64 (an out-of-bounds read). Fix: after the "past the end" check add
-//   if (range->last && *range->last < range->first) return InvalidArgument(...)
+// 2^64 (an out-of-bounds read).
 TEST_F(StoreTest, Bug_InvertedRangeIsInvalidArgument) {
   Open();
   const Bytes data = RandomBytes(100000, seed_);
@@ -645,8 +643,8 @@ TEST_F(StoreTest, ReindexHealthyThenWithABadPack) {
   EXPECT_EQ(after->packs, before->packs);
   EXPECT_EQ(after->pack_bytes, before->pack_bytes);
   ExpectVerifyClean(true);
-  // Reads straight after Reindex in the same Store: see
-  // DISABLED_Bug_ReindexLeavesStaleReaderCache. Reopening avoids that bug.
+  for (const auto& [n, d] : arts) ExpectReads(n, d);  // same Store, after reindex
+  // Reopening gives the same view (no in-memory state was needed).
   Open();
   for (const auto& [n, d] : arts) ExpectReads(n, d);
   ExpectVerifyClean(true);
@@ -661,7 +659,6 @@ TEST_F(StoreTest, ReindexHealthyThenWithABadPack) {
   ASSERT_EQ(rep2->skipped.size(), 1u);
   EXPECT_NE(rep2->skipped[0].find(PackNameOf(bad)), std::string::npos) << rep2->skipped[0];
   EXPECT_EQ(rep2->packs, packs.size() - 1);
-  Open();  // see DISABLED_Bug_ReindexLeavesStaleReaderCache
   auto v = store_->Verify(false);
   ASSERT_TRUE(v.ok());
   // The index no longer names the skipped pack, so the frames are simply absent:
@@ -679,13 +676,9 @@ TEST_F(StoreTest, ReindexHealthyThenWithABadPack) {
   EXPECT_LT(readable, static_cast<int>(arts.size()));
 }
 
-// BUG (src/store/reindex.cc, StoreImpl::Reindex): CommitReindex deletes and
-// re-inserts every packs row, so pack ids change (INTEGER PRIMARY KEY is
-// reassigned in file-name order), but StoreImpl::readers_ (keyed by pack id)
-// is not cleared: later reads go to the wrong pack file and fail with
-// "bad frame magic" / "frame header says N bytes". Fix: clear readers_ under
-// readers_mu_ after CommitReindex (and key the cache by pack name, or make
-// packs.id AUTOINCREMENT so ids are never reused after gc either).
+// Regression (fixed in d6469c7): CommitReindex deletes and
+// re-inserts every packs row, so pack ids change (in file-name order); the
+// pack reader cache, keyed by id, must not serve the old files afterwards.
 TEST_F(StoreTest, Bug_ReindexLeavesStaleReaderCache) {
   Open();
   std::vector<std::pair<std::string, Bytes>> arts;
@@ -863,10 +856,9 @@ TEST_F(StoreTest, CrashAfterPutKeepsAcknowledgedData) {
   ExpectVerifyClean(true);
 }
 
-// BUG (src/pack/pack_writer.cc, PackWriter::Create/Seal): packs/<hh>/ is
-// made with CreateDirIfMissing() but packs/ is never fsynced afterwards, so
-// after a power cut the whole subdirectory (with committed, acknowledged
-// packs in it) can vanish. Seal() syncs packs/<hh>/ only. Enable once fixed.
+// Regression (fixed in 731b464): packs/<hh>/ was made with CreateDirIfMissing()
+// but packs/ was never fsynced, so a power cut could lose the whole
+// subdirectory with committed, acknowledged packs in it.
 TEST_F(StoreTest, Bug_CrashLosesPacksInANewSubdir) {
   FaultEnv env;
   MakeDir(/*pack_subdirs=*/false);
