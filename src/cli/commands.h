@@ -26,6 +26,7 @@ struct PutArgs {
   std::string file;
   std::string name;
   std::string codec;
+  int level = 0;  // 0 = default
   bool json = false;
 };
 struct GetArgs {

@@ -12,7 +12,7 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
                                  const PutOptions& options) {
   AS_ASSIGN_OR_RETURN(uint32_t domain, meta_->TenantDomain(name.tenant, true));
   const CodecId codec = options.codec.value_or(options_.codec);
-  Compressor compressor(codec, options_.zstd_level);
+  Compressor compressor(codec, options.zstd_level.value_or(options_.zstd_level));
   ChunkFilter::Lease lease(&filter_);
 
   PutCommit commit;

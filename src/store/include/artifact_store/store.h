@@ -76,6 +76,7 @@ using Progress = std::function<void(uint64_t done)>;
 
 struct PutOptions {
   std::optional<CodecId> codec;  // nullopt = the store's default
+  std::optional<int> zstd_level;  // nullopt = the store's default (kDefaultZstdLevel)
   Progress progress;
 };
 
