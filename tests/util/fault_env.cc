@@ -75,8 +75,9 @@ Status FaultEnv::MaybeFail(Op op, const std::string& path) {
                          " failure on " + path);
 }
 
-Result<std::unique_ptr<WritableFile>> FaultEnv::NewWritableFile(const std::string& path) {
-  AS_ASSIGN_OR_RETURN(auto f, base_->NewWritableFile(path));
+Result<std::unique_ptr<WritableFile>> FaultEnv::NewWritableFile(const std::string& path,
+                                                                const WritableFileOptions& o) {
+  AS_ASSIGN_OR_RETURN(auto f, base_->NewWritableFile(path, o));
   auto st = std::make_shared<FileState>();
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -44,7 +44,12 @@ class FaultEnv final : public Env {
   // Forgets all tracking (everything written so far counts as durable).
   void ResetState();
 
-  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    return NewWritableFile(path, WritableFileOptions{});
+  }
+  // Forwards the options (e.g. direct_io for packs) to the base Env.
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path,
+                                                        const WritableFileOptions& o) override;
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
     return base_->NewRandomAccessFile(path);
   }
