@@ -157,6 +157,13 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
   }
 
   // Orphans: pack files no row names (interrupted puts), past the grace period.
+  // In-flight names are copied BEFORE the pack list is read: a put that
+  // commits in between is then in one or the other.
+  std::set<std::string> inflight_before;
+  {
+    std::lock_guard<std::mutex> l(inflight_mu_);
+    inflight_before = inflight_packs_;
+  }
   AS_ASSIGN_OR_RETURN(auto now_packs, meta_->ListPacks());
   std::unordered_set<std::string> known;
   for (const PackRow& p : now_packs) known.insert(p.name);
@@ -170,7 +177,7 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
       std::string name = f.substr(0, f.find('.'));
       bool is_pack = f.size() > 5 && f.compare(f.size() - 5, 5, ".pack") == 0;
       bool is_tmp = f.size() > 4 && f.compare(f.size() - 4, 4, ".tmp") == 0;
-      if ((!is_pack && !is_tmp) || known.count(name)) continue;
+      if ((!is_pack && !is_tmp) || known.count(name) || inflight_before.count(name)) continue;
       {
         std::lock_guard<std::mutex> l(inflight_mu_);
         if (inflight_packs_.count(name)) continue;

@@ -68,7 +68,13 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
                                      " file; run `artifact-store init` to create one)");
     }
     AS_RETURN_IF_ERROR(ValidateChunkerParams(options.chunker));
-    AS_RETURN_IF_ERROR(env->CreateDirIfMissing(dir));
+    if (!env->FileExists(dir)) {
+      AS_RETURN_IF_ERROR(env->CreateDirIfMissing(dir));
+      // The new directory's own entry must be durable in its parent.
+      auto slash = dir.find_last_of('/');
+      std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+      AS_RETURN_IF_ERROR(env->SyncDir(parent));
+    }
   } else {
     AS_ASSIGN_OR_RETURN(std::string text, env->ReadFileToString(marker));
     if (text.rfind("artifact-store ", 0) != 0) {
