@@ -349,6 +349,23 @@ Status Metadata::InsertPacks(const std::vector<SealedPack>& packs, std::vector<i
   return Status::OK();
 }
 
+Result<SqliteStmt> Metadata::PrepareInsertChunk() {
+  // OR REPLACE: the newest durable copy wins. Another put, or a gc that is
+  // dropping the old copy, may hold the same digest; gc only deletes rows
+  // that still point into the pack it is dropping.
+  return db_->Prepare(
+      "INSERT OR REPLACE INTO chunks(domain, digest, pack, offset, frame_len, raw_len) "
+      "VALUES (?,?,?,?,?,?)");
+}
+
+Status Metadata::InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location& loc,
+                             const std::vector<int64_t>& ids) {
+  st.Bind(1, int64_t{key.domain});
+  BindDigest(st, 2, key.digest);
+  BindLocation(st, 3, loc, ResolvePack(loc.pack, ids));
+  return st.Run();
+}
+
 Status Metadata::InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids) {
   AS_ASSIGN_OR_RETURN(auto st,
                       db_->Prepare("INSERT OR REPLACE INTO manifests(domain, digest, content, "
@@ -371,17 +388,9 @@ Status Metadata::CommitPut(const PutCommit& c) {
   return InTransaction(db_.get(), [&]() -> Status {
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(c.packs, &ids));
-    // OR REPLACE: the newest durable copy wins. Another put, or a gc that is
-    // dropping the old copy, may hold the same digest; gc only deletes rows
-    // that still point into the pack it is dropping.
-    AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
-        "INSERT OR REPLACE INTO chunks(domain, digest, pack, offset, frame_len, raw_len) "
-        "VALUES (?,?,?,?,?,?)"));
+    AS_ASSIGN_OR_RETURN(auto ins, PrepareInsertChunk());
     for (const auto& [d, loc] : c.chunks) {
-      ins.Bind(1, int64_t{c.domain});
-      BindDigest(ins, 2, d);
-      BindLocation(ins, 3, loc, ResolvePack(loc.pack, ids));
-      AS_RETURN_IF_ERROR(ins.Run());
+      AS_RETURN_IF_ERROR(InsertChunk(ins, ChunkKey{c.domain, d}, loc, ids));
     }
     if (c.manifest) AS_RETURN_IF_ERROR(InsertManifest(*c.manifest, ids));
     if (c.name) {
@@ -461,15 +470,8 @@ Status Metadata::CommitReindex(const Reindex& r) {
     AS_RETURN_IF_ERROR(db_->Exec("DELETE FROM chunks; DELETE FROM manifests; DELETE FROM packs;"));
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(r.packs, &ids));
-    AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
-        "INSERT OR REPLACE INTO chunks(domain, digest, pack, offset, frame_len, raw_len) "
-        "VALUES (?,?,?,?,?,?)"));
-    for (const auto& [key, loc] : r.chunks) {
-      ins.Bind(1, int64_t{key.domain});
-      BindDigest(ins, 2, key.digest);
-      BindLocation(ins, 3, loc, ResolvePack(loc.pack, ids));
-      AS_RETURN_IF_ERROR(ins.Run());
-    }
+    AS_ASSIGN_OR_RETURN(auto ins, PrepareInsertChunk());
+    for (const auto& [key, loc] : r.chunks) AS_RETURN_IF_ERROR(InsertChunk(ins, key, loc, ids));
     for (const auto& m : r.manifests) AS_RETURN_IF_ERROR(InsertManifest(m, ids));
     return Status::OK();
   });

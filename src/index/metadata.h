@@ -153,6 +153,9 @@ class Metadata {
   Status Migrate(bool create);
   Status InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
   Status InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids);
+  Result<SqliteStmt> PrepareInsertChunk();
+  Status InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location& loc,
+                     const std::vector<int64_t>& ids);
   Result<std::vector<NameRow>> QueryNames(SqliteStmt& st);
   static int64_t ResolvePack(int64_t p, const std::vector<int64_t>& ids);
 
