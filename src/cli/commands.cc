@@ -106,7 +106,7 @@ int CmdPut(const Globals& g, const PutArgs& a) {
     if (!c.ok()) return Fail(c.status());
     po.codec = *c;
   }
-  if (a.level > 0) po.zstd_level = a.level;
+  if (a.level != 0) po.zstd_level = a.level;
   auto in = Input::Open(a.file);
   if (!in.ok()) return Fail(in.status());
   auto st = OpenStore(g, true);

@@ -38,8 +38,9 @@ int main(int argc, char** argv) {
   c_put->add_option("-n,--name", put.name,
                     "Name BUCKET/KEY (default: default/<file name>; required for stdin)");
   c_put->add_option("--codec", put.codec, "zstd (default) | lz4 | none");
-  c_put->add_option("--level", put.level, "zstd level 1..19 (default 1; see docs/benchmarks.md)")
-      ->check(CLI::Range(1, 19));
+  c_put->add_option("--level", put.level,
+                    "zstd level: -7..-1 (fast) or 1..19 (default 1; see docs/benchmarks.md)")
+      ->check(CLI::Range(-7, 19));
   c_put->add_flag("--json", put.json, "Print JSON: digests, sizes and what was new");
   c_put->callback([&] { rc = CmdPut(g, put); });
 

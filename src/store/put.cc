@@ -2,6 +2,7 @@
 #include <unordered_map>
 
 #include "hash/blake3.h"
+#include "store/compress_pipeline.h"
 #include "store/store_impl.h"
 
 namespace as {
@@ -12,7 +13,8 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
                                  const PutOptions& options) {
   AS_ASSIGN_OR_RETURN(uint32_t domain, meta_->TenantDomain(name.tenant, true));
   const CodecId codec = options.codec.value_or(options_.codec);
-  Compressor compressor(codec, options.zstd_level.value_or(options_.zstd_level));
+  const int level = options.zstd_level.value_or(options_.zstd_level);
+  Compressor compressor(codec, level);
   ChunkFilter::Lease lease(&filter_);
 
   PutCommit commit;
@@ -68,6 +70,17 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
   std::unordered_map<Digest, bool, DigestHash> seen;
   std::vector<uint8_t> compressed;
 
+  // New chunks are compressed (on other CPUs when there are any) and come
+  // back here in order to be appended.
+  CompressPipeline pipeline(codec, level, options_.compress_workers.value_or(
+                                              CompressPipeline::DefaultWorkers()),
+                            [&](const FrameInfo& info, const uint8_t* payload) -> Status {
+                              AS_ASSIGN_OR_RETURN(Location loc, append(info, payload));
+                              commit.chunks.emplace_back(info.digest, loc);
+                              result.new_chunks++;
+                              result.new_bytes += info.raw_len;
+                              return Status::OK();
+                            });
   Blake3Hasher whole;
   ChunkStream stream(chunker_, source);
   ChunkView c;
@@ -83,19 +96,9 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
       AS_ASSIGN_OR_RETURN(auto loc, meta_->FindChunk(domain, d));
       if (loc) continue;  // stored before: dedup (the lease keeps GC off it)
     }
-    FrameInfo info;
-    info.type = format::RecordType::kChunk;
-    info.raw_len = static_cast<uint32_t>(c.size);
-    info.digest = d;
-    info.codec = compressor.Compress(c.data, c.size, &compressed);
-    const uint8_t* payload = info.codec == CodecId::kNone ? c.data : compressed.data();
-    info.stored_len = info.codec == CodecId::kNone ? info.raw_len
-                                                   : static_cast<uint32_t>(compressed.size());
-    AS_ASSIGN_OR_RETURN(Location loc, append(info, payload));
-    commit.chunks.emplace_back(d, loc);
-    result.new_chunks++;
-    result.new_bytes += c.size;
+    AS_RETURN_IF_ERROR(pipeline.Add(d, c.data, c.size));
   }
+  AS_RETURN_IF_ERROR(pipeline.Finish());
   manifest.content = whole.Finalize();
   manifest.size = stream.bytes_read();
 

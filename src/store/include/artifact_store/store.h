@@ -60,6 +60,10 @@ struct StoreOptions {
   CodecId codec = CodecId::kZstd;  // default codec of Put()
   int zstd_level = kDefaultZstdLevel;
   uint64_t pack_target_size = 64ull << 20;
+  // Threads that compress new chunks during a put, besides the caller's own
+  // (which chunks and hashes). nullopt = one per extra CPU this process may
+  // use (sched_getaffinity), so `taskset -c 1` gives a single-threaded put.
+  std::optional<int> compress_workers;
   // Caps the kernel tier (e.g. to test portable paths); nullopt = best the
   // CPU has. Asking for a tier the CPU lacks is InvalidArgument.
   std::optional<CpuTier> cpu_tier;

@@ -1,0 +1,145 @@
+#include "store/compress_pipeline.h"
+
+#include <sched.h>
+
+#include <cstring>
+
+namespace as {
+
+namespace {
+constexpr size_t kBatchBytes = 4 << 20;
+}
+
+struct CompressPipeline::Batch {
+  struct Item {
+    Digest digest;
+    size_t raw_off = 0, raw_len = 0;
+    FrameInfo info;
+    size_t out_off = 0;
+  };
+  std::vector<uint8_t> raw;  // chunk bytes back to back
+  std::vector<Item> items;
+  std::vector<uint8_t> out;  // payloads back to back
+  bool done = false;
+};
+
+int CompressPipeline::DefaultWorkers() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+  int n = CPU_COUNT(&set);
+  return n > 1 ? n - 1 : 0;
+}
+
+CompressPipeline::CompressPipeline(CodecId codec, int level, int workers, Emit emit)
+    : codec_(codec), level_(level), emit_(std::move(emit)), inline_(codec, level) {
+  // Compressing nothing needs no workers.
+  if (codec == CodecId::kNone) workers = 0;
+  for (int i = 0; i < workers; i++) threads_.emplace_back([this] { Work(); });
+}
+
+CompressPipeline::~CompressPipeline() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+static FrameInfo ChunkFrame(const Digest& d, size_t raw_len) {
+  FrameInfo info;
+  info.type = format::RecordType::kChunk;
+  info.raw_len = static_cast<uint32_t>(raw_len);
+  info.digest = d;
+  return info;
+}
+
+Status CompressPipeline::Add(const Digest& d, const uint8_t* data, size_t n) {
+  if (threads_.empty()) {
+    FrameInfo info = ChunkFrame(d, n);
+    info.codec = inline_.Compress(data, n, &scratch_);
+    const bool raw = info.codec == CodecId::kNone;
+    info.stored_len = raw ? info.raw_len : static_cast<uint32_t>(scratch_.size());
+    return emit_(info, raw ? data : scratch_.data());
+  }
+  if (!cur_) {
+    cur_ = std::make_unique<Batch>();
+    cur_->raw.reserve(kBatchBytes + (256 << 10));
+  }
+  Batch::Item it;
+  it.digest = d;
+  it.raw_off = cur_->raw.size();
+  it.raw_len = n;
+  cur_->raw.insert(cur_->raw.end(), data, data + n);
+  cur_->items.push_back(it);
+  if (cur_->raw.size() >= kBatchBytes) return Submit();
+  return Status::OK();
+}
+
+Status CompressPipeline::Submit() {
+  std::shared_ptr<Batch> b(std::move(cur_));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    todo_.push_back(b);
+    inflight_.push_back(b);
+  }
+  cv_.notify_all();
+  // Bounded memory: at most two batches per worker in flight.
+  if (inflight_.size() > 2 * threads_.size()) return Drain(false);
+  return Status::OK();
+}
+
+Status CompressPipeline::Finish() {
+  if (cur_ && !cur_->items.empty()) AS_RETURN_IF_ERROR(Submit());
+  return Drain(true);
+}
+
+// Emits finished batches in order; waits for the oldest when `all`, or when
+// too many are in flight.
+Status CompressPipeline::Drain(bool all) {
+  while (!inflight_.empty()) {
+    std::shared_ptr<Batch> b = inflight_.front();
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      bool must_wait = all || inflight_.size() > 2 * threads_.size();
+      if (!b->done && !must_wait) return Status::OK();
+      cv_.wait(l, [&] { return b->done; });
+    }
+    inflight_.pop_front();
+    for (const auto& it : b->items) AS_RETURN_IF_ERROR(emit_(it.info, b->out.data() + it.out_off));
+  }
+  return Status::OK();
+}
+
+void CompressPipeline::CompressBatch(Batch* b, Compressor* c) {
+  std::vector<uint8_t> tmp;
+  b->out.reserve(b->raw.size() + 64);
+  for (auto& it : b->items) {
+    const uint8_t* src = b->raw.data() + it.raw_off;
+    it.info = ChunkFrame(it.digest, it.raw_len);
+    it.info.codec = c->Compress(src, it.raw_len, &tmp);
+    const bool raw = it.info.codec == CodecId::kNone;
+    it.info.stored_len = raw ? it.info.raw_len : static_cast<uint32_t>(tmp.size());
+    it.out_off = b->out.size();
+    const uint8_t* p = raw ? src : tmp.data();
+    b->out.insert(b->out.end(), p, p + it.info.stored_len);
+  }
+}
+
+void CompressPipeline::Work() {
+  Compressor c(codec_, level_);
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    cv_.wait(l, [&] { return stop_ || !todo_.empty(); });
+    if (todo_.empty()) return;
+    std::shared_ptr<Batch> b = todo_.front();
+    todo_.pop_front();
+    l.unlock();
+    CompressBatch(b.get(), &c);
+    l.lock();
+    b->done = true;
+    cv_.notify_all();
+  }
+}
+
+}  // namespace as

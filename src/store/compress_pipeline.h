@@ -1,0 +1,65 @@
+// Compression of new chunks, on worker threads when the process may use more
+// than one CPU. Frames come out in the order chunks went in, so pack layout
+// and results are the same whatever the number of workers.
+//
+// With 0 workers every Add() compresses inline and emits at once (no copy).
+// With N workers chunks are copied into batches of ~4 MiB, compressed in
+// parallel, and emitted by Add()/Finish() on the caller's thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "base/digest.h"
+#include "codec/codec.h"
+#include "pack/frame.h"
+
+namespace as {
+
+class CompressPipeline {
+ public:
+  // Receives each finished frame: its header fields and its payload.
+  using Emit = std::function<Status(const FrameInfo& info, const uint8_t* payload)>;
+
+  CompressPipeline(CodecId codec, int level, int workers, Emit emit);
+  ~CompressPipeline();
+  CompressPipeline(const CompressPipeline&) = delete;
+  CompressPipeline& operator=(const CompressPipeline&) = delete;
+
+  // A new chunk with its digest; bytes are copied if they are needed later.
+  Status Add(const Digest& d, const uint8_t* data, size_t n);
+  // Emits everything still in flight.
+  Status Finish();
+
+  // Workers worth starting for this process: CPUs it may run on, minus one
+  // for the caller's own chunking and hashing; 0 on a single CPU.
+  static int DefaultWorkers();
+
+ private:
+  struct Batch;
+  void Work();
+  Status Submit();
+  Status Drain(bool all);
+  void CompressBatch(Batch* b, Compressor* c);
+
+  CodecId codec_;
+  int level_;
+  Emit emit_;
+  Compressor inline_;
+  std::vector<uint8_t> scratch_;
+
+  std::unique_ptr<Batch> cur_;
+  std::deque<std::shared_ptr<Batch>> inflight_;  // submission order
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Batch>> todo_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace as
