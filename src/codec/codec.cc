@@ -98,7 +98,14 @@ Status Decompress(CodecId codec, const uint8_t* src, size_t n, uint8_t* dst, siz
       std::memcpy(dst, src, n);
       return Status::OK();
     case CodecId::kZstd: {
-      size_t r = ZSTD_decompress(dst, raw_len, src, n);
+      // One context per thread: ZSTD_decompress() would build (and zero) a
+      // fresh one for every chunk, which cost more than the decoding itself.
+      struct DCtx {
+        ZSTD_DCtx* p = ZSTD_createDCtx();
+        ~DCtx() { ZSTD_freeDCtx(p); }
+      };
+      thread_local DCtx dctx;
+      size_t r = ZSTD_decompressDCtx(dctx.p, dst, raw_len, src, n);
       if (ZSTD_isError(r)) {
         return Status::Corruption(std::string("zstd payload does not decode: ") +
                                   ZSTD_getErrorName(r));
