@@ -23,10 +23,12 @@ int Fail(const Status& s) {
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create = false,
-                                         const ChunkerParams* params = nullptr) {
+                                         const ChunkerParams* params = nullptr,
+                                         uint64_t pack_size = 0) {
   StoreOptions o;
   o.create_if_missing = create;
   if (params) o.chunker = *params;
+  if (pack_size) o.pack_target_size = pack_size;
   if (!g.cpu.empty()) {
     AS_ASSIGN_OR_RETURN(CpuTier t, ParseTier(g.cpu));
     o.cpu_tier = t;
@@ -76,7 +78,7 @@ int CmdInit(const Globals& g, const InitArgs& a) {
     }
     if (existing.status().code() == Code::kBusy) return Fail(existing.status());
   }
-  auto st = OpenStore(g, true, &p);
+  auto st = OpenStore(g, true, &p, a.pack_size);
   if (!st.ok()) return Fail(st.status());
   if (a.json) {
     std::cout << json{{"store", g.store}, {"chunker", ChunkerJson(p)}}.dump() << "\n";

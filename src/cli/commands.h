@@ -20,6 +20,7 @@ struct Globals {
 struct InitArgs {
   uint32_t min = 0, avg = 0, max = 0;  // 0 = default
   int nc = -1;
+  uint64_t pack_size = 0;  // 0 = default
   bool json = false;
 };
 struct PutArgs {

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   c_init->add_option("--avg", init.avg, "Chunker average chunk size (default 65536)");
   c_init->add_option("--max", init.max, "Chunker maximum chunk size (default 262144)");
   c_init->add_option("--nc", init.nc, "Normalization level 0..3 (default 1)");
+  c_init->add_option("--pack-size", init.pack_size,
+                     "Target pack size in bytes (default 67108864 = 64 MiB; at least 1 MiB)")
+      ->check(CLI::Range(uint64_t{1} << 20, uint64_t{1} << 34));
   c_init->add_flag("--json", init.json, "Print JSON");
   c_init->callback([&] { rc = CmdInit(g, init); });
 

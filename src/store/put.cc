@@ -53,7 +53,7 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
   };
   // Appends one frame, starting a new pack when the current one is full.
   auto append = [&](const FrameInfo& info, const uint8_t* payload) -> Result<Location> {
-    if (writer && writer->size() + info.frame_len() > options_.pack_target_size &&
+    if (writer && writer->size() + info.frame_len() > pack_target_size_ &&
         writer->frames() > 0) {
       AS_RETURN_IF_ERROR(seal());
     }

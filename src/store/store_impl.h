@@ -76,6 +76,7 @@ class StoreImpl final : public Store {
   StoreOptions options_;
   KernelTable kernels_;
   Chunker chunker_;
+  uint64_t pack_target_size_ = format::kDefaultPackTargetSize;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Metadata> meta_;
   ChunkFilter filter_;

@@ -89,8 +89,10 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   AS_ASSIGN_OR_RETURN(auto lock, env->LockFile(dir + "/LOCK"));
   AS_ASSIGN_OR_RETURN(auto meta, Metadata::Open(dir + "/metadata.db", !exists));
   ChunkerParams params = options.chunker;
+  uint64_t pack_size = options.pack_target_size.value_or(format::kDefaultPackTargetSize);
   if (!exists) {
     AS_RETURN_IF_ERROR(SaveChunkerParams(meta.get(), params));
+    AS_RETURN_IF_ERROR(meta->SetMeta("pack.target_size", std::to_string(pack_size)));
     AS_RETURN_IF_ERROR(meta->TenantDomain(kDefaultTenant, true).status());
     AS_RETURN_IF_ERROR(env->CreateDirIfMissing(dir + "/packs"));
     // The marker goes last: a crash before it leaves a directory that is not
@@ -99,9 +101,12 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
     AS_RETURN_IF_ERROR(env->SyncDir(dir));
   } else {
     AS_ASSIGN_OR_RETURN(params, LoadChunkerParams(meta.get()));
+    auto stored = meta->GetMeta("pack.target_size");
+    if (stored.ok() && !options.pack_target_size) pack_size = std::stoull(*stored);
   }
   AS_ASSIGN_OR_RETURN(Chunker chunker, Chunker::Create(params, k));
   std::unique_ptr<StoreImpl> s(new StoreImpl(env, dir, options, k, chunker));
+  s->pack_target_size_ = pack_size;
   s->lock_ = std::move(lock);
   s->meta_ = std::move(meta);
   AS_RETURN_IF_ERROR(s->LoadFilter());

@@ -95,3 +95,13 @@ test_chunks_matches_vectors() {
   want="21325 17968276318003433923 17140 8197189939299398838 28084 13019990849178155730 18217 4509236223063678303 24700 2504464741100432583 "
   [ "$out" = "$want" ] || fail "chunks: $out"
 }
+
+test_init_pack_size_is_kept() {
+  as init --pack-size 1048576 >/dev/null || return 1
+  rand_file "$TMP/f" 5000000 12
+  as put "$TMP/f" --name b/p --codec none 2>/dev/null >/dev/null || return 1
+  packs=$(as stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["packs"])')
+  [ "$packs" -ge 4 ] || { fail "5 MB in 1 MiB packs gave $packs packs"; return 1; }
+  expect_fail "$AS_BIN" -s "$TMP/s2" init --pack-size 1000 || return 1
+  as get b/p | cmp - "$TMP/f" || fail "round trip"
+}

@@ -59,7 +59,9 @@ struct StoreOptions {
   ChunkerParams chunker;
   CodecId codec = CodecId::kZstd;  // default codec of Put()
   int zstd_level = kDefaultZstdLevel;
-  uint64_t pack_target_size = 64ull << 20;
+  // Packs are sealed when they reach about this size. Set at creation and
+  // kept by the store; a value here overrides it for this process only.
+  std::optional<uint64_t> pack_target_size;
   // Threads that compress new chunks during a put, besides the caller's own
   // (which chunks and hashes). nullopt = one per extra CPU this process may
   // use (sched_getaffinity), so `taskset -c 1` gives a single-threaded put.
