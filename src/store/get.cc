@@ -1,6 +1,8 @@
 #include <algorithm>
 
 #include "hash/blake3.h"
+#include "store/compress_pipeline.h"
+#include "store/read_ahead.h"
 #include "store/store_impl.h"
 
 namespace as {
@@ -120,25 +122,33 @@ Status StoreImpl::Get(const std::string& tenant, const std::string& ref, const B
   size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), first) -
                                  starts.begin());
   i = i == 0 ? 0 : i - 1;
-  std::vector<uint8_t> frame, scratch;
+  size_t last = i;
+  while (last < m.chunks.size() && starts[last] < end) last++;
   uint64_t done = 0;
-  for (; i < m.chunks.size() && starts[i] < end; i++) {
-    const uint8_t* data = nullptr;
-    size_t n = 0;
-    AS_RETURN_IF_ERROR(ReadChunk(r.domain, m.chunks[i].digest, &frame, &scratch, &data, &n)
-                           .WithContext(ref + " byte " + std::to_string(starts[i])));
-    if (n != m.chunks[i].length) {
-      return Status::Corruption(ref + ": chunk " + m.chunks[i].digest.ToString() + " is " +
-                                std::to_string(n) + " bytes, manifest says " +
-                                std::to_string(m.chunks[i].length));
+  auto fetch = [&](size_t k, ReadAhead::Slot* slot) -> Status {
+    AS_RETURN_IF_ERROR(ReadChunk(r.domain, m.chunks[k].digest, &slot->frame, &slot->scratch,
+                                 &slot->data, &slot->n)
+                           .WithContext(ref + " byte " + std::to_string(starts[k])));
+    if (slot->n != m.chunks[k].length) {
+      return Status::Corruption(ref + ": chunk " + m.chunks[k].digest.ToString() + " is " +
+                                std::to_string(slot->n) + " bytes, manifest says " +
+                                std::to_string(m.chunks[k].length));
     }
-    uint64_t lo = std::max(first, starts[i]) - starts[i];
-    uint64_t hi = std::min(end, starts[i + 1]) - starts[i];
-    AS_RETURN_IF_ERROR(sink(data + lo, hi - lo));
+    return Status::OK();
+  };
+  auto emit = [&](size_t k, const ReadAhead::Slot& slot) -> Status {
+    uint64_t lo = std::max(first, starts[k]) - starts[k];
+    uint64_t hi = std::min(end, starts[k + 1]) - starts[k];
+    AS_RETURN_IF_ERROR(sink(slot.data + lo, hi - lo));
     done += hi - lo;
     if (progress) progress(done);
-  }
-  return Status::OK();
+    return Status::OK();
+  };
+  // Decoding runs on every CPU the process may use; a single chunk is not
+  // worth a thread.
+  int workers = last - i > 1 ? options_.compress_workers.value_or(CompressPipeline::DefaultWorkers())
+                             : 0;
+  return ReadAhead::Run(i, last, workers, fetch, emit);
 }
 
 ArtifactInfo StoreImpl::InfoFrom(const Resolved& r, const Manifest& m) {

@@ -62,9 +62,10 @@ struct StoreOptions {
   // Packs are sealed when they reach about this size. Set at creation and
   // kept by the store; a value here overrides it for this process only.
   std::optional<uint64_t> pack_target_size;
-  // Threads that compress new chunks during a put, besides the caller's own
-  // (which chunks and hashes). nullopt = one per extra CPU this process may
-  // use (sched_getaffinity), so `taskset -c 1` gives a single-threaded put.
+  // Extra threads a put uses to compress new chunks (the caller chunks and
+  // hashes) and a get uses to read and decode ahead (the caller helps and
+  // emits in order). nullopt = one per extra CPU this process may use
+  // (sched_getaffinity), so `taskset -c 1` gives single-threaded puts/gets.
   std::optional<int> compress_workers;
   // Caps the kernel tier (e.g. to test portable paths); nullopt = best the
   // CPU has. Asking for a tier the CPU lacks is InvalidArgument.

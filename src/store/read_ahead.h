@@ -1,0 +1,35 @@
+// Ordered parallel reads for get: chunk i is fetched, checked and decoded by
+// whichever thread claims it (worker threads and the caller alike), at most
+// `window` chunks ahead of what the caller has emitted; the caller emits in
+// order. With 0 workers it is a plain loop. A failed chunk stops the read
+// before any of its bytes reach the sink.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+
+namespace as {
+
+class ReadAhead {
+ public:
+  struct Slot {
+    std::vector<uint8_t> frame, scratch;  // buffers the fetch may use
+    const uint8_t* data = nullptr;        // the chunk's raw bytes
+    size_t n = 0;
+    Status status;
+  };
+  // Fills slot for chunk i (thread-safe; called from several threads).
+  using Fetch = std::function<Status(size_t i, Slot* slot)>;
+  // Consumes chunk i's bytes, in order, on the caller's thread.
+  using Emit = std::function<Status(size_t i, const Slot& slot)>;
+
+  static Status Run(size_t first, size_t end, int workers, const Fetch& fetch, const Emit& emit);
+};
+
+}  // namespace as
