@@ -4,9 +4,11 @@
 SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+NOASM_BUILD ?= build-noasm
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build build-asan test unit-test asan-test cli-test run bench format clean
+.PHONY: all setup build build-asan test unit-test asan-test cli-test noasm-test kcheck run bench \
+  format clean
 
 all: build
 
@@ -36,7 +38,22 @@ asan-test: build-asan
 cli-test: build
 	bash tests/cli/run_all.sh $(BUILD)/bin/artifact-store
 
-test: unit-test cli-test asan-test
+# Every kernel variant and table tier against the reference (tools/kcheck).
+kcheck: build
+	$(BUILD)/bin/kcheck
+	$(BUILD)/bin/kcheck --self-test > /dev/null
+
+# The unit tests and kcheck again with -DAS_ENABLE_ASM=OFF (portable paths only).
+$(NOASM_BUILD)/build.ninja:
+	cmake -S . -B $(NOASM_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAS_ENABLE_ASM=OFF \
+	  -DAS_BUILD_BENCH=OFF
+
+noasm-test: setup $(NOASM_BUILD)/build.ninja
+	cmake --build $(NOASM_BUILD) -j $(JOBS)
+	cd $(NOASM_BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(NOASM_BUILD)/bin/kcheck
+
+test: unit-test cli-test asan-test noasm-test kcheck
 	@echo "make test: all suites passed"
 
 run: build

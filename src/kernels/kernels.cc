@@ -20,4 +20,21 @@ KernelTable MakeKernelTable(const CpuFeatures& f) {
   return t;
 }
 
+std::vector<KernelVariant<Crc32cFn>> Crc32cVariants(const CpuFeatures& f) {
+  std::vector<KernelVariant<Crc32cFn>> v;
+  v.push_back({"crc32c_portable", &Crc32cPortable, true, ""});
+#if defined(AS_ENABLE_ASM) && (defined(__x86_64__) || defined(_M_X64))
+  v.push_back({"crc32c_sse42", &Crc32cSse42, f.sse42, "sse4.2"});
+#endif
+  (void)f;
+  return v;
+}
+
+std::vector<KernelVariant<FastcdcCutFn>> FastcdcVariants(const CpuFeatures& f) {
+  std::vector<KernelVariant<FastcdcCutFn>> v;
+  v.push_back({"fastcdc_portable", &FastcdcCutPortable, true, ""});
+  (void)f;
+  return v;
+}
+
 }  // namespace as

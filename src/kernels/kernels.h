@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "kernels/cpu.h"
 #include "kernels/crc32c.h"
@@ -35,5 +36,23 @@ struct KernelTable {
 // The best variant of each kernel that `f` allows (and that this build has:
 // SIMD variants exist only when built with AS_ENABLE_ASM).
 KernelTable MakeKernelTable(const CpuFeatures& f);
+
+using Crc32cFn = uint32_t (*)(uint32_t crc, const uint8_t* p, size_t n);
+using FastcdcCutFn = size_t (*)(const FastcdcScanParams& p, const uint8_t* src, size_t n,
+                                uint64_t* hash_out);
+
+// One implementation of a kernel, for tests and benchmarks (tools/kcheck).
+template <typename Fn>
+struct KernelVariant {
+  const char* name;  // the name MakeKernelTable reports when it picks it
+  Fn fn;
+  bool runnable;     // the features passed in allow calling fn
+  const char* needs;  // the features it needs, e.g. "avx2 vpclmulqdq"
+};
+
+// Every variant of each kernel this build has, portable first, including those
+// the table never picks (shelved ones). Call only those with `runnable`.
+std::vector<KernelVariant<Crc32cFn>> Crc32cVariants(const CpuFeatures& f);
+std::vector<KernelVariant<FastcdcCutFn>> FastcdcVariants(const CpuFeatures& f);
 
 }  // namespace as

@@ -22,14 +22,14 @@ struct Variant {
   Fn fn;
 };
 
-// Every CRC-32C variant this build has and this CPU can run: the named
-// functions, plus whatever the kernel table picks at each tier the host has.
+// Every CRC-32C variant this build has and this CPU can run (Crc32cVariants,
+// shelved ones included), plus whatever the table picks at each tier the host has.
 std::vector<Variant> Variants() {
-  std::vector<Variant> v = {{"reference", &Crc32cReference}, {"portable", &Crc32cPortable}};
+  std::vector<Variant> v = {{"reference", &Crc32cReference}};
   CpuFeatures host = DetectCpu();
-#if defined(AS_ENABLE_ASM) && defined(__x86_64__)
-  if (host.sse42) v.push_back({"sse42", &Crc32cSse42});
-#endif
+  for (const KernelVariant<Crc32cFn>& k : Crc32cVariants(host)) {
+    if (k.runnable) v.push_back({k.name, k.fn});
+  }
   for (CpuTier t : {CpuTier::kPortable, CpuTier::kSse42, CpuTier::kAvx2, CpuTier::kAvx512}) {
     if (!HasTier(host, t)) continue;
     KernelTable k = MakeKernelTable(CapToTier(host, t));

@@ -1,0 +1,225 @@
+// kcheck --bench: throughput of every runnable variant, with ISA-L's
+// crc32_iscsi as the CRC-32C anchor and bench/baseline-kernels.json as the
+// recorded baseline (printed as ratios, so a regression shows as < 1).
+//
+// GB/s is 1e9 bytes per second of wall time (steady_clock). Cycles/byte are
+// TSC ticks per byte: the TSC runs at a constant reference rate, not the core
+// clock, so with boost they are only proportional to core cycles.
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
+#ifdef AS_HAVE_ISAL
+#include <isa-l/crc.h>
+#endif
+
+#include "chunking/fastcdc.h"
+#include "kernels/kernels.h"
+
+namespace as {
+namespace {
+
+uint64_t Ticks() {
+#if defined(__x86_64__)
+  return __rdtsc();
+#else
+  return 0;
+#endif
+}
+
+struct Sample {
+  double gbps = 0;
+  double cpb = 0;  // TSC ticks per byte
+};
+
+// Best of `trials` runs, each repeating `call` (which processes `bytes`) for at
+// least `min_s` seconds.
+template <typename F>
+Sample Measure(F&& call, size_t bytes, int trials, double min_s) {
+  Sample best;
+  for (int t = 0; t < trials; ++t) {
+    auto t0 = std::chrono::steady_clock::now();
+    uint64_t c0 = Ticks();
+    uint64_t iters = 0;
+    double secs = 0;
+    do {
+      call();
+      ++iters;
+      secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    } while (secs < min_s);
+    uint64_t ticks = Ticks() - c0;
+    double total = double(bytes) * double(iters);
+    Sample s{total / secs / 1e9, double(ticks) / total};
+    if (s.gbps > best.gbps) best = s;
+  }
+  return best;
+}
+
+std::map<std::string, double> LoadBaseline(const std::string& path) {
+  std::map<std::string, double> m;
+  std::ifstream in(path);
+  if (!in) return m;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  static const std::regex kv("\"([^\"]+)\"\\s*:\\s*([0-9][0-9.eE+-]*)");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), kv); it != std::sregex_iterator();
+       ++it) {
+    m[(*it)[1].str()] = std::stod((*it)[2].str());
+  }
+  return m;
+}
+
+
+struct Column {
+  const char* key;
+  size_t bytes;
+  int trials;
+  double min_s;
+};
+
+}  // namespace
+}  // namespace as
+
+int KcheckBench(const std::string& baseline_path) {
+  using namespace as;
+  CpuFeatures host = DetectCpu();
+  std::map<std::string, double> base = LoadBaseline(baseline_path);
+
+  // TSC rate, for the header.
+  auto w0 = std::chrono::steady_clock::now();
+  uint64_t c0 = Ticks();
+  while (std::chrono::steady_clock::now() - w0 < std::chrono::milliseconds(200)) {
+  }
+  double tsc_ghz = double(Ticks() - c0) /
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - w0).count() /
+                   1e9;
+  std::printf("kcheck --bench: cpu [%s]; TSC %.2f GHz (c/B below are TSC ticks per byte)\n",
+              DescribeFeatures(host).c_str(), tsc_ghz);
+  std::printf("baseline: %s (%zu entries)%s\n", baseline_path.c_str(), base.size(),
+              base.empty() ? " -- not found, no ratios" : "");
+
+  const Column cols[] = {{"hot16k", 16 << 10, 5, 0.2},
+                         {"hot1m", 1 << 20, 3, 0.3},
+                         {"stream1g", size_t(1) << 30, 2, 0.0}};
+  const size_t big = size_t(1) << 30;
+  void* m = ::mmap(nullptr, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) {
+    std::perror("kcheck: mmap 1 GiB");
+    return 2;
+  }
+  uint8_t* buf = static_cast<uint8_t*>(m);
+  uint64_t x = 88172645463325252ull;
+  for (size_t i = 0; i < big; i += 8) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::memcpy(buf + i, &x, 8);
+  }
+
+  struct Row {
+    std::string name;
+    Crc32cFn fn;
+    bool isal;
+    bool chosen;
+  };
+  std::vector<Row> rows;
+  KernelTable best = MakeKernelTable(host);
+  for (const auto& v : Crc32cVariants(host)) {
+    if (v.runnable) rows.push_back({v.name, v.fn, false, std::string(v.name) == best.crc32c_name});
+  }
+#ifdef AS_HAVE_ISAL
+  rows.push_back({"isal_crc32_iscsi", nullptr, true, false});
+#endif
+
+  std::printf("\nCRC-32C      %-22s %17s %17s %17s   %-9s %-9s  vs baseline (16k/1m/1g)\n",
+              "variant", "hot 16 KiB", "hot 1 MiB", "stream 1 GiB", "x portbl", "x sse42");
+  std::printf("             %-22s %17s %17s %17s\n", "", "GB/s    c/B", "GB/s    c/B",
+              "GB/s    c/B");
+  std::map<std::string, Sample> first;  // variant -> hot16k sample
+  for (const Row& r : rows) {
+    Sample s[3];
+    for (int c = 0; c < 3; ++c) {
+      const Column& col = cols[c];
+      // Hot buffers are in cache after the first call; the 1 GiB one never is.
+      volatile uint32_t sink = 0;
+      if (r.isal) {
+        s[c] = Measure([&] { sink = crc32_iscsi(buf, int(col.bytes), sink); }, col.bytes,
+                       col.trials, col.min_s);
+      } else {
+        s[c] = Measure([&] { sink = r.fn(sink, buf, col.bytes); }, col.bytes, col.trials,
+                       col.min_s);
+      }
+    }
+    first[r.name] = s[0];
+    auto ratio = [&](const char* other) -> std::string {
+      auto it = first.find(other);
+      if (it == first.end()) return "-";
+      char b[32];
+      std::snprintf(b, sizeof b, "%.2fx", s[0].gbps / it->second.gbps);
+      return b;
+    };
+    std::string vs;
+    for (int c = 0; c < 3; ++c) {
+      auto it = base.find(r.name + "/" + cols[c].key);
+      char b[32];
+      if (it == base.end()) {
+        std::snprintf(b, sizeof b, "%s-", c ? " " : "");
+      } else {
+        std::snprintf(b, sizeof b, "%s%.2f", c ? " " : "", s[c].gbps / it->second);
+      }
+      vs += b;
+    }
+    std::printf("             %-22s %7.2f %7.3f   %7.2f %7.3f   %7.2f %7.3f   %-9s %-9s  %s%s\n",
+                r.name.c_str(), s[0].gbps, s[0].cpb, s[1].gbps, s[1].cpb, s[2].gbps, s[2].cpb,
+                ratio("crc32c_portable").c_str(), ratio("crc32c_sse42").c_str(), vs.c_str(),
+                r.chosen ? "   <- table" : "");
+    std::fflush(stdout);
+  }
+
+  // FastCDC: chunk 64 MiB of random bytes end to end, default parameters.
+  std::printf("\nFastCDC      %-22s %17s   %-9s  vs baseline\n", "variant", "chunk 64 MiB",
+              "x portbl");
+  ChunkerParams cp;
+  FastcdcScanParams p = MakeScanParams(cp);
+  const size_t cdc_bytes = 64 << 20;
+  double portable_gbps = 0;
+  KernelTable k = MakeKernelTable(host);
+  for (const auto& v : FastcdcVariants(host)) {
+    if (!v.runnable) continue;
+    volatile size_t sink = 0;
+    Sample s = Measure(
+        [&] {
+          size_t pos = 0;
+          while (pos < cdc_bytes) {
+            uint64_t h;
+            pos += v.fn(p, buf + pos, cdc_bytes - pos, &h);
+          }
+          sink = pos;
+        },
+        cdc_bytes, 3, 0.2);
+    if (portable_gbps == 0) portable_gbps = s.gbps;
+    auto it = base.find(std::string(v.name) + "/chunk64m");
+    char vs[32] = "-";
+    if (it != base.end()) std::snprintf(vs, sizeof vs, "%.2f", s.gbps / it->second);
+    std::printf("             %-22s %7.2f %7.3f   %.2fx      %s%s\n", v.name, s.gbps, s.cpb,
+                s.gbps / portable_gbps, vs,
+                std::string(v.name) == k.fastcdc_name ? "   <- table" : "");
+    std::fflush(stdout);
+  }
+  ::munmap(m, big);
+  return 0;
+}
