@@ -37,6 +37,7 @@ class DirectWritableFile final : public WritableFile {
   }
 
   Status Append(const void* data, size_t n) override {
+    if (fd_ < 0) return Status::IOError(path_ + " is closed");
     const uint8_t* p = static_cast<const uint8_t*>(data);
     while (n > 0) {
       if (!status_.ok()) return status_;
@@ -55,6 +56,7 @@ class DirectWritableFile final : public WritableFile {
   // logical size and fdatasyncs. The tail stays buffered: a later Append
   // rewrites that block.
   Status Sync() override {
+    if (fd_ < 0) return Status::IOError(path_ + " is closed");
     WaitIdle();
     if (!status_.ok()) return status_;
     if (cur_->len > 0) {
@@ -78,6 +80,7 @@ class DirectWritableFile final : public WritableFile {
     }
     cv_.notify_all();
     writer_.join();
+    if (status_.ok() && !write_status_.ok()) status_ = write_status_;
     // Unsynced tail bytes are dropped, as a crash would drop them.
     if (::close(fd_) != 0 && status_.ok()) status_ = Status::FromErrno("close " + path_, errno);
     fd_ = -1;

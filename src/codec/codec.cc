@@ -29,7 +29,30 @@ struct Compressor::State {
   CodecId codec;
   int level;
   ZSTD_CCtx* zctx = nullptr;
+  std::unique_ptr<uint8_t[]> buf;  // not zero-filled: only written by the codec
+  size_t cap = 0;
+  bool last_failed = false;
   ~State() { ZSTD_freeCCtx(zctx); }
+
+  uint8_t* Reserve(size_t n) {
+    if (n > cap) {
+      buf.reset(new uint8_t[n]);
+      cap = n;
+    }
+    return buf.get();
+  }
+  // Compressed size, or 0 when the output would not fit in `budget`.
+  size_t Run(const uint8_t* src, size_t n, uint8_t* dst, size_t budget) {
+    if (codec == CodecId::kZstd) {
+      // A destination capped at the budget makes zstd give up early on
+      // incompressible input instead of producing a useless result.
+      size_t r = ZSTD_compress2(zctx, dst, budget, src, n);
+      return ZSTD_isError(r) ? 0 : r;
+    }
+    int r = LZ4_compress_default(reinterpret_cast<const char*>(src), reinterpret_cast<char*>(dst),
+                                 static_cast<int>(n), static_cast<int>(budget));
+    return r <= 0 ? 0 : static_cast<size_t>(r);
+  }
 };
 
 Compressor::Compressor(CodecId codec, int zstd_level) : s_(new State) {
@@ -47,55 +70,45 @@ Compressor::Compressor(CodecId codec, int zstd_level) : s_(new State) {
 
 Compressor::~Compressor() = default;
 
-CodecId Compressor::Compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out) {
+CodecId Compressor::Compress(const uint8_t* src, size_t n, const uint8_t** out, size_t* out_n) {
+  if (s_->codec == CodecId::kNone || n == 0) return CodecId::kNone;
+  constexpr size_t kSample = 8 << 10;
   // Worth it only if it saves at least 1/32 of the bytes.
+  if (s_->last_failed && n >= 4 * kSample) {
+    const size_t sb = kSample - kSample / 32;
+    if (s_->Run(src + n / 2 - kSample / 2, kSample, s_->Reserve(sb), sb) == 0) {
+      return CodecId::kNone;  // the sample did not compress: store raw
+    }
+  }
   const size_t budget = n - n / 32;
-  size_t got = 0;
-  switch (s_->codec) {
-    case CodecId::kNone:
-      out->clear();
-      return CodecId::kNone;
-    case CodecId::kZstd: {
-      out->resize(ZSTD_compressBound(n));
-      // A destination capped at the budget makes zstd give up early on
-      // incompressible input instead of producing a useless result.
-      size_t r = ZSTD_compress2(s_->zctx, out->data(), budget, src, n);
-      if (ZSTD_isError(r)) {
-        out->clear();
-        return CodecId::kNone;
-      }
-      got = r;
-      break;
-    }
-    case CodecId::kLz4: {
-      out->resize(static_cast<size_t>(LZ4_compressBound(static_cast<int>(n))));
-      int r = LZ4_compress_default(reinterpret_cast<const char*>(src),
-                                   reinterpret_cast<char*>(out->data()), static_cast<int>(n),
-                                   static_cast<int>(budget));
-      if (r <= 0) {
-        out->clear();
-        return CodecId::kNone;
-      }
-      got = static_cast<size_t>(r);
-      break;
-    }
-  }
-  if (got >= budget) {
-    out->clear();
-    return CodecId::kNone;
-  }
-  out->resize(got);
+  size_t got = s_->Run(src, n, s_->Reserve(budget), budget);
+  s_->last_failed = got == 0;
+  if (got == 0) return CodecId::kNone;
+  *out = s_->buf.get();
+  *out_n = got;
   return s_->codec;
+}
+
+CodecId Compressor::Compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out) {
+  const uint8_t* p = nullptr;
+  size_t k = 0;
+  CodecId c = Compress(src, n, &p, &k);
+  if (c == CodecId::kNone) {
+    out->clear();
+  } else {
+    out->assign(p, p + k);
+  }
+  return c;
 }
 
 Status Decompress(CodecId codec, const uint8_t* src, size_t n, uint8_t* dst, size_t raw_len) {
   switch (codec) {
     case CodecId::kNone:
       if (n != raw_len) {
-        return Status::Corruption("raw payload of " + std::to_string(n) + " bytes, expected " +
+        return Status::Corruption("none (raw) payload of " + std::to_string(n) + " bytes, expected " +
                                   std::to_string(raw_len));
       }
-      std::memcpy(dst, src, n);
+      if (n) std::memcpy(dst, src, n);
       return Status::OK();
     case CodecId::kZstd: {
       // One context per thread: ZSTD_decompress() would build (and zero) a

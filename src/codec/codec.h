@@ -32,8 +32,17 @@ class Compressor {
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
 
-  // Compresses src into *out (resized). Returns the codec used: kNone (and out
-  // holds nothing) when compression would save less than 1/32 of the input.
+  // Compresses src. Returns the codec used: kNone when compression would
+  // save less than 1/32 of the input (store it raw). Otherwise *out/*out_n
+  // are the compressed bytes, in a buffer the Compressor owns and reuses
+  // (valid until the next call).
+  //
+  // After a chunk that did not compress, the next one is first tried on an
+  // 8 KiB sample: incompressible streams (random, encrypted, already
+  // compressed) then cost a sample per chunk instead of a whole attempt,
+  // and compressible streams pay nothing extra.
+  CodecId Compress(const uint8_t* src, size_t n, const uint8_t** out, size_t* out_n);
+  // The same, copying the result into *out (empty when kNone).
   CodecId Compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out);
 
  private:

@@ -57,10 +57,11 @@ static FrameInfo ChunkFrame(const Digest& d, size_t raw_len) {
 Status CompressPipeline::Add(const Digest& d, const uint8_t* data, size_t n) {
   if (threads_.empty()) {
     FrameInfo info = ChunkFrame(d, n);
-    info.codec = inline_.Compress(data, n, &scratch_);
-    const bool raw = info.codec == CodecId::kNone;
-    info.stored_len = raw ? info.raw_len : static_cast<uint32_t>(scratch_.size());
-    return emit_(info, raw ? data : scratch_.data());
+    const uint8_t* out = data;
+    size_t out_n = n;
+    info.codec = inline_.Compress(data, n, &out, &out_n);
+    info.stored_len = static_cast<uint32_t>(out_n);
+    return emit_(info, out);
   }
   if (!cur_) {
     cur_ = std::make_unique<Batch>();
@@ -112,17 +113,16 @@ Status CompressPipeline::Drain(bool all) {
 }
 
 void CompressPipeline::CompressBatch(Batch* b, Compressor* c) {
-  std::vector<uint8_t> tmp;
   b->out.reserve(b->raw.size() + 64);
   for (auto& it : b->items) {
     const uint8_t* src = b->raw.data() + it.raw_off;
     it.info = ChunkFrame(it.digest, it.raw_len);
-    it.info.codec = c->Compress(src, it.raw_len, &tmp);
-    const bool raw = it.info.codec == CodecId::kNone;
-    it.info.stored_len = raw ? it.info.raw_len : static_cast<uint32_t>(tmp.size());
+    const uint8_t* p = src;
+    size_t k = it.raw_len;
+    it.info.codec = c->Compress(src, it.raw_len, &p, &k);
+    it.info.stored_len = static_cast<uint32_t>(k);
     it.out_off = b->out.size();
-    const uint8_t* p = raw ? src : tmp.data();
-    b->out.insert(b->out.end(), p, p + it.info.stored_len);
+    b->out.insert(b->out.end(), p, p + k);
   }
 }
 

@@ -51,7 +51,6 @@ class CompressPipeline {
   int level_;
   Emit emit_;
   Compressor inline_;
-  std::vector<uint8_t> scratch_;
 
   std::unique_ptr<Batch> cur_;
   std::deque<std::shared_ptr<Batch>> inflight_;  // submission order

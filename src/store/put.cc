@@ -68,7 +68,6 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
   };
   // Chunks already written by this put (a file may repeat itself).
   std::unordered_map<Digest, bool, DigestHash> seen;
-  std::vector<uint8_t> compressed;
 
   // New chunks are compressed (on other CPUs when there are any) and come
   // back here in order to be appended.
@@ -108,10 +107,10 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
   minfo.type = format::RecordType::kManifest;
   minfo.raw_len = static_cast<uint32_t>(mbytes.size());
   minfo.digest = Blake3(mbytes.data(), mbytes.size());
-  minfo.codec = compressor.Compress(mbytes.data(), mbytes.size(), &compressed);
-  const uint8_t* mpayload = minfo.codec == CodecId::kNone ? mbytes.data() : compressed.data();
-  minfo.stored_len =
-      minfo.codec == CodecId::kNone ? minfo.raw_len : static_cast<uint32_t>(compressed.size());
+  const uint8_t* mpayload = mbytes.data();
+  size_t mstored = mbytes.size();
+  minfo.codec = compressor.Compress(mbytes.data(), mbytes.size(), &mpayload, &mstored);
+  minfo.stored_len = static_cast<uint32_t>(mstored);
   AS_ASSIGN_OR_RETURN(Location mloc, append(minfo, mpayload));
   AS_RETURN_IF_ERROR(seal());
 
