@@ -1,6 +1,7 @@
 // Compression of new chunks, on worker threads when the process may use more
-// than one CPU. Frames come out in the order chunks went in, so pack layout
-// and results are the same whatever the number of workers.
+// than one CPU. Frames come out in the order chunks went in, whatever the
+// number of workers. (Which codec a chunk gets can depend on the history of
+// the compressor that saw it, see Compressor; the bytes read back cannot.)
 //
 // With 0 workers every Add() compresses inline and emits at once (no copy).
 // With N workers chunks are copied into batches of ~4 MiB, compressed in
