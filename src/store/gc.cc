@@ -37,6 +37,8 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
         AS_ASSIGN_OR_RETURN(uint32_t d, meta_->TenantDomain(n.tenant, false));
         it = domains.emplace(n.tenant, d).first;
       }
+      // Many names may share one manifest (copies, dedup): mark it once.
+      if (live.count(ChunkFilter::Key(it->second, n.manifest))) continue;
       AS_ASSIGN_OR_RETURN(auto mrow, meta_->FindManifest(it->second, n.manifest));
       if (!mrow) {
         return Status::Corruption("gc: name " + n.bucket + "/" + n.key + " points at manifest " +
