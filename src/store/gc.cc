@@ -1,5 +1,6 @@
 #include <ctime>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -30,6 +31,7 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     std::unique_lock<std::shared_mutex> l(commit_mu_);
     std::unordered_set<uint64_t> live;  // ChunkFilter keys of live chunks and manifests
     std::unordered_map<std::string, uint32_t> domains;
+    std::set<std::pair<uint32_t, std::string>> marked;
     AS_ASSIGN_OR_RETURN(auto names, meta_->AllNames());
     for (const NameRow& n : names) {
       auto it = domains.find(n.tenant);
@@ -38,7 +40,8 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
         it = domains.emplace(n.tenant, d).first;
       }
       // Many names may share one manifest (copies, dedup): mark it once.
-      if (live.count(ChunkFilter::Key(it->second, n.manifest))) continue;
+      // Full digests here: a 64-bit key collision must never skip a mark.
+      if (!marked.emplace(it->second, n.manifest.ToString()).second) continue;
       AS_ASSIGN_OR_RETURN(auto mrow, meta_->FindManifest(it->second, n.manifest));
       if (!mrow) {
         return Status::Corruption("gc: name " + n.bucket + "/" + n.key + " points at manifest " +
