@@ -27,3 +27,14 @@ uint32_t Crc32cPortable(uint32_t crc, const uint8_t* p, size_t n);
 uint32_t Crc32cSse42(uint32_t crc, const uint8_t* p, size_t n);
 
 }  // namespace as
+
+// NASM kernels (src/kernels/crc32c_*.asm, docs/asm/crc32c.md): folding with
+// carry-less multiplication, then crc32 for the last 16 folded bytes and the
+// tail; inputs under 128 bytes take one crc32 stream. Exist only when built
+// with AS_ENABLE_ASM on x86-64. Same contract as the functions above.
+extern "C" {
+// Requires CpuFeatures::sse42 and ::pclmul. 128-bit PCLMULQDQ, 8 lanes.
+uint32_t as_crc32c_pclmul(uint32_t crc, const uint8_t* p, size_t n);
+// Requires ::sse42, ::avx2 and ::vpclmulqdq (VEX VPCLMULQDQ on YMM), 4 x 2 lanes.
+uint32_t as_crc32c_vpclmul_avx2(uint32_t crc, const uint8_t* p, size_t n);
+}

@@ -1,5 +1,10 @@
 #include "kernels/kernels.h"
 
+#if __has_include("kernels/fastcdc_simd.h")
+#include "kernels/fastcdc_simd.h"
+#define AS_HAVE_FASTCDC_SIMD 1
+#endif
+
 namespace as {
 
 KernelTable MakeKernelTable(const CpuFeatures& f) {
@@ -25,6 +30,9 @@ std::vector<KernelVariant<Crc32cFn>> Crc32cVariants(const CpuFeatures& f) {
   v.push_back({"crc32c_portable", &Crc32cPortable, true, ""});
 #if defined(AS_ENABLE_ASM) && (defined(__x86_64__) || defined(_M_X64))
   v.push_back({"crc32c_sse42", &Crc32cSse42, f.sse42, "sse4.2"});
+  v.push_back({"crc32c_pclmul", &as_crc32c_pclmul, f.sse42 && f.pclmul, "sse4.2 pclmul"});
+  v.push_back({"crc32c_vpclmul_avx2", &as_crc32c_vpclmul_avx2,
+               f.sse42 && f.avx2 && f.vpclmulqdq, "sse4.2 avx2 vpclmulqdq"});
 #endif
   (void)f;
   return v;
@@ -33,6 +41,9 @@ std::vector<KernelVariant<Crc32cFn>> Crc32cVariants(const CpuFeatures& f) {
 std::vector<KernelVariant<FastcdcCutFn>> FastcdcVariants(const CpuFeatures& f) {
   std::vector<KernelVariant<FastcdcCutFn>> v;
   v.push_back({"fastcdc_portable", &FastcdcCutPortable, true, ""});
+#ifdef AS_HAVE_FASTCDC_SIMD
+  v.push_back({"fastcdc_striped", &FastcdcCutStriped, true, ""});
+#endif
   (void)f;
   return v;
 }

@@ -27,7 +27,6 @@
 #include <functional>
 #include <map>
 #include <random>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
