@@ -26,9 +26,10 @@ int Fail(const Status& s) {
 
 Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create = false,
                                          const ChunkerParams* params = nullptr,
-                                         uint64_t pack_size = 0) {
+                                         uint64_t pack_size = 0, bool repair = false) {
   StoreOptions o;
   o.create_if_missing = create;
+  o.recreate_missing_metadata = repair;
   if (params) o.chunker = *params;
   if (pack_size) o.pack_target_size = pack_size;
   if (!g.cpu.empty()) {
@@ -343,7 +344,7 @@ int CmdStats(const Globals& g, bool as_json) {
 }
 
 int CmdReindex(const Globals& g, bool as_json) {
-  auto st = OpenStore(g);
+  auto st = OpenStore(g, false, nullptr, 0, /*repair=*/true);
   if (!st.ok()) return Fail(st.status());
   ProgressBar bar("reindex", 0);
   auto r = (*st)->Reindex([&](uint64_t done) { bar.Update(done); });

@@ -81,6 +81,14 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
       rep.packs++;
     }
   }
+  if (metadata_recreated_ && !manifests.empty()) {
+    // The database was lost with the chunker parameters; every manifest
+    // records them (contract 3). Keep the store's cut points stable.
+    const ChunkerParams& p = manifests.back().chunker;
+    AS_RETURN_IF_ERROR(SaveChunkerParams(meta_.get(), p));
+    AS_ASSIGN_OR_RETURN(chunker_, Chunker::Create(p, kernels_));
+    metadata_recreated_ = false;
+  }
   AS_RETURN_IF_ERROR(meta_->CommitReindex(r));
   {
     // Pack ids are reassigned by the reindex: cached readers are keyed by id.

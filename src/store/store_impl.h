@@ -24,6 +24,10 @@ namespace as {
 inline constexpr const char* kStoreMarker = "STORE";
 inline constexpr const char* kStoreMarkerText = "artifact-store 1\n";
 
+// The chunker identity kept in the metadata (meta table).
+Status SaveChunkerParams(Metadata* m, const ChunkerParams& p);
+Result<ChunkerParams> LoadChunkerParams(Metadata* m);
+
 class StoreImpl final : public Store {
  public:
   static Result<std::unique_ptr<StoreImpl>> OpenImpl(const std::string& dir,
@@ -77,6 +81,7 @@ class StoreImpl final : public Store {
   KernelTable kernels_;
   Chunker chunker_;
   uint64_t pack_target_size_ = format::kDefaultPackTargetSize;
+  bool metadata_recreated_ = false;  // Reindex takes the chunker from the manifests
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Metadata> meta_;
   ChunkFilter filter_;

@@ -11,8 +11,6 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOp
   return std::unique_ptr<Store>(std::move(s));
 }
 
-namespace {
-
 Status SaveChunkerParams(Metadata* m, const ChunkerParams& p) {
   AS_RETURN_IF_ERROR(m->SetMeta("chunker", kChunkerName));
   AS_RETURN_IF_ERROR(m->SetMeta("chunker.min", std::to_string(p.min_size)));
@@ -41,8 +39,6 @@ Result<ChunkerParams> LoadChunkerParams(Metadata* m) {
   AS_RETURN_IF_ERROR(ValidateChunkerParams(p).WithContext("stored chunker parameters"));
   return p;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
                                                        const StoreOptions& options) {
@@ -87,7 +83,24 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
     }
   }
   AS_ASSIGN_OR_RETURN(auto lock, env->LockFile(dir + "/LOCK"));
-  AS_ASSIGN_OR_RETURN(auto meta, Metadata::Open(dir + "/metadata.db", !exists));
+  const std::string db_path = dir + "/metadata.db";
+  const bool recreate = exists && !env->FileExists(db_path);
+  if (recreate && !options.recreate_missing_metadata) {
+    return Status::Corruption("metadata database " + db_path +
+                              " is missing; `artifact-store repair --reindex` rebuilds it "
+                              "from the packs");
+  }
+  if (recreate) {
+    // A WAL left by the lost database must not be replayed into a new one.
+    env->RemoveFile(db_path + "-wal").IgnoreError();
+    env->RemoveFile(db_path + "-shm").IgnoreError();
+  }
+  AS_ASSIGN_OR_RETURN(auto meta, Metadata::Open(db_path, !exists || recreate));
+  if (recreate) {
+    // Placeholders until Reindex reads the real ones from the manifests.
+    AS_RETURN_IF_ERROR(SaveChunkerParams(meta.get(), options.chunker));
+    AS_RETURN_IF_ERROR(meta->TenantDomain(kDefaultTenant, true).status());
+  }
   ChunkerParams params = options.chunker;
   uint64_t pack_size = options.pack_target_size.value_or(format::kDefaultPackTargetSize);
   if (!exists) {
@@ -107,6 +120,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   AS_ASSIGN_OR_RETURN(Chunker chunker, Chunker::Create(params, k));
   std::unique_ptr<StoreImpl> s(new StoreImpl(env, dir, options, k, chunker));
   s->pack_target_size_ = pack_size;
+  s->metadata_recreated_ = recreate;
   s->lock_ = std::move(lock);
   s->meta_ = std::move(meta);
   AS_RETURN_IF_ERROR(s->LoadFilter());

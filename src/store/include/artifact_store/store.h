@@ -71,6 +71,11 @@ struct StoreOptions {
   // CPU has. Asking for a tier the CPU lacks is InvalidArgument.
   std::optional<CpuTier> cpu_tier;
   Env* env = nullptr;  // nullptr = Env::Default()
+  // For repair: if the store's metadata.db is missing, create an empty one
+  // instead of failing; Reindex() then rebuilds it (chunker parameters from
+  // the manifests, names from their hints). Without this, a missing database
+  // is an error that says to run `repair --reindex`.
+  bool recreate_missing_metadata = false;
 };
 
 // Pulls bytes: fills buf[0..cap) and returns how many, 0 at end of input.
@@ -195,7 +200,9 @@ class Store {
   virtual Result<VerifyReport> Verify(bool full, const Progress& progress = nullptr) = 0;
   virtual Result<GcReport> Gc(const GcOptions& options, const Progress& progress = nullptr) = 0;
   virtual Result<StoreStats> Stats() = 0;
-  // Rebuilds the chunk, manifest and pack index from the packs alone.
+  // Rebuilds the chunk, manifest and pack index from the packs alone. Names
+  // are kept; if there are none (a lost database), they are restored from the
+  // manifests' name hints, newest first.
   virtual Result<ReindexReport> Reindex(const Progress& progress = nullptr) = 0;
 
   virtual const KernelTable& kernels() const = 0;
