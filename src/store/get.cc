@@ -1,7 +1,7 @@
 #include <algorithm>
+#include <unordered_set>
 
 #include "hash/blake3.h"
-#include "store/compress_pipeline.h"
 #include "store/read_ahead.h"
 #include "store/store_impl.h"
 
@@ -146,8 +146,7 @@ Status StoreImpl::Get(const std::string& tenant, const std::string& ref, const B
   };
   // Decoding runs on every CPU the process may use; a single chunk is not
   // worth a thread.
-  int workers = last - i > 1 ? options_.compress_workers.value_or(CompressPipeline::DefaultWorkers())
-                             : 0;
+  int workers = last - i > 1 ? Workers() : 0;
   return ReadAhead::Run(i, last, workers, fetch, emit);
 }
 
@@ -172,9 +171,9 @@ Result<ArtifactInfo> StoreImpl::Stat(const std::string& tenant, const std::strin
   AS_ASSIGN_OR_RETURN(Resolved r, Resolve(tenant, ref));
   AS_ASSIGN_OR_RETURN(Manifest m, LoadManifest(r.manifest));
   ArtifactInfo a = InfoFrom(r, m);
-  std::unordered_map<Digest, bool, DigestHash> distinct;
+  std::unordered_set<Digest, DigestHash> distinct;
   for (const ChunkRef& c : m.chunks) {
-    if (!distinct.emplace(c.digest, true).second) continue;
+    if (!distinct.insert(c.digest).second) continue;
     AS_ASSIGN_OR_RETURN(auto loc, meta_->FindChunk(r.domain, c.digest));
     if (loc) a.stored_bytes += loc->frame_len;
   }

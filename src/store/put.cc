@@ -1,5 +1,5 @@
 #include <ctime>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "hash/blake3.h"
 #include "store/compress_pipeline.h"
@@ -67,12 +67,11 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
                     info.raw_len};
   };
   // Chunks already written by this put (a file may repeat itself).
-  std::unordered_map<Digest, bool, DigestHash> seen;
+  std::unordered_set<Digest, DigestHash> seen;
 
   // New chunks are compressed (on other CPUs when there are any) and come
   // back here in order to be appended.
-  CompressPipeline pipeline(codec, level, options_.compress_workers.value_or(
-                                              CompressPipeline::DefaultWorkers()),
+  CompressPipeline pipeline(codec, level, Workers(),
                             [&](const FrameInfo& info, const uint8_t* payload) -> Status {
                               AS_ASSIGN_OR_RETURN(Location loc, append(info, payload));
                               commit.chunks.emplace_back(info.digest, loc);
@@ -90,7 +89,7 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
     Digest d = Blake3(c.data, c.size);
     manifest.chunks.push_back(ChunkRef{d, static_cast<uint32_t>(c.size)});
     if (options.progress) options.progress(c.offset + c.size);
-    if (!seen.emplace(d, true).second) continue;
+    if (!seen.insert(d).second) continue;
     if (filter_.CheckAndLease(domain, d, &lease)) {
       AS_ASSIGN_OR_RETURN(auto loc, meta_->FindChunk(domain, d));
       if (loc) continue;  // stored before: dedup (the lease keeps GC off it)

@@ -73,6 +73,8 @@ class StoreImpl final : public Store {
   Status LoadFilter();
   ArtifactInfo InfoFrom(const Resolved& r, const Manifest& m);
   Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain);
+  // Extra threads for a put's compression or a get's read-ahead.
+  int Workers() const;
   void PackDone(const std::string& name);
 
   Env* env_;

@@ -2,6 +2,7 @@
 #include <ctime>
 
 #include "hash/blake3.h"
+#include "store/compress_pipeline.h"
 #include "store/store_impl.h"
 
 namespace as {
@@ -171,6 +172,10 @@ Result<std::unique_ptr<PackWriter>> StoreImpl::NewPackWriter(uint32_t domain) {
   std::lock_guard<std::mutex> l(inflight_mu_);
   inflight_packs_.insert(w->name());
   return w;
+}
+
+int StoreImpl::Workers() const {
+  return options_.compress_workers.value_or(CompressPipeline::DefaultWorkers());
 }
 
 void StoreImpl::PackDone(const std::string& name) {

@@ -119,10 +119,10 @@ Result<VerifyReport> StoreImpl::Verify(bool full, const Progress& progress) {
       }
     }
   }
+  std::unordered_set<int64_t> known;
+  for (const PackRow& p : packs) known.insert(p.id);
   for (auto& [pack, rows] : by_pack) {
-    bool known = false;
-    for (const PackRow& p : packs) known |= p.id == pack;
-    if (!known) {
+    if (!known.count(pack)) {
       rep.problems.push_back(std::to_string(rows.size()) +
                              " index rows point at unknown pack id " + std::to_string(pack));
     }
