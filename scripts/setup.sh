@@ -11,6 +11,8 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nasm clang-format
+  libboost-dev libpugixml-dev
+  awscli rclone s3cmd python3-boto3 curl wrk nginx-light
 )
 
 missing=()

@@ -16,6 +16,7 @@ const char* CodeName(Code c) {
     case Code::kBusy: return "busy";
     case Code::kUnsupported: return "unsupported";
     case Code::kInternal: return "internal error";
+    case Code::kFailedPrecondition: return "failed precondition";
   }
   return "unknown";
 }

@@ -25,6 +25,7 @@ enum class Code : int {
   kBusy = 6,            // store in use by another process
   kUnsupported = 7,     // newer format version, unknown codec
   kInternal = 8,
+  kFailedPrecondition = 9,  // the state forbids it: bucket not empty, precondition
 };
 
 const char* CodeName(Code c);
@@ -45,6 +46,9 @@ class [[nodiscard]] Status {
   static Status Busy(std::string m) { return {Code::kBusy, std::move(m)}; }
   static Status Unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {Code::kFailedPrecondition, std::move(m)};
+  }
 
   bool ok() const { return rep_ == nullptr; }
   Code code() const { return rep_ ? rep_->code : Code::kOk; }
