@@ -1,10 +1,13 @@
 #include "index/metadata.h"
 
+#include "index/metadata_rows.h"
+
 #include <ctime>
 
 namespace as {
 
 namespace {
+using namespace rows;  // NOLINT: this file is the rows helpers' main user
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -27,46 +30,30 @@ CREATE INDEX IF NOT EXISTS manifests_content ON manifests(domain, content);
 CREATE TABLE IF NOT EXISTS names(
   tenant TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
   manifest BLOB NOT NULL, content BLOB NOT NULL, size INTEGER NOT NULL,
-  version INTEGER NOT NULL, created INTEGER NOT NULL,
+  version INTEGER NOT NULL, created INTEGER NOT NULL, attrs BLOB,
   PRIMARY KEY(tenant, bucket, key)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS names_manifest ON names(manifest);
 CREATE INDEX IF NOT EXISTS names_content ON names(tenant, content);
 )sql";
 
-struct DigestBlob {
-  uint8_t b[1 + Digest::kMaxSize];
-  size_t n;
-  explicit DigestBlob(const Digest& d) : n(d.EncodedSize()) { d.EncodeTo(b); }
-};
+// Added in schema version 2 (buckets, multipart uploads, access keys; names
+// gained `attrs`). Run on every open: CREATE .. IF NOT EXISTS.
+const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS buckets(
+  tenant TEXT NOT NULL, bucket TEXT NOT NULL, created INTEGER NOT NULL,
+  PRIMARY KEY(tenant, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads(
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
+  attrs BLOB, created INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS uploads_name ON uploads(tenant, bucket, key);
+CREATE TABLE IF NOT EXISTS upload_parts(
+  upload TEXT NOT NULL, number INTEGER NOT NULL, manifest BLOB NOT NULL, content BLOB NOT NULL,
+  size INTEGER NOT NULL, attrs BLOB, created INTEGER NOT NULL,
+  PRIMARY KEY(upload, number)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS access_keys(
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, secret TEXT NOT NULL, created INTEGER NOT NULL);
+)sql";
 
-SqliteStmt& BindDigest(SqliteStmt& st, int i, const Digest& d) {
-  DigestBlob b(d);
-  return st.BindBlob(i, b.b, b.n);
-}
-
-Result<Digest> ColDigest(const SqliteStmt& st, int col) {
-  size_t n = 0;
-  const uint8_t* p = st.BlobPtr(col, &n);
-  auto d = Digest::Decode(p, n);
-  if (!d.ok()) return d.status().WithContext("metadata row");
-  return d;
-}
-
-// Reads a names row selected as tenant, bucket, key, manifest, content, size, version, created.
-Result<NameRow> ColName(const SqliteStmt& st) {
-  NameRow r;
-  r.tenant = st.Text(0);
-  r.bucket = st.Text(1);
-  r.key = st.Text(2);
-  AS_ASSIGN_OR_RETURN(r.manifest, ColDigest(st, 3));
-  AS_ASSIGN_OR_RETURN(r.content, ColDigest(st, 4));
-  r.size = static_cast<uint64_t>(st.Int(5));
-  r.version = static_cast<uint64_t>(st.Int(6));
-  r.created = st.Int(7);
-  return r;
-}
-
-constexpr const char* kNameCols = "tenant, bucket, key, manifest, content, size, version, created";
 constexpr const char* kManifestCols =
     "digest, content, size, chunks, pack, offset, frame_len, raw_len, domain";
 
@@ -100,16 +87,6 @@ SqliteStmt& BindLocation(SqliteStmt& st, int first, const Location& loc, int64_t
       .Bind(first + 2, loc.frame_len).Bind(first + 3, loc.raw_len);
 }
 
-// Runs fn inside BEGIN IMMEDIATE .. COMMIT, rolling back on failure.
-template <typename Fn>
-Status InTransaction(SqliteDb* db, Fn&& fn) {
-  AS_RETURN_IF_ERROR(db->Exec("BEGIN IMMEDIATE"));
-  Status s = fn();
-  if (s.ok()) s = db->Exec("COMMIT");
-  if (!s.ok()) db->Exec("ROLLBACK").IgnoreError();
-  return s;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Metadata>> Metadata::Open(const std::string& path, bool create) {
@@ -137,6 +114,7 @@ Status Metadata::Migrate(bool create) {
       return Status::Corruption("metadata " + db_->path() + ": no schema version (" +
                                 v.status().message() + ")");
     }
+    AS_RETURN_IF_ERROR(db_->Exec(kSchemaV2));
     return SetMeta("schema_version", std::to_string(kMetadataSchemaVersion));
   }
   int have = std::atoi(v->c_str());
@@ -144,6 +122,18 @@ Status Metadata::Migrate(bool create) {
     return Status::Unsupported("metadata " + db_->path() + " has schema version " + *v +
                                ", newer than this build (" +
                                std::to_string(kMetadataSchemaVersion) + "): upgrade artifact-store");
+  }
+  if (have < 2) {
+    // Version 1 -> 2 in one transaction: names gain attrs; every bucket a
+    // name is in becomes a bucket row.
+    AS_RETURN_IF_ERROR(InTransaction(db_.get(), [&]() -> Status {
+      AS_RETURN_IF_ERROR(db_->Exec("ALTER TABLE names ADD COLUMN attrs BLOB"));
+      AS_RETURN_IF_ERROR(db_->Exec(kSchemaV2));
+      AS_RETURN_IF_ERROR(db_->Exec(
+          "INSERT OR IGNORE INTO buckets SELECT tenant, bucket, min(created) FROM names "
+          "GROUP BY tenant, bucket"));
+      return db_->Exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    }));
   }
   return Status::OK();
 }
@@ -393,18 +383,9 @@ Status Metadata::CommitPut(const PutCommit& c) {
       AS_RETURN_IF_ERROR(InsertChunk(ins, ChunkKey{c.domain, d}, loc, ids));
     }
     if (c.manifest) AS_RETURN_IF_ERROR(InsertManifest(*c.manifest, ids));
-    if (c.name) {
-      const NameRow& n = *c.name;
-      AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
-          "INSERT INTO names VALUES (?,?,?,?,?,?,1,?) ON CONFLICT(tenant, bucket, key) DO "
-          "UPDATE SET manifest=excluded.manifest, content=excluded.content, "
-          "size=excluded.size, version=names.version+1, created=excluded.created"));
-      st.Bind(1, n.tenant).Bind(2, n.bucket).Bind(3, n.key);
-      BindDigest(st, 4, n.manifest);
-      BindDigest(st, 5, n.content);
-      st.Bind(6, static_cast<int64_t>(n.size)).Bind(7, n.created);
-      AS_RETURN_IF_ERROR(st.Run());
-    }
+    if (c.complete_upload) AS_RETURN_IF_ERROR(DeleteUploadLocked(*c.complete_upload));
+    if (c.name) AS_RETURN_IF_ERROR(BindNameLocked(*c.name, c.require_bucket));
+    if (c.part) AS_RETURN_IF_ERROR(InsertPartLocked(*c.part));
     return Status::OK();
   });
 }

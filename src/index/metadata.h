@@ -23,7 +23,7 @@
 
 namespace as {
 
-inline constexpr int kMetadataSchemaVersion = 1;
+inline constexpr int kMetadataSchemaVersion = 2;
 
 struct Location {
   int64_t pack = 0;  // packs.id
@@ -63,6 +63,33 @@ struct NameRow {
   uint64_t size = 0;
   uint64_t version = 0;
   int64_t created = 0;
+  std::string attrs;  // opaque to the store (the S3 layer's ETag, type, metadata)
+};
+
+struct BucketRow {
+  std::string tenant, bucket;
+  int64_t created = 0;
+};
+
+// A multipart upload in progress, and its parts (each an artifact with a
+// manifest of its own, rooted for GC by this row until completed or aborted).
+struct UploadRow {
+  std::string id, tenant, bucket, key, attrs;
+  int64_t created = 0;
+};
+
+struct PartRow {
+  std::string upload;
+  uint32_t number = 0;
+  Digest manifest, content;
+  uint64_t size = 0;
+  std::string attrs;
+  int64_t created = 0;
+};
+
+struct AccessKeyRow {
+  std::string id, tenant, secret;
+  int64_t created = 0;
 };
 
 struct StoreTotals {
@@ -85,6 +112,11 @@ struct PutCommit {
   std::vector<std::pair<Digest, Location>> chunks;
   std::optional<ManifestRow> manifest;
   std::optional<NameRow> name;  // bound (or rebound) to manifest
+  // With a name: NotFound unless its bucket exists; without, the bucket is
+  // created if missing.
+  bool require_bucket = false;
+  std::optional<PartRow> part;                 // a multipart part (replaces the same number)
+  std::optional<std::string> complete_upload;  // upload id removed with its parts
 };
 
 class Metadata {
@@ -148,7 +180,38 @@ class Metadata {
 
   Result<StoreTotals> Totals();
 
+  // Buckets (metadata_objects.cc). CreateBucket: AlreadyExists if it does;
+  // DeleteBucket: NotFound, or FailedPrecondition while it holds names.
+  Status CreateBucket(const std::string& tenant, const std::string& bucket);
+  Status DeleteBucket(const std::string& tenant, const std::string& bucket);
+  Result<std::vector<BucketRow>> ListBuckets(const std::string& tenant);
+  Result<std::optional<BucketRow>> GetBucket(const std::string& tenant, const std::string& bucket);
+  // Names of one bucket with keys starting with prefix and greater than
+  // `after`, in key order, at most limit.
+  Result<std::vector<NameRow>> ListKeys(const std::string& tenant, const std::string& bucket,
+                                        const std::string& prefix, const std::string& after,
+                                        size_t limit);
+  // Binds `to` to the manifest `from` names, in one transaction (no bytes
+  // move). NotFound if `from` is gone.
+  Result<NameRow> CopyName(const NameRow& from_key, NameRow to, bool require_bucket);
+
+  Status CreateUpload(const UploadRow& u);
+  Result<std::optional<UploadRow>> GetUpload(const std::string& id);
+  Result<std::vector<UploadRow>> ListUploads(const std::string& tenant, const std::string& bucket);
+  Result<std::vector<PartRow>> ListParts(const std::string& upload);
+  Status DeleteUpload(const std::string& id);  // NotFound if gone
+  // Uploads created before `cutoff` (unix seconds): gc aborts them.
+  Result<std::vector<UploadRow>> UploadsBefore(int64_t cutoff);
+  Result<std::vector<std::pair<std::string, PartRow>>> AllParts();  // tenant, part
+
+  Status AddAccessKey(const AccessKeyRow& k);
+  Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& id);
+  Result<std::vector<AccessKeyRow>> ListAccessKeys();
+
  private:
+  Status BindNameLocked(const NameRow& n, bool require_bucket);
+  Status InsertPartLocked(const PartRow& p);
+  Status DeleteUploadLocked(const std::string& id);
   explicit Metadata(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
   Status Migrate(bool create);
   Status InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);

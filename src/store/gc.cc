@@ -32,28 +32,49 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     std::unordered_set<uint64_t> live;  // ChunkFilter keys of live chunks and manifests
     std::unordered_map<std::string, uint32_t> domains;
     std::set<std::pair<uint32_t, std::string>> marked;
-    AS_ASSIGN_OR_RETURN(auto names, meta_->AllNames());
-    for (const NameRow& n : names) {
-      auto it = domains.find(n.tenant);
+    // Abandoned multipart uploads stop being roots once past their grace.
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    AS_ASSIGN_OR_RETURN(auto expired, meta_->UploadsBefore(now - options.upload_grace_seconds));
+    rep.uploads_expired = expired.size();
+    if (!options.dry_run) {
+      for (const UploadRow& u : expired) AS_RETURN_IF_ERROR(meta_->DeleteUpload(u.id));
+    }
+    std::unordered_set<std::string> expired_ids;
+    for (const UploadRow& u : expired) expired_ids.insert(u.id);
+
+    // Roots: every live name's manifest, and every part of a live upload.
+    auto mark = [&](const std::string& tenant, const Digest& manifest,
+                    const std::string& what) -> Status {
+      auto it = domains.find(tenant);
       if (it == domains.end()) {
-        AS_ASSIGN_OR_RETURN(uint32_t d, meta_->TenantDomain(n.tenant, false));
-        it = domains.emplace(n.tenant, d).first;
+        AS_ASSIGN_OR_RETURN(uint32_t d, meta_->TenantDomain(tenant, false));
+        it = domains.emplace(tenant, d).first;
       }
       // Many names may share one manifest (copies, dedup): mark it once.
       // Full digests here: a 64-bit key collision must never skip a mark.
-      if (!marked.emplace(it->second, n.manifest.ToString()).second) continue;
-      AS_ASSIGN_OR_RETURN(auto mrow, meta_->FindManifest(it->second, n.manifest));
+      if (!marked.emplace(it->second, manifest.ToString()).second) return Status::OK();
+      AS_ASSIGN_OR_RETURN(auto mrow, meta_->FindManifest(it->second, manifest));
       if (!mrow) {
-        return Status::Corruption("gc: name " + n.bucket + "/" + n.key + " points at manifest " +
-                                  n.manifest.ToString() + ", not in the index; nothing deleted "
-                                  "(run `repair --reindex`)");
+        return Status::Corruption("gc: " + what + " points at manifest " + manifest.ToString() +
+                                  ", not in the index; nothing deleted (run `repair --reindex`)");
       }
       // A manifest that cannot be read stops GC: marking without it could
       // delete chunks a live artifact needs.
       auto m = LoadManifest(*mrow);
       if (!m.ok()) return m.status().WithContext("gc: mark aborted, nothing deleted");
-      live.insert(ChunkFilter::Key(it->second, n.manifest));
+      live.insert(ChunkFilter::Key(it->second, manifest));
       for (const ChunkRef& c : m->chunks) live.insert(ChunkFilter::Key(it->second, c.digest));
+      return Status::OK();
+    };
+    AS_ASSIGN_OR_RETURN(auto names, meta_->AllNames());
+    for (const NameRow& n : names) {
+      AS_RETURN_IF_ERROR(mark(n.tenant, n.manifest, "name " + n.bucket + "/" + n.key));
+    }
+    AS_ASSIGN_OR_RETURN(auto parts, meta_->AllParts());
+    for (const auto& [tenant, p] : parts) {
+      if (expired_ids.count(p.upload)) continue;
+      AS_RETURN_IF_ERROR(mark(tenant, p.manifest,
+                              "part " + std::to_string(p.number) + " of upload " + p.upload));
     }
     AS_ASSIGN_OR_RETURN(packs, meta_->ListPacks());
     std::vector<uint64_t> dead_keys;

@@ -35,7 +35,7 @@ Result<StoreImpl::Resolved> StoreImpl::Resolve(const std::string& tenant, const 
   return r;
 }
 
-Result<Manifest> StoreImpl::LoadManifest(const ManifestRow& row) {
+Result<std::vector<uint8_t>> StoreImpl::LoadManifestBytes(const ManifestRow& row) {
   AS_ASSIGN_OR_RETURN(auto reader, Reader(row.loc.pack));
   std::vector<uint8_t> frame;
   auto read = reader->ReadFrame(row.loc.offset, row.loc.frame_len, &frame);
@@ -54,8 +54,13 @@ Result<Manifest> StoreImpl::LoadManifest(const ManifestRow& row) {
   if (Blake3(raw.data(), raw.size()) != row.digest) {
     return Status::Corruption(where() + ": BLAKE3 of the manifest does not match its digest");
   }
+  return raw;
+}
+
+Result<Manifest> StoreImpl::LoadManifest(const ManifestRow& row) {
+  AS_ASSIGN_OR_RETURN(std::vector<uint8_t> raw, LoadManifestBytes(row));
   auto m = DecodeManifest(raw.data(), raw.size());
-  if (!m.ok()) return m.status().WithContext(where());
+  if (!m.ok()) return m.status().WithContext("manifest " + row.digest.ToString());
   return m;
 }
 
@@ -164,6 +169,7 @@ ArtifactInfo StoreImpl::InfoFrom(const Resolved& r, const Manifest& m) {
   a.chunker_name = kChunkerName;
   a.gear_table = kGearTableId;
   a.created = m.created;
+  if (r.name) a.attrs = r.name->attrs;
   return a;
 }
 
@@ -193,6 +199,7 @@ Result<std::vector<ArtifactInfo>> StoreImpl::List(const std::string& tenant,
     a.manifest = n.manifest;
     a.size = n.size;
     a.created = n.created;
+    a.attrs = n.attrs;
     out.push_back(std::move(a));
   }
   return out;

@@ -7,74 +7,131 @@
 
 namespace as {
 
-// The write path (DESIGN "PUT"): cut, hash, dedup, compress, frame, append;
-// seal every pack (fsync + verify), then one metadata transaction.
+// The packs one put writes and the transaction that names them. Frames are
+// appended to packs of about the target size; Commit() seals the last pack
+// (fsync + read-back verify) and then commits everything in one metadata
+// transaction. Until then nothing is visible, and if the put fails the packs
+// it sealed are removed at once rather than left for gc.
+class StoreImpl::PutTxn {
+ public:
+  PutTxn(StoreImpl* s, uint32_t domain) : s_(s) { commit_.domain = domain; }
+  ~PutTxn() {
+    if (!committed_) {
+      for (const auto& p : commit_.packs) {
+        s_->env_->RemoveFile(PackPath(s_->packs_dir_, p.name)).IgnoreError();
+      }
+    }
+    for (const auto& n : written_) s_->PackDone(n);
+  }
+
+  // Appends one frame, starting a new pack when the current one is full.
+  Result<Location> Append(const FrameInfo& info, const uint8_t* payload) {
+    if (writer_ && writer_->size() + info.frame_len() > s_->pack_target_size_ &&
+        writer_->frames() > 0) {
+      AS_RETURN_IF_ERROR(Seal());
+    }
+    if (!writer_) {
+      AS_ASSIGN_OR_RETURN(writer_, s_->NewPackWriter(commit_.domain));
+      written_.push_back(writer_->name());
+    }
+    AS_ASSIGN_OR_RETURN(uint64_t off, writer_->Add(info, payload));
+    stored_bytes_ += info.frame_len();
+    return Location{static_cast<int64_t>(commit_.packs.size()), off, info.frame_len(),
+                    info.raw_len};
+  }
+
+  // The manifest is a frame too, so the packs alone describe every artifact.
+  Result<ManifestRow> AppendManifest(const Manifest& m, Compressor* compressor) {
+    std::vector<uint8_t> bytes = EncodeManifest(m);
+    FrameInfo info;
+    info.type = format::RecordType::kManifest;
+    info.raw_len = static_cast<uint32_t>(bytes.size());
+    info.digest = Blake3(bytes.data(), bytes.size());
+    const uint8_t* payload = bytes.data();
+    size_t stored = bytes.size();
+    info.codec = compressor->Compress(bytes.data(), bytes.size(), &payload, &stored);
+    info.stored_len = static_cast<uint32_t>(stored);
+    ManifestRow row;
+    row.domain = commit_.domain;
+    row.digest = info.digest;
+    row.content = m.content;
+    row.size = m.size;
+    row.chunks = m.chunks.size();
+    AS_ASSIGN_OR_RETURN(row.loc, Append(info, payload));
+    commit_.manifest = row;
+    return row;
+  }
+
+  Status Commit(std::shared_mutex* commit_mu) {
+    if (writer_) AS_RETURN_IF_ERROR(Seal());
+    std::shared_lock<std::shared_mutex> l(*commit_mu);
+    AS_RETURN_IF_ERROR(s_->meta_->CommitPut(commit_));
+    committed_ = true;
+    return Status::OK();
+  }
+
+  PutCommit& commit() { return commit_; }
+  uint64_t stored_bytes() const { return stored_bytes_; }
+
+ private:
+  Status Seal() {
+    AS_ASSIGN_OR_RETURN(SealedPack sealed, writer_->Seal());
+    writer_.reset();
+    commit_.packs.push_back(std::move(sealed));
+    return Status::OK();
+  }
+
+  StoreImpl* s_;
+  PutCommit commit_;
+  std::unique_ptr<PackWriter> writer_;
+  std::vector<std::string> written_;  // pack names, to un-register at the end
+  bool committed_ = false;
+  uint64_t stored_bytes_ = 0;
+};
+
 Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& source,
                                  const PutOptions& options) {
-  AS_ASSIGN_OR_RETURN(uint32_t domain, meta_->TenantDomain(name.tenant, true));
+  return Ingest(name.tenant, name.tenant + "/" + name.bucket + "/" + name.key, source, options,
+                [&](PutCommit* c, const ManifestRow& m, int64_t created, std::string attrs) {
+                  NameRow n;
+                  n.tenant = name.tenant;
+                  n.bucket = name.bucket;
+                  n.key = name.key;
+                  n.manifest = m.digest;
+                  n.content = m.content;
+                  n.size = m.size;
+                  n.created = created;
+                  n.attrs = std::move(attrs);
+                  c->name = std::move(n);
+                  c->require_bucket = options.require_bucket;
+                });
+}
+
+// The write path (DESIGN "PUT"): cut, hash, dedup, compress, frame, append;
+// seal every pack (fsync + verify), then one metadata transaction.
+Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string& name_hint,
+                                    const ByteSource& source, const PutOptions& options,
+                                    const BindFn& bind) {
+  AS_ASSIGN_OR_RETURN(uint32_t domain, meta_->TenantDomain(tenant, true));
   const CodecId codec = options.codec.value_or(options_.codec);
   const int level = options.zstd_level.value_or(options_.zstd_level);
   Compressor compressor(codec, level);
   ChunkFilter::Lease lease(&filter_);
-
-  PutCommit commit;
-  commit.domain = domain;
+  PutTxn txn(this, domain);
   PutResult result;
   Manifest manifest;
   manifest.chunker = chunker_.params();
   manifest.created = static_cast<int64_t>(std::time(nullptr));
-  manifest.name_hint = name.tenant + "/" + name.bucket + "/" + name.key;
+  manifest.name_hint = name_hint;
 
-  std::unique_ptr<PackWriter> writer;
-  std::vector<std::string> written;  // pack names, to un-register at the end
-  bool committed = false;
-  // On failure, sealed packs that no row will ever name are removed now
-  // rather than left for gc.
-  struct Cleanup {
-    StoreImpl* s;
-    std::vector<std::string>* names;
-    PutCommit* commit;
-    bool* committed;
-    ~Cleanup() {
-      if (!*committed) {
-        for (const auto& p : commit->packs) {
-          s->env_->RemoveFile(PackPath(s->packs_dir_, p.name)).IgnoreError();
-        }
-      }
-      for (const auto& n : *names) s->PackDone(n);
-    }
-  } cleanup{this, &written, &commit, &committed};
-
-  auto seal = [&]() -> Status {
-    AS_ASSIGN_OR_RETURN(SealedPack sealed, writer->Seal());
-    writer.reset();
-    commit.packs.push_back(std::move(sealed));
-    return Status::OK();
-  };
-  // Appends one frame, starting a new pack when the current one is full.
-  auto append = [&](const FrameInfo& info, const uint8_t* payload) -> Result<Location> {
-    if (writer && writer->size() + info.frame_len() > pack_target_size_ &&
-        writer->frames() > 0) {
-      AS_RETURN_IF_ERROR(seal());
-    }
-    if (!writer) {
-      AS_ASSIGN_OR_RETURN(writer, NewPackWriter(domain));
-      written.push_back(writer->name());
-    }
-    AS_ASSIGN_OR_RETURN(uint64_t off, writer->Add(info, payload));
-    result.stored_bytes += info.frame_len();
-    return Location{static_cast<int64_t>(commit.packs.size()), off, info.frame_len(),
-                    info.raw_len};
-  };
   // Chunks already written by this put (a file may repeat itself).
   std::unordered_set<Digest, DigestHash> seen;
-
   // New chunks are compressed (on other CPUs when there are any) and come
   // back here in order to be appended.
   CompressPipeline pipeline(codec, level, Workers(),
                             [&](const FrameInfo& info, const uint8_t* payload) -> Status {
-                              AS_ASSIGN_OR_RETURN(Location loc, append(info, payload));
-                              commit.chunks.emplace_back(info.digest, loc);
+                              AS_ASSIGN_OR_RETURN(Location loc, txn.Append(info, payload));
+                              txn.commit().chunks.emplace_back(info.digest, loc);
                               result.new_chunks++;
                               result.new_bytes += info.raw_len;
                               return Status::OK();
@@ -99,49 +156,33 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
   AS_RETURN_IF_ERROR(pipeline.Finish());
   manifest.content = whole.Finalize();
   manifest.size = stream.bytes_read();
-
-  // The manifest is a frame too, so the packs alone describe every artifact.
-  std::vector<uint8_t> mbytes = EncodeManifest(manifest);
-  FrameInfo minfo;
-  minfo.type = format::RecordType::kManifest;
-  minfo.raw_len = static_cast<uint32_t>(mbytes.size());
-  minfo.digest = Blake3(mbytes.data(), mbytes.size());
-  const uint8_t* mpayload = mbytes.data();
-  size_t mstored = mbytes.size();
-  minfo.codec = compressor.Compress(mbytes.data(), mbytes.size(), &mpayload, &mstored);
-  minfo.stored_len = static_cast<uint32_t>(mstored);
-  AS_ASSIGN_OR_RETURN(Location mloc, append(minfo, mpayload));
-  AS_RETURN_IF_ERROR(seal());
-
-  ManifestRow mrow;
-  mrow.domain = domain;
-  mrow.digest = minfo.digest;
-  mrow.content = manifest.content;
-  mrow.size = manifest.size;
-  mrow.chunks = manifest.chunks.size();
-  mrow.loc = mloc;
-  commit.manifest = mrow;
-  NameRow nrow;
-  nrow.tenant = name.tenant;
-  nrow.bucket = name.bucket;
-  nrow.key = name.key;
-  nrow.manifest = mrow.digest;
-  nrow.content = mrow.content;
-  nrow.size = mrow.size;
-  nrow.created = manifest.created;
-  commit.name = nrow;
-  {
-    std::shared_lock<std::shared_mutex> l(commit_mu_);
-    AS_RETURN_IF_ERROR(meta_->CommitPut(commit));
-    committed = true;
+  std::string attrs;
+  if (options.finish) {
+    AS_ASSIGN_OR_RETURN(attrs, options.finish());
   }
-  for (const auto& [d, loc] : commit.chunks) filter_.Insert(domain, d);
+
+  AS_ASSIGN_OR_RETURN(ManifestRow mrow, txn.AppendManifest(manifest, &compressor));
+  bind(&txn.commit(), mrow, manifest.created, std::move(attrs));
+  AS_RETURN_IF_ERROR(txn.Commit(&commit_mu_));
+  for (const auto& [d, loc] : txn.commit().chunks) filter_.Insert(domain, d);
 
   result.content = manifest.content;
   result.manifest = mrow.digest;
   result.size = manifest.size;
   result.chunks = manifest.chunks.size();
+  result.stored_bytes = txn.stored_bytes();
   return result;
+}
+
+Result<ManifestRow> StoreImpl::CommitManifest(uint32_t domain, const Manifest& m,
+                                              const BindFn& bind, uint64_t* stored_bytes) {
+  PutTxn txn(this, domain);
+  Compressor compressor(options_.codec, options_.zstd_level);
+  AS_ASSIGN_OR_RETURN(ManifestRow row, txn.AppendManifest(m, &compressor));
+  bind(&txn.commit(), row, m.created, std::string());
+  AS_RETURN_IF_ERROR(txn.Commit(&commit_mu_));
+  *stored_bytes = txn.stored_bytes();
+  return row;
 }
 
 }  // namespace as

@@ -46,6 +46,35 @@ class StoreImpl final : public Store {
   Result<StoreStats> Stats() override;
   Result<ReindexReport> Reindex(const Progress& progress) override;
 
+  Result<ArtifactInfo> Lookup(const ObjectName& name) override;
+  Result<std::vector<ArtifactInfo>> ListBucket(const std::string& tenant,
+                                               const std::string& bucket,
+                                               const std::string& prefix,
+                                               const std::string& after, size_t limit) override;
+  Result<ArtifactInfo> Copy(const ObjectName& from, const ObjectName& to, const std::string& attrs,
+                            bool require_bucket) override;
+  Result<std::vector<uint8_t>> ManifestBytes(const std::string& tenant,
+                                             const std::string& ref) override;
+  Status CreateBucket(const std::string& tenant, const std::string& bucket) override;
+  Status DeleteBucket(const std::string& tenant, const std::string& bucket) override;
+  Result<std::vector<BucketInfo>> ListBuckets(const std::string& tenant) override;
+  Result<BucketInfo> GetBucket(const std::string& tenant, const std::string& bucket) override;
+  Result<UploadInfo> CreateUpload(const ObjectName& name, const std::string& attrs) override;
+  Result<UploadInfo> GetUpload(const std::string& tenant, const std::string& id) override;
+  Result<std::vector<UploadInfo>> ListUploads(const std::string& tenant,
+                                              const std::string& bucket) override;
+  Result<PartInfo> PutPart(const std::string& tenant, const std::string& id, uint32_t number,
+                           const ByteSource& source, const PutOptions& options) override;
+  Result<std::vector<PartInfo>> ListParts(const std::string& tenant,
+                                          const std::string& id) override;
+  Status AbortUpload(const std::string& tenant, const std::string& id) override;
+  Result<PutResult> CompleteUpload(const std::string& tenant, const std::string& id,
+                                   const std::vector<uint32_t>& parts,
+                                   const std::string& attrs) override;
+  Result<AccessKey> AddAccessKey(const std::string& tenant) override;
+  Result<std::optional<AccessKey>> FindAccessKey(const std::string& id) override;
+  Result<std::vector<AccessKey>> ListAccessKeys() override;
+
   const KernelTable& kernels() const override { return kernels_; }
   const ChunkerParams& chunker_params() const override { return chunker_.params(); }
   const std::string& dir() const override { return dir_; }
@@ -63,7 +92,19 @@ class StoreImpl final : public Store {
     std::optional<NameRow> name;
   };
   Result<Resolved> Resolve(const std::string& tenant, const std::string& ref);
+  // Fills in what a put binds once its manifest is known (a name, a part).
+  using BindFn =
+      std::function<void(PutCommit*, const ManifestRow&, int64_t created, std::string attrs)>;
+  Result<PutResult> Ingest(const std::string& tenant, const std::string& name_hint,
+                           const ByteSource& source, const PutOptions& options, const BindFn& bind);
+  // Writes a manifest frame into a new pack of its own and commits it with
+  // what `bind` adds (CompleteUpload).
+  Result<ManifestRow> CommitManifest(uint32_t domain, const Manifest& m, const BindFn& bind,
+                                     uint64_t* stored_bytes);
+  class PutTxn;
   Result<Manifest> LoadManifest(const ManifestRow& row);
+  // The manifest's canonical CBOR, checked against its digest.
+  Result<std::vector<uint8_t>> LoadManifestBytes(const ManifestRow& row);
   Result<std::shared_ptr<PackReader>> Reader(int64_t pack_id);
   void ForgetReader(int64_t pack_id);
   // Reads, checks and decodes one chunk. On success *data/*n point at its raw

@@ -1,3 +1,6 @@
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 
@@ -97,6 +100,13 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
     env->RemoveFile(db_path + "-shm").IgnoreError();
   }
   AS_ASSIGN_OR_RETURN(auto meta, Metadata::Open(db_path, !exists || recreate));
+  // The database holds tenants' secret keys: owner-only, like ~/.aws/credentials.
+  // (SQLite gives the -wal file the database file's mode.)
+  for (const char* suffix : {"", "-wal"}) {
+    if (::chmod((db_path + suffix).c_str(), 0600) != 0 && errno != ENOENT) {
+      return Status::FromErrno("chmod 0600 " + db_path + suffix, errno);
+    }
+  }
   if (recreate) {
     // Placeholders until Reindex reads the real ones from the manifests.
     AS_RETURN_IF_ERROR(SaveChunkerParams(meta.get(), options.chunker));

@@ -90,6 +90,14 @@ struct PutOptions {
   std::optional<CodecId> codec;  // nullopt = the store's default
   std::optional<int> zstd_level;  // nullopt = the store's default (kDefaultZstdLevel)
   Progress progress;
+  // Called once the source has ended, before anything is committed. What it
+  // returns is kept with the name (opaque to the store: the S3 layer keeps the
+  // ETag, content type and user metadata there). An error aborts the put and
+  // nothing is committed, so a body that fails its checksum is never stored.
+  std::function<Result<std::string>()> finish;
+  // NotFound("bucket ...") unless the bucket exists, checked in the commit
+  // (S3 semantics). Without it a put creates its bucket (CLI semantics).
+  bool require_bucket = false;
 };
 
 struct PutResult {
@@ -119,6 +127,35 @@ struct ArtifactInfo {
   ChunkerParams chunker;
   std::string chunker_name, gear_table;
   int64_t created = 0;
+  std::string attrs;  // what PutOptions::finish returned (names only)
+};
+
+struct BucketInfo {
+  std::string name;
+  int64_t created = 0;
+};
+
+// A multipart upload: parts are stored (and deduplicated) as they arrive;
+// completing binds the name to one manifest listing every part's chunks.
+struct UploadInfo {
+  std::string id;
+  ObjectName name;
+  std::string attrs;
+  int64_t created = 0;
+};
+
+struct PartInfo {
+  uint32_t number = 0;
+  Digest content, manifest;
+  uint64_t size = 0;
+  std::string attrs;
+  int64_t created = 0;
+};
+
+// Credentials of a tenant (S3 access key id and secret).
+struct AccessKey {
+  std::string tenant, id, secret;
+  int64_t created = 0;
 };
 
 struct BadFrame {
@@ -144,11 +181,15 @@ struct GcOptions {
   // Unreferenced pack files younger than this are left alone: they may
   // belong to a put that has not committed yet.
   int64_t grace_seconds = 3600;
+  // Multipart uploads started longer ago than this are aborted (their parts
+  // stop being GC roots).
+  int64_t upload_grace_seconds = 86400;
 };
 
 struct GcReport {
   uint64_t live_chunks = 0, dead_chunks = 0, dead_manifests = 0;
   uint64_t packs_deleted = 0, packs_rewritten = 0, orphan_files_deleted = 0;
+  uint64_t uploads_expired = 0;
   uint64_t bytes_reclaimed = 0;  // pack bytes freed (net of rewritten copies)
   uint64_t bytes_copied = 0;
   bool dry_run = false;
@@ -204,6 +245,59 @@ class Store {
   // are kept; if there are none (a lost database), they are restored from the
   // manifests' name hints, newest first.
   virtual Result<ReindexReport> Reindex(const Progress& progress = nullptr) = 0;
+
+  // The name's row alone (size, digests, version, created, attrs): no
+  // manifest read, so cheap enough for every S3 HEAD and GET.
+  virtual Result<ArtifactInfo> Lookup(const ObjectName& name) = 0;
+  // One page of a bucket: keys starting with prefix and after `after`
+  // (exclusive), in bytewise order, at most limit; from the name rows alone.
+  virtual Result<std::vector<ArtifactInfo>> ListBucket(const std::string& tenant,
+                                                       const std::string& bucket,
+                                                       const std::string& prefix,
+                                                       const std::string& after,
+                                                       size_t limit) = 0;
+  // Binds `to` to the artifact `from` names, without copying a byte. Empty
+  // attrs keep from's. NotFound if `from` is gone (or to's bucket, with
+  // require_bucket).
+  virtual Result<ArtifactInfo> Copy(const ObjectName& from, const ObjectName& to,
+                                    const std::string& attrs, bool require_bucket) = 0;
+  // The canonical CBOR of an artifact's manifest (checked against its digest).
+  virtual Result<std::vector<uint8_t>> ManifestBytes(const std::string& tenant,
+                                                     const std::string& ref) = 0;
+
+  // Buckets. Create: AlreadyExists. Delete: NotFound, or FailedPrecondition
+  // while it holds names or uploads.
+  virtual Status CreateBucket(const std::string& tenant, const std::string& bucket) = 0;
+  virtual Status DeleteBucket(const std::string& tenant, const std::string& bucket) = 0;
+  virtual Result<std::vector<BucketInfo>> ListBuckets(const std::string& tenant) = 0;
+  virtual Result<BucketInfo> GetBucket(const std::string& tenant, const std::string& bucket) = 0;
+
+  // Multipart uploads. Every call names the tenant; an upload id of another
+  // tenant is NotFound.
+  virtual Result<UploadInfo> CreateUpload(const ObjectName& name, const std::string& attrs) = 0;
+  virtual Result<UploadInfo> GetUpload(const std::string& tenant, const std::string& id) = 0;
+  virtual Result<std::vector<UploadInfo>> ListUploads(const std::string& tenant,
+                                                      const std::string& bucket) = 0;
+  // Stores one part (replacing an earlier part with that number); the part's
+  // attrs come from options.finish.
+  virtual Result<PartInfo> PutPart(const std::string& tenant, const std::string& id,
+                                   uint32_t number, const ByteSource& source,
+                                   const PutOptions& options) = 0;
+  virtual Result<std::vector<PartInfo>> ListParts(const std::string& tenant,
+                                                  const std::string& id) = 0;
+  virtual Status AbortUpload(const std::string& tenant, const std::string& id) = 0;
+  // Binds the upload's name to the concatenation of `parts` (in that order;
+  // each must exist: NotFound names the first missing one). The content
+  // digest is computed by reading the parts back, so it is checked too.
+  virtual Result<PutResult> CompleteUpload(const std::string& tenant, const std::string& id,
+                                           const std::vector<uint32_t>& parts,
+                                           const std::string& attrs) = 0;
+
+  // Tenants' credentials. AddAccessKey creates the tenant if needed and
+  // returns a new key id and secret (kept in metadata.db, which is 0600).
+  virtual Result<AccessKey> AddAccessKey(const std::string& tenant) = 0;
+  virtual Result<std::optional<AccessKey>> FindAccessKey(const std::string& id) = 0;
+  virtual Result<std::vector<AccessKey>> ListAccessKeys() = 0;
 
   virtual const KernelTable& kernels() const = 0;
   virtual const ChunkerParams& chunker_params() const = 0;

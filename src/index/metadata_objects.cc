@@ -1,0 +1,315 @@
+// The object side of the metadata: buckets, name binding and copies,
+// multipart uploads and their parts, access keys (schema version 2).
+#include <ctime>
+
+#include "index/metadata.h"
+#include "index/metadata_rows.h"
+
+namespace as {
+
+using namespace rows;  // NOLINT(build/namespaces): the helpers are this file's vocabulary
+
+namespace {
+
+constexpr const char* kUploadCols = "id, tenant, bucket, key, coalesce(attrs, ''), created";
+constexpr const char* kPartCols =
+    "upload, number, manifest, content, size, coalesce(attrs, ''), created";
+
+UploadRow ColUpload(const SqliteStmt& st, int first = 0) {
+  return UploadRow{st.Text(first),     st.Text(first + 1), st.Text(first + 2),
+                   st.Text(first + 3), st.Text(first + 4), st.Int(first + 5)};
+}
+
+Result<PartRow> ColPart(const SqliteStmt& st, int first = 0) {
+  PartRow p;
+  p.upload = st.Text(first);
+  p.number = static_cast<uint32_t>(st.Int(first + 1));
+  AS_ASSIGN_OR_RETURN(p.manifest, ColDigest(st, first + 2));
+  AS_ASSIGN_OR_RETURN(p.content, ColDigest(st, first + 3));
+  p.size = static_cast<uint64_t>(st.Int(first + 4));
+  p.attrs = st.Text(first + 5);
+  p.created = st.Int(first + 6);
+  return p;
+}
+
+// The smallest string greater than every string starting with `prefix`
+// (bytewise), or "" when there is none (all 0xff).
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char c = static_cast<unsigned char>(prefix.back());
+    if (c != 0xff) {
+      prefix.back() = static_cast<char>(c + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
+}  // namespace
+
+Status Metadata::CreateBucket(const std::string& tenant, const std::string& bucket) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR IGNORE INTO buckets VALUES (?,?,?)"));
+  st.Bind(1, tenant).Bind(2, bucket).Bind(3, static_cast<int64_t>(std::time(nullptr)));
+  AS_RETURN_IF_ERROR(st.Run());
+  if (db_->Changes() == 0) return Status::AlreadyExists("bucket " + bucket);
+  return Status::OK();
+}
+
+Status Metadata::DeleteBucket(const std::string& tenant, const std::string& bucket) {
+  std::lock_guard<std::mutex> l(mu_);
+  return InTransaction(db_.get(), [&]() -> Status {
+    AS_ASSIGN_OR_RETURN(auto busy, db_->Prepare(
+        "SELECT EXISTS(SELECT 1 FROM names WHERE tenant=? AND bucket=?) OR "
+        "EXISTS(SELECT 1 FROM uploads WHERE tenant=? AND bucket=?)"));
+    busy.Bind(1, tenant).Bind(2, bucket).Bind(3, tenant).Bind(4, bucket);
+    AS_ASSIGN_OR_RETURN(bool row, busy.Step());
+    if (row && busy.Int(0) != 0) {
+      return Status::FailedPrecondition("bucket " + bucket + " is not empty");
+    }
+    AS_ASSIGN_OR_RETURN(auto del, db_->Prepare("DELETE FROM buckets WHERE tenant=? AND bucket=?"));
+    del.Bind(1, tenant).Bind(2, bucket);
+    AS_RETURN_IF_ERROR(del.Run());
+    if (db_->Changes() == 0) return Status::NotFound("bucket " + bucket);
+    return Status::OK();
+  });
+}
+
+Result<std::vector<BucketRow>> Metadata::ListBuckets(const std::string& tenant) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+      "SELECT tenant, bucket, created FROM buckets WHERE tenant=? ORDER BY bucket"));
+  st.Bind(1, tenant);
+  std::vector<BucketRow> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(BucketRow{st.Text(0), st.Text(1), st.Int(2)});
+  }
+  return out;
+}
+
+Result<std::optional<BucketRow>> Metadata::GetBucket(const std::string& tenant,
+                                                     const std::string& bucket) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+      "SELECT tenant, bucket, created FROM buckets WHERE tenant=? AND bucket=?"));
+  st.Bind(1, tenant).Bind(2, bucket);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<BucketRow>();
+  return std::optional<BucketRow>(BucketRow{st.Text(0), st.Text(1), st.Int(2)});
+}
+
+Result<std::vector<NameRow>> Metadata::ListKeys(const std::string& tenant,
+                                                const std::string& bucket,
+                                                const std::string& prefix,
+                                                const std::string& after, size_t limit) {
+  std::lock_guard<std::mutex> l(mu_);
+  // A range scan on the primary key: key >= prefix and key < PrefixEnd(prefix).
+  // Text compares bytewise (BINARY collation), like S3's UTF-8 order.
+  const std::string lo = after >= prefix ? after : prefix;
+  const std::string hi = PrefixEnd(prefix);
+  std::string sql = std::string("SELECT ") + kNameCols +
+                    " FROM names WHERE tenant=? AND bucket=? AND key " +
+                    (after >= prefix && !after.empty() ? ">" : ">=") + " ?";
+  if (!hi.empty()) sql += " AND key < ?";
+  sql += " ORDER BY key LIMIT ?";
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(sql));
+  st.Bind(1, tenant).Bind(2, bucket).Bind(3, lo);
+  if (!hi.empty()) st.Bind(4, hi);
+  st.Bind(hi.empty() ? 4 : 5, static_cast<int64_t>(limit));
+  return QueryNames(st);
+}
+
+Status Metadata::BindNameLocked(const NameRow& n, bool require_bucket) {
+  AS_ASSIGN_OR_RETURN(auto b, db_->Prepare(
+      require_bucket ? "SELECT 1 FROM buckets WHERE tenant=? AND bucket=?"
+                     : "INSERT OR IGNORE INTO buckets VALUES (?,?,?)"));
+  b.Bind(1, n.tenant).Bind(2, n.bucket);
+  if (require_bucket) {
+    AS_ASSIGN_OR_RETURN(bool row, b.Step());
+    if (!row) return Status::NotFound("bucket " + n.bucket);
+  } else {
+    b.Bind(3, n.created);
+    AS_RETURN_IF_ERROR(b.Run());
+  }
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+      "INSERT INTO names VALUES (?,?,?,?,?,?,1,?,?) ON CONFLICT(tenant, bucket, key) DO "
+      "UPDATE SET manifest=excluded.manifest, content=excluded.content, "
+      "size=excluded.size, version=names.version+1, created=excluded.created, "
+      "attrs=excluded.attrs"));
+  st.Bind(1, n.tenant).Bind(2, n.bucket).Bind(3, n.key);
+  BindDigest(st, 4, n.manifest);
+  BindDigest(st, 5, n.content);
+  st.Bind(6, static_cast<int64_t>(n.size)).Bind(7, n.created);
+  st.BindBlob(8, n.attrs.data(), n.attrs.size());
+  return st.Run();
+}
+
+Result<NameRow> Metadata::CopyName(const NameRow& from, NameRow to, bool require_bucket) {
+  std::lock_guard<std::mutex> l(mu_);
+  Status s = InTransaction(db_.get(), [&]() -> Status {
+    AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
+                                              " FROM names WHERE tenant=? AND bucket=? AND key=?"));
+    st.Bind(1, from.tenant).Bind(2, from.bucket).Bind(3, from.key);
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Status::NotFound("name " + from.bucket + "/" + from.key);
+    AS_ASSIGN_OR_RETURN(NameRow src, ColName(st));
+    to.manifest = src.manifest;
+    to.content = src.content;
+    to.size = src.size;
+    if (to.attrs.empty()) to.attrs = src.attrs;
+    return BindNameLocked(to, require_bucket);
+  });
+  if (!s.ok()) return s;
+  return to;
+}
+
+Status Metadata::CreateUpload(const UploadRow& u) {
+  std::lock_guard<std::mutex> l(mu_);
+  return InTransaction(db_.get(), [&]() -> Status {
+    AS_ASSIGN_OR_RETURN(auto b, db_->Prepare("SELECT 1 FROM buckets WHERE tenant=? AND bucket=?"));
+    b.Bind(1, u.tenant).Bind(2, u.bucket);
+    AS_ASSIGN_OR_RETURN(bool row, b.Step());
+    if (!row) return Status::NotFound("bucket " + u.bucket);
+    AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO uploads VALUES (?,?,?,?,?,?)"));
+    st.Bind(1, u.id).Bind(2, u.tenant).Bind(3, u.bucket).Bind(4, u.key);
+    st.BindBlob(5, u.attrs.data(), u.attrs.size()).Bind(6, u.created);
+    return st.Run();
+  });
+}
+
+Result<std::optional<UploadRow>> Metadata::GetUpload(const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kUploadCols +
+                                            " FROM uploads WHERE id=?"));
+  st.Bind(1, id);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<UploadRow>();
+  return std::optional<UploadRow>(ColUpload(st));
+}
+
+Result<std::vector<UploadRow>> Metadata::ListUploads(const std::string& tenant,
+                                                     const std::string& bucket) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kUploadCols +
+                                            " FROM uploads WHERE tenant=? AND bucket=? "
+                                            "ORDER BY key, created, id"));
+  st.Bind(1, tenant).Bind(2, bucket);
+  std::vector<UploadRow> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ColUpload(st));
+  }
+  return out;
+}
+
+Result<std::vector<UploadRow>> Metadata::UploadsBefore(int64_t cutoff) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kUploadCols +
+                                            " FROM uploads WHERE created < ? ORDER BY created"));
+  st.Bind(1, cutoff);
+  std::vector<UploadRow> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ColUpload(st));
+  }
+  return out;
+}
+
+Result<std::vector<PartRow>> Metadata::ListParts(const std::string& upload) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kPartCols +
+                                            " FROM upload_parts WHERE upload=? ORDER BY number"));
+  st.Bind(1, upload);
+  std::vector<PartRow> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    AS_ASSIGN_OR_RETURN(auto p, ColPart(st));
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, PartRow>>> Metadata::AllParts() {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+      "SELECT u.tenant, p.upload, p.number, p.manifest, p.content, p.size, "
+      "coalesce(p.attrs, ''), p.created FROM upload_parts p JOIN uploads u ON u.id = p.upload"));
+  std::vector<std::pair<std::string, PartRow>> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    AS_ASSIGN_OR_RETURN(auto p, ColPart(st, 1));
+    out.emplace_back(st.Text(0), std::move(p));
+  }
+  return out;
+}
+
+Status Metadata::InsertPartLocked(const PartRow& p) {
+  // The upload must still exist: an abort (or gc expiry) that won the race
+  // leaves nothing to attach the part to.
+  AS_ASSIGN_OR_RETURN(auto u, db_->Prepare("SELECT 1 FROM uploads WHERE id=?"));
+  u.Bind(1, p.upload);
+  AS_ASSIGN_OR_RETURN(bool row, u.Step());
+  if (!row) return Status::NotFound("upload " + p.upload);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+      "INSERT OR REPLACE INTO upload_parts VALUES (?,?,?,?,?,?,?)"));
+  st.Bind(1, p.upload).Bind(2, int64_t{p.number});
+  BindDigest(st, 3, p.manifest);
+  BindDigest(st, 4, p.content);
+  st.Bind(5, static_cast<int64_t>(p.size));
+  st.BindBlob(6, p.attrs.data(), p.attrs.size()).Bind(7, p.created);
+  return st.Run();
+}
+
+Status Metadata::DeleteUploadLocked(const std::string& id) {
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM uploads WHERE id=?"));
+  st.Bind(1, id);
+  AS_RETURN_IF_ERROR(st.Run());
+  if (db_->Changes() == 0) return Status::NotFound("upload " + id);
+  AS_ASSIGN_OR_RETURN(auto parts, db_->Prepare("DELETE FROM upload_parts WHERE upload=?"));
+  parts.Bind(1, id);
+  return parts.Run();
+}
+
+Status Metadata::DeleteUpload(const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  return InTransaction(db_.get(), [&] { return DeleteUploadLocked(id); });
+}
+
+Status Metadata::AddAccessKey(const AccessKeyRow& k) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO access_keys VALUES (?,?,?,?)"));
+  st.Bind(1, k.id).Bind(2, k.tenant).Bind(3, k.secret).Bind(4, k.created);
+  return st.Run();
+}
+
+Result<std::optional<AccessKeyRow>> Metadata::FindAccessKey(const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+      "SELECT id, tenant, secret, created FROM access_keys WHERE id=?"));
+  st.Bind(1, id);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<AccessKeyRow>();
+  return std::optional<AccessKeyRow>(AccessKeyRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3)});
+}
+
+Result<std::vector<AccessKeyRow>> Metadata::ListAccessKeys() {
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+      "SELECT id, tenant, secret, created FROM access_keys ORDER BY tenant, created"));
+  std::vector<AccessKeyRow> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(AccessKeyRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3)});
+  }
+  return out;
+}
+
+}  // namespace as
