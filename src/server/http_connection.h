@@ -1,0 +1,79 @@
+// Internal to the HTTP server: one worker's connection, shared between the
+// worker that serves it and HttpServer::Shutdown(), which must be able to
+// wake a worker blocked waiting for a request that will never come.
+//
+// The Beast parser lives only in http_connection.cc, so nothing else pays
+// for compiling it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "server/http_server.h"
+
+namespace as::http_internal {
+
+// What every connection of one server shares.
+struct ServerShared {
+  HttpServerOptions options;
+  Handler handler;
+  Metrics* metrics = nullptr;
+  std::mutex mu;                   // guards every Conn's fd/state/kicked
+  std::atomic<bool> stopping{false};
+};
+
+// A worker's connection slot, reused for each connection the worker serves.
+class Conn {
+ public:
+  enum class State { kNone, kIdle, kBusy };
+
+  static std::unique_ptr<Conn> New(ServerShared* shared);
+  virtual ~Conn() = default;
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  // Serves requests on `fd` until the connection should end. The caller set
+  // fd/state under shared->mu before and closes fd after (state kNone first).
+  virtual void Serve(int fd, const std::string& remote) = 0;
+
+  // Guarded by ServerShared::mu. Shutdown() shuts the read side of an idle
+  // connection (kicked = true) so its worker wakes up and closes it.
+  int fd = -1;
+  State state = State::kNone;
+  bool kicked = false;
+
+ protected:
+  friend class as::RequestBody;
+  friend class as::ResponseWriter;
+
+  // RequestBody and ResponseWriter can only be made here (their
+  // constructors are private to Conn).
+  void CallHandler(const HttpRequest& req) {
+    RequestBody body(this);
+    ResponseWriter writer(this);
+    shared_->handler(req, body, writer);
+  }
+  explicit Conn(ServerShared* shared) : shared_(shared) {}
+  ServerShared* const shared_;
+
+  virtual Result<size_t> BodyRead(uint8_t* buf, size_t cap) = 0;
+  virtual uint64_t BodyBytesRead() const = 0;
+  virtual bool BodyFinished() const = 0;
+
+  virtual void SetStatus(int status) = 0;
+  virtual void SetHeader(std::string name, std::string value) = 0;
+  virtual void SetOperation(std::string op) = 0;
+  virtual void CloseAfter() = 0;
+  virtual Status Send(int status, std::string body, std::string content_type) = 0;
+  virtual Status WriteHead(std::optional<uint64_t> content_length) = 0;
+  virtual Status Write(const uint8_t* data, size_t n) = 0;
+  virtual Status Finish() = 0;
+  virtual bool HeadSent() const = 0;
+};
+
+}  // namespace as::http_internal
