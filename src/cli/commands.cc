@@ -17,16 +17,14 @@ namespace as::cli {
 
 using nlohmann::json;
 
-namespace {
-
 int Fail(const Status& s) {
   std::fprintf(stderr, "artifact-store: %s\n", s.ToString().c_str());
   return kExitError;
 }
 
-Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create = false,
-                                         const ChunkerParams* params = nullptr,
-                                         uint64_t pack_size = 0, bool repair = false) {
+Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create,
+                                         const ChunkerParams* params, uint64_t pack_size,
+                                         bool repair) {
   StoreOptions o;
   o.create_if_missing = create;
   o.recreate_missing_metadata = repair;
@@ -38,6 +36,8 @@ Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create = false,
   }
   return Store::Open(g.store, o);
 }
+
+namespace {
 
 std::string Ratio(double r) {
   char b[32];
@@ -297,6 +297,7 @@ int CmdGc(const Globals& g, const GcArgs& a) {
   o.dry_run = a.dry_run;
   o.rewrite_threshold = a.threshold;
   o.grace_seconds = a.grace;
+  o.upload_grace_seconds = a.upload_grace;
   auto stats = (*st)->Stats();
   ProgressBar bar("gc", stats.ok() ? stats->pack_bytes : 0);
   auto r = (*st)->Gc(o, [&](uint64_t done) { bar.Update(done); });

@@ -4,7 +4,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <memory>
 #include <string>
+
+#include "artifact_store/store.h"
 
 namespace as::cli {
 
@@ -43,7 +46,15 @@ struct GcArgs {
   bool dry_run = false;
   double threshold = 0.5;
   int64_t grace = 3600;
+  int64_t upload_grace = 86400;
   bool json = false;
+};
+struct ServeArgs {
+  std::string listen = "127.0.0.1:9000";
+  int threads = 64;
+  std::string ready_file;
+  int64_t gc_interval = 3600;  // seconds; 0 = never
+  std::string region = "us-east-1";
 };
 
 int CmdInit(const Globals& g, const InitArgs& a);
@@ -58,5 +69,14 @@ int CmdGc(const Globals& g, const GcArgs& a);
 int CmdStats(const Globals& g, bool json);
 int CmdReindex(const Globals& g, bool json);
 int CmdCpu(const Globals& g, bool json);
+int CmdServe(const Globals& g, const ServeArgs& a);
+int CmdTenantAdd(const Globals& g, const std::string& tenant, bool json);
+int CmdTenantList(const Globals& g, bool json);
+
+// Shared by the commands: prints "artifact-store: <error>" and returns 1.
+int Fail(const Status& s);
+Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create = false,
+                                         const ChunkerParams* params = nullptr,
+                                         uint64_t pack_size = 0, bool repair = false);
 
 }  // namespace as::cli

@@ -104,6 +104,9 @@ int main(int argc, char** argv) {
   c_gc->add_option("--grace", gc.grace,
                    "Seconds an unreferenced pack file is left alone (an upload may own it)")
       ->capture_default_str();
+  c_gc->add_option("--upload-grace", gc.upload_grace,
+                   "Seconds after which an unfinished multipart upload is aborted")
+      ->capture_default_str();
   c_gc->add_flag("--json", gc.json, "Print JSON");
   c_gc->callback([&] { rc = CmdGc(g, gc); });
 
@@ -124,6 +127,45 @@ int main(int argc, char** argv) {
   auto* c_cpu = app.add_subcommand("cpu", "CPU features and the kernel variant chosen for each");
   c_cpu->add_flag("--json", cpu_json, "Print JSON");
   c_cpu->callback([&] { rc = CmdCpu(g, cpu_json); });
+
+  ServeArgs serve;
+  auto* c_serve = app.add_subcommand(
+      "serve",
+      "Serve the store over HTTP: the S3 API (path-style, SigV4) and the content-addressed API "
+      "(/v1/blobs/<digest>, /v1/manifests/<digest>), /healthz and /metrics. Creates the store "
+      "if missing; on the first serve of a store without keys, creates tenant 'default' and "
+      "prints its key once. Stops gracefully on SIGTERM or SIGINT.");
+  c_serve->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0 picks one)")
+      ->capture_default_str();
+  c_serve->add_option("--threads", serve.threads,
+                      "Connections served at once (one thread each)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  c_serve->add_option("--ready-file", serve.ready_file,
+                      "Write the server's URL to this file once it listens (for scripts)");
+  c_serve->add_option("--gc-interval", serve.gc_interval,
+                      "Seconds between background gc runs (0 = never); gc also aborts "
+                      "multipart uploads older than a day")
+      ->capture_default_str();
+  c_serve->add_option("--region", serve.region, "Region reported to S3 clients")
+      ->capture_default_str();
+  c_serve->callback([&] { rc = CmdServe(g, serve); });
+
+  auto* c_tenant = app.add_subcommand("tenant", "Manage tenants and their S3 access keys");
+  c_tenant->require_subcommand(1);
+  std::string tenant_name;
+  bool tenant_json = false;
+  auto* c_tenant_add = c_tenant->add_subcommand(
+      "add", "Create a tenant (if new) and a new access key for it; prints the key id and secret");
+  c_tenant_add->add_option("NAME", tenant_name, "Tenant name (letters, digits, - _ .)")
+      ->required();
+  c_tenant_add->add_flag("--json", tenant_json,
+                         "Print {\"tenant\", \"access_key_id\", \"secret_access_key\"}");
+  c_tenant_add->callback([&] { rc = CmdTenantAdd(g, tenant_name, tenant_json); });
+  bool tenant_ls_json = false;
+  auto* c_tenant_ls = c_tenant->add_subcommand("ls", "List tenants' access key ids (no secrets)");
+  c_tenant_ls->add_flag("--json", tenant_ls_json, "Print JSON");
+  c_tenant_ls->callback([&] { rc = CmdTenantList(g, tenant_ls_json); });
 
   try {
     app.parse(argc, argv);

@@ -87,6 +87,12 @@ Result<ArtifactInfo> StoreImpl::Lookup(const ObjectName& name) {
   return InfoFromName(*n);
 }
 
+Result<ArtifactInfo> StoreImpl::LookupDigest(const std::string& tenant, const Digest& digest) {
+  AS_ASSIGN_OR_RETURN(auto n, meta_->FindNameByDigest(tenant, digest));
+  if (!n) return Status::NotFound("no artifact with digest " + digest.ToString());
+  return InfoFromName(*n);
+}
+
 Result<std::vector<ArtifactInfo>> StoreImpl::ListBucket(const std::string& tenant,
                                                         const std::string& bucket,
                                                         const std::string& prefix,

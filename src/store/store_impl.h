@@ -47,6 +47,7 @@ class StoreImpl final : public Store {
   Result<ReindexReport> Reindex(const Progress& progress) override;
 
   Result<ArtifactInfo> Lookup(const ObjectName& name) override;
+  Result<ArtifactInfo> LookupDigest(const std::string& tenant, const Digest& digest) override;
   Result<std::vector<ArtifactInfo>> ListBucket(const std::string& tenant,
                                                const std::string& bucket,
                                                const std::string& prefix,

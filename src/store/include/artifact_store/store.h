@@ -249,6 +249,9 @@ class Store {
   // The name's row alone (size, digests, version, created, attrs): no
   // manifest read, so cheap enough for every S3 HEAD and GET.
   virtual Result<ArtifactInfo> Lookup(const ObjectName& name) = 0;
+  // The same for a content or manifest digest: a live name of the tenant
+  // holding it (which one, when several do, is unspecified).
+  virtual Result<ArtifactInfo> LookupDigest(const std::string& tenant, const Digest& digest) = 0;
   // One page of a bucket: keys starting with prefix and after `after`
   // (exclusive), in bytewise order, at most limit; from the name rows alone.
   virtual Result<std::vector<ArtifactInfo>> ListBucket(const std::string& tenant,

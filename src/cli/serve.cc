@@ -1,0 +1,165 @@
+// `serve` and `tenant`: the HTTP server over the embedded store, and the
+// access keys it authenticates against.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/commands.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/s3_api.h"
+
+namespace as::cli {
+
+using nlohmann::json;
+
+namespace {
+
+// Written to a temporary name and renamed, so a reader never sees half a URL.
+Status WriteReadyFile(const std::string& path, const std::string& url) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << url << "\n";
+    if (!f.good()) return Status::IOError("writing " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno("rename " + tmp, errno);
+  return Status::OK();
+}
+
+// Runs gc every `interval` seconds until stopped. GC runs beside puts and
+// gets (leases keep what they use); a failure is reported and retried later.
+class BackgroundGc {
+ public:
+  BackgroundGc(Store* store, int64_t interval) : store_(store), interval_(interval) {
+    if (interval_ > 0) thread_ = std::thread([this] { Run(); });
+  }
+  ~BackgroundGc() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (!cv_.wait_for(l, std::chrono::seconds(interval_), [this] { return stop_; })) {
+      l.unlock();
+      auto r = store_->Gc(GcOptions{});
+      if (!r.ok()) {
+        std::fprintf(stderr, "artifact-store: background gc: %s\n", r.status().ToString().c_str());
+      } else if (r->bytes_reclaimed || r->uploads_expired) {
+        std::fprintf(stderr, "artifact-store: gc reclaimed %llu bytes, aborted %llu uploads\n",
+                     static_cast<unsigned long long>(r->bytes_reclaimed),
+                     static_cast<unsigned long long>(r->uploads_expired));
+      }
+      l.lock();
+    }
+  }
+
+  Store* store_;
+  int64_t interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int CmdServe(const Globals& g, const ServeArgs& a) {
+  // Signals are taken by sigwait below: block them before any thread starts
+  // so every thread inherits the mask.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  auto store = OpenStore(g, /*create=*/true);
+  if (!store.ok()) return Fail(store.status());
+  auto keys = (*store)->ListAccessKeys();
+  if (!keys.ok()) return Fail(keys.status());
+  if (keys->empty()) {
+    auto k = (*store)->AddAccessKey(kDefaultTenant);
+    if (!k.ok()) return Fail(k.status());
+    std::printf(
+        "Created tenant \"%s\" with an S3 access key (shown once; `artifact-store tenant add "
+        "NAME` makes more):\n  access key id:     %s\n  secret access key: %s\n",
+        k->tenant.c_str(), k->id.c_str(), k->secret.c_str());
+    std::fflush(stdout);
+  }
+  Metrics metrics;
+  S3ApiOptions api_options;
+  api_options.region = a.region;
+  S3Api api(store->get(), &metrics, api_options);
+  S3Api::AddStoreGauges(store->get(), &metrics);
+  HttpServerOptions ho;
+  ho.listen = a.listen;
+  ho.threads = a.threads;
+  auto server = HttpServer::Start(
+      ho, [&api](const HttpRequest& req, RequestBody& body, ResponseWriter& w) {
+        api.Handle(req, body, w);
+      },
+      &metrics);
+  if (!server.ok()) return Fail(server.status());
+  BackgroundGc gc(store->get(), a.gc_interval);
+  std::fprintf(stderr, "artifact-store: serving %s on %s (%d connections at once)\n",
+               g.store.c_str(), (*server)->url().c_str(), a.threads);
+  if (!a.ready_file.empty()) {
+    if (Status s = WriteReadyFile(a.ready_file, (*server)->url()); !s.ok()) return Fail(s);
+  }
+  int sig = 0;
+  sigwait(&stop, &sig);
+  std::fprintf(stderr, "artifact-store: %s: finishing requests in flight, then stopping\n",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->Shutdown();
+  return 0;
+}
+
+int CmdTenantAdd(const Globals& g, const std::string& tenant, bool as_json) {
+  auto store = OpenStore(g, /*create=*/true);
+  if (!store.ok()) return Fail(store.status());
+  auto k = (*store)->AddAccessKey(tenant);
+  if (!k.ok()) return Fail(k.status());
+  if (as_json) {
+    std::printf("%s\n", json({{"tenant", k->tenant},
+                              {"access_key_id", k->id},
+                              {"secret_access_key", k->secret}})
+                            .dump()
+                            .c_str());
+  } else {
+    std::printf("tenant:            %s\naccess key id:     %s\nsecret access key: %s\n",
+                k->tenant.c_str(), k->id.c_str(), k->secret.c_str());
+  }
+  return 0;
+}
+
+int CmdTenantList(const Globals& g, bool as_json) {
+  auto store = OpenStore(g);
+  if (!store.ok()) return Fail(store.status());
+  auto keys = (*store)->ListAccessKeys();
+  if (!keys.ok()) return Fail(keys.status());
+  json out = json::array();
+  for (const AccessKey& k : *keys) {
+    if (as_json) {
+      out.push_back({{"tenant", k.tenant}, {"access_key_id", k.id}, {"created", k.created}});
+    } else {
+      std::printf("%-20s %s\n", k.tenant.c_str(), k.id.c_str());
+    }
+  }
+  if (as_json) std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+}  // namespace as::cli

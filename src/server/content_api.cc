@@ -1,0 +1,90 @@
+// The content-addressed API: GET|HEAD /v1/blobs/<digest> (Range supported)
+// and GET /v1/manifests/<digest>, within the caller's tenant.
+#include "s3/http_util.h"
+#include "server/s3_request.h"
+
+namespace as {
+
+namespace {
+
+void NotFound(S3Request& r, const std::string& what) {
+  r.Error(s3::MakeS3Error(404, "NotFound", "no artifact with digest " + what + " in this tenant"));
+}
+
+void Blob(S3Request& r, const std::string& ref, bool head) {
+  r.w.SetOperation(head ? "HeadBlob" : "GetBlob");
+  auto digest = Digest::Parse(ref);
+  if (!digest.ok()) return r.Error(s3::err::InvalidArgument(digest.status().message()));
+  auto info = r.store->LookupDigest(r.tenant, *digest);
+  if (!info.ok()) {
+    if (info.status().code() == Code::kNotFound) return NotFound(r, ref);
+    return r.Error(InternalError(info.status()));
+  }
+  std::optional<std::string_view> rh;
+  if (const std::string* h = r.Header("range")) rh = *h;
+  auto range = s3::ResolveRange(rh, info->size);
+  if (range.kind == s3::RangeResult::Kind::kUnsatisfiable) {
+    r.w.SetHeader("Content-Range", s3::ContentRange(range, info->size));
+    return r.Error(s3::MakeS3Error(416, "InvalidRange", "The requested range is not satisfiable"));
+  }
+  // The digest names the bytes forever: caches may keep them.
+  r.w.SetHeader("ETag", "\"" + info->content.ToString() + "\"");
+  r.w.SetHeader("Cache-Control", "public, max-age=31536000, immutable");
+  r.w.SetHeader("Content-Type", "application/octet-stream");
+  r.w.SetHeader("Accept-Ranges", "bytes");
+  r.w.SetHeader("x-as-content-digest", info->content.ToString());
+  r.w.SetHeader("x-as-manifest-digest", info->manifest.ToString());
+  uint64_t length = info->size;
+  std::optional<ByteRange> br;
+  if (range.kind == s3::RangeResult::Kind::kPartial) {
+    r.w.SetStatus(206);
+    r.w.SetHeader("Content-Range", s3::ContentRange(range, info->size));
+    length = range.length();
+    br = ByteRange{range.first, range.last};
+  }
+  if (head || length == 0) {
+    r.w.WriteHead(length).IgnoreError();
+    r.w.Finish().IgnoreError();
+    return;
+  }
+  auto sink = [&](const uint8_t* p, size_t n) -> Status {
+    if (!r.w.head_sent()) AS_RETURN_IF_ERROR(r.w.WriteHead(length));
+    return r.w.Write(p, n);
+  };
+  Status s = r.store->Get(r.tenant, info->manifest.ToString(), sink, br);
+  if (!s.ok()) {
+    if (s.code() == Code::kNotFound && !r.w.head_sent()) return NotFound(r, ref);
+    return r.Error(InternalError(s));
+  }
+  r.w.Finish().IgnoreError();
+}
+
+void ManifestDoc(S3Request& r, const std::string& ref) {
+  r.w.SetOperation("GetManifest");
+  auto digest = Digest::Parse(ref);
+  if (!digest.ok()) return r.Error(s3::err::InvalidArgument(digest.status().message()));
+  auto bytes = r.store->ManifestBytes(r.tenant, ref);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == Code::kNotFound) return NotFound(r, ref);
+    return r.Error(InternalError(bytes.status()));
+  }
+  r.w.SetHeader("Cache-Control", "public, max-age=31536000, immutable");
+  r.w.Send(200, std::string(bytes->begin(), bytes->end()), "application/cbor").IgnoreError();
+}
+
+}  // namespace
+
+void ContentOp(S3Request& r) {
+  const std::string& m = r.req.method;
+  constexpr std::string_view kBlobs = "/v1/blobs/", kManifests = "/v1/manifests/";
+  if ((m == "GET" || m == "HEAD") && r.path.rfind(kBlobs, 0) == 0) {
+    return Blob(r, r.path.substr(kBlobs.size()), m == "HEAD");
+  }
+  if (m == "GET" && r.path.rfind(kManifests, 0) == 0) {
+    return ManifestDoc(r, r.path.substr(kManifests.size()));
+  }
+  r.w.SetOperation("Unsupported");
+  r.Error(s3::MakeS3Error(404, "NotFound", "no such API: " + m + " " + r.path));
+}
+
+}  // namespace as

@@ -1,0 +1,64 @@
+// The body of an S3 PutObject / UploadPart, as a ByteSource for the store,
+// with every promise the client made about it checked before the store
+// commits (Store PutOptions::finish):
+//  - the length: Content-Length (or x-amz-decoded-content-length);
+//  - x-amz-content-sha256 (a hex SHA-256 of the whole body), or the
+//    per-chunk signatures of aws-chunked (STREAMING-*), un-framed here;
+//  - Content-MD5 and x-amz-checksum-crc32c / -sha256 (headers or aws-chunked
+//    trailers).
+// As the bytes pass it computes the MD5 (the object's ETag) and any checksum
+// the client sent, so nothing is read twice.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "artifact_store/store.h"
+#include "hash/sha.h"
+#include "s3/aws_chunked.h"
+#include "s3/sigv4.h"
+#include "server/http_server.h"
+#include "server/object_attrs.h"
+
+namespace as {
+
+class PutBody {
+ public:
+  // Errors: a body whose framing the request does not say (no length),
+  // an invalid Content-MD5 or checksum header.
+  static s3::S3Expected<std::unique_ptr<PutBody>> Create(const HttpRequest& req,
+                                                        RequestBody& body,
+                                                        const s3::SigV4Auth& auth,
+                                                        const std::string& secret,
+                                                        const KernelTable& kernels);
+  ByteSource source();
+  // After the source returned 0: every check; fills attrs->etag and the
+  // checksums. The S3 error to answer otherwise.
+  std::optional<s3::S3Error> Finish(ObjectAttrs* attrs);
+  // The S3 error behind a failed read, if the failure was the client's.
+  std::optional<s3::S3Error> error() const;
+  uint64_t bytes() const { return bytes_; }
+  std::string md5_hex() const { return md5_hex_; }
+
+ private:
+  PutBody(RequestBody& body, const KernelTable& k) : body_(body), kernels_(k) {}
+  Result<size_t> Read(uint8_t* buf, size_t cap);
+
+  RequestBody& body_;
+  const KernelTable& kernels_;
+  const s3::SigV4Auth* auth_ = nullptr;
+  std::unique_ptr<s3::AwsChunkedDecoder> chunked_;
+  std::optional<uint64_t> expected_length_;
+  std::optional<std::string> content_md5_;  // base64, as sent
+  std::optional<std::string> crc32c_header_, sha256_header_;  // base64, as sent
+  bool want_crc32c_ = false, want_sha256_ = false;
+  StreamingDigest md5_{StreamingDigest::Kind::kMd5};
+  std::unique_ptr<StreamingDigest> payload_sha256_, checksum_sha256_;
+  uint32_t crc32c_ = 0;
+  uint64_t bytes_ = 0;
+  std::string md5_hex_;
+  std::optional<s3::S3Error> error_;
+};
+
+}  // namespace as

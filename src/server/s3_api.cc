@@ -1,0 +1,257 @@
+#include "server/s3_api.h"
+
+#include <cctype>
+#include <ctime>
+#include <set>
+
+#include "s3/http_util.h"
+#include "s3/xml.h"
+#include "server/s3_request.h"
+
+namespace as {
+
+namespace {
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool StartsWithI(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && IEquals(s.substr(0, p.size()), p);
+}
+
+// Splits "/bucket/key..." (decoded) into bucket and key.
+void SplitPath(const std::string& path, std::string* bucket, std::string* key) {
+  size_t start = path.empty() || path[0] != '/' ? 0 : 1;
+  size_t slash = path.find('/', start);
+  if (slash == std::string::npos) {
+    *bucket = path.substr(start);
+    return;
+  }
+  *bucket = path.substr(start, slash - start);
+  *key = path.substr(slash + 1);
+}
+
+const std::set<std::string>& KeptHeaders() {
+  static const std::set<std::string> h = {"content-encoding", "content-disposition",
+                                          "cache-control", "content-language", "expires"};
+  return h;
+}
+
+}  // namespace
+
+// ---- S3Request helpers ----------------------------------------------------
+
+const std::string* S3Request::Query(std::string_view name) const {
+  for (const auto& [k, v] : query) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+std::string S3Request::Resource() const {
+  return "/" + bucket + (key.empty() ? "" : "/" + key);
+}
+
+void S3Request::Error(const s3::S3Error& e) {
+  if (w.head_sent()) return;  // mid-stream: the short body tells the client
+  s3::ErrorDoc doc{e.code, e.message, Resource(), req.request_id, {}};
+  if (e.code == "NoSuchBucket" || e.code == "BucketNotEmpty") doc.extra.push_back({"BucketName", bucket});
+  if (e.code == "NoSuchKey") doc.extra.push_back({"Key", key});
+  // A request the handler did not read to the end may have a large body
+  // behind it; the server drains small ones and closes otherwise.
+  w.Send(e.http_status, s3::ErrorXml(doc), "application/xml").IgnoreError();
+}
+
+void S3Request::Error(const Status& s, const s3::S3Error& not_found) {
+  switch (s.code()) {
+    case Code::kNotFound: return Error(not_found);
+    case Code::kInvalidArgument: return Error(s3::err::InvalidArgument(s.message()));
+    case Code::kFailedPrecondition:
+      return Error(s3::MakeS3Error(409, "BucketNotEmpty", s.message()));
+    case Code::kAlreadyExists:
+      return Error(s3::MakeS3Error(409, "BucketAlreadyOwnedByYou", s.message()));
+    default: return Error(InternalError(s));
+  }
+}
+
+void S3Request::Xml(int status, const std::string& xml) {
+  w.Send(status, xml, "application/xml").IgnoreError();
+}
+
+bool S3Request::RequireBucket() {
+  auto b = store->GetBucket(tenant, bucket);
+  if (b.ok()) return true;
+  Error(b.status(), NoSuchBucket(bucket));
+  return false;
+}
+
+void S3Request::SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& attrs) {
+  if (!attrs.etag.empty()) w.SetHeader("ETag", Quoted(attrs.etag));
+  w.SetHeader("Last-Modified", s3::FormatHttpDate(info.created));
+  w.SetHeader("Content-Type",
+              attrs.content_type.empty() ? "binary/octet-stream" : attrs.content_type);
+  w.SetHeader("Accept-Ranges", "bytes");
+  for (const auto& [k, v] : attrs.headers) w.SetHeader(k, v);
+  for (const auto& [k, v] : attrs.user) w.SetHeader("x-amz-meta-" + k, v);
+  // Our own identity of the bytes, checkable with b3sum.
+  w.SetHeader("x-amz-meta-as-content", info.content.ToString());
+  if (attrs.parts) w.SetHeader("x-amz-mp-parts-count", std::to_string(attrs.parts));
+  const std::string* mode = req.Header("x-amz-checksum-mode");
+  if (mode && IEquals(*mode, "enabled")) {
+    if (!attrs.checksum_crc32c.empty()) w.SetHeader("x-amz-checksum-crc32c", attrs.checksum_crc32c);
+    if (!attrs.checksum_sha256.empty()) w.SetHeader("x-amz-checksum-sha256", attrs.checksum_sha256);
+  }
+}
+
+s3::S3Expected<ObjectAttrs> AttrsFromHeaders(const HttpRequest& req) {
+  ObjectAttrs a;
+  size_t user_bytes = 0;
+  for (const auto& [name, value] : req.headers) {
+    std::string lower(name);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "content-type") {
+      a.content_type = value;
+    } else if (KeptHeaders().count(lower)) {
+      // aws-chunked is how the body travelled, not what it is.
+      if (lower == "content-encoding" && StartsWithI(value, "aws-chunked")) {
+        std::string rest = value.size() > 11 && value[11] == ',' ? value.substr(12) : "";
+        while (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
+        if (!rest.empty()) a.headers[lower] = rest;
+        continue;
+      }
+      a.headers[lower] = value;
+    } else if (lower.rfind("x-amz-meta-", 0) == 0 && lower.size() > 11) {
+      std::string k = lower.substr(11);
+      if (k == "as-content") continue;  // ours, set on the way out
+      user_bytes += k.size() + value.size();
+      a.user[k] = value;
+    }
+  }
+  if (user_bytes > 2048) {
+    return s3::MakeS3Error(400, "MetadataTooLarge",
+                           "Your metadata headers exceed the maximum allowed metadata size.");
+  }
+  return a;
+}
+
+std::string Quoted(const std::string& etag) { return "\"" + etag + "\""; }
+
+s3::S3Error NoSuchKey(const std::string& key) {
+  return s3::MakeS3Error(404, "NoSuchKey", "The specified key does not exist: " + key);
+}
+s3::S3Error NoSuchBucket(const std::string& bucket) {
+  return s3::MakeS3Error(404, "NoSuchBucket", "The specified bucket does not exist: " + bucket);
+}
+s3::S3Error NoSuchUpload(const std::string& id) {
+  return s3::MakeS3Error(404, "NoSuchUpload", "The specified upload does not exist: " + id);
+}
+s3::S3Error InternalError(const Status& s) {
+  return s3::MakeS3Error(500, "InternalError", s.ToString());
+}
+
+// ---- S3Api ------------------------------------------------------------------
+
+S3Api::S3Api(Store* store, Metrics* metrics, S3ApiOptions options)
+    : store_(store), metrics_(metrics), options_(std::move(options)) {}
+
+Result<std::optional<AccessKey>> S3Api::FindKey(const std::string& id) {
+  {
+    std::lock_guard<std::mutex> l(keys_mu_);
+    auto it = keys_.find(id);
+    if (it != keys_.end()) return std::optional<AccessKey>(it->second);
+  }
+  AS_ASSIGN_OR_RETURN(auto k, store_->FindAccessKey(id));
+  if (k) {
+    std::lock_guard<std::mutex> l(keys_mu_);
+    keys_.emplace(id, *k);
+  }
+  return k;
+}
+
+void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w) {
+  S3Request r(req, body, w);
+  r.store = store_;
+  r.region = options_.region;
+  r.max_put_bytes = options_.max_put_bytes;
+  s3::RequestTarget t = s3::SplitRequestTarget(req.target);
+  auto path = s3::UriDecode(t.path);
+  if (!path.ok()) return r.Error(path.error());
+  r.path = std::move(path).value();
+  if (req.method == "GET" && r.path == "/healthz") {
+    w.SetOperation("Health");
+    return w.Send(200, "ok\n", "text/plain").IgnoreError();
+  }
+  if (req.method == "GET" && r.path == "/metrics" && metrics_) {
+    w.SetOperation("Metrics");
+    return w.Send(200, metrics_->Render(), Metrics::kContentType).IgnoreError();
+  }
+  auto query = s3::ParseQuery(t.query);
+  if (!query.ok()) return r.Error(query.error());
+  r.query = std::move(query).value();
+
+  // Authentication: who is asking decides which tenant's data is visible.
+  std::vector<s3::HttpHeader> headers(req.headers.begin(), req.headers.end());
+  s3::HttpRequestView view{req.method, req.target, headers};
+  auto auth = s3::ParseSigV4(view, static_cast<int64_t>(std::time(nullptr)));
+  if (!auth.ok()) {
+    w.SetOperation("AuthFailed");
+    return r.Error(auth.error());
+  }
+  auto key = FindKey(auth->access_key_id);
+  if (!key.ok()) return r.Error(InternalError(key.status()));
+  if (!key->has_value()) {
+    w.SetOperation("AuthFailed");
+    return r.Error(s3::err::InvalidAccessKeyId());
+  }
+  if (auto e = s3::VerifySigV4(*auth, view, (*key)->secret)) {
+    w.SetOperation("AuthFailed");
+    return r.Error(*e);
+  }
+  r.auth = std::move(auth).value();
+  r.tenant = (*key)->tenant;
+  r.secret = (*key)->secret;
+
+  if (r.path.rfind("/v1/", 0) == 0) return ContentOp(r);
+  SplitPath(r.path, &r.bucket, &r.key);
+  if (r.bucket.empty()) {
+    if (req.method == "GET") return ListBuckets(r);
+    w.SetOperation("Unsupported");
+    return r.Error(s3::MakeS3Error(405, "MethodNotAllowed",
+                                   "The specified method is not allowed against this resource."));
+  }
+  if (r.key.empty()) return BucketOp(r);
+  if (r.key.size() > 1024) {
+    return r.Error(s3::MakeS3Error(400, "KeyTooLongError", "Your key is too long."));
+  }
+  if (r.key.find('\0') != std::string::npos) return r.Error(s3::err::InvalidURI());
+  return ObjectOp(r);
+}
+
+void S3Api::AddStoreGauges(Store* store, Metrics* metrics) {
+  metrics->AddGaugeSource([store](std::string* out) {
+    auto s = store->Stats();
+    if (!s.ok()) return;
+    Metrics::AppendGauge(out, "as_store_logical_bytes", "Sum of the sizes of live artifacts.",
+                         double(s->logical_bytes));
+    Metrics::AppendGauge(out, "as_store_unique_bytes", "Raw bytes of distinct chunks.",
+                         double(s->unique_bytes));
+    Metrics::AppendGauge(out, "as_store_stored_bytes", "Frame bytes of distinct chunks in packs.",
+                         double(s->stored_bytes));
+    Metrics::AppendGauge(out, "as_store_dedup_ratio", "Logical bytes / unique chunk bytes.",
+                         s->dedup_ratio());
+    Metrics::AppendGauge(out, "as_store_compression_ratio", "Unique bytes / stored bytes.",
+                         s->compression_ratio());
+    Metrics::AppendGauge(out, "as_store_packs", "Sealed pack files.", double(s->packs));
+    Metrics::AppendGauge(out, "as_store_names", "Live names.", double(s->names));
+  });
+}
+
+}  // namespace as

@@ -1,0 +1,189 @@
+// Object operations: GetObject, HeadObject, PutObject, CopyObject,
+// DeleteObject (and the dispatch to multipart ones).
+#include <ctime>
+
+#include "s3/http_util.h"
+#include "s3/uri.h"
+#include "s3/xml.h"
+#include "server/put_body.h"
+#include "server/s3_request.h"
+
+namespace as {
+
+namespace {
+
+std::optional<std::string> Opt(const std::string* p) {
+  return p ? std::optional<std::string>(*p) : std::nullopt;
+}
+
+// Streams the artifact `info` (by its manifest digest, so the bytes are the
+// ones the headers describe even if the name is rebound meanwhile). The
+// head goes out with the first verified byte, so a failure before it is an
+// ordinary error response; after it the connection closes short.
+void StreamArtifact(S3Request& r, const ArtifactInfo& info, std::optional<ByteRange> range,
+                    uint64_t length) {
+  auto sink = [&](const uint8_t* p, size_t n) -> Status {
+    if (!r.w.head_sent()) AS_RETURN_IF_ERROR(r.w.WriteHead(length));
+    return r.w.Write(p, n);
+  };
+  Status s = r.store->Get(r.tenant, info.manifest.ToString(), sink, range);
+  if (!s.ok()) {
+    if (s.code() == Code::kNotFound && !r.w.head_sent()) {
+      return r.Error(NoSuchKey(r.key));  // removed between lookup and read
+    }
+    return r.Error(InternalError(s));
+  }
+  if (!r.w.head_sent()) r.w.WriteHead(length).IgnoreError();
+  r.w.Finish().IgnoreError();
+}
+
+void GetOrHead(S3Request& r, bool head) {
+  r.w.SetOperation(head ? "HeadObject" : "GetObject");
+  auto info = r.store->Lookup(r.Name());
+  if (!info.ok()) {
+    if (info.status().code() == Code::kNotFound && !r.RequireBucket()) return;
+    return r.Error(info.status(), NoSuchKey(r.key));
+  }
+  auto attrs = ObjectAttrs::Decode(info->attrs);
+  if (!attrs.ok()) return r.Error(InternalError(attrs.status()));
+  s3::ConditionHeaders ch{Opt(r.Header("if-match")), Opt(r.Header("if-none-match")),
+                          Opt(r.Header("if-modified-since")),
+                          Opt(r.Header("if-unmodified-since"))};
+  auto cond = s3::EvaluateConditions(ch, s3::ObjectState{attrs->etag, info->created}, true);
+  if (cond == s3::ConditionResult::kNotModified) {
+    if (!attrs->etag.empty()) r.w.SetHeader("ETag", Quoted(attrs->etag));
+    r.w.SetHeader("Last-Modified", s3::FormatHttpDate(info->created));
+    return r.w.Send(304, "", "").IgnoreError();
+  }
+  if (cond == s3::ConditionResult::kPreconditionFailed) {
+    return r.Error(s3::MakeS3Error(412, "PreconditionFailed",
+                                   "At least one of the pre-conditions you specified did not "
+                                   "hold"));
+  }
+  const std::string* range_header = r.Header("range");
+  std::optional<std::string_view> rh;
+  if (range_header) rh = *range_header;
+  auto range = s3::ResolveRange(rh, info->size);
+  if (range.kind == s3::RangeResult::Kind::kUnsatisfiable) {
+    r.w.SetHeader("Content-Range", s3::ContentRange(range, info->size));
+    return r.Error(s3::MakeS3Error(416, "InvalidRange", "The requested range is not satisfiable"));
+  }
+  r.SetObjectHeaders(*info, *attrs);
+  uint64_t length = info->size;
+  std::optional<ByteRange> br;
+  if (range.kind == s3::RangeResult::Kind::kPartial) {
+    r.w.SetStatus(206);
+    r.w.SetHeader("Content-Range", s3::ContentRange(range, info->size));
+    length = range.length();
+    br = ByteRange{range.first, range.last};
+  }
+  if (head || length == 0) {
+    r.w.WriteHead(length).IgnoreError();
+    r.w.Finish().IgnoreError();
+    return;
+  }
+  StreamArtifact(r, *info, br, length);
+}
+
+void PutObject(S3Request& r) {
+  r.w.SetOperation("PutObject");
+  if (r.req.content_length && *r.req.content_length > r.max_put_bytes) {
+    return r.Error(s3::err::EntityTooLarge());
+  }
+  if (!r.RequireBucket()) return;
+  auto attrs = AttrsFromHeaders(r.req);
+  if (!attrs.ok()) return r.Error(attrs.error());
+  auto body = PutBody::Create(r.req, r.body, r.auth, r.secret, r.store->kernels());
+  if (!body.ok()) return r.Error(body.error());
+  std::optional<s3::S3Error> finish_error;
+  PutOptions po;
+  po.require_bucket = true;
+  po.finish = [&]() -> Result<std::string> {
+    if ((*body)->bytes() > r.max_put_bytes) finish_error = s3::err::EntityTooLarge();
+    if (!finish_error) finish_error = (*body)->Finish(&attrs.value());
+    if (finish_error) return s3::ToStatus(*finish_error);
+    return attrs->Encode();
+  };
+  auto put = r.store->Put(r.Name(), (*body)->source(), po);
+  if (!put.ok()) {
+    if (finish_error) return r.Error(*finish_error);
+    if (auto e = (*body)->error()) return r.Error(*e);
+    return r.Error(put.status(), NoSuchBucket(r.bucket));
+  }
+  r.w.SetHeader("ETag", Quoted(attrs->etag));
+  r.w.SetHeader("x-amz-meta-as-content", put->content.ToString());
+  if (!attrs->checksum_crc32c.empty()) r.w.SetHeader("x-amz-checksum-crc32c", attrs->checksum_crc32c);
+  if (!attrs->checksum_sha256.empty()) r.w.SetHeader("x-amz-checksum-sha256", attrs->checksum_sha256);
+  r.w.Send(200, "", "").IgnoreError();
+}
+
+void CopyObject(S3Request& r, const std::string& source) {
+  r.w.SetOperation("CopyObject");
+  // "/bucket/key" or "bucket/key", URL-encoded, maybe "?versionId=...".
+  std::string_view src = source;
+  if (auto q = src.find('?'); q != std::string_view::npos) src = src.substr(0, q);
+  auto decoded = s3::UriDecode(src);
+  if (!decoded.ok()) return r.Error(decoded.error());
+  std::string text = *decoded;
+  if (!text.empty() && text[0] == '/') text.erase(0, 1);
+  auto from = ObjectName::Parse(text, r.tenant);
+  if (!from.ok()) {
+    return r.Error(s3::err::InvalidArgument("x-amz-copy-source: " + from.status().message()));
+  }
+  if (!r.RequireBucket()) return;
+  auto src_info = r.store->Lookup(*from);
+  if (!src_info.ok()) return r.Error(src_info.status(), NoSuchKey(from->key));
+  auto src_attrs = ObjectAttrs::Decode(src_info->attrs);
+  if (!src_attrs.ok()) return r.Error(InternalError(src_attrs.status()));
+  const std::string* directive = r.Header("x-amz-metadata-directive");
+  ObjectAttrs attrs = *src_attrs;
+  if (directive && *directive == "REPLACE") {
+    auto fresh = AttrsFromHeaders(r.req);
+    if (!fresh.ok()) return r.Error(fresh.error());
+    fresh->etag = src_attrs->etag;
+    fresh->parts = src_attrs->parts;
+    fresh->checksum_crc32c = src_attrs->checksum_crc32c;
+    fresh->checksum_sha256 = src_attrs->checksum_sha256;
+    attrs = *fresh;
+  } else if (from->bucket == r.bucket && from->key == r.key) {
+    return r.Error(s3::err::InvalidRequest(
+        "This copy request is illegal because it is trying to copy an object to itself without "
+        "changing the object's metadata."));
+  }
+  auto copied = r.store->Copy(*from, r.Name(), attrs.Encode(), true);
+  if (!copied.ok()) return r.Error(copied.status(), NoSuchKey(from->key));
+  s3::CopyResultDoc doc{copied->created * 1000, attrs.etag};
+  r.Xml(200, s3::CopyObjectResultXml(doc));
+}
+
+void DeleteObject(S3Request& r) {
+  r.w.SetOperation("DeleteObject");
+  if (!r.RequireBucket()) return;
+  Status s = r.store->Remove(r.Name());
+  // S3 answers 204 whether or not the key existed.
+  if (!s.ok() && s.code() != Code::kNotFound) return r.Error(InternalError(s));
+  r.w.Send(204, "", "").IgnoreError();
+}
+
+}  // namespace
+
+void ObjectOp(S3Request& r) {
+  const std::string& m = r.req.method;
+  const bool upload = r.HasQuery("uploadId");
+  if (m == "GET" && upload) return ListParts(r);
+  if (m == "GET" || m == "HEAD") return GetOrHead(r, m == "HEAD");
+  if (m == "PUT" && upload && r.HasQuery("partNumber")) return UploadPart(r);
+  if (m == "PUT") {
+    if (const std::string* src = r.Header("x-amz-copy-source")) return CopyObject(r, *src);
+    return PutObject(r);
+  }
+  if (m == "DELETE" && upload) return AbortMultipart(r);
+  if (m == "DELETE") return DeleteObject(r);
+  if (m == "POST" && r.HasQuery("uploads")) return CreateMultipart(r);
+  if (m == "POST" && upload) return CompleteMultipart(r);
+  r.w.SetOperation("Unsupported");
+  r.Error(s3::MakeS3Error(405, "MethodNotAllowed",
+                          "The specified method is not allowed against this resource."));
+}
+
+}  // namespace as

@@ -1,0 +1,73 @@
+// One S3 request being served (internal to the server): what was parsed
+// from it, who sent it, and the helpers every operation uses to answer.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "artifact_store/store.h"
+#include "s3/s3_error.h"
+#include "s3/sigv4.h"
+#include "s3/uri.h"
+#include "server/http_server.h"
+#include "server/object_attrs.h"
+
+namespace as {
+
+struct S3Request {
+  Store* store = nullptr;
+  const HttpRequest& req;
+  RequestBody& body;
+  ResponseWriter& w;
+  std::string region;
+  uint64_t max_put_bytes = 0;
+
+  std::string path;  // decoded
+  std::vector<s3::QueryParam> query;
+  std::string bucket, key;  // decoded; empty when absent
+  s3::SigV4Auth auth;
+  std::string tenant, secret;
+
+  S3Request(const HttpRequest& r, RequestBody& b, ResponseWriter& wr) : req(r), body(b), w(wr) {}
+
+  const std::string* Query(std::string_view name) const;
+  bool HasQuery(std::string_view name) const { return Query(name) != nullptr; }
+  const std::string* Header(std::string_view name) const { return req.Header(name); }
+  ObjectName Name() const { return ObjectName{tenant, bucket, key}; }
+  std::string Resource() const;  // "/bucket/key"
+
+  void Error(const s3::S3Error& e);
+  // Maps a store Status: NotFound becomes not_found (NoSuchKey, ...).
+  void Error(const Status& s, const s3::S3Error& not_found);
+  void Xml(int status, const std::string& xml);
+  // NoSuchBucket unless the tenant has the bucket; true when it does.
+  bool RequireBucket();
+  // Object headers of a stored object: ETag, Last-Modified, Content-Type,
+  // the kept content headers and x-amz-meta-*.
+  void SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& attrs);
+};
+
+// Attributes a request declares for the object it creates: Content-Type, the
+// content headers and x-amz-meta-* (2 KiB of user metadata at most, as S3).
+s3::S3Expected<ObjectAttrs> AttrsFromHeaders(const HttpRequest& req);
+std::string Quoted(const std::string& etag);
+s3::S3Error NoSuchKey(const std::string& key);
+s3::S3Error NoSuchBucket(const std::string& bucket);
+s3::S3Error NoSuchUpload(const std::string& id);
+s3::S3Error InternalError(const Status& s);
+
+// Operations, by area (s3_buckets.cc, s3_objects.cc, s3_multipart.cc,
+// content_api.cc).
+void ListBuckets(S3Request& r);
+void BucketOp(S3Request& r);
+void ObjectOp(S3Request& r);
+void CreateMultipart(S3Request& r);
+void UploadPart(S3Request& r);
+void CompleteMultipart(S3Request& r);
+void AbortMultipart(S3Request& r);
+void ListParts(S3Request& r);
+void ListMultipartUploads(S3Request& r);
+void ContentOp(S3Request& r);
+
+}  // namespace as
