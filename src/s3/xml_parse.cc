@@ -103,7 +103,8 @@ Result<std::vector<CompletePart>> ParseCompleteMultipartUpload(std::string_view 
     AS_ASSIGN_OR_RETURN(pugi::xml_node etag, Required(p, "ETag"));
     CompletePart part;
     AS_ASSIGN_OR_RETURN(part.part_number, ParsePartNumber(Text(num)));
-    std::string_view e = TrimXmlSpace(Text(etag));
+    const std::string etag_text = Text(etag);  // e views into it
+    std::string_view e = TrimXmlSpace(etag_text);
     if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
     if (e.empty()) return Malformed("part " + std::to_string(part.part_number) + " has an empty ETag");
     part.etag = std::string(e);
