@@ -8,9 +8,12 @@
 // with MSG_NOSIGNAL, so a vanished client is an error, not SIGPIPE.
 #include "server/http_connection.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -228,13 +231,16 @@ class ConnImpl final : public Conn {
                                                        : shared->options.server_name;
   }
 
-  void Serve(int fd, const std::string& remote) override;
+  bool Serve(int fd, const std::string& remote) override;
 
  private:
   enum class BodyKind { kNone, kLength, kChunked };
+  enum class Wait { kReady, kClose, kPark };
 
-  bool EnterIdle();
-  bool EnterBusy();
+  // Waits for the first byte of the next request, or to be told to let go.
+  Wait WaitForRequest();
+  // Moves to `next` unless Shutdown says this connection must end.
+  bool Enter(State next);
   // Serves one parsed request; false when the connection must close.
   bool HandleRequest();
   void RejectRequest(const error_code& ec);
@@ -296,12 +302,22 @@ class ConnImpl final : public Conn {
   Status write_error_;
 };
 
-void ConnImpl::Serve(int fd, const std::string& remote) {
+bool ConnImpl::Serve(int fd, const std::string& remote) {
   stream_.fd = fd;
   req_.remote = remote;
   buf_.clear();
   for (;;) {
-    if (!EnterIdle()) return;
+    // A pipelined request already buffered needs no waiting (and cannot be
+    // parked: the buffer stays with this worker).
+    if (buf_.size() == 0) {
+      Wait w = WaitForRequest();
+      if (w == Wait::kClose) return false;
+      if (w == Wait::kPark) {
+        shared_->park(fd, remote);
+        return true;
+      }
+    }
+    if (!Enter(State::kHeader)) return false;
     parser_.emplace(&req_);
     parser_->header_limit(uint32_t(std::min<size_t>(shared_->options.max_header_bytes, 1u << 30)));
     // No limit: bodies are streamed. (Not boost::none: Beast 1.74 then
@@ -309,28 +325,53 @@ void ConnImpl::Serve(int fd, const std::string& remote) {
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     error_code ec;
     http::read_header(stream_, buf_, *parser_, ec);
-    if (!EnterBusy()) return;
+    if (!Enter(State::kBusy)) return false;
     if (ec) {
       RejectRequest(ec);
-      return;
+      return false;
     }
-    if (!HandleRequest()) return;
+    if (!HandleRequest()) return false;
   }
 }
 
-bool ConnImpl::EnterIdle() {
-  std::lock_guard lock(shared_->mu);
-  if (shared_->stopping.load() || kicked) return false;
-  state = State::kIdle;
-  return true;
+ConnImpl::Wait ConnImpl::WaitForRequest() {
+  {
+    std::lock_guard lock(shared_->mu);
+    if (shared_->stopping.load()) return Wait::kClose;
+    state = State::kIdle;
+    asked = false;
+  }
+  int timeout_ms = shared_->options.idle_timeout_seconds > 0
+                       ? shared_->options.idle_timeout_seconds * 1000
+                       : -1;
+  for (;;) {
+    pollfd fds[2] = {{stream_.fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    int r = ::poll(fds, 2, timeout_ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return Wait::kClose;  // idle timeout (or poll failed)
+    if (fds[1].revents) {
+      // Told to let go. Even if a request is arriving, parking is right:
+      // the server queues the connection again behind the ones waiting.
+      uint64_t v;
+      while (::read(wake_fd_, &v, sizeof(v)) > 0) {
+      }
+      std::lock_guard lock(shared_->mu);
+      if (shared_->stopping.load()) return Wait::kClose;
+      state = State::kNone;
+      this->fd = -1;
+      asked = false;
+      return Wait::kPark;
+    }
+    return Wait::kReady;
+  }
 }
 
-bool ConnImpl::EnterBusy() {
+bool ConnImpl::Enter(State next) {
   std::lock_guard lock(shared_->mu);
-  // A kicked connection had its read side shut while it looked idle; a
-  // header that raced in cannot have its body read, so drop it.
-  if (kicked) return false;
-  state = State::kBusy;
+  // Shutdown closes connections that are between requests; one whose read
+  // side it shut while a header was arriving cannot be served.
+  if (kicked || (next == State::kHeader && shared_->stopping.load())) return false;
+  state = next;
   return true;
 }
 
@@ -712,6 +753,21 @@ Status ConnImpl::Finish() {
 
 std::unique_ptr<Conn> Conn::New(ServerShared* shared) {
   return std::make_unique<ConnImpl>(shared);
+}
+
+Conn::Conn(ServerShared* shared)
+    : shared_(shared), wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+Conn::~Conn() {
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Conn::Wake() {
+  uint64_t one = 1;
+  asked = true;
+  if (::write(wake_fd_, &one, sizeof(one)) < 0) {
+    // Only fails if the counter would overflow: it is already signalled.
+  }
 }
 
 }  // namespace as::http_internal

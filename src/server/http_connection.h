@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,29 +24,48 @@ struct ServerShared {
   HttpServerOptions options;
   Handler handler;
   Metrics* metrics = nullptr;
-  std::mutex mu;                   // guards every Conn's fd/state/kicked
+  std::mutex mu;  // guards every Conn's fd/state/asked/kicked
   std::atomic<bool> stopping{false};
+  // Takes a connection that is between requests (nothing buffered) from a
+  // worker asked to yield; the server watches it and queues it again when
+  // its next request arrives, or closes it after the idle timeout.
+  std::function<void(int fd, std::string remote)> park;
 };
 
 // A worker's connection slot, reused for each connection the worker serves.
+//
+// Between requests a worker waits in poll() on the socket and on its own
+// eventfd. The server writes that eventfd to make the worker let go of an
+// idle keep-alive connection: to park it when other connections are queued
+// for a worker, or to close it when shutting down. This is what keeps
+// `threads` idle keep-alive clients from starving everyone else.
 class Conn {
  public:
-  enum class State { kNone, kIdle, kBusy };
+  enum class State {
+    kNone,    // no connection
+    kIdle,    // waiting for the first byte of a request (wakeable)
+    kHeader,  // reading a request header
+    kBusy,    // in the handler, or finishing the response
+  };
 
   static std::unique_ptr<Conn> New(ServerShared* shared);
-  virtual ~Conn() = default;
+  virtual ~Conn();
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  // Serves requests on `fd` until the connection should end. The caller set
-  // fd/state under shared->mu before and closes fd after (state kNone first).
-  virtual void Serve(int fd, const std::string& remote) = 0;
+  // Serves requests on `fd` until the connection should end (returns false;
+  // the caller closes fd, after setting state kNone under shared->mu) or
+  // has been parked (returns true; fd is no longer the caller's).
+  virtual bool Serve(int fd, const std::string& remote) = 0;
 
-  // Guarded by ServerShared::mu. Shutdown() shuts the read side of an idle
-  // connection (kicked = true) so its worker wakes up and closes it.
+  // Wakes the worker if it waits in kIdle (call under shared->mu).
+  void Wake();
+
+  // Guarded by ServerShared::mu.
   int fd = -1;
   State state = State::kNone;
-  bool kicked = false;
+  bool asked = false;   // Wake() was called for this idle period
+  bool kicked = false;  // read side shut during kHeader: drop the request
 
  protected:
   friend class as::RequestBody;
@@ -58,8 +78,9 @@ class Conn {
     ResponseWriter writer(this);
     shared_->handler(req, body, writer);
   }
-  explicit Conn(ServerShared* shared) : shared_(shared) {}
+  explicit Conn(ServerShared* shared);
   ServerShared* const shared_;
+  const int wake_fd_;  // eventfd (non-blocking), written by Wake()
 
   virtual Result<size_t> BodyRead(uint8_t* buf, size_t cap) = 0;
   virtual uint64_t BodyBytesRead() const = 0;

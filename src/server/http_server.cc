@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -24,7 +26,7 @@ namespace as {
 struct HttpServer::Impl {
   http_internal::ServerShared shared;
   int listen_fd = -1;
-  int wake_fd = -1;  // eventfd: tells the acceptor to stop
+  int wake_fd = -1;  // eventfd (non-blocking): wakes the acceptor's poll
   std::string url_host;
   int port = 0;
 
@@ -32,11 +34,19 @@ struct HttpServer::Impl {
     int fd;
     std::string remote;
   };
-  // Accepted connections no worker has taken yet; guarded by shared.mu.
-  std::deque<Pending> queue;
-  size_t queue_cap = 0;
-  std::condition_variable work_cv;   // a connection was queued, or stopping
-  std::condition_variable space_cv;  // the queue has room, or stopping
+  // Guarded by shared.mu:
+  std::deque<Pending> queue;       // connections ready for a worker
+  size_t queue_cap = 0;            // past this, new clients wait in the backlog
+  size_t free_workers = 0;         // workers waiting for the queue
+  std::vector<Pending> to_park;    // handed over by workers, for the acceptor
+  std::condition_variable work_cv; // a connection was queued, or stopping
+
+  // The acceptor's own: parked connections and when each times out.
+  struct Parked {
+    Pending p;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::vector<Parked> parked;
 
   std::vector<std::unique_ptr<http_internal::Conn>> conns;  // one per worker
   std::thread acceptor;
@@ -48,7 +58,16 @@ struct HttpServer::Impl {
     if (wake_fd >= 0) ::close(wake_fd);
   }
 
+  void WakeAcceptor() {
+    uint64_t one = 1;
+    if (::write(wake_fd, &one, sizeof(one)) < 0) {
+      // EAGAIN only: the counter is already non-zero, the acceptor will wake.
+    }
+  }
   void AcceptLoop();
+  // Queues connections for workers (under shared.mu); when no worker is
+  // free, asks idle keep-alive ones to park theirs.
+  void EnqueueLocked(std::vector<Pending>* ready);
   void WorkerLoop(http_internal::Conn* conn);
 };
 
@@ -135,32 +154,98 @@ void TuneSocket(int fd, int timeout_seconds) {
 
 }  // namespace
 
-void HttpServer::Impl::AcceptLoop() {
-  for (;;) {
-    {
-      // A full queue leaves further clients in the kernel's backlog.
-      std::unique_lock lock(shared.mu);
-      space_cv.wait(lock, [&] { return shared.stopping.load() || queue.size() < queue_cap; });
-      if (shared.stopping.load()) return;
-    }
-    pollfd fds[2] = {{listen_fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) continue;  // EINTR
-    if (fds[1].revents) return;
-    sockaddr_storage peer{};
-    socklen_t len = sizeof(peer);
-    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
-    if (fd < 0) {
-      // Out of descriptors: back off instead of spinning on poll.
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      continue;
-    }
-    TuneSocket(fd, shared.options.idle_timeout_seconds);
-    std::lock_guard lock(shared.mu);
-    queue.push_back({fd, PeerName(peer)});
+void HttpServer::Impl::EnqueueLocked(std::vector<Pending>* ready) {
+  for (auto& p : *ready) {
+    queue.push_back(std::move(p));
     work_cv.notify_one();
   }
+  ready->clear();
+  size_t asked = 0;
+  for (auto& c : conns) {
+    if (c->state == http_internal::Conn::State::kIdle && c->asked) asked++;
+  }
+  // Each queued connection needs a free worker or an idle one that will
+  // become free by parking its connection.
+  for (auto& c : conns) {
+    if (queue.size() <= free_workers + asked) break;
+    if (c->state == http_internal::Conn::State::kIdle && !c->asked) {
+      c->Wake();
+      asked++;
+    }
+  }
+}
+
+void HttpServer::Impl::AcceptLoop() {
+  std::vector<pollfd> fds;
+  std::vector<Pending> ready;
+  const auto idle = std::chrono::seconds(shared.options.idle_timeout_seconds > 0
+                                             ? shared.options.idle_timeout_seconds
+                                             : 1 << 30);
+  for (;;) {
+    bool can_accept, queued;
+    {
+      std::lock_guard lock(shared.mu);
+      if (shared.stopping.load()) break;
+      auto now = std::chrono::steady_clock::now();
+      for (auto& p : to_park) parked.push_back({std::move(p), now + idle});
+      to_park.clear();
+      can_accept = queue.size() < queue_cap;
+      queued = !queue.empty();
+    }
+    fds.clear();
+    fds.push_back({wake_fd, POLLIN, 0});
+    // A full queue leaves new clients in the kernel's backlog.
+    fds.push_back({can_accept ? listen_fd : -1, POLLIN, 0});
+    auto now = std::chrono::steady_clock::now();
+    auto next_deadline = now + idle;
+    for (const auto& p : parked) {
+      fds.push_back({p.p.fd, POLLIN, 0});
+      next_deadline = std::min(next_deadline, p.deadline);
+    }
+    // While clients are queued, look again soon: a worker asked to yield
+    // may have started a request instead, and another must be asked.
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline - now);
+    int timeout_ms = int(std::clamp<int64_t>(wait.count() + 1, 0, queued ? 20 : 60000));
+    if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    if (fds[0].revents) {
+      uint64_t v;
+      while (::read(wake_fd, &v, sizeof(v)) > 0) {
+      }
+    }
+    now = std::chrono::steady_clock::now();
+    // Parked connections with a request (or a hang-up) arriving go back to
+    // the workers; quiet ones past their deadline are closed.
+    size_t keep = 0;
+    for (size_t i = 0; i < parked.size(); i++) {
+      if (fds[2 + i].revents) {
+        ready.push_back(std::move(parked[i].p));
+      } else if (parked[i].deadline <= now) {
+        ::close(parked[i].p.fd);
+      } else {
+        parked[keep++] = std::move(parked[i]);
+      }
+    }
+    parked.resize(keep);
+    if (fds[1].revents) {
+      sockaddr_storage peer{};
+      socklen_t len = sizeof(peer);
+      int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+      if (fd >= 0) {
+        TuneSocket(fd, shared.options.idle_timeout_seconds);
+        ready.push_back({fd, PeerName(peer)});
+      } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: back off instead of spinning on poll.
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+    std::lock_guard lock(shared.mu);
+    EnqueueLocked(&ready);
+  }
+  for (auto& p : parked) ::close(p.p.fd);
+  parked.clear();
 }
 
 void HttpServer::Impl::WorkerLoop(http_internal::Conn* conn) {
@@ -168,21 +253,24 @@ void HttpServer::Impl::WorkerLoop(http_internal::Conn* conn) {
     Pending p;
     {
       std::unique_lock lock(shared.mu);
+      free_workers++;
       work_cv.wait(lock, [&] { return shared.stopping.load() || !queue.empty(); });
+      free_workers--;
       if (shared.stopping.load()) {
-        // Never served, so nothing is lost by closing.
+        // Never served (or parked between requests): nothing is lost.
         for (auto& q : queue) ::close(q.fd);
         queue.clear();
         return;
       }
+      if (queue.size() == queue_cap) WakeAcceptor();  // it may accept again
       p = std::move(queue.front());
       queue.pop_front();
       conn->fd = p.fd;
       conn->state = http_internal::Conn::State::kBusy;
       conn->kicked = false;
-      space_cv.notify_one();
+      conn->asked = false;
     }
-    conn->Serve(p.fd, p.remote);
+    if (conn->Serve(p.fd, p.remote)) continue;  // parked: no longer ours
     {
       std::lock_guard lock(shared.mu);
       conn->state = http_internal::Conn::State::kNone;
@@ -199,7 +287,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   auto impl = std::make_unique<Impl>();
   AS_ASSIGN_OR_RETURN(auto hp, SplitListen(options.listen));
   AS_ASSIGN_OR_RETURN(impl->listen_fd, Listen(hp.first, hp.second, &impl->port));
-  impl->wake_fd = ::eventfd(0, EFD_CLOEXEC);
+  impl->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (impl->wake_fd < 0) return Status::FromErrno("eventfd", errno);
   if (hp.first.empty() || hp.first == "0.0.0.0") {
     impl->url_host = "127.0.0.1";
@@ -214,6 +302,18 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   impl->shared.options = std::move(options);
   impl->shared.handler = std::move(handler);
   impl->shared.metrics = metrics;
+  Impl* raw = impl.get();
+  impl->shared.park = [raw](int fd, std::string remote) {
+    {
+      std::lock_guard lock(raw->shared.mu);
+      if (raw->shared.stopping.load()) {
+        ::close(fd);
+        return;
+      }
+      raw->to_park.push_back({fd, std::move(remote)});
+    }
+    raw->WakeAcceptor();
+  };
 
   Impl* p = impl.get();
   int n = p->shared.options.threads;
@@ -244,23 +344,21 @@ void HttpServer::Shutdown() {
     {
       std::lock_guard lock(p->shared.mu);
       p->shared.stopping.store(true);
-      // Idle workers are blocked in recv for a request that may never come;
-      // shutting the read side wakes them with end-of-stream. Busy ones see
-      // `stopping` when their request ends.
+      // Workers waiting between requests wake and close; one reading a
+      // header has its read side shut (its request is dropped, as if it
+      // had come a moment later). Busy ones see `stopping` when their
+      // request ends and answer with Connection: close.
       for (auto& c : p->conns) {
         if (c->state == http_internal::Conn::State::kIdle) {
+          c->Wake();
+        } else if (c->state == http_internal::Conn::State::kHeader) {
           ::shutdown(c->fd, SHUT_RD);
           c->kicked = true;
         }
       }
       p->work_cv.notify_all();
-      p->space_cv.notify_all();
     }
-    uint64_t one = 1;
-    if (::write(p->wake_fd, &one, sizeof(one)) < 0) {
-      // Cannot happen with a fresh eventfd; the acceptor would still stop
-      // at its next wake-up because `stopping` is set.
-    }
+    p->WakeAcceptor();
     if (p->acceptor.joinable()) p->acceptor.join();
     // Refuse new connections at once rather than leave them in the backlog.
     ::close(p->listen_fd);
@@ -270,6 +368,8 @@ void HttpServer::Shutdown() {
     }
     for (auto& q : p->queue) ::close(q.fd);
     p->queue.clear();
+    for (auto& q : p->to_park) ::close(q.fd);
+    p->to_park.clear();
   });
 }
 

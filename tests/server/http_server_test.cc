@@ -560,16 +560,35 @@ TEST(HttpServer, ShutdownLetsInFlightRequestsFinishAndClosesIdleOnes) {
   ::close(fd);
 }
 
-TEST(HttpServer, IdleTimeoutFreesTheWorker) {
+TEST(HttpServer, IdleConnectionsDoNotStarveNewOnes) {
   HttpServerOptions o;
-  o.threads = 1;
-  o.idle_timeout_seconds = 1;
+  o.threads = 2;
+  o.idle_timeout_seconds = 2;
   TestServer ts(o);
-  Client hog(ts.port());  // connects and says nothing
-  Client next(ts.port());
-  ASSERT_TRUE(next.Send("GET /x HTTP/1.1\r\n\r\n"));
-  EXPECT_EQ(next.Read().status, 404);  // served once the hog timed out
+  // Two keep-alive clients hold both workers, then go quiet; one more says
+  // nothing at all.
+  Client a(ts.port()), b(ts.port());
+  for (Client* c : {&a, &b}) {
+    ASSERT_TRUE(c->Send("GET /x HTTP/1.1\r\n\r\n"));
+    ASSERT_EQ(c->Read().status, 404);
+  }
+  Client hog(ts.port());
+  // Newcomers are served at once: idle connections are parked.
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; i++) {
+    Client next(ts.port());
+    ASSERT_TRUE(next.Send("GET /id HTTP/1.1\r\n\r\n"));
+    EXPECT_EQ(next.Read().status, 200);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  // The parked ones are served when they speak again.
+  for (Client* c : {&a, &b}) {
+    ASSERT_TRUE(c->Send("GET /id HTTP/1.1\r\n\r\n"));
+    EXPECT_EQ(c->Read().status, 200);
+  }
+  // A connection that stays quiet is closed after the idle timeout.
   EXPECT_TRUE(hog.AtEof());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 1500ms);
 }
 
 TEST(HttpServer, RecordsMetricsPerOperation) {
@@ -601,6 +620,46 @@ TEST(HttpServer, StartRejectsBadListenAddress) {
   ASSERT_TRUE(s.ok());
   EXPECT_EQ((*s)->url(), "http://127.0.0.1:" + std::to_string((*s)->port()));
   EXPECT_GT((*s)->port(), 0);
+}
+
+}  // namespace
+}  // namespace as
+
+namespace as {
+namespace {
+
+// Not a test: serves /small (100 bytes) and /stream?n=N for a load tool,
+// e.g. `AS_HTTP_BENCH_SECONDS=30 server_tests --gtest_also_run_disabled_tests
+// --gtest_filter=*ServeForLoadTool` and `wrk -c64 -t2 http://127.0.0.1:PORT/small`.
+TEST(HttpServer, DISABLED_ServeForLoadTool) {
+  const char* secs = std::getenv("AS_HTTP_BENCH_SECONDS");
+  const char* port = std::getenv("AS_HTTP_BENCH_PORT");
+  HttpServerOptions o;
+  o.listen = std::string("127.0.0.1:") + (port ? port : "0");
+  std::string small(100, 'x');
+  std::vector<uint8_t> big(1 << 20, 'y');
+  Metrics metrics;
+  auto s = HttpServer::Start(
+      o,
+      [&](const HttpRequest& q, RequestBody&, ResponseWriter& w) {
+        if (q.target == "/small") {
+          w.SetOperation("Small");
+          w.Send(200, small, "application/octet-stream").IgnoreError();
+          return;
+        }
+        w.SetOperation("Stream");
+        uint64_t n = TestServer::Arg(q.target);
+        if (!w.WriteHead(n).ok()) return;
+        for (uint64_t off = 0; off < n; off += big.size()) {
+          if (!w.Write(big.data(), size_t(std::min<uint64_t>(big.size(), n - off))).ok()) return;
+        }
+        w.Finish().IgnoreError();
+      },
+      &metrics);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  std::printf("serving on %s\n", (*s)->url().c_str());
+  std::fflush(stdout);
+  std::this_thread::sleep_for(std::chrono::seconds(secs ? std::atoi(secs) : 10));
 }
 
 }  // namespace
