@@ -278,15 +278,23 @@ Result<std::vector<NameRow>> Metadata::QueryNames(SqliteStmt& st) {
 Result<std::optional<NameRow>> Metadata::FindNameByDigest(const std::string& tenant,
                                                           const Digest& d) {
   std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
-                                            " FROM names WHERE tenant=? AND (content=? OR "
-                                            "manifest=?) LIMIT 1"));
-  st.Bind(1, tenant);
-  BindDigest(st, 2, d);
-  BindDigest(st, 3, d);
-  AS_ASSIGN_OR_RETURN(auto rows, QueryNames(st));
-  if (rows.empty()) return std::optional<NameRow>();
-  return std::optional<NameRow>(std::move(rows[0]));
+  // Two indexed lookups (names_content, names_manifest) rather than one
+  // "content=? OR manifest=?", which SQLite would answer with a scan.
+  for (const char* where : {"tenant=? AND content=?", "manifest=? AND tenant=?"}) {
+    AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
+                                              " FROM names WHERE " + where + " LIMIT 1"));
+    const bool by_content = where[0] == 't';
+    if (by_content) {
+      st.Bind(1, tenant);
+      BindDigest(st, 2, d);
+    } else {
+      BindDigest(st, 1, d);
+      st.Bind(2, tenant);
+    }
+    AS_ASSIGN_OR_RETURN(auto rows, QueryNames(st));
+    if (!rows.empty()) return std::optional<NameRow>(std::move(rows[0]));
+  }
+  return std::optional<NameRow>();
 }
 
 Result<std::vector<NameRow>> Metadata::AllNames() {
