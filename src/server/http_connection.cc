@@ -20,15 +20,13 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/status.hpp>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <limits>
-#include <random>
 
+#include "server/http_response.h"
 #include "server/metrics.h"
 
 namespace as::http_internal {
@@ -45,82 +43,6 @@ constexpr uint64_t kDrainLimit = 1 << 20;
 // Upper bound on how long a closing connection keeps reading what the
 // client is still sending, so our response is not lost to a TCP reset.
 constexpr int kLingerMillis = 2000;
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-void AppendUint(std::string* out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, r.ptr);
-}
-
-// "Sun, 06 Nov 1994 08:49:37 GMT", formatted at most once a second per thread.
-std::string_view HttpDate() {
-  static const char* const kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-  static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  thread_local time_t cached = -1;
-  thread_local char buf[40];
-  thread_local size_t len = 0;
-  time_t now = ::time(nullptr);
-  if (now != cached) {
-    struct tm tm;
-    ::gmtime_r(&now, &tm);
-    int n = std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT",
-                          kDays[tm.tm_wday % 7], tm.tm_mday, kMonths[tm.tm_mon % 12],
-                          tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    len = n > 0 ? size_t(n) : 0;
-    cached = now;
-  }
-  return {buf, len};
-}
-
-// Unique per process: a counter from a random start, through a bijective
-// mixer (splitmix64's finalizer) so ids do not look sequential.
-void NewRequestId(std::string* out) {
-  static std::atomic<uint64_t> counter{std::random_device{}() * 0x9E3779B97F4A7C15ull};
-  uint64_t z = counter.fetch_add(1, std::memory_order_relaxed);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  static const char kHex[] = "0123456789ABCDEF";
-  out->resize(16);
-  for (int i = 15; i >= 0; i--, z >>= 4) (*out)[i] = kHex[z & 15];
-}
-
-// Writes every byte of iov[0..count) or fails; iov is consumed.
-Status SendAll(int fd, iovec* iov, int count) {
-  while (count > 0 && iov->iov_len == 0) iov++, count--;
-  while (count > 0) {
-    msghdr m{};
-    m.msg_iov = iov;
-    m.msg_iovlen = size_t(count);
-    ssize_t r = ::sendmsg(fd, &m, MSG_NOSIGNAL);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        return Status::IOError("send: client accepted no data before the timeout");
-      }
-      return Status::FromErrno("send", errno);
-    }
-    size_t left = size_t(r);
-    while (count > 0 && left >= iov->iov_len) left -= iov->iov_len, iov++, count--;
-    if (count > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
-      iov->iov_len -= left;
-    }
-  }
-  return Status::OK();
-}
 
 // SyncReadStream over a blocking socket; EAGAIN means SO_RCVTIMEO expired.
 class FdStream {
@@ -224,12 +146,12 @@ bool IsHttpError(const error_code& ec) {
   return &ec.category() == &http::make_error_code(http::error::need_more).category();
 }
 
-class ConnImpl final : public Conn {
+class ConnImpl final : public Conn, private Response::Host {
  public:
-  explicit ConnImpl(ServerShared* shared) : Conn(shared) {
-    server_name_ = shared->options.server_name.empty() ? "artifact-store"
-                                                       : shared->options.server_name;
-  }
+  explicit ConnImpl(ServerShared* shared)
+      : Conn(shared),
+        response_(this, shared->options.server_name.empty() ? "artifact-store"
+                                                             : shared->options.server_name) {}
 
   bool Serve(int fd, const std::string& remote) override;
 
@@ -244,36 +166,36 @@ class ConnImpl final : public Conn {
   // Serves one parsed request; false when the connection must close.
   bool HandleRequest();
   void RejectRequest(const error_code& ec);
-  void BeginResponse();
-  void CompleteResponse();
   void DrainBody();
   void Linger();
-  void AppendHead(uint64_t length, bool chunked, bool close_delimited);
-  Status Flush(const uint8_t* data, size_t n, bool chunk, bool last_chunk);
-  Status Broken(Status s) {
-    write_error_ = s;
-    close_ = true;
-    return s;
-  }
+  bool MustClose() const override;
 
   Result<size_t> BodyRead(uint8_t* buf, size_t cap) override;
   uint64_t BodyBytesRead() const override { return body_read_; }
   bool BodyFinished() const override { return body_done_; }
-  void SetStatus(int status) override { status_ = status; }
-  void SetHeader(std::string name, std::string value) override;
-  void SetOperation(std::string op) override { op_ = std::move(op); }
-  void CloseAfter() override { close_ = true; }
-  Status Send(int status, std::string body, std::string content_type) override;
-  Status WriteHead(std::optional<uint64_t> content_length) override;
-  Status Write(const uint8_t* data, size_t n) override;
-  Status Finish() override;
-  bool HeadSent() const override { return head_committed_; }
+  void SetStatus(int status) override { response_.SetStatus(status); }
+  void SetHeader(std::string name, std::string value) override {
+    response_.SetHeader(std::move(name), std::move(value));
+  }
+  void SetOperation(std::string op) override { response_.SetOperation(std::move(op)); }
+  void CloseAfter() override { response_.CloseAfter(); }
+  Status Send(int status, std::string body, std::string content_type) override {
+    return response_.Send(status, std::move(body), std::move(content_type));
+  }
+  Status WriteHead(std::optional<uint64_t> content_length) override {
+    return response_.WriteHead(content_length);
+  }
+  Status Write(const uint8_t* data, size_t n) override { return response_.Write(data, n); }
+  Status Finish() override { return response_.Finish(); }
+  bool HeadSent() const override { return response_.head_committed(); }
 
-  std::string server_name_;
   FdStream stream_;
   beast::flat_buffer buf_;  // bytes read past the current parse point
   std::optional<RequestParser> parser_;
   HttpRequest req_;
+  Response response_;
+  bool keep_alive_ = false;  // what the request allows
+  bool close_ = false;       // the request side says close (body error, drain)
 
   // Request body.
   BodyKind body_kind_ = BodyKind::kNone;
@@ -282,24 +204,6 @@ class ConnImpl final : public Conn {
   bool body_done_ = true;
   Status body_error_;
   bool continue_pending_ = false;  // Expect: 100-continue not yet answered
-
-  // Response.
-  int status_ = 200;
-  std::vector<std::pair<std::string, std::string>> headers_;
-  size_t header_count_ = 0;  // headers_[0..count) are live; the rest keep capacity
-  std::string op_;
-  std::string head_;            // serialized header, until flushed
-  bool head_committed_ = false;  // Send or WriteHead called
-  bool head_flushed_ = false;    // head_ written to the socket
-  bool finished_ = false;
-  bool is_head_request_ = false;
-  bool keep_alive_ = false;  // what the request allows
-  bool close_ = false;       // the connection ends after this response
-  bool chunked_ = false;
-  bool close_delimited_ = false;  // HTTP/1.0 client, length unknown
-  uint64_t promised_ = 0;         // Content-Length, when not chunked
-  uint64_t written_ = 0;          // body bytes sent
-  Status write_error_;
 };
 
 bool ConnImpl::Serve(int fd, const std::string& remote) {
@@ -381,45 +285,43 @@ void ConnImpl::RejectRequest(const error_code& ec) {
       ec == http::error::partial_message) {
     return;
   }
+  auto start = std::chrono::steady_clock::now();
   req_.method.clear();
   req_.version = 11;
-  BeginResponse();
+  NewRequestId(&req_.request_id);
   keep_alive_ = false;
-  close_ = true;
-  op_ = "invalid";
-  auto start = std::chrono::steady_clock::now();
+  body_kind_ = BodyKind::kNone;
+  body_done_ = true;
+  continue_pending_ = false;
+  response_.Begin(stream_.fd, &req_);
+  response_.SetOperation("invalid");
   if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
     std::string msg = "request header larger than ";
     AppendUint(&msg, shared_->options.max_header_bytes);
     msg += " bytes\n";
-    Send(431, std::move(msg), "text/plain").IgnoreError();
+    response_.Send(431, std::move(msg), "text/plain").IgnoreError();
   } else {
-    Send(400, "malformed request: " + ec.message() + "\n", "text/plain").IgnoreError();
+    response_.Send(400, "malformed request: " + ec.message() + "\n", "text/plain").IgnoreError();
   }
   if (shared_->metrics) {
     std::chrono::duration<double> d = std::chrono::steady_clock::now() - start;
-    shared_->metrics->Record(op_, status_, d.count(), 0, written_);
+    shared_->metrics->Record(response_.op(), response_.status(), d.count(), 0,
+                             response_.body_bytes_sent());
   }
   Linger();
 }
 
-void ConnImpl::BeginResponse() {
-  NewRequestId(&req_.request_id);
-  status_ = 200;
-  header_count_ = 0;
-  op_ = "other";
-  head_.clear();
-  head_committed_ = head_flushed_ = finished_ = false;
-  close_ = chunked_ = close_delimited_ = false;
-  promised_ = written_ = 0;
-  write_error_ = Status::OK();
-  is_head_request_ = req_.method == "HEAD";
+bool ConnImpl::MustClose() const {
+  return close_ || !keep_alive_ || shared_->stopping.load() ||
+         (!body_done_ && (continue_pending_ || body_kind_ == BodyKind::kChunked ||
+                          body_remaining_ > kDrainLimit));
 }
 
 bool ConnImpl::HandleRequest() {
   auto start = std::chrono::steady_clock::now();
-  BeginResponse();
+  NewRequestId(&req_.request_id);
   keep_alive_ = parser_->keep_alive();
+  close_ = false;
   auto length = parser_->content_length();
   req_.chunked = parser_->chunked();
   req_.content_length.reset();
@@ -441,6 +343,7 @@ bool ConnImpl::HandleRequest() {
   const std::string* expect = req_.Header("expect");
   continue_pending_ = !body_done_ && req_.version >= 11 && expect &&
                       IEquals(*expect, "100-continue");
+  response_.Begin(stream_.fd, &req_);
 
   if (shared_->metrics) shared_->metrics->RequestStarted();
   try {
@@ -448,36 +351,24 @@ bool ConnImpl::HandleRequest() {
   } catch (const std::exception& e) {
     // Exceptions are not our error channel, but one must not take the
     // worker (and the process) down with it.
-    if (!head_committed_) {
-      Send(500, std::string("internal error: ") + e.what() + "\n", "text/plain").IgnoreError();
-    }
     close_ = true;
+    if (!response_.head_committed()) {
+      response_.Send(500, std::string("internal error: ") + e.what() + "\n", "text/plain")
+          .IgnoreError();
+    }
   }
-  CompleteResponse();
+  response_.Complete();
+  if (response_.close()) close_ = true;
   if (!close_ && !body_done_) DrainBody();
   if (shared_->metrics) {
     std::chrono::duration<double> d = std::chrono::steady_clock::now() - start;
-    shared_->metrics->Record(op_, status_, d.count(), body_read_, written_);
+    shared_->metrics->Record(response_.op(), response_.status(), d.count(), body_read_,
+                             response_.body_bytes_sent());
     shared_->metrics->RequestEnded();
   }
   bool keep = !close_ && keep_alive_ && !shared_->stopping.load();
-  if (!keep && !body_done_ && body_error_.ok() && write_error_.ok()) Linger();
+  if (!keep && !body_done_ && body_error_.ok() && !response_.broken()) Linger();
   return keep;
-}
-
-void ConnImpl::CompleteResponse() {
-  if (!head_committed_) {
-    Send(500, "internal error: the handler sent no response\n", "text/plain").IgnoreError();
-    return;
-  }
-  if (finished_ || !write_error_.ok()) return;
-  if (chunked_) {
-    // A chunked body without its last chunk tells the client it was cut.
-    if (!head_flushed_) Flush(nullptr, 0, false, false).IgnoreError();
-    close_ = true;
-    return;
-  }
-  Finish().IgnoreError();
 }
 
 void ConnImpl::DrainBody() {
@@ -518,7 +409,7 @@ Result<size_t> ConnImpl::BodyRead(uint8_t* buf, size_t cap) {
   if (cap == 0) return Status::InvalidArgument("request body: Read with an empty buffer");
   if (continue_pending_) {
     continue_pending_ = false;
-    if (!head_flushed_) {
+    if (!response_.head_flushed()) {
       static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       iovec iov{const_cast<char*>(kContinue), sizeof(kContinue) - 1};
       Status s = SendAll(stream_.fd, &iov, 1);
@@ -579,174 +470,6 @@ Result<size_t> ConnImpl::BodyRead(uint8_t* buf, size_t cap) {
     return body_error_;
   }
   return n;
-}
-
-void ConnImpl::SetHeader(std::string name, std::string value) {
-  if (IEquals(name, "content-length") || IEquals(name, "transfer-encoding") ||
-      IEquals(name, "connection") || IEquals(name, "date")) {
-    return;
-  }
-  // A CR or LF would let a value (e.g. user metadata) inject header lines.
-  for (char& c : name) {
-    if (c == '\r' || c == '\n' || c == '\0' || c == ':') c = ' ';
-  }
-  for (char& c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') c = ' ';
-  }
-  for (size_t i = 0; i < header_count_; i++) {
-    if (IEquals(headers_[i].first, name)) {
-      headers_[i].second = std::move(value);
-      return;
-    }
-  }
-  if (header_count_ < headers_.size()) {
-    headers_[header_count_].first = std::move(name);
-    headers_[header_count_].second = std::move(value);
-  } else {
-    headers_.emplace_back(std::move(name), std::move(value));
-  }
-  header_count_++;
-}
-
-void ConnImpl::AppendHead(uint64_t length, bool chunked, bool close_delimited) {
-  // Say Connection: close whenever we already know we will close.
-  if (!keep_alive_ || shared_->stopping.load() || close_delimited ||
-      (!body_done_ && (continue_pending_ || body_kind_ == BodyKind::kChunked ||
-                       body_remaining_ > kDrainLimit))) {
-    close_ = true;
-  }
-  head_.clear();
-  head_ += "HTTP/1.1 ";
-  AppendUint(&head_, uint64_t(status_));
-  head_ += ' ';
-  auto reason = http::obsolete_reason(http::int_to_status(unsigned(status_)));
-  head_.append(reason.data(), reason.size());
-  head_ += "\r\nServer: ";
-  head_ += server_name_;
-  head_ += "\r\nDate: ";
-  head_ += HttpDate();
-  head_ += "\r\nx-amz-request-id: ";
-  head_ += req_.request_id;
-  head_ += "\r\n";
-  for (size_t i = 0; i < header_count_; i++) {
-    head_ += headers_[i].first;
-    head_ += ": ";
-    head_ += headers_[i].second;
-    head_ += "\r\n";
-  }
-  if (chunked) {
-    head_ += "Transfer-Encoding: chunked\r\n";
-  } else if (!close_delimited) {
-    head_ += "Content-Length: ";
-    AppendUint(&head_, length);
-    head_ += "\r\n";
-  }
-  if (close_) {
-    head_ += "Connection: close\r\n";
-  } else if (req_.version < 11) {
-    head_ += "Connection: keep-alive\r\n";
-  }
-  head_ += "\r\n";
-  head_committed_ = true;
-}
-
-// Sends the head if not yet sent, then data as raw bytes or as one chunk
-// (and the last chunk), in one syscall.
-Status ConnImpl::Flush(const uint8_t* data, size_t n, bool chunk, bool last_chunk) {
-  iovec iov[5];
-  int count = 0;
-  if (!head_flushed_) iov[count++] = {head_.data(), head_.size()};
-  char size_line[24];
-  if (chunk && n > 0) {
-    auto r = std::to_chars(size_line, size_line + 16, n, 16);
-    *r.ptr++ = '\r';
-    *r.ptr++ = '\n';
-    iov[count++] = {size_line, size_t(r.ptr - size_line)};
-  }
-  if (n > 0) iov[count++] = {const_cast<uint8_t*>(data), n};
-  static const char kCrlf[] = "\r\n";
-  static const char kLast[] = "0\r\n\r\n";
-  if (chunk && n > 0) iov[count++] = {const_cast<char*>(kCrlf), 2};
-  if (last_chunk) iov[count++] = {const_cast<char*>(kLast), 5};
-  head_flushed_ = true;
-  Status s = SendAll(stream_.fd, iov, count);
-  if (!s.ok()) return Broken(s);
-  return s;
-}
-
-Status ConnImpl::Send(int status, std::string body, std::string content_type) {
-  if (head_committed_) return Status::FailedPrecondition("response: head already sent");
-  status_ = status;
-  if (!content_type.empty()) SetHeader("Content-Type", std::move(content_type));
-  AppendHead(body.size(), false, false);
-  finished_ = true;
-  if (is_head_request_) return Flush(nullptr, 0, false, false);
-  written_ = body.size();
-  return Flush(reinterpret_cast<const uint8_t*>(body.data()), body.size(), false, false);
-}
-
-Status ConnImpl::WriteHead(std::optional<uint64_t> content_length) {
-  if (head_committed_) return Status::FailedPrecondition("response: head already sent");
-  if (content_length) {
-    promised_ = *content_length;
-  } else if (req_.version >= 11) {
-    chunked_ = true;
-  } else {
-    close_delimited_ = true;
-  }
-  AppendHead(promised_, chunked_, close_delimited_);
-  if (is_head_request_) {
-    finished_ = true;
-    return Flush(nullptr, 0, false, false);
-  }
-  // The head waits for the first body bytes so both leave in one packet.
-  return Status::OK();
-}
-
-Status ConnImpl::Write(const uint8_t* data, size_t n) {
-  if (!head_committed_) return Status::FailedPrecondition("response: Write before WriteHead");
-  if (!write_error_.ok()) return write_error_;
-  if (finished_) {
-    if (is_head_request_ && n == 0) return Status::OK();
-    return Status::FailedPrecondition("response: Write after the body ended");
-  }
-  if (!chunked_ && !close_delimited_ && n > promised_ - written_) {
-    std::string m = "response: writing ";
-    AppendUint(&m, n);
-    m += " bytes at byte ";
-    AppendUint(&m, written_);
-    m += " passes the Content-Length ";
-    AppendUint(&m, promised_);
-    close_ = true;
-    return Status::InvalidArgument(std::move(m));
-  }
-  if (n == 0) return Status::OK();  // an empty chunk would end the body
-  AS_RETURN_IF_ERROR(Flush(data, n, chunked_, false));
-  written_ += n;
-  return Status::OK();
-}
-
-Status ConnImpl::Finish() {
-  if (!head_committed_) return Status::FailedPrecondition("response: Finish before WriteHead");
-  if (!write_error_.ok()) return write_error_;
-  if (finished_) return Status::OK();
-  finished_ = true;
-  if (chunked_) return Flush(nullptr, 0, false, true);
-  if (close_delimited_) {
-    close_ = true;
-    return head_flushed_ ? Status::OK() : Flush(nullptr, 0, false, false);
-  }
-  if (written_ < promised_) {
-    // Never pad: the client must see a body that is short, not wrong.
-    close_ = true;
-    if (!head_flushed_) Flush(nullptr, 0, false, false).IgnoreError();
-    std::string m = "response: body ended at byte ";
-    AppendUint(&m, written_);
-    m += " of ";
-    AppendUint(&m, promised_);
-    return Status::IOError(std::move(m));
-  }
-  return head_flushed_ ? Status::OK() : Flush(nullptr, 0, false, false);
 }
 
 }  // namespace

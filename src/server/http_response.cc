@@ -1,0 +1,325 @@
+// The response half of a connection: head serialization, Content-Length,
+// chunked and close-delimited bodies, and what happens when a handler stops
+// early.
+#include "server/http_response.h"
+
+#include <sys/socket.h>
+#include <time.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <random>
+
+namespace as::http_internal {
+
+namespace {
+
+// Reason phrases are informative only (RFC 9112 lets clients ignore them).
+const char* Reason(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 206: return "Partial Content";
+    case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return status < 300 ? "OK" : status < 400 ? "Redirect" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+}  // namespace
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+void AppendUint(std::string* out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out->append(buf, r.ptr);
+}
+
+// "Sun, 06 Nov 1994 08:49:37 GMT", formatted at most once a second per thread.
+static std::string_view HttpDate() {
+  static const char* const kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  thread_local time_t cached = -1;
+  thread_local char buf[40];
+  thread_local size_t len = 0;
+  time_t now = ::time(nullptr);
+  if (now != cached) {
+    struct tm tm;
+    ::gmtime_r(&now, &tm);
+    int n = std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                          kDays[tm.tm_wday % 7], tm.tm_mday, kMonths[tm.tm_mon % 12],
+                          tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    len = n > 0 ? size_t(n) : 0;
+    cached = now;
+  }
+  return {buf, len};
+}
+
+// Unique per process: a counter from a random start, through a bijective
+// mixer (splitmix64's finalizer) so ids do not look sequential.
+void NewRequestId(std::string* out) {
+  static std::atomic<uint64_t> counter{std::random_device{}() * 0x9E3779B97F4A7C15ull};
+  uint64_t z = counter.fetch_add(1, std::memory_order_relaxed);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  static const char kHex[] = "0123456789ABCDEF";
+  out->resize(16);
+  for (int i = 15; i >= 0; i--, z >>= 4) (*out)[i] = kHex[z & 15];
+}
+
+// Writes every byte of iov[0..count) or fails; iov is consumed.
+Status SendAll(int fd, iovec* iov, int count) {
+  while (count > 0 && iov->iov_len == 0) iov++, count--;
+  while (count > 0) {
+    msghdr m{};
+    m.msg_iov = iov;
+    m.msg_iovlen = size_t(count);
+    ssize_t r = ::sendmsg(fd, &m, MSG_NOSIGNAL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return Status::IOError("send: client accepted no data before the timeout");
+      }
+      return Status::FromErrno("send", errno);
+    }
+    size_t left = size_t(r);
+    while (count > 0 && left >= iov->iov_len) left -= iov->iov_len, iov++, count--;
+    if (count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + left;
+      iov->iov_len -= left;
+    }
+  }
+  return Status::OK();
+}
+
+void Response::Begin(int fd, const HttpRequest* req) {
+  fd_ = fd;
+  req_ = req;
+  is_head_request_ = req->method == "HEAD";
+  status_ = 200;
+  header_count_ = 0;
+  op_ = "other";
+  head_.clear();
+  head_committed_ = head_flushed_ = finished_ = false;
+  close_ = chunked_ = close_delimited_ = false;
+  promised_ = written_ = 0;
+  write_error_ = Status::OK();
+}
+
+void Response::Complete() {
+  if (!head_committed_) {
+    Send(500, "internal error: the handler sent no response\n", "text/plain").IgnoreError();
+    return;
+  }
+  if (finished_ || !write_error_.ok()) return;
+  if (chunked_) {
+    // A chunked body without its last chunk tells the client it was cut.
+    if (!head_flushed_) Flush(nullptr, 0, false, false).IgnoreError();
+    close_ = true;
+    return;
+  }
+  Finish().IgnoreError();
+}
+
+void Response::SetHeader(std::string name, std::string value) {
+  if (IEquals(name, "content-length") || IEquals(name, "transfer-encoding") ||
+      IEquals(name, "connection") || IEquals(name, "date")) {
+    return;
+  }
+  // A CR or LF would let a value (e.g. user metadata) inject header lines.
+  for (char& c : name) {
+    if (c == '\r' || c == '\n' || c == '\0' || c == ':') c = ' ';
+  }
+  for (char& c : value) {
+    if (c == '\r' || c == '\n' || c == '\0') c = ' ';
+  }
+  for (size_t i = 0; i < header_count_; i++) {
+    if (IEquals(headers_[i].first, name)) {
+      headers_[i].second = std::move(value);
+      return;
+    }
+  }
+  if (header_count_ < headers_.size()) {
+    headers_[header_count_].first = std::move(name);
+    headers_[header_count_].second = std::move(value);
+  } else {
+    headers_.emplace_back(std::move(name), std::move(value));
+  }
+  header_count_++;
+}
+
+void Response::AppendHead(uint64_t length, bool chunked, bool close_delimited) {
+  // Say Connection: close whenever we already know we will close.
+  if (close_delimited || host_->MustClose()) {
+    close_ = true;
+  }
+  head_.clear();
+  head_ += "HTTP/1.1 ";
+  AppendUint(&head_, uint64_t(status_));
+  head_ += ' ';
+  head_ += Reason(status_);
+  head_ += "\r\nServer: ";
+  head_ += server_name_;
+  head_ += "\r\nDate: ";
+  head_ += HttpDate();
+  head_ += "\r\nx-amz-request-id: ";
+  head_ += req_->request_id;
+  head_ += "\r\n";
+  for (size_t i = 0; i < header_count_; i++) {
+    head_ += headers_[i].first;
+    head_ += ": ";
+    head_ += headers_[i].second;
+    head_ += "\r\n";
+  }
+  if (chunked) {
+    head_ += "Transfer-Encoding: chunked\r\n";
+  } else if (!close_delimited) {
+    head_ += "Content-Length: ";
+    AppendUint(&head_, length);
+    head_ += "\r\n";
+  }
+  if (close_) {
+    head_ += "Connection: close\r\n";
+  } else if (req_->version < 11) {
+    head_ += "Connection: keep-alive\r\n";
+  }
+  head_ += "\r\n";
+  head_committed_ = true;
+}
+
+// Sends the head if not yet sent, then data as raw bytes or as one chunk
+// (and the last chunk), in one syscall.
+Status Response::Flush(const uint8_t* data, size_t n, bool chunk, bool last_chunk) {
+  iovec iov[5];
+  int count = 0;
+  if (!head_flushed_) iov[count++] = {head_.data(), head_.size()};
+  char size_line[24];
+  if (chunk && n > 0) {
+    auto r = std::to_chars(size_line, size_line + 16, n, 16);
+    *r.ptr++ = '\r';
+    *r.ptr++ = '\n';
+    iov[count++] = {size_line, size_t(r.ptr - size_line)};
+  }
+  if (n > 0) iov[count++] = {const_cast<uint8_t*>(data), n};
+  static const char kCrlf[] = "\r\n";
+  static const char kLast[] = "0\r\n\r\n";
+  if (chunk && n > 0) iov[count++] = {const_cast<char*>(kCrlf), 2};
+  if (last_chunk) iov[count++] = {const_cast<char*>(kLast), 5};
+  head_flushed_ = true;
+  Status s = SendAll(fd_, iov, count);
+  if (!s.ok()) {
+    write_error_ = s;
+    close_ = true;
+  }
+  return s;
+}
+
+Status Response::Send(int status, std::string body, std::string content_type) {
+  if (head_committed_) return Status::FailedPrecondition("response: head already sent");
+  status_ = status;
+  if (!content_type.empty()) SetHeader("Content-Type", std::move(content_type));
+  AppendHead(body.size(), false, false);
+  finished_ = true;
+  if (is_head_request_) return Flush(nullptr, 0, false, false);
+  written_ = body.size();
+  return Flush(reinterpret_cast<const uint8_t*>(body.data()), body.size(), false, false);
+}
+
+Status Response::WriteHead(std::optional<uint64_t> content_length) {
+  if (head_committed_) return Status::FailedPrecondition("response: head already sent");
+  if (content_length) {
+    promised_ = *content_length;
+  } else if (req_->version >= 11) {
+    chunked_ = true;
+  } else {
+    close_delimited_ = true;
+  }
+  AppendHead(promised_, chunked_, close_delimited_);
+  if (is_head_request_) {
+    finished_ = true;
+    return Flush(nullptr, 0, false, false);
+  }
+  // The head waits for the first body bytes so both leave in one packet.
+  return Status::OK();
+}
+
+Status Response::Write(const uint8_t* data, size_t n) {
+  if (!head_committed_) return Status::FailedPrecondition("response: Write before WriteHead");
+  if (!write_error_.ok()) return write_error_;
+  if (finished_) {
+    if (is_head_request_ && n == 0) return Status::OK();
+    return Status::FailedPrecondition("response: Write after the body ended");
+  }
+  if (!chunked_ && !close_delimited_ && n > promised_ - written_) {
+    std::string m = "response: writing ";
+    AppendUint(&m, n);
+    m += " bytes at byte ";
+    AppendUint(&m, written_);
+    m += " passes the Content-Length ";
+    AppendUint(&m, promised_);
+    close_ = true;
+    return Status::InvalidArgument(std::move(m));
+  }
+  if (n == 0) return Status::OK();  // an empty chunk would end the body
+  AS_RETURN_IF_ERROR(Flush(data, n, chunked_, false));
+  written_ += n;
+  return Status::OK();
+}
+
+Status Response::Finish() {
+  if (!head_committed_) return Status::FailedPrecondition("response: Finish before WriteHead");
+  if (!write_error_.ok()) return write_error_;
+  if (finished_) return Status::OK();
+  finished_ = true;
+  if (chunked_) return Flush(nullptr, 0, false, true);
+  if (close_delimited_) {
+    close_ = true;
+    return head_flushed_ ? Status::OK() : Flush(nullptr, 0, false, false);
+  }
+  if (written_ < promised_) {
+    // Never pad: the client must see a body that is short, not wrong.
+    close_ = true;
+    if (!head_flushed_) Flush(nullptr, 0, false, false).IgnoreError();
+    std::string m = "response: body ended at byte ";
+    AppendUint(&m, written_);
+    m += " of ";
+    AppendUint(&m, promised_);
+    return Status::IOError(std::move(m));
+  }
+  return head_flushed_ ? Status::OK() : Flush(nullptr, 0, false, false);
+}
+
+}  // namespace as::http_internal

@@ -1,0 +1,102 @@
+// Internal to the HTTP server: the response half of a connection, and the
+// small wire helpers both halves use. No Beast here: the head is written by
+// hand (it is a few appends) and leaves with the first body bytes in one
+// sendmsg.
+//
+// Contract: Response frames whatever the handler does. Send() is a whole
+// response; WriteHead() commits status and headers but sends nothing until
+// the first Write() or Finish(), so a small body shares the head's packet.
+// A Content-Length body that ends short is never padded: the connection is
+// marked to close, and the client sees a truncated body.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+#include "server/http_server.h"
+
+namespace as::http_internal {
+
+bool IEquals(std::string_view a, std::string_view b);  // ASCII case-insensitive
+void AppendUint(std::string* out, uint64_t v);
+// 16 upper-case hex digits, unique in this process.
+void NewRequestId(std::string* out);
+// Writes every byte of iov[0..count) (consuming iov), with MSG_NOSIGNAL.
+Status SendAll(int fd, iovec* iov, int count);
+
+class Response {
+ public:
+  // What the response asks of its connection when it writes the head.
+  class Host {
+   public:
+    // True when the connection will close after this response whatever the
+    // handler does (client asked, server stopping, request body unread).
+    virtual bool MustClose() const = 0;
+
+   protected:
+    ~Host() = default;
+  };
+
+  Response(Host* host, std::string server_name)
+      : host_(host), server_name_(std::move(server_name)) {}
+
+  // Starts the response to `req` (kept by pointer) on socket fd.
+  void Begin(int fd, const HttpRequest* req);
+
+  void SetStatus(int status) { status_ = status; }
+  void SetHeader(std::string name, std::string value);
+  void SetOperation(std::string op) { op_ = std::move(op); }
+  void CloseAfter() { close_ = true; }
+  Status Send(int status, std::string body, std::string content_type);
+  Status WriteHead(std::optional<uint64_t> content_length);
+  Status Write(const uint8_t* data, size_t n);
+  Status Finish();
+  // After the handler: 500 if it sent nothing; a chunked body it did not
+  // finish is cut (no last chunk); a Content-Length body is finished.
+  void Complete();
+
+  bool head_committed() const { return head_committed_; }
+  bool head_flushed() const { return head_flushed_; }
+  bool close() const { return close_; }
+  bool broken() const { return !write_error_.ok(); }  // a send failed
+  int status() const { return status_; }
+  const std::string& op() const { return op_; }
+  uint64_t body_bytes_sent() const { return written_; }
+
+ private:
+  void AppendHead(uint64_t length, bool chunked, bool close_delimited);
+  // Sends the head if not yet sent, then data raw or as one chunk, and the
+  // last chunk if asked, in one syscall.
+  Status Flush(const uint8_t* data, size_t n, bool chunk, bool last_chunk);
+
+  Host* const host_;
+  const std::string server_name_;
+  int fd_ = -1;
+  const HttpRequest* req_ = nullptr;
+  bool is_head_request_ = false;
+
+  int status_ = 200;
+  // headers_[0..header_count_) are live; the rest keep their capacity.
+  std::vector<std::pair<std::string, std::string>> headers_;
+  size_t header_count_ = 0;
+  std::string op_;
+  std::string head_;              // serialized head, until flushed
+  bool head_committed_ = false;   // Send or WriteHead called
+  bool head_flushed_ = false;     // head_ written to the socket
+  bool finished_ = false;
+  bool close_ = false;            // the connection ends after this response
+  bool chunked_ = false;
+  bool close_delimited_ = false;  // HTTP/1.0 client, length unknown
+  uint64_t promised_ = 0;         // Content-Length, when not chunked
+  uint64_t written_ = 0;          // body bytes sent
+  Status write_error_;
+};
+
+}  // namespace as::http_internal
