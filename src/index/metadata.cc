@@ -100,6 +100,15 @@ Result<std::unique_ptr<Metadata>> Metadata::Open(const std::string& path, bool c
   return m;
 }
 
+Result<Metadata::CachedStmt> Metadata::Cached(const std::string& sql) {
+  auto it = stmts_.find(sql);
+  if (it == stmts_.end()) {
+    AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(sql));
+    it = stmts_.emplace(sql, std::make_unique<SqliteStmt>(std::move(st))).first;
+  }
+  return CachedStmt(it->second.get());
+}
+
 Status Metadata::Migrate(bool create) {
   // The store's LOCK file already makes this process the only user, so
   // SQLite need not take file locks per statement (nor use shared memory).
@@ -156,18 +165,20 @@ Status Metadata::SetMeta(const std::string& key, const std::string& value) {
 
 Result<uint32_t> Metadata::TenantDomain(const std::string& tenant, bool create) {
   std::lock_guard<std::mutex> l(mu_);
+  {
+    AS_ASSIGN_OR_RETURN(auto c, Cached("SELECT domain FROM tenants WHERE name = ?"));
+    c->Bind(1, tenant);
+    AS_ASSIGN_OR_RETURN(bool found, c->Step());
+    if (found) return static_cast<uint32_t>(c->Int(0));
+  }
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT domain FROM tenants WHERE name = ?"));
-  st.Bind(1, tenant);
-  AS_ASSIGN_OR_RETURN(bool row, st.Step());
-  if (row) return static_cast<uint32_t>(st.Int(0));
   if (!create) return Status::NotFound("tenant '" + tenant + "'");
   AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
       "INSERT INTO tenants VALUES (?, (SELECT coalesce(max(domain), 0) + 1 FROM tenants), ?)"));
   ins.Bind(1, tenant).Bind(2, static_cast<int64_t>(std::time(nullptr)));
   AS_RETURN_IF_ERROR(ins.Run());
-  st.Reset();
   st.Bind(1, tenant);
-  AS_ASSIGN_OR_RETURN(row, st.Step());
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
   if (!row) return Status::Internal("tenant '" + tenant + "' vanished after insert");
   return static_cast<uint32_t>(st.Int(0));
 }
@@ -203,13 +214,13 @@ Status Metadata::ForEachChunk(const std::function<void(const ChunkKey&, const Lo
 Result<std::optional<ManifestRow>> Metadata::FindManifest(uint32_t domain,
                                                           const Digest& manifest) {
   std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kManifestCols +
-                                            " FROM manifests WHERE domain = ? AND digest = ?"));
-  st.Bind(1, int64_t{domain});
-  BindDigest(st, 2, manifest);
-  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  AS_ASSIGN_OR_RETURN(auto st, Cached(std::string("SELECT ") + kManifestCols +
+                                      " FROM manifests WHERE domain = ? AND digest = ?"));
+  st->Bind(1, int64_t{domain});
+  BindDigest(*st, 2, manifest);
+  AS_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<ManifestRow>();
-  AS_ASSIGN_OR_RETURN(auto m, ColManifest(st));
+  AS_ASSIGN_OR_RETURN(auto m, ColManifest(*st));
   return std::optional<ManifestRow>(std::move(m));
 }
 
@@ -244,12 +255,12 @@ Result<std::optional<NameRow>> Metadata::GetName(const std::string& tenant,
                                                  const std::string& bucket,
                                                  const std::string& key) {
   std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
-                                            " FROM names WHERE tenant=? AND bucket=? AND key=?"));
-  st.Bind(1, tenant).Bind(2, bucket).Bind(3, key);
-  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  AS_ASSIGN_OR_RETURN(auto st, Cached(std::string("SELECT ") + kNameCols +
+                                      " FROM names WHERE tenant=? AND bucket=? AND key=?"));
+  st->Bind(1, tenant).Bind(2, bucket).Bind(3, key);
+  AS_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<NameRow>();
-  AS_ASSIGN_OR_RETURN(auto n, ColName(st));
+  AS_ASSIGN_OR_RETURN(auto n, ColName(*st));
   return std::optional<NameRow>(std::move(n));
 }
 
@@ -281,17 +292,17 @@ Result<std::optional<NameRow>> Metadata::FindNameByDigest(const std::string& ten
   // Two indexed lookups (names_content, names_manifest) rather than one
   // "content=? OR manifest=?", which SQLite would answer with a scan.
   for (const char* where : {"tenant=? AND content=?", "manifest=? AND tenant=?"}) {
-    AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
-                                              " FROM names WHERE " + where + " LIMIT 1"));
+    AS_ASSIGN_OR_RETURN(auto st, Cached(std::string("SELECT ") + kNameCols +
+                                        " FROM names WHERE " + where + " LIMIT 1"));
     const bool by_content = where[0] == 't';
     if (by_content) {
-      st.Bind(1, tenant);
-      BindDigest(st, 2, d);
+      st->Bind(1, tenant);
+      BindDigest(*st, 2, d);
     } else {
-      BindDigest(st, 1, d);
-      st.Bind(2, tenant);
+      BindDigest(*st, 1, d);
+      st->Bind(2, tenant);
     }
-    AS_ASSIGN_OR_RETURN(auto rows, QueryNames(st));
+    AS_ASSIGN_OR_RETURN(auto rows, QueryNames(*st));
     if (!rows.empty()) return std::optional<NameRow>(std::move(rows[0]));
   }
   return std::optional<NameRow>();

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -222,8 +223,27 @@ class Metadata {
   Result<std::vector<NameRow>> QueryNames(SqliteStmt& st);
   static int64_t ResolvePack(int64_t p, const std::vector<int64_t>& ids);
 
+  // A statement prepared once and kept (the hot lookups of every GET would
+  // otherwise parse their SQL each time); reset when the handle goes. Only
+  // with mu_ held.
+  class CachedStmt {
+   public:
+    explicit CachedStmt(SqliteStmt* st) : st_(st) {}
+    CachedStmt(CachedStmt&& o) noexcept : st_(o.st_) { o.st_ = nullptr; }
+    ~CachedStmt() {
+      if (st_) st_->Reset();
+    }
+    SqliteStmt& operator*() { return *st_; }
+    SqliteStmt* operator->() { return st_; }
+
+   private:
+    SqliteStmt* st_;
+  };
+  Result<CachedStmt> Cached(const std::string& sql);
+
   std::mutex mu_;
   std::unique_ptr<SqliteDb> db_;
+  std::map<std::string, std::unique_ptr<SqliteStmt>> stmts_;
   std::optional<SqliteStmt> find_chunk_;
 };
 

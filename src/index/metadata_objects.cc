@@ -93,12 +93,12 @@ Result<std::vector<BucketRow>> Metadata::ListBuckets(const std::string& tenant) 
 Result<std::optional<BucketRow>> Metadata::GetBucket(const std::string& tenant,
                                                      const std::string& bucket) {
   std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
-      "SELECT tenant, bucket, created FROM buckets WHERE tenant=? AND bucket=?"));
-  st.Bind(1, tenant).Bind(2, bucket);
-  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  AS_ASSIGN_OR_RETURN(auto st,
+                      Cached("SELECT tenant, bucket, created FROM buckets WHERE tenant=? AND bucket=?"));
+  st->Bind(1, tenant).Bind(2, bucket);
+  AS_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<BucketRow>();
-  return std::optional<BucketRow>(BucketRow{st.Text(0), st.Text(1), st.Int(2)});
+  return std::optional<BucketRow>(BucketRow{st->Text(0), st->Text(1), st->Int(2)});
 }
 
 Result<std::vector<NameRow>> Metadata::ListKeys(const std::string& tenant,

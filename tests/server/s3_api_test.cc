@@ -1,0 +1,215 @@
+// The S3 and content APIs in process, over a real socket, with requests
+// signed by our own SigV4 signer: the operations end to end (so the sanitizer
+// build covers the server), bad signatures and checksums, tenant isolation.
+// The real clients (awscli, rclone, s3cmd, boto3) are in tests/server/clients.
+#include <ctime>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "hash/blake3.h"
+#include "hash/sha.h"
+#include "http_test_client.h"
+#include "s3/http_util.h"
+#include "s3/sigv4.h"
+#include "server/s3_api.h"
+#include "test_util.h"
+
+namespace as {
+namespace {
+
+using as::testing::Client;
+using as::testing::Response;
+
+class S3ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = as::testing::TempDir("s3api");
+    StoreOptions o;
+    o.create_if_missing = true;
+    o.chunker = ChunkerParams{1024, 4096, 16384, 1};
+    auto s = Store::Open(dir_, o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+    auto a = store_->AddAccessKey("alice");
+    auto b = store_->AddAccessKey("bob");
+    ASSERT_TRUE(a.ok() && b.ok());
+    alice_ = {a->id, a->secret, "us-east-1"};
+    bob_ = {b->id, b->secret, "us-east-1"};
+    api_ = std::make_unique<S3Api>(store_.get(), &metrics_);
+    HttpServerOptions ho;
+    ho.listen = "127.0.0.1:0";
+    ho.threads = 4;
+    auto srv = HttpServer::Start(
+        ho, [this](const HttpRequest& q, RequestBody& b, ResponseWriter& w) { api_->Handle(q, b, w); },
+        &metrics_);
+    ASSERT_TRUE(srv.ok()) << srv.status().ToString();
+    server_ = std::move(srv).value();
+  }
+  void TearDown() override { server_.reset(); }
+
+  // Sends one signed request and reads the response. `payload_hash` empty =
+  // the SHA-256 of body.
+  Response Do(const std::string& method, const std::string& target, const std::string& body = "",
+              std::vector<s3::HttpHeader> extra = {}, const s3::SigV4Credentials* who = nullptr,
+              std::string payload_hash = "") {
+    const s3::SigV4Credentials& c = who ? *who : alice_;
+    const int64_t now = std::time(nullptr);
+    if (payload_hash.empty()) payload_hash = s3::Sha256Hex(body);
+    std::vector<s3::HttpHeader> h = {{"host", "127.0.0.1:" + std::to_string(server_->port())},
+                                     {"x-amz-date", s3::FormatAmzDate(now)},
+                                     {"x-amz-content-sha256", payload_hash}};
+    for (auto& e : extra) h.push_back(e);
+    s3::HttpRequestView view{method, target, h};
+    std::string auth = s3::SignSigV4(view, payload_hash, c, now);
+    std::string req = method + " " + target + " HTTP/1.1\r\nAuthorization: " + auth + "\r\n";
+    for (const auto& [k, v] : h) req += k + ": " + v + "\r\n";
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    Client cl(server_->port());
+    EXPECT_TRUE(cl.Send(req));
+    return cl.Read(method == "HEAD");
+  }
+
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+  Metrics metrics_;
+  std::unique_ptr<S3Api> api_;
+  std::unique_ptr<HttpServer> server_;
+  s3::SigV4Credentials alice_, bob_;
+};
+
+std::string RandomString(size_t n, uint64_t seed) {
+  auto b = as::testing::RandomBytes(n, seed);
+  return std::string(b.begin(), b.end());
+}
+
+std::string Md5Hex(const std::string& s) {
+  auto d = Md5(s.data(), s.size());
+  static const char* k = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : d) {
+    out += k[b >> 4];
+    out += k[b & 15];
+  }
+  return out;
+}
+
+TEST_F(S3ApiTest, PutGetHeadRangeListDelete) {
+  EXPECT_EQ(Do("PUT", "/bkt").status, 200);
+  EXPECT_EQ(Do("PUT", "/bkt").status, 409);  // BucketAlreadyOwnedByYou
+  std::string data = RandomString(100000, 1);
+  auto put = Do("PUT", "/bkt/dir/a%20b.bin", data,
+                {{"content-type", "text/x-test"}, {"x-amz-meta-color", "blue"}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.Header("etag"), "\"" + Md5Hex(data) + "\"");
+  auto get = Do("GET", "/bkt/dir/a%20b.bin");
+  ASSERT_EQ(get.status, 200);
+  EXPECT_EQ(get.body, data);
+  EXPECT_EQ(get.Header("content-type"), "text/x-test");
+  EXPECT_EQ(get.Header("x-amz-meta-color"), "blue");
+  EXPECT_EQ(get.Header("x-amz-meta-as-content"),
+            Blake3(reinterpret_cast<const uint8_t*>(data.data()), data.size()).ToString());
+  auto head = Do("HEAD", "/bkt/dir/a%20b.bin");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.Header("content-length"), std::to_string(data.size()));
+  auto range = Do("GET", "/bkt/dir/a%20b.bin", "", {{"range", "bytes=100-199"}});
+  EXPECT_EQ(range.status, 206);
+  EXPECT_EQ(range.body, data.substr(100, 100));
+  auto suffix = Do("GET", "/bkt/dir/a%20b.bin", "", {{"range", "bytes=-10"}});
+  EXPECT_EQ(suffix.body, data.substr(data.size() - 10));
+  auto bad = Do("GET", "/bkt/dir/a%20b.bin", "", {{"range", "bytes=200000-"}});
+  EXPECT_EQ(bad.status, 416);
+  EXPECT_NE(bad.body.find("InvalidRange"), std::string::npos);
+  auto nm = Do("GET", "/bkt/dir/a%20b.bin", "", {{"if-none-match", "\"" + Md5Hex(data) + "\""}});
+  EXPECT_EQ(nm.status, 304);
+  auto pf = Do("GET", "/bkt/dir/a%20b.bin", "", {{"if-match", "\"nope\""}});
+  EXPECT_EQ(pf.status, 412);
+  auto list = Do("GET", "/bkt?list-type=2&delimiter=%2F");
+  EXPECT_EQ(list.status, 200);
+  EXPECT_NE(list.body.find("<Prefix>dir/</Prefix>"), std::string::npos) << list.body;
+  EXPECT_EQ(Do("DELETE", "/bkt").status, 409);  // BucketNotEmpty
+  EXPECT_EQ(Do("DELETE", "/bkt/dir/a%20b.bin").status, 204);
+  EXPECT_EQ(Do("GET", "/bkt/dir/a%20b.bin").status, 404);
+  EXPECT_EQ(Do("DELETE", "/bkt").status, 204);
+  EXPECT_EQ(Do("GET", "/bkt?list-type=2").status, 404);
+}
+
+TEST_F(S3ApiTest, BadChecksumsAndSignaturesStoreNothing) {
+  ASSERT_EQ(Do("PUT", "/bkt").status, 200);
+  std::string data = RandomString(5000, 2);
+  // A payload hash that is not the body's.
+  auto r = Do("PUT", "/bkt/k", data, {}, nullptr, s3::Sha256Hex("other"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("XAmzContentSHA256Mismatch"), std::string::npos) << r.body;
+  r = Do("PUT", "/bkt/k", data, {{"x-amz-checksum-crc32c", "AAAAAA=="}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("BadDigest"), std::string::npos);
+  r = Do("PUT", "/bkt/k", data, {{"content-md5", "AAAAAAAAAAAAAAAAAAAAAA=="}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("BadDigest"), std::string::npos);
+  EXPECT_EQ(Do("HEAD", "/bkt/k").status, 404);
+  s3::SigV4Credentials wrong = alice_;
+  wrong.secret = "not-the-secret";
+  r = Do("GET", "/bkt/k", "", {}, &wrong);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("SignatureDoesNotMatch"), std::string::npos);
+  s3::SigV4Credentials unknown{"ASNOSUCHKEY000000000", "x", "us-east-1"};
+  r = Do("GET", "/bkt/k", "", {}, &unknown);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("InvalidAccessKeyId"), std::string::npos);
+  auto st = store_->Stats();
+  EXPECT_EQ(st->names, 0u);
+}
+
+TEST_F(S3ApiTest, TenantsSeeNothingOfEachOther) {
+  ASSERT_EQ(Do("PUT", "/abkt").status, 200);
+  std::string data = RandomString(20000, 3);
+  ASSERT_EQ(Do("PUT", "/abkt/secret", data).status, 200);
+  EXPECT_EQ(Do("GET", "/abkt/secret", "", {}, &bob_).status, 404);
+  EXPECT_EQ(Do("PUT", "/abkt/x", "y", {}, &bob_).status, 404);
+  EXPECT_EQ(Do("GET", "/", "", {}, &bob_).body.find("abkt"), std::string::npos);
+  std::string digest =
+      Blake3(reinterpret_cast<const uint8_t*>(data.data()), data.size()).ToString();
+  EXPECT_EQ(Do("GET", "/v1/blobs/" + digest, "", {}, &bob_).status, 404);
+  auto mine = Do("GET", "/v1/blobs/" + digest);
+  EXPECT_EQ(mine.status, 200);
+  EXPECT_EQ(mine.body, data);
+  auto part = Do("GET", "/v1/blobs/" + digest, "", {{"range", "bytes=10-19"}});
+  EXPECT_EQ(part.body, data.substr(10, 10));
+  auto manifest = Do("GET", "/v1/manifests/" + digest);
+  EXPECT_EQ(manifest.status, 200);
+  EXPECT_EQ(manifest.Header("content-type"), "application/cbor");
+}
+
+TEST_F(S3ApiTest, MultipartAndCopy) {
+  ASSERT_EQ(Do("PUT", "/mpb").status, 200);
+  auto init = Do("POST", "/mpb/big?uploads");
+  ASSERT_EQ(init.status, 200);
+  size_t a = init.body.find("<UploadId>"), b = init.body.find("</UploadId>");
+  ASSERT_NE(a, std::string::npos);
+  std::string id = init.body.substr(a + 10, b - a - 10);
+  std::string p1 = RandomString(70000, 4), p2 = RandomString(30000, 5);
+  auto r1 = Do("PUT", "/mpb/big?partNumber=1&uploadId=" + id, p1);
+  auto r2 = Do("PUT", "/mpb/big?partNumber=2&uploadId=" + id, p2);
+  ASSERT_EQ(r1.status, 200);
+  ASSERT_EQ(r2.status, 200);
+  EXPECT_EQ(Do("GET", "/mpb/big?uploadId=" + id, "", {}, &bob_).status, 404);
+  std::string bad = "<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>" +
+                    r2.Header("etag") + "</ETag></Part><Part><PartNumber>1</PartNumber><ETag>" +
+                    r1.Header("etag") + "</ETag></Part></CompleteMultipartUpload>";
+  EXPECT_EQ(Do("POST", "/mpb/big?uploadId=" + id, bad).status, 400);  // InvalidPartOrder
+  EXPECT_EQ(Do("POST", "/mpb/big?uploadId=" + id, "<nope").status, 400);
+  std::string xml = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" +
+                    r1.Header("etag") + "</ETag></Part><Part><PartNumber>2</PartNumber><ETag>" +
+                    r2.Header("etag") + "</ETag></Part></CompleteMultipartUpload>";
+  auto done = Do("POST", "/mpb/big?uploadId=" + id, xml);
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_NE(done.body.find("-2"), std::string::npos) << done.body;
+  EXPECT_EQ(Do("GET", "/mpb/big").body, p1 + p2);
+  auto copy = Do("PUT", "/mpb/copy", "", {{"x-amz-copy-source", "/mpb/big"}});
+  ASSERT_EQ(copy.status, 200) << copy.body;
+  EXPECT_EQ(Do("GET", "/mpb/copy").body, p1 + p2);
+}
+
+}  // namespace
+}  // namespace as
