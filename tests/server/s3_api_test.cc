@@ -3,6 +3,7 @@
 // build covers the server), bad signatures and checksums, tenant isolation.
 // The real clients (awscli, rclone, s3cmd, boto3) are in tests/server/clients.
 #include <ctime>
+#include <functional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include "hash/blake3.h"
 #include "hash/sha.h"
 #include "http_test_client.h"
+#include "s3/aws_chunked.h"
 #include "s3/http_util.h"
 #include "s3/sigv4.h"
 #include "server/s3_api.h"
@@ -50,7 +52,7 @@ class S3ApiTest : public ::testing::Test {
 
   // Sends one signed request and reads the response. `payload_hash` empty =
   // the SHA-256 of body.
-  Response Do(const std::string& method, const std::string& target, const std::string& body = "",
+  Response Do(const std::string& method, const std::string& target, std::string body = "",
               std::vector<s3::HttpHeader> extra = {}, const s3::SigV4Credentials* who = nullptr,
               std::string payload_hash = "") {
     const s3::SigV4Credentials& c = who ? *who : alice_;
@@ -61,14 +63,27 @@ class S3ApiTest : public ::testing::Test {
                                      {"x-amz-content-sha256", payload_hash}};
     for (auto& e : extra) h.push_back(e);
     s3::HttpRequestView view{method, target, h};
-    std::string auth = s3::SignSigV4(view, payload_hash, c, now);
-    std::string req = method + " " + target + " HTTP/1.1\r\nAuthorization: " + auth + "\r\n";
+    last_auth_ = s3::SignSigV4(view, payload_hash, c, now);
+    last_date_ = s3::FormatAmzDate(now);
+    if (body_for_auth_) body = body_for_auth_(last_auth_);
+    h.emplace_back("Authorization", last_auth_);
+    return Send(method, target, h, body);
+  }
+
+  Response Send(const std::string& method, const std::string& target,
+                const std::vector<s3::HttpHeader>& h, const std::string& body) {
+    std::string req = method + " " + target + " HTTP/1.1\r\n";
     for (const auto& [k, v] : h) req += k + ": " + v + "\r\n";
     req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     Client cl(server_->port());
     EXPECT_TRUE(cl.Send(req));
     return cl.Read(method == "HEAD");
   }
+
+  // Set to build the body from the Authorization value (aws-chunked seeds
+  // its chunk signatures with the request's signature).
+  std::function<std::string(const std::string& auth)> body_for_auth_;
+  std::string last_auth_, last_date_;
 
   std::string dir_;
   std::unique_ptr<Store> store_;
@@ -209,6 +224,60 @@ TEST_F(S3ApiTest, MultipartAndCopy) {
   auto copy = Do("PUT", "/mpb/copy", "", {{"x-amz-copy-source", "/mpb/big"}});
   ASSERT_EQ(copy.status, 200) << copy.body;
   EXPECT_EQ(Do("GET", "/mpb/copy").body, p1 + p2);
+}
+
+TEST_F(S3ApiTest, AwsChunkedUploadsAreCheckedChunkByChunk) {
+  ASSERT_EQ(Do("PUT", "/chk").status, 200);
+  std::string data = RandomString(300000, 6);
+  const char* kMode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+  std::vector<s3::HttpHeader> extra = {{"content-encoding", "aws-chunked"},
+                                       {"x-amz-decoded-content-length",
+                                        std::to_string(data.size())}};
+  auto encode = [&](bool tamper) {
+    return [&, tamper](const std::string& auth) {
+      s3::AwsChunkedParams p;
+      p.mode = s3::PayloadMode::kStreamingSigned;
+      p.amz_date = last_date_;
+      p.scope = last_date_.substr(0, 8) + "/us-east-1/s3/aws4_request";
+      p.signing_key = s3::SigV4SigningKey(alice_.secret, last_date_.substr(0, 8), "us-east-1", "s3");
+      p.seed_signature = auth.substr(auth.find("Signature=") + 10);
+      std::string body = s3::AwsChunkedEncode(data, 65536, p);
+      if (tamper) body[body.size() / 2] ^= 1;  // inside some chunk's data
+      return body;
+    };
+  };
+  body_for_auth_ = encode(false);
+  auto ok = Do("PUT", "/chk/good", "", extra, nullptr, kMode);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.Header("etag"), "\"" + Md5Hex(data) + "\"");
+  body_for_auth_ = encode(true);
+  auto bad = Do("PUT", "/chk/bad", "", extra, nullptr, kMode);
+  EXPECT_EQ(bad.status, 403) << bad.body;
+  EXPECT_NE(bad.body.find("SignatureDoesNotMatch"), std::string::npos) << bad.body;
+  body_for_auth_ = nullptr;
+  EXPECT_EQ(Do("GET", "/chk/good").body, data);
+  EXPECT_EQ(Do("HEAD", "/chk/bad").status, 404);
+}
+
+TEST_F(S3ApiTest, PresignedUrlsWorkUntilTheyExpire) {
+  ASSERT_EQ(Do("PUT", "/pre").status, 200);
+  ASSERT_EQ(Do("PUT", "/pre/k", "hello").status, 200);
+  const std::string host = "127.0.0.1:" + std::to_string(server_->port());
+  std::vector<s3::HttpHeader> h = {{"host", host}};
+  auto url = [&](int64_t when, int64_t expires) {
+    s3::HttpRequestView v{"GET", "/pre/k", h};
+    return s3::PresignSigV4(v, alice_, when, expires);
+  };
+  const int64_t now = std::time(nullptr);
+  auto r = Send("GET", url(now, 60), h, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "hello");
+  r = Send("GET", url(now - 120, 60), h, "");
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(r.body.find("AccessDenied"), std::string::npos);
+  std::string tampered = url(now, 60);
+  tampered.replace(tampered.find("/pre/k"), 6, "/pre/x");
+  EXPECT_EQ(Send("GET", tampered, h, "").status, 403);
 }
 
 }  // namespace
