@@ -141,7 +141,7 @@ test_aws_s3api_get_range_and_head() {
   awsa s3api create-bucket --bucket rngbkt >/dev/null
   awsa s3api put-object --bucket rngbkt --key "r f.bin" --body "$TMP/f" >/dev/null
   awsa s3api get-object --bucket rngbkt --key "r f.bin" --range bytes=100-199 "$TMP/got" > "$TMP/get.json"
-  tail -c +101 "$TMP/f" | head -c 100 > "$TMP/want"
+  dd if="$TMP/f" of="$TMP/want" bs=100 skip=1 count=1 status=none
   cmp "$TMP/want" "$TMP/got"
   "$PY" - "$TMP/get.json" <<'PY'
 import json, sys

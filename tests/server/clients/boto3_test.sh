@@ -4,11 +4,11 @@
 boto3_test() { need_client boto3; start_server; boto3_case "$1"; stop_server; }
 
 test_boto3_buckets() { boto3_test buckets; }
-test_boto3_object_metadata() { boto3_test object_metadata; }
+test_boto3_object_metadata() { need_client b3sum; boto3_test object_metadata; }
 test_boto3_ranges() { boto3_test ranges; }
 test_boto3_conditionals() { boto3_test conditionals; }
 test_boto3_delete_objects() { boto3_test delete_objects; }
-test_boto3_copy_object() { boto3_test copy_object; }
+test_boto3_copy_object() { need_client b3sum; boto3_test copy_object; }
 test_boto3_list_v2_pagination() { boto3_test list_v2_pagination; }
 test_boto3_list_v1_marker() { boto3_test list_v1_marker; }
 test_boto3_presigned() { boto3_test presigned; }

@@ -13,7 +13,7 @@ passed=0 failed=0 skipped=0
 failures=()
 for f in "$here"/*_test.sh; do
   for t in $(bash -c "source '$here/lib.sh'; source '$f'; declare -F" | awk '{print $3}' | grep '^test_'); do
-    case "$t" in *"$filter"*) ;; *) continue ;; esac
+    case "$(basename "$f") $t" in *"$filter"*) ;; *) continue ;; esac
     TMP=$(mktemp -d /tmp/as-s3c-XXXXXX)
     # timeout signals its whole process group, so a hung client and the
     # test's server go too; lib.sh's EXIT trap stops the server otherwise.
