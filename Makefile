@@ -1,5 +1,6 @@
 # Quick start:
 #   make test                      install what is missing, build, run every test
+#   make serve                     serve ./data over S3 on 127.0.0.1:9000
 #   make run ARGS="put FILE"       the CLI on the embedded default store (./data)
 SHELL := /bin/bash
 BUILD ?= build
@@ -7,8 +8,8 @@ ASAN_BUILD ?= build-asan
 NOASM_BUILD ?= build-noasm
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build build-asan test unit-test asan-test cli-test noasm-test kcheck run bench \
-  format clean
+.PHONY: all setup build build-asan test unit-test asan-test cli-test server-test noasm-test kcheck \
+  run serve bench format clean
 
 all: build
 
@@ -38,6 +39,12 @@ asan-test: build-asan
 cli-test: build
 	bash tests/cli/run_all.sh $(BUILD)/bin/artifact-store
 
+# Real S3 clients (awscli, rclone, s3cmd, boto3) and bad input against a
+# server each suite starts on a free loopback port.
+server-test: build
+	bash tests/server/clients/run_all.sh $(BUILD)/bin/artifact-store
+	bash tests/server/robust/run.sh $(BUILD)/bin/artifact-store
+
 # Every kernel variant and table tier against the reference (tools/kcheck).
 kcheck: build
 	$(BUILD)/bin/kcheck
@@ -53,11 +60,15 @@ noasm-test: setup $(NOASM_BUILD)/build.ninja
 	cd $(NOASM_BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(NOASM_BUILD)/bin/kcheck
 
-test: unit-test cli-test asan-test noasm-test kcheck
+test: unit-test cli-test server-test asan-test noasm-test kcheck
 	@echo "make test: all suites passed"
 
 run: build
 	@$(BUILD)/bin/artifact-store $(ARGS)
+
+LISTEN ?= 127.0.0.1:9000
+serve: build
+	$(BUILD)/bin/artifact-store -s ./data serve --listen $(LISTEN)
 
 bench: build
 	bash bench/run.sh $(BUILD)/bin

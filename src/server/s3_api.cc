@@ -142,6 +142,40 @@ s3::S3Expected<ObjectAttrs> AttrsFromHeaders(const HttpRequest& req) {
   return a;
 }
 
+bool AnsweredSubresource(S3Request& r) {
+  static const std::set<std::string, std::less<>> kUnsupported = {
+      "accelerate", "acl",     "analytics",  "attributes", "cors",          "encryption",
+      "intelligent-tiering",   "inventory",  "legal-hold", "lifecycle",     "logging",
+      "metrics",    "notification", "object-lock", "ownershipControls",    "policy",
+      "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
+      "retention",  "select",  "tagging",    "torrent",    "versions",      "website"};
+  for (const auto& [k, v] : r.query) {
+    if (!kUnsupported.count(k)) continue;
+    if (k == "acl" && (r.req.method == "GET" || r.req.method == "HEAD")) {
+      r.w.SetOperation("GetAcl");
+      if (r.key.empty() ? !r.RequireBucket() : !r.store->Lookup(r.Name()).ok()) {
+        if (!r.key.empty()) r.Error(NoSuchKey(r.key));
+        return true;
+      }
+      // Tenant names are letters, digits and - _ . only: no escaping needed.
+      r.Xml(200,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy xmlns=\""
+            "http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>" + r.tenant +
+            "</ID><DisplayName>" + r.tenant + "</DisplayName></Owner><AccessControlList><Grant>"
+            "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+            "xsi:type=\"CanonicalUser\"><ID>" + r.tenant + "</ID><DisplayName>" + r.tenant +
+            "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>"
+            "</AccessControlList></AccessControlPolicy>");
+      return true;
+    }
+    r.w.SetOperation("Unsupported");
+    r.Error(s3::MakeS3Error(501, "NotImplemented",
+                            "This server does not implement the ?" + k + " sub-resource"));
+    return true;
+  }
+  return false;
+}
+
 std::string Quoted(const std::string& etag) { return "\"" + etag + "\""; }
 
 s3::S3Error NoSuchKey(const std::string& key) {
@@ -227,6 +261,7 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
     return r.Error(s3::MakeS3Error(405, "MethodNotAllowed",
                                    "The specified method is not allowed against this resource."));
   }
+  if (AnsweredSubresource(r)) return;
   if (r.key.empty()) return BucketOp(r);
   if (r.key.size() > 1024) {
     return r.Error(s3::MakeS3Error(400, "KeyTooLongError", "Your key is too long."));

@@ -173,7 +173,7 @@ void BucketOp(S3Request& r) {
       static const char* kList[] = {"list-type", "prefix", "delimiter", "max-keys", "marker",
                                     "continuation-token", "start-after", "encoding-type",
                                     "fetch-owner"};
-      bool known = false;
+      bool known = k.rfind("X-Amz-", 0) == 0 || k.rfind("x-amz-", 0) == 0;  // presigned
       for (const char* n : kList) known = known || k == n;
       if (!known) {
         r.w.SetOperation("Unsupported");

@@ -69,6 +69,17 @@ void GetOrHead(S3Request& r, bool head) {
     return r.Error(s3::MakeS3Error(416, "InvalidRange", "The requested range is not satisfiable"));
   }
   r.SetObjectHeaders(*info, *attrs);
+  // response-* query parameters override headers (presigned download links).
+  static const std::pair<const char*, const char*> kOverrides[] = {
+      {"response-content-type", "Content-Type"},
+      {"response-content-language", "Content-Language"},
+      {"response-expires", "Expires"},
+      {"response-cache-control", "Cache-Control"},
+      {"response-content-disposition", "Content-Disposition"},
+      {"response-content-encoding", "Content-Encoding"}};
+  for (const auto& [param, header] : kOverrides) {
+    if (const std::string* v = r.Query(param)) r.w.SetHeader(header, *v);
+  }
   uint64_t length = info->size;
   std::optional<ByteRange> br;
   if (range.kind == s3::RangeResult::Kind::kPartial) {

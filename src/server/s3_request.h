@@ -57,6 +57,12 @@ s3::S3Error NoSuchBucket(const std::string& bucket);
 s3::S3Error NoSuchUpload(const std::string& id);
 s3::S3Error InternalError(const Status& s);
 
+// Sub-resources this server does not keep (?tagging, ?policy, ...): true
+// after answering 501 NotImplemented, so the request is not mistaken for a
+// plain object or bucket operation. GET ?acl is answered (a canned
+// owner-only policy: there are no ACLs here), as clients such as s3cmd ask.
+bool AnsweredSubresource(S3Request& r);
+
 // Operations, by area (s3_buckets.cc, s3_objects.cc, s3_multipart.cc,
 // content_api.cc).
 void ListBuckets(S3Request& r);
