@@ -321,11 +321,16 @@ S3Expected<SigV4Auth> ParseSigV4(const HttpRequestView& req, int64_t now) {
 
 std::optional<S3Error> VerifySigV4(const SigV4Auth& auth, const HttpRequestView& req,
                                    std::string_view secret) {
+  return VerifySigV4WithKey(auth, req,
+                            SigV4SigningKey(secret, auth.date, auth.region, auth.service));
+}
+
+std::optional<S3Error> VerifySigV4WithKey(const SigV4Auth& auth, const HttpRequestView& req,
+                                          const SigV4Key& key) {
   auto cr = SigV4CanonicalRequest(req.method, req.target, req.headers, auth.signed_headers,
                                   auth.payload_hash, auth.presigned);
   if (!cr.ok()) return cr.error();
   std::string sts = SigV4StringToSign(auth.amz_date, auth.scope, cr.value());
-  SigV4Key key = SigV4SigningKey(secret, auth.date, auth.region, auth.service);
   std::string expected = HmacSha256Hex(key, sts);
   if (!SignaturesEqual(expected, auth.signature)) return err::SignatureDoesNotMatch();
   return std::nullopt;

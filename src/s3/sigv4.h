@@ -100,6 +100,12 @@ std::optional<S3Error> VerifySigV4(const SigV4Auth& auth, const HttpRequestView&
 // For PayloadMode::kSha256: XAmzContentSHA256Mismatch unless `sha256` (32
 // bytes, computed over the body received) is what the client declared. nullopt
 // for the other modes.
+// The same with the signing key already derived (SigV4SigningKey of the
+// secret, auth.date, auth.region, auth.service): a server may cache it per
+// key and day instead of running four HMACs per request.
+std::optional<S3Error> VerifySigV4WithKey(const SigV4Auth& auth, const HttpRequestView& req,
+                                          const std::array<uint8_t, 32>& key);
+
 std::optional<S3Error> CheckPayloadSha256(const SigV4Auth& auth, const uint8_t* sha256);
 
 // ---- Building blocks, shared with aws_chunked and the tests ----

@@ -245,7 +245,21 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
     w.SetOperation("AuthFailed");
     return r.Error(s3::err::InvalidAccessKeyId());
   }
-  if (auto e = s3::VerifySigV4(*auth, view, (*key)->secret)) {
+  s3::SigV4Key signing_key;
+  {
+    const std::string id = auth->access_key_id + "/" + auth->scope;
+    std::lock_guard<std::mutex> l(keys_mu_);
+    auto it = signing_keys_.find(id);
+    if (it == signing_keys_.end()) {
+      if (signing_keys_.size() > 10000) signing_keys_.clear();
+      it = signing_keys_
+               .emplace(id, s3::SigV4SigningKey((*key)->secret, auth->date, auth->region,
+                                                auth->service))
+               .first;
+    }
+    signing_key = it->second;
+  }
+  if (auto e = s3::VerifySigV4WithKey(*auth, view, signing_key)) {
     w.SetOperation("AuthFailed");
     return r.Error(*e);
   }

@@ -6,6 +6,8 @@
 // and answer without credentials (so load balancers and Prometheus can ask).
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,6 +40,9 @@ class S3Api {
   S3ApiOptions options_;
   std::mutex keys_mu_;
   std::unordered_map<std::string, AccessKey> keys_;  // found keys (immutable once made)
+  // Signing keys by "<key id>/<scope>": deriving one is four HMACs, and a
+  // client signs with the same one all day. Cleared when it grows large.
+  std::unordered_map<std::string, std::array<uint8_t, 32>> signing_keys_;
 };
 
 }  // namespace as

@@ -64,6 +64,14 @@ Result<Manifest> StoreImpl::LoadManifest(const ManifestRow& row) {
   return m;
 }
 
+Result<std::shared_ptr<const Manifest>> StoreImpl::CachedManifest(const ManifestRow& row) {
+  if (auto m = manifests_.Find(row.domain, row.digest)) return m;
+  AS_ASSIGN_OR_RETURN(Manifest m, LoadManifest(row));
+  auto shared = std::make_shared<const Manifest>(std::move(m));
+  manifests_.Insert(row.domain, row.digest, shared);
+  return shared;
+}
+
 Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, std::vector<uint8_t>* frame,
                             std::vector<uint8_t>* scratch, const uint8_t** data, size_t* n) {
   // Two tries: GC may move the chunk between the lookup and the read.
@@ -106,7 +114,8 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, std::vector<uint8_
 Status StoreImpl::Get(const std::string& tenant, const std::string& ref, const ByteSink& sink,
                       std::optional<ByteRange> range, const Progress& progress) {
   AS_ASSIGN_OR_RETURN(Resolved r, Resolve(tenant, ref));
-  AS_ASSIGN_OR_RETURN(Manifest m, LoadManifest(r.manifest));
+  AS_ASSIGN_OR_RETURN(auto mp, CachedManifest(r.manifest));
+  const Manifest& m = *mp;
   uint64_t first = 0, end = m.size;  // [first, end)
   if (range) {
     if (range->last && *range->last < range->first) {
@@ -175,7 +184,8 @@ ArtifactInfo StoreImpl::InfoFrom(const Resolved& r, const Manifest& m) {
 
 Result<ArtifactInfo> StoreImpl::Stat(const std::string& tenant, const std::string& ref) {
   AS_ASSIGN_OR_RETURN(Resolved r, Resolve(tenant, ref));
-  AS_ASSIGN_OR_RETURN(Manifest m, LoadManifest(r.manifest));
+  AS_ASSIGN_OR_RETURN(auto mp, CachedManifest(r.manifest));
+  const Manifest& m = *mp;
   ArtifactInfo a = InfoFrom(r, m);
   std::unordered_set<Digest, DigestHash> distinct;
   for (const ChunkRef& c : m.chunks) {

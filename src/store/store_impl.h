@@ -18,6 +18,7 @@
 #include "pack/pack.h"
 #include "store/chunk_filter.h"
 #include "store/manifest.h"
+#include "store/manifest_cache.h"
 
 namespace as {
 
@@ -104,6 +105,8 @@ class StoreImpl final : public Store {
                                      uint64_t* stored_bytes);
   class PutTxn;
   Result<Manifest> LoadManifest(const ManifestRow& row);
+  // LoadManifest through the manifest cache (reads: get, stat, complete).
+  Result<std::shared_ptr<const Manifest>> CachedManifest(const ManifestRow& row);
   // The manifest's canonical CBOR, checked against its digest.
   Result<std::vector<uint8_t>> LoadManifestBytes(const ManifestRow& row);
   Result<std::shared_ptr<PackReader>> Reader(int64_t pack_id);
@@ -129,6 +132,7 @@ class StoreImpl final : public Store {
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Metadata> meta_;
   ChunkFilter filter_;
+  ManifestCache manifests_{256 << 10};  // about 10 MB of chunk references
 
   // Puts hold it shared while committing; GC holds it exclusive while it
   // takes its snapshot and while it commits.
