@@ -30,4 +30,19 @@ std::optional<std::vector<uint8_t>> FromHex(std::string_view s) {
   return out;
 }
 
+bool AsciiIEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+bool AsciiIStartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && AsciiIEquals(s.substr(0, prefix.size()), prefix);
+}
+
 }  // namespace as

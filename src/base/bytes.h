@@ -22,4 +22,9 @@ std::string ToHex(const uint8_t* p, size_t n);
 // Lowercase or uppercase hex of even length; nullopt on anything else.
 std::optional<std::vector<uint8_t>> FromHex(std::string_view s);
 
+// ASCII case-insensitive comparison, for protocol tokens and header names
+// (never locale-dependent).
+bool AsciiIEquals(std::string_view a, std::string_view b);
+bool AsciiIStartsWith(std::string_view s, std::string_view prefix);
+
 }  // namespace as

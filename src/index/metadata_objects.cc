@@ -81,13 +81,8 @@ Result<std::vector<BucketRow>> Metadata::ListBuckets(const std::string& tenant) 
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
       "SELECT tenant, bucket, created FROM buckets WHERE tenant=? ORDER BY bucket"));
   st.Bind(1, tenant);
-  std::vector<BucketRow> out;
-  while (true) {
-    AS_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(BucketRow{st.Text(0), st.Text(1), st.Int(2)});
-  }
-  return out;
+  return CollectRows<BucketRow>(
+      st, [](const SqliteStmt& q) { return BucketRow{q.Text(0), q.Text(1), q.Int(2)}; });
 }
 
 Result<std::optional<BucketRow>> Metadata::GetBucket(const std::string& tenant,
@@ -197,13 +192,7 @@ Result<std::vector<UploadRow>> Metadata::ListUploads(const std::string& tenant,
                                             " FROM uploads WHERE tenant=? AND bucket=? "
                                             "ORDER BY key, created, id"));
   st.Bind(1, tenant).Bind(2, bucket);
-  std::vector<UploadRow> out;
-  while (true) {
-    AS_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(ColUpload(st));
-  }
-  return out;
+  return CollectRows<UploadRow>(st, [](const SqliteStmt& q) { return ColUpload(q); });
 }
 
 Result<std::vector<UploadRow>> Metadata::UploadsBefore(int64_t cutoff) {
@@ -211,13 +200,7 @@ Result<std::vector<UploadRow>> Metadata::UploadsBefore(int64_t cutoff) {
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kUploadCols +
                                             " FROM uploads WHERE created < ? ORDER BY created"));
   st.Bind(1, cutoff);
-  std::vector<UploadRow> out;
-  while (true) {
-    AS_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(ColUpload(st));
-  }
-  return out;
+  return CollectRows<UploadRow>(st, [](const SqliteStmt& q) { return ColUpload(q); });
 }
 
 Result<std::vector<PartRow>> Metadata::ListParts(const std::string& upload) {
@@ -225,14 +208,7 @@ Result<std::vector<PartRow>> Metadata::ListParts(const std::string& upload) {
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kPartCols +
                                             " FROM upload_parts WHERE upload=? ORDER BY number"));
   st.Bind(1, upload);
-  std::vector<PartRow> out;
-  while (true) {
-    AS_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    AS_ASSIGN_OR_RETURN(auto p, ColPart(st));
-    out.push_back(std::move(p));
-  }
-  return out;
+  return CollectRows<PartRow>(st, [](const SqliteStmt& q) { return ColPart(q); });
 }
 
 Result<std::vector<std::pair<std::string, PartRow>>> Metadata::AllParts() {
@@ -303,13 +279,9 @@ Result<std::vector<AccessKeyRow>> Metadata::ListAccessKeys() {
   std::lock_guard<std::mutex> l(mu_);
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
       "SELECT id, tenant, secret, created FROM access_keys ORDER BY tenant, created"));
-  std::vector<AccessKeyRow> out;
-  while (true) {
-    AS_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(AccessKeyRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3)});
-  }
-  return out;
+  return CollectRows<AccessKeyRow>(st, [](const SqliteStmt& q) {
+    return AccessKeyRow{q.Text(0), q.Text(1), q.Text(2), q.Int(3)};
+  });
 }
 
 }  // namespace as

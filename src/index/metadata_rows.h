@@ -52,4 +52,19 @@ Status InTransaction(SqliteDb* db, Fn&& fn) {
   return s;
 }
 
+// Steps st to the end, turning each row into a Row with col(st), which
+// returns a Row or a Result<Row>.
+template <typename Row, typename Col>
+Result<std::vector<Row>> CollectRows(SqliteStmt& st, Col&& col) {
+  std::vector<Row> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    Result<Row> r = col(st);
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(r).value());
+  }
+  return out;
+}
+
 }  // namespace as::rows

@@ -4,6 +4,8 @@
 
 #include <limits>
 
+#include "base/bytes.h"
+
 namespace as::s3 {
 namespace {
 
@@ -13,17 +15,6 @@ std::string_view TrimOws(std::string_view s) {
   while (!s.empty() && IsOws(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsOws(s.back())) s.remove_suffix(1);
   return s;
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // Decimal digits only. Saturates rather than failing: a position beyond any
@@ -134,7 +125,7 @@ RangeResult ResolveRange(std::optional<std::string_view> header, uint64_t size) 
   if (!header) return kWhole;
   std::string_view s = TrimOws(*header);
   size_t eq = s.find('=');
-  if (eq == std::string_view::npos || !IEquals(TrimOws(s.substr(0, eq)), "bytes")) return kWhole;
+  if (eq == std::string_view::npos || !AsciiIEquals(TrimOws(s.substr(0, eq)), "bytes")) return kWhole;
   std::string_view spec = TrimOws(s.substr(eq + 1));
   // Several ranges would need a multipart/byteranges body, which S3 never
   // sends; it answers with the whole object instead, and so do we.

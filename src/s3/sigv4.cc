@@ -12,21 +12,6 @@ namespace {
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-bool IStartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -38,7 +23,7 @@ std::vector<std::string_view> HeaderValues(std::span<const HttpHeader> headers,
                                            std::string_view name) {
   std::vector<std::string_view> out;
   for (const auto& [n, v] : headers) {
-    if (IEquals(n, name)) out.push_back(v);
+    if (AsciiIEquals(n, name)) out.push_back(v);
   }
   return out;
 }
@@ -131,9 +116,9 @@ std::optional<S3Error> ParseSignature(std::string_view sig, bool presigned, SigV
 // Both forms: every x-amz-* header present must be signed.
 std::optional<S3Error> CheckAmzHeadersSigned(const HttpRequestView& req, const SigV4Auth& a) {
   for (const auto& [n, v] : req.headers) {
-    if (!IStartsWith(n, "x-amz-")) continue;
+    if (!AsciiIStartsWith(n, "x-amz-")) continue;
     bool is_signed = false;
-    for (const auto& s : a.signed_headers) is_signed = is_signed || IEquals(n, s);
+    for (const auto& s : a.signed_headers) is_signed = is_signed || AsciiIEquals(n, s);
     if (!is_signed) {
       return err::AccessDenied(
           "There were headers present in the request which were not signed: " + n);

@@ -17,17 +17,6 @@
 namespace as::s3 {
 namespace {
 
-bool AsciiIEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 // Trims spaces and tabs at both ends and turns each run of spaces inside into one.
 void AppendCanonicalValue(std::string_view v, std::string* out) {
   size_t b = 0, e = v.size();

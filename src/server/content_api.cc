@@ -1,14 +1,13 @@
 // The content-addressed API: GET|HEAD /v1/blobs/<digest> (Range supported)
 // and GET /v1/manifests/<digest>, within the caller's tenant.
-#include "s3/http_util.h"
 #include "server/s3_request.h"
 
 namespace as {
 
 namespace {
 
-void NotFound(S3Request& r, const std::string& what) {
-  r.Error(s3::MakeS3Error(404, "NotFound", "no artifact with digest " + what + " in this tenant"));
+s3::S3Error NoSuchDigest(const std::string& what) {
+  return s3::MakeS3Error(404, "NotFound", "no artifact with digest " + what + " in this tenant");
 }
 
 void Blob(S3Request& r, const std::string& ref, bool head) {
@@ -17,15 +16,8 @@ void Blob(S3Request& r, const std::string& ref, bool head) {
   if (!digest.ok()) return r.Error(s3::err::InvalidArgument(digest.status().message()));
   auto info = r.store->LookupDigest(r.tenant, *digest);
   if (!info.ok()) {
-    if (info.status().code() == Code::kNotFound) return NotFound(r, ref);
+    if (info.status().code() == Code::kNotFound) return r.Error(NoSuchDigest(ref));
     return r.Error(InternalError(info.status()));
-  }
-  std::optional<std::string_view> rh;
-  if (const std::string* h = r.Header("range")) rh = *h;
-  auto range = s3::ResolveRange(rh, info->size);
-  if (range.kind == s3::RangeResult::Kind::kUnsatisfiable) {
-    r.w.SetHeader("Content-Range", s3::ContentRange(range, info->size));
-    return r.Error(s3::MakeS3Error(416, "InvalidRange", "The requested range is not satisfiable"));
   }
   // The digest names the bytes forever: caches may keep them.
   r.w.SetHeader("ETag", "\"" + info->content.ToString() + "\"");
@@ -34,29 +26,7 @@ void Blob(S3Request& r, const std::string& ref, bool head) {
   r.w.SetHeader("Accept-Ranges", "bytes");
   r.w.SetHeader("x-as-content-digest", info->content.ToString());
   r.w.SetHeader("x-as-manifest-digest", info->manifest.ToString());
-  uint64_t length = info->size;
-  std::optional<ByteRange> br;
-  if (range.kind == s3::RangeResult::Kind::kPartial) {
-    r.w.SetStatus(206);
-    r.w.SetHeader("Content-Range", s3::ContentRange(range, info->size));
-    length = range.length();
-    br = ByteRange{range.first, range.last};
-  }
-  if (head || length == 0) {
-    r.w.WriteHead(length).IgnoreError();
-    r.w.Finish().IgnoreError();
-    return;
-  }
-  auto sink = [&](const uint8_t* p, size_t n) -> Status {
-    if (!r.w.head_sent()) AS_RETURN_IF_ERROR(r.w.WriteHead(length));
-    return r.w.Write(p, n);
-  };
-  Status s = r.store->Get(r.tenant, info->manifest.ToString(), sink, br);
-  if (!s.ok()) {
-    if (s.code() == Code::kNotFound && !r.w.head_sent()) return NotFound(r, ref);
-    return r.Error(InternalError(s));
-  }
-  r.w.Finish().IgnoreError();
+  SendArtifact(r, *info, head, NoSuchDigest(ref));
 }
 
 void ManifestDoc(S3Request& r, const std::string& ref) {
@@ -65,7 +35,7 @@ void ManifestDoc(S3Request& r, const std::string& ref) {
   if (!digest.ok()) return r.Error(s3::err::InvalidArgument(digest.status().message()));
   auto bytes = r.store->ManifestBytes(r.tenant, ref);
   if (!bytes.ok()) {
-    if (bytes.status().code() == Code::kNotFound) return NotFound(r, ref);
+    if (bytes.status().code() == Code::kNotFound) return r.Error(NoSuchDigest(ref));
     return r.Error(InternalError(bytes.status()));
   }
   r.w.SetHeader("Cache-Control", "public, max-age=31536000, immutable");

@@ -3,6 +3,8 @@
 // early.
 #include "server/http_response.h"
 
+#include "base/bytes.h"
+
 #include <sys/socket.h>
 #include <time.h>
 
@@ -49,16 +51,7 @@ const char* Reason(int status) {
 
 }  // namespace
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
+bool IEquals(std::string_view a, std::string_view b) { return AsciiIEquals(a, b); }
 
 void AppendUint(std::string* out, uint64_t v) {
   char buf[24];

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <set>
 
+#include "base/bytes.h"
 #include "s3/http_util.h"
 #include "s3/xml.h"
 #include "server/s3_request.h"
@@ -11,21 +12,6 @@
 namespace as {
 
 namespace {
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool StartsWithI(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && IEquals(s.substr(0, p.size()), p);
-}
 
 // Splits "/bucket/key..." (decoded) into bucket and key.
 void SplitPath(const std::string& path, std::string* bucket, std::string* key) {
@@ -105,7 +91,7 @@ void S3Request::SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& at
   w.SetHeader("x-amz-meta-as-content", info.content.ToString());
   if (attrs.parts) w.SetHeader("x-amz-mp-parts-count", std::to_string(attrs.parts));
   const std::string* mode = req.Header("x-amz-checksum-mode");
-  if (mode && IEquals(*mode, "enabled")) {
+  if (mode && AsciiIEquals(*mode, "enabled")) {
     if (!attrs.checksum_crc32c.empty()) w.SetHeader("x-amz-checksum-crc32c", attrs.checksum_crc32c);
     if (!attrs.checksum_sha256.empty()) w.SetHeader("x-amz-checksum-sha256", attrs.checksum_sha256);
   }
@@ -121,7 +107,7 @@ s3::S3Expected<ObjectAttrs> AttrsFromHeaders(const HttpRequest& req) {
       a.content_type = value;
     } else if (KeptHeaders().count(lower)) {
       // aws-chunked is how the body travelled, not what it is.
-      if (lower == "content-encoding" && StartsWithI(value, "aws-chunked")) {
+      if (lower == "content-encoding" && AsciiIStartsWith(value, "aws-chunked")) {
         std::string rest = value.size() > 11 && value[11] == ',' ? value.substr(12) : "";
         while (!rest.empty() && rest[0] == ' ') rest.erase(0, 1);
         if (!rest.empty()) a.headers[lower] = rest;

@@ -16,27 +16,6 @@ std::optional<std::string> Opt(const std::string* p) {
   return p ? std::optional<std::string>(*p) : std::nullopt;
 }
 
-// Streams the artifact `info` (by its manifest digest, so the bytes are the
-// ones the headers describe even if the name is rebound meanwhile). The
-// head goes out with the first verified byte, so a failure before it is an
-// ordinary error response; after it the connection closes short.
-void StreamArtifact(S3Request& r, const ArtifactInfo& info, std::optional<ByteRange> range,
-                    uint64_t length) {
-  auto sink = [&](const uint8_t* p, size_t n) -> Status {
-    if (!r.w.head_sent()) AS_RETURN_IF_ERROR(r.w.WriteHead(length));
-    return r.w.Write(p, n);
-  };
-  Status s = r.store->Get(r.tenant, info.manifest.ToString(), sink, range);
-  if (!s.ok()) {
-    if (s.code() == Code::kNotFound && !r.w.head_sent()) {
-      return r.Error(NoSuchKey(r.key));  // removed between lookup and read
-    }
-    return r.Error(InternalError(s));
-  }
-  if (!r.w.head_sent()) r.w.WriteHead(length).IgnoreError();
-  r.w.Finish().IgnoreError();
-}
-
 void GetOrHead(S3Request& r, bool head) {
   r.w.SetOperation(head ? "HeadObject" : "GetObject");
   auto info = r.store->Lookup(r.Name());
@@ -60,14 +39,6 @@ void GetOrHead(S3Request& r, bool head) {
                                    "At least one of the pre-conditions you specified did not "
                                    "hold"));
   }
-  const std::string* range_header = r.Header("range");
-  std::optional<std::string_view> rh;
-  if (range_header) rh = *range_header;
-  auto range = s3::ResolveRange(rh, info->size);
-  if (range.kind == s3::RangeResult::Kind::kUnsatisfiable) {
-    r.w.SetHeader("Content-Range", s3::ContentRange(range, info->size));
-    return r.Error(s3::MakeS3Error(416, "InvalidRange", "The requested range is not satisfiable"));
-  }
   r.SetObjectHeaders(*info, *attrs);
   // response-* query parameters override headers (presigned download links).
   static const std::pair<const char*, const char*> kOverrides[] = {
@@ -80,20 +51,7 @@ void GetOrHead(S3Request& r, bool head) {
   for (const auto& [param, header] : kOverrides) {
     if (const std::string* v = r.Query(param)) r.w.SetHeader(header, *v);
   }
-  uint64_t length = info->size;
-  std::optional<ByteRange> br;
-  if (range.kind == s3::RangeResult::Kind::kPartial) {
-    r.w.SetStatus(206);
-    r.w.SetHeader("Content-Range", s3::ContentRange(range, info->size));
-    length = range.length();
-    br = ByteRange{range.first, range.last};
-  }
-  if (head || length == 0) {
-    r.w.WriteHead(length).IgnoreError();
-    r.w.Finish().IgnoreError();
-    return;
-  }
-  StreamArtifact(r, *info, br, length);
+  SendArtifact(r, *info, head, NoSuchKey(r.key));
 }
 
 void PutObject(S3Request& r) {
@@ -177,6 +135,41 @@ void DeleteObject(S3Request& r) {
 }
 
 }  // namespace
+
+void SendArtifact(S3Request& r, const ArtifactInfo& info, bool head, const s3::S3Error& gone) {
+  std::optional<std::string_view> rh;
+  if (const std::string* h = r.Header("range")) rh = *h;
+  auto range = s3::ResolveRange(rh, info.size);
+  if (range.kind == s3::RangeResult::Kind::kUnsatisfiable) {
+    r.w.SetHeader("Content-Range", s3::ContentRange(range, info.size));
+    return r.Error(s3::MakeS3Error(416, "InvalidRange", "The requested range is not satisfiable"));
+  }
+  uint64_t length = info.size;
+  std::optional<ByteRange> br;
+  if (range.kind == s3::RangeResult::Kind::kPartial) {
+    r.w.SetStatus(206);
+    r.w.SetHeader("Content-Range", s3::ContentRange(range, info.size));
+    length = range.length();
+    br = ByteRange{range.first, range.last};
+  }
+  if (!head && length > 0) {
+    // By manifest digest, so the bytes are the ones the headers describe
+    // even if the name is rebound meanwhile. The head goes out with the
+    // first verified byte: a failure before it is an ordinary error
+    // response; after it the connection closes short of Content-Length.
+    auto sink = [&](const uint8_t* p, size_t n) -> Status {
+      if (!r.w.head_sent()) AS_RETURN_IF_ERROR(r.w.WriteHead(length));
+      return r.w.Write(p, n);
+    };
+    Status s = r.store->Get(r.tenant, info.manifest.ToString(), sink, br);
+    if (!s.ok()) {
+      // NotFound: removed between the lookup and the read.
+      return r.Error(s.code() == Code::kNotFound ? gone : InternalError(s));
+    }
+  }
+  if (!r.w.head_sent()) r.w.WriteHead(length).IgnoreError();
+  r.w.Finish().IgnoreError();
+}
 
 void ObjectOp(S3Request& r) {
   const std::string& m = r.req.method;

@@ -57,6 +57,11 @@ s3::S3Error NoSuchBucket(const std::string& bucket);
 s3::S3Error NoSuchUpload(const std::string& id);
 s3::S3Error InternalError(const Status& s);
 
+// Answers a GET or HEAD of an artifact whose other headers are set: the
+// Range header (416, or 206 with Content-Range), then the bytes, each chunk
+// checked before it is sent. `gone` answers an artifact removed meanwhile.
+void SendArtifact(S3Request& r, const ArtifactInfo& info, bool head, const s3::S3Error& gone);
+
 // Sub-resources this server does not keep (?tagging, ?policy, ...): true
 // after answering 501 NotImplemented, so the request is not mistaken for a
 // plain object or bucket operation. GET ?acl is answered (a canned

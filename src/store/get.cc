@@ -113,6 +113,7 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, std::vector<uint8_
 
 Status StoreImpl::Get(const std::string& tenant, const std::string& ref, const ByteSink& sink,
                       std::optional<ByteRange> range, const Progress& progress) {
+  ActiveOp op(&active_ops_);
   AS_ASSIGN_OR_RETURN(Resolved r, Resolve(tenant, ref));
   AS_ASSIGN_OR_RETURN(auto mp, CachedManifest(r.manifest));
   const Manifest& m = *mp;
@@ -201,17 +202,7 @@ Result<std::vector<ArtifactInfo>> StoreImpl::List(const std::string& tenant,
   AS_ASSIGN_OR_RETURN(auto rows, meta_->ListNames(tenant, prefix));
   std::vector<ArtifactInfo> out;
   out.reserve(rows.size());
-  for (const NameRow& n : rows) {
-    ArtifactInfo a;
-    a.name = ObjectName{n.tenant, n.bucket, n.key};
-    a.version = n.version;
-    a.content = n.content;
-    a.manifest = n.manifest;
-    a.size = n.size;
-    a.created = n.created;
-    a.attrs = n.attrs;
-    out.push_back(std::move(a));
-  }
+  for (const NameRow& n : rows) out.push_back(InfoFromName(n));
   return out;
 }
 

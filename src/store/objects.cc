@@ -15,18 +15,6 @@ namespace as {
 
 namespace {
 
-ArtifactInfo InfoFromName(const NameRow& n) {
-  ArtifactInfo a;
-  a.name = ObjectName{n.tenant, n.bucket, n.key};
-  a.version = n.version;
-  a.content = n.content;
-  a.manifest = n.manifest;
-  a.size = n.size;
-  a.created = n.created;
-  a.attrs = n.attrs;
-  return a;
-}
-
 UploadInfo InfoFromUpload(const UploadRow& u) {
   return UploadInfo{u.id, ObjectName{u.tenant, u.bucket, u.key}, u.attrs, u.created};
 }
@@ -80,6 +68,18 @@ constexpr std::string_view kSecretAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";  // 64
 
 }  // namespace
+
+ArtifactInfo InfoFromName(const NameRow& n) {
+  ArtifactInfo a;
+  a.name = ObjectName{n.tenant, n.bucket, n.key};
+  a.version = n.version;
+  a.content = n.content;
+  a.manifest = n.manifest;
+  a.size = n.size;
+  a.created = n.created;
+  a.attrs = n.attrs;
+  return a;
+}
 
 Result<ArtifactInfo> StoreImpl::Lookup(const ObjectName& name) {
   AS_ASSIGN_OR_RETURN(auto n, meta_->GetName(name.tenant, name.bucket, name.key));

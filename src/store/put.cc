@@ -112,6 +112,7 @@ Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& sourc
 Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string& name_hint,
                                     const ByteSource& source, const PutOptions& options,
                                     const BindFn& bind) {
+  ActiveOp op(&active_ops_);
   AS_ASSIGN_OR_RETURN(uint32_t domain, meta_->TenantDomain(tenant, true));
   const CodecId codec = options.codec.value_or(options_.codec);
   const int level = options.zstd_level.value_or(options_.zstd_level);

@@ -6,6 +6,7 @@
 //   <dir>/packs/hh/<id>.pack
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,9 @@ namespace as {
 
 inline constexpr const char* kStoreMarker = "STORE";
 inline constexpr const char* kStoreMarkerText = "artifact-store 1\n";
+
+// What a names row says of its artifact (no manifest read).
+ArtifactInfo InfoFromName(const NameRow& n);
 
 // The chunker identity kept in the metadata (meta table).
 Status SaveChunkerParams(Metadata* m, const ChunkerParams& p);
@@ -118,8 +122,15 @@ class StoreImpl final : public Store {
   Status LoadFilter();
   ArtifactInfo InfoFrom(const Resolved& r, const Manifest& m);
   Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain);
-  // Extra threads for a put's compression or a get's read-ahead.
+  // Extra threads for a put's compression or a get's read-ahead: the spare
+  // CPUs, less one per other put or get in progress.
   int Workers() const;
+  // Counts a put or get in progress for Workers().
+  struct ActiveOp {
+    explicit ActiveOp(std::atomic<int>* n) : n_(n) { n_->fetch_add(1, std::memory_order_relaxed); }
+    ~ActiveOp() { n_->fetch_sub(1, std::memory_order_relaxed); }
+    std::atomic<int>* n_;
+  };
   void PackDone(const std::string& name);
 
   Env* env_;
@@ -141,6 +152,8 @@ class StoreImpl final : public Store {
 
   std::mutex readers_mu_;
   std::map<int64_t, std::shared_ptr<PackReader>> readers_;
+
+  std::atomic<int> active_ops_{0};
 
   std::mutex inflight_mu_;
   std::set<std::string> inflight_packs_;  // being written, not yet committed

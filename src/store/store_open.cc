@@ -185,7 +185,13 @@ Result<std::unique_ptr<PackWriter>> StoreImpl::NewPackWriter(uint32_t domain) {
 }
 
 int StoreImpl::Workers() const {
-  return options_.compress_workers.value_or(CompressPipeline::DefaultWorkers());
+  if (options_.compress_workers) return *options_.compress_workers;
+  // The CPUs are shared by the puts and gets running now: with as many of
+  // them as CPUs, extra threads would only take turns (a server with 64
+  // connections must not run 64 read-ahead pools).
+  const int spare = CompressPipeline::DefaultWorkers();
+  const int others = active_ops_.load(std::memory_order_relaxed) - 1;
+  return std::max(0, spare - std::max(0, others));
 }
 
 void StoreImpl::PackDone(const std::string& name) {
