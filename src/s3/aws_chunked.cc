@@ -179,7 +179,7 @@ Status AwsChunkedDecoder::ReadLine(std::string* line) {
 
 Status AwsChunkedDecoder::ReadExact(uint8_t* dst, size_t n) {
   size_t have = std::min(n, in_len_ - in_pos_);
-  std::memcpy(dst, in_.data() + in_pos_, have);
+  if (have > 0) std::memcpy(dst, in_.data() + in_pos_, have);  // dst may be null when n is 0
   in_pos_ += have;
   size_t got = have;
   while (got < n) {  // large chunks go straight from the raw reader to `dst`
