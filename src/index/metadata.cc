@@ -164,6 +164,18 @@ Status Metadata::SetMeta(const std::string& key, const std::string& value) {
 }
 
 Result<uint32_t> Metadata::TenantDomain(const std::string& tenant, bool create) {
+  {
+    std::shared_lock<std::shared_mutex> r(domains_mu_);
+    auto it = domains_.find(tenant);
+    if (it != domains_.end()) return it->second;
+  }
+  AS_ASSIGN_OR_RETURN(uint32_t d, LoadTenantDomain(tenant, create));
+  std::unique_lock<std::shared_mutex> w(domains_mu_);
+  domains_[tenant] = d;
+  return d;
+}
+
+Result<uint32_t> Metadata::LoadTenantDomain(const std::string& tenant, bool create) {
   std::lock_guard<std::mutex> l(mu_);
   {
     AS_ASSIGN_OR_RETURN(auto c, Cached("SELECT domain FROM tenants WHERE name = ?"));

@@ -13,6 +13,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -210,6 +212,7 @@ class Metadata {
   Result<std::vector<AccessKeyRow>> ListAccessKeys();
 
  private:
+  Result<uint32_t> LoadTenantDomain(const std::string& tenant, bool create);
   Status BindNameLocked(const NameRow& n, bool require_bucket);
   Status InsertPartLocked(const PartRow& p);
   Status DeleteUploadLocked(const std::string& id);
@@ -243,6 +246,10 @@ class Metadata {
 
   std::mutex mu_;
   std::unique_ptr<SqliteDb> db_;
+  // Tenant -> domain, which never changes once made: every get asks, and
+  // this answers without the database lock.
+  std::shared_mutex domains_mu_;
+  std::unordered_map<std::string, uint32_t> domains_;
   std::map<std::string, std::unique_ptr<SqliteStmt>> stmts_;
   std::optional<SqliteStmt> find_chunk_;
 };

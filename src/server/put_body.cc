@@ -58,8 +58,7 @@ s3::S3Expected<std::unique_ptr<PutBody>> PutBody::Create(const HttpRequest& req,
   }
   b->expected_length_ = req.content_length;
   if (IsStreaming(auth.payload_mode)) {
-    std::vector<s3::HttpHeader> headers(req.headers.begin(), req.headers.end());
-    s3::HttpRequestView view{req.method, req.target, headers};
+    s3::HttpRequestView view{req.method, req.target, req.headers};
     auto params = s3::AwsChunkedParamsFor(auth, secret, view);
     if (!params.ok()) return params.error();
     b->expected_length_ = params->decoded_length;

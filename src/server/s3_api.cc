@@ -218,8 +218,8 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
   r.query = std::move(query).value();
 
   // Authentication: who is asking decides which tenant's data is visible.
-  std::vector<s3::HttpHeader> headers(req.headers.begin(), req.headers.end());
-  s3::HttpRequestView view{req.method, req.target, headers};
+  // HttpRequest keeps its headers as the same (name, value) pairs: no copy.
+  s3::HttpRequestView view{req.method, req.target, req.headers};
   auto auth = s3::ParseSigV4(view, static_cast<int64_t>(std::time(nullptr)));
   if (!auth.ok()) {
     w.SetOperation("AuthFailed");
