@@ -153,16 +153,15 @@ void SendArtifact(S3Request& r, const ArtifactInfo& info, bool head, const s3::S
     br = ByteRange{range.first, range.last};
   }
   if (!head && length > 0) {
-    // By content digest, so the bytes are the ones the headers describe
-    // even if the name is rebound meanwhile (and it is the first index a
-    // digest lookup tries). The head goes out with the
+    // By the manifest the lookup found, so the bytes are the ones the
+    // headers describe even if the name is rebound meanwhile. The head goes out with the
     // first verified byte: a failure before it is an ordinary error
     // response; after it the connection closes short of Content-Length.
     auto sink = [&](const uint8_t* p, size_t n) -> Status {
       if (!r.w.head_sent()) AS_RETURN_IF_ERROR(r.w.WriteHead(length));
       return r.w.Write(p, n);
     };
-    Status s = r.store->Get(r.tenant, info.content.ToString(), sink, br);
+    Status s = r.store->GetFound(r.tenant, info, sink, br);
     if (!s.ok()) {
       // NotFound: removed between the lookup and the read.
       return r.Error(s.code() == Code::kNotFound ? gone : InternalError(s));

@@ -115,6 +115,26 @@ Status StoreImpl::Get(const std::string& tenant, const std::string& ref, const B
                       std::optional<ByteRange> range, const Progress& progress) {
   ActiveOp op(&active_ops_);
   AS_ASSIGN_OR_RETURN(Resolved r, Resolve(tenant, ref));
+  return GetResolved(r, ref, sink, range, progress);
+}
+
+Status StoreImpl::GetFound(const std::string& tenant, const ArtifactInfo& info,
+                           const ByteSink& sink, std::optional<ByteRange> range) {
+  ActiveOp op(&active_ops_);
+  // The caller has just found the artifact by its name or digest: read its
+  // manifest directly. A manifest row still there means gc has not dropped
+  // its chunks (it drops both in one transaction).
+  Resolved r;
+  AS_ASSIGN_OR_RETURN(r.domain, meta_->TenantDomain(tenant, false));
+  AS_ASSIGN_OR_RETURN(auto row, meta_->FindManifest(r.domain, info.manifest));
+  const std::string ref = info.name ? info.name->ToString() : info.content.ToString();
+  if (!row) return Status::NotFound("no artifact " + ref + " (removed meanwhile)");
+  r.manifest = *row;
+  return GetResolved(r, ref, sink, range, nullptr);
+}
+
+Status StoreImpl::GetResolved(const Resolved& r, const std::string& ref, const ByteSink& sink,
+                              std::optional<ByteRange> range, const Progress& progress) {
   AS_ASSIGN_OR_RETURN(auto mp, CachedManifest(r.manifest));
   const Manifest& m = *mp;
   uint64_t first = 0, end = m.size;  // [first, end)

@@ -51,6 +51,8 @@ class StoreImpl final : public Store {
   Result<StoreStats> Stats() override;
   Result<ReindexReport> Reindex(const Progress& progress) override;
 
+  Status GetFound(const std::string& tenant, const ArtifactInfo& info, const ByteSink& sink,
+                  std::optional<ByteRange> range) override;
   Result<ArtifactInfo> Lookup(const ObjectName& name) override;
   Result<ArtifactInfo> LookupDigest(const std::string& tenant, const Digest& digest) override;
   Result<std::vector<ArtifactInfo>> ListBucket(const std::string& tenant,
@@ -98,6 +100,9 @@ class StoreImpl final : public Store {
     std::optional<NameRow> name;
   };
   Result<Resolved> Resolve(const std::string& tenant, const std::string& ref);
+  // Get's body once the artifact is resolved; `ref` names it in errors.
+  Status GetResolved(const Resolved& r, const std::string& ref, const ByteSink& sink,
+                     std::optional<ByteRange> range, const Progress& progress);
   // Fills in what a put binds once its manifest is known (a name, a part).
   using BindFn =
       std::function<void(PutCommit*, const ManifestRow&, int64_t created, std::string attrs)>;

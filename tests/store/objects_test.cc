@@ -253,5 +253,28 @@ TEST_F(ObjectsTest, ManifestBytesAreTheCanonicalCborNamedByTheDigest) {
             Code::kNotFound);
 }
 
+TEST_F(ObjectsTest, GetFoundReadsWhatTheLookupFoundUntilItIsCollected) {
+  Bytes v1 = RandomBytes(60000, 12), v2 = RandomBytes(30000, 13);
+  ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(v1)).ok());
+  auto found = store_->Lookup({"default", "b", "k"});
+  ASSERT_TRUE(found.ok());
+  // The name moves on; the artifact found before is still readable...
+  ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(v2)).ok());
+  Bytes out;
+  auto sink = [&](const uint8_t* p, size_t n) {
+    out.insert(out.end(), p, p + n);
+    return Status::OK();
+  };
+  ASSERT_TRUE(store_->GetFound("default", *found, sink, ByteRange{10, 19}).ok());
+  EXPECT_EQ(out, Bytes(v1.begin() + 10, v1.begin() + 20));
+  // ...until gc collects it.
+  GcOptions g;
+  g.grace_seconds = 0;
+  ASSERT_TRUE(store_->Gc(g).ok());
+  out.clear();
+  EXPECT_EQ(store_->GetFound("default", *found, sink, std::nullopt).code(), Code::kNotFound);
+  EXPECT_TRUE(out.empty());
+}
+
 }  // namespace
 }  // namespace as
