@@ -8,8 +8,6 @@
 // with MSG_NOSIGNAL, so a vanished client is an error, not SIGPIPE.
 #include "server/http_connection.h"
 
-#include <poll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -157,10 +155,7 @@ class ConnImpl final : public Conn, private Response::Host {
 
  private:
   enum class BodyKind { kNone, kLength, kChunked };
-  enum class Wait { kReady, kClose, kPark };
 
-  // Waits for the first byte of the next request, or to be told to let go.
-  Wait WaitForRequest();
   // Moves to `next` unless Shutdown says this connection must end.
   bool Enter(State next);
   // Serves one parsed request; false when the connection must close.
@@ -210,17 +205,10 @@ bool ConnImpl::Serve(int fd, const std::string& remote) {
   stream_.fd = fd;
   req_.remote = remote;
   buf_.clear();
-  for (;;) {
-    // A pipelined request already buffered needs no waiting (and cannot be
-    // parked: the buffer stays with this worker).
-    if (buf_.size() == 0) {
-      Wait w = WaitForRequest();
-      if (w == Wait::kClose) return false;
-      if (w == Wait::kPark) {
-        shared_->park(fd, remote);
-        return true;
-      }
-    }
+  // The first request is arriving (the socket polled readable); later ones
+  // are served here only when already buffered (pipelined). Otherwise the
+  // connection goes back to the server to wait without a thread.
+  do {
     if (!Enter(State::kHeader)) return false;
     parser_.emplace(&req_);
     parser_->header_limit(uint32_t(std::min<size_t>(shared_->options.max_header_bytes, 1u << 30)));
@@ -235,39 +223,8 @@ bool ConnImpl::Serve(int fd, const std::string& remote) {
       return false;
     }
     if (!HandleRequest()) return false;
-  }
-}
-
-ConnImpl::Wait ConnImpl::WaitForRequest() {
-  {
-    std::lock_guard lock(shared_->mu);
-    if (shared_->stopping.load()) return Wait::kClose;
-    state = State::kIdle;
-    asked = false;
-  }
-  int timeout_ms = shared_->options.idle_timeout_seconds > 0
-                       ? shared_->options.idle_timeout_seconds * 1000
-                       : -1;
-  for (;;) {
-    pollfd fds[2] = {{stream_.fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    int r = ::poll(fds, 2, timeout_ms);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return Wait::kClose;  // idle timeout (or poll failed)
-    if (fds[1].revents) {
-      // Told to let go. Even if a request is arriving, parking is right:
-      // the server queues the connection again behind the ones waiting.
-      uint64_t v;
-      while (::read(wake_fd_, &v, sizeof(v)) > 0) {
-      }
-      std::lock_guard lock(shared_->mu);
-      if (shared_->stopping.load()) return Wait::kClose;
-      state = State::kNone;
-      this->fd = -1;
-      asked = false;
-      return Wait::kPark;
-    }
-    return Wait::kReady;
-  }
+  } while (buf_.size() > 0);
+  return !shared_->stopping.load();
 }
 
 bool ConnImpl::Enter(State next) {
@@ -478,20 +435,9 @@ std::unique_ptr<Conn> Conn::New(ServerShared* shared) {
   return std::make_unique<ConnImpl>(shared);
 }
 
-Conn::Conn(ServerShared* shared)
-    : shared_(shared), wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+Conn::Conn(ServerShared* shared) : shared_(shared) {}
 
-Conn::~Conn() {
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-}
-
-void Conn::Wake() {
-  uint64_t one = 1;
-  asked = true;
-  if (::write(wake_fd_, &one, sizeof(one)) < 0) {
-    // Only fails if the counter would overflow: it is already signalled.
-  }
-}
+Conn::~Conn() = default;
 
 }  // namespace as::http_internal
 

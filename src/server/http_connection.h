@@ -1,6 +1,6 @@
-// Internal to the HTTP server: one worker's connection, shared between the
-// worker that serves it and HttpServer::Shutdown(), which must be able to
-// wake a worker blocked waiting for a request that will never come.
+// Internal to the HTTP server: one worker's connection state, shared between
+// the worker that serves it and HttpServer::Shutdown(), which must be able to
+// cut short a worker blocked reading a header that may never complete.
 //
 // The Beast parser lives only in http_connection.cc, so nothing else pays
 // for compiling it.
@@ -24,26 +24,18 @@ struct ServerShared {
   HttpServerOptions options;
   Handler handler;
   Metrics* metrics = nullptr;
-  std::mutex mu;  // guards every Conn's fd/state/asked/kicked
+  std::mutex mu;  // guards every Conn's fd/state/kicked
   std::atomic<bool> stopping{false};
-  // Takes a connection that is between requests (nothing buffered) from a
-  // worker asked to yield; the server watches it and queues it again when
-  // its next request arrives, or closes it after the idle timeout.
-  std::function<void(int fd, std::string remote)> park;
 };
 
-// A worker's connection slot, reused for each connection the worker serves.
-//
-// Between requests a worker waits in poll() on the socket and on its own
-// eventfd. The server writes that eventfd to make the worker let go of an
-// idle keep-alive connection: to park it when other connections are queued
-// for a worker, or to close it when shutting down. This is what keeps
-// `threads` idle keep-alive clients from starving everyone else.
+// A worker's connection slot, reused for each connection the worker picks
+// up. A worker holds a connection only while requests are arriving on it;
+// between requests the connection goes back to the server's epoll set, so
+// idle keep-alive clients never hold a worker.
 class Conn {
  public:
   enum class State {
     kNone,    // no connection
-    kIdle,    // waiting for the first byte of a request (wakeable)
     kHeader,  // reading a request header
     kBusy,    // in the handler, or finishing the response
   };
@@ -53,18 +45,16 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  // Serves requests on `fd` until the connection should end (returns false;
-  // the caller closes fd, after setting state kNone under shared->mu) or
-  // has been parked (returns true; fd is no longer the caller's).
+  // Serves the requests that `fd` has ready (the caller knows the socket is
+  // readable) until none is buffered. Returns true when the connection is
+  // between requests with nothing buffered and may be kept for the next
+  // one; false when it should end (the caller closes fd, after setting
+  // state kNone under shared->mu).
   virtual bool Serve(int fd, const std::string& remote) = 0;
-
-  // Wakes the worker if it waits in kIdle (call under shared->mu).
-  void Wake();
 
   // Guarded by ServerShared::mu.
   int fd = -1;
   State state = State::kNone;
-  bool asked = false;   // Wake() was called for this idle period
   bool kicked = false;  // read side shut during kHeader: drop the request
 
  protected:
@@ -80,7 +70,6 @@ class Conn {
   }
   explicit Conn(ServerShared* shared);
   ServerShared* const shared_;
-  const int wake_fd_;  // eventfd (non-blocking), written by Wake()
 
   virtual Result<size_t> BodyRead(uint8_t* buf, size_t cap) = 0;
   virtual uint64_t BodyBytesRead() const = 0;

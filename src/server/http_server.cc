@@ -6,7 +6,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,60 +16,84 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include "server/http_connection.h"
 
 namespace as {
 
+// How connections reach workers (leader/followers): every worker waits in
+// epoll_wait on one shared epoll set holding the listening socket and every
+// idle connection, each armed EPOLLONESHOT so exactly one worker gets each
+// event. The worker that gets a connection serves what it has to say, then
+// re-arms it and goes back to epoll_wait. Under load the next ready
+// connection is already there, so a worker moves from request to request
+// without sleeping or handing anything to another thread; idle keep-alive
+// connections cost a table entry, never a thread.
 struct HttpServer::Impl {
   http_internal::ServerShared shared;
-  int listen_fd = -1;
-  int wake_fd = -1;  // eventfd (non-blocking): wakes the acceptor's poll
+  int listen_fd = -1;  // guarded by accept_mu once workers run
+  int epoll_fd = -1;
+  int stop_fd = -1;  // eventfd, level-triggered in the epoll set: signalled = stop
   std::string url_host;
   int port = 0;
 
-  struct Pending {
+  // A client connection. While armed in the epoll set (idle) it belongs to
+  // no worker; the worker whose epoll_wait returns it owns it until it
+  // re-arms it or closes it. Only the owner closes and deletes a Link, after
+  // taking it out of `links`; others (the idle sweep, Shutdown) only shut
+  // its socket down under links_mu, which wakes it as an EOF.
+  struct Link {
     int fd;
     std::string remote;
+    std::atomic<bool> idle{true};
+    std::atomic<int64_t> idle_since{0};  // steady_clock ticks, set before arming
+    bool swept = false;                  // guarded by links_mu
   };
-  // Guarded by shared.mu:
-  std::deque<Pending> queue;       // connections ready for a worker
-  size_t queue_cap = 0;            // past this, new clients wait in the backlog
-  size_t free_workers = 0;         // workers waiting for the queue
-  std::vector<Pending> to_park;    // handed over by workers, for the acceptor
-  std::condition_variable work_cv; // a connection was queued, or stopping
-
-  // The acceptor's own: parked connections and when each times out.
-  struct Parked {
-    Pending p;
-    std::chrono::steady_clock::time_point deadline;
-  };
-  std::vector<Parked> parked;
+  std::mutex links_mu;
+  std::unordered_set<Link*> links;
+  std::mutex accept_mu;
 
   std::vector<std::unique_ptr<http_internal::Conn>> conns;  // one per worker
-  std::thread acceptor;
   std::vector<std::thread> workers;
+  std::thread sweeper;  // closes connections idle past the timeout
+  std::mutex sweep_mu;
+  std::condition_variable sweep_cv;
   std::once_flag shutdown_once;
 
   ~Impl() {
     if (listen_fd >= 0) ::close(listen_fd);
-    if (wake_fd >= 0) ::close(wake_fd);
-  }
-
-  void WakeAcceptor() {
-    uint64_t one = 1;
-    if (::write(wake_fd, &one, sizeof(one)) < 0) {
-      // EAGAIN only: the counter is already non-zero, the acceptor will wake.
+    if (epoll_fd >= 0) ::close(epoll_fd);
+    if (stop_fd >= 0) ::close(stop_fd);
+    for (Link* l : links) {
+      ::close(l->fd);
+      delete l;
     }
   }
-  void AcceptLoop();
-  // Queues connections for workers (under shared.mu); when no worker is
-  // free, asks idle keep-alive ones to park theirs.
-  void EnqueueLocked(std::vector<Pending>* ready);
+
+  static int64_t Now() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+  // Hands an idle connection back to the epoll set; false if that failed.
+  bool Arm(Link* l, int op) {
+    l->idle_since.store(Now());
+    l->idle.store(true);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = l;
+    return ::epoll_ctl(epoll_fd, op, l->fd, &ev) == 0;
+  }
+  void Drop(Link* l) {
+    {
+      std::lock_guard lock(links_mu);
+      links.erase(l);
+    }
+    ::close(l->fd);
+    delete l;
+  }
+  void AcceptSome();
   void WorkerLoop(http_internal::Conn* conn);
+  void SweepLoop();
 };
 
 namespace {
@@ -154,129 +179,94 @@ void TuneSocket(int fd, int timeout_seconds) {
 
 }  // namespace
 
-void HttpServer::Impl::EnqueueLocked(std::vector<Pending>* ready) {
-  for (auto& p : *ready) {
-    queue.push_back(std::move(p));
-    work_cv.notify_one();
-  }
-  ready->clear();
-  size_t asked = 0;
-  for (auto& c : conns) {
-    if (c->state == http_internal::Conn::State::kIdle && c->asked) asked++;
-  }
-  // Each queued connection needs a free worker or an idle one that will
-  // become free by parking its connection.
-  for (auto& c : conns) {
-    if (queue.size() <= free_workers + asked) break;
-    if (c->state == http_internal::Conn::State::kIdle && !c->asked) {
-      c->Wake();
-      asked++;
-    }
-  }
-}
-
-void HttpServer::Impl::AcceptLoop() {
-  std::vector<pollfd> fds;
-  std::vector<Pending> ready;
-  const auto idle = std::chrono::seconds(shared.options.idle_timeout_seconds > 0
-                                             ? shared.options.idle_timeout_seconds
-                                             : 1 << 30);
-  for (;;) {
-    bool can_accept, queued;
-    {
-      std::lock_guard lock(shared.mu);
-      if (shared.stopping.load()) break;
-      auto now = std::chrono::steady_clock::now();
-      for (auto& p : to_park) parked.push_back({std::move(p), now + idle});
-      to_park.clear();
-      can_accept = queue.size() < queue_cap;
-      queued = !queue.empty();
-    }
-    fds.clear();
-    fds.push_back({wake_fd, POLLIN, 0});
-    // A full queue leaves new clients in the kernel's backlog.
-    fds.push_back({can_accept ? listen_fd : -1, POLLIN, 0});
-    auto now = std::chrono::steady_clock::now();
-    auto next_deadline = now + idle;
-    for (const auto& p : parked) {
-      fds.push_back({p.p.fd, POLLIN, 0});
-      next_deadline = std::min(next_deadline, p.deadline);
-    }
-    // While clients are queued, look again soon: a worker asked to yield
-    // may have started a request instead, and another must be asked.
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_deadline - now);
-    int timeout_ms = int(std::clamp<int64_t>(wait.count() + 1, 0, queued ? 20 : 60000));
-    if (::poll(fds.data(), fds.size(), timeout_ms) < 0 && errno != EINTR) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      continue;
-    }
-    if (fds[0].revents) {
-      uint64_t v;
-      while (::read(wake_fd, &v, sizeof(v)) > 0) {
-      }
-    }
-    now = std::chrono::steady_clock::now();
-    // Parked connections with a request (or a hang-up) arriving go back to
-    // the workers; quiet ones past their deadline are closed.
-    size_t keep = 0;
-    for (size_t i = 0; i < parked.size(); i++) {
-      if (fds[2 + i].revents) {
-        ready.push_back(std::move(parked[i].p));
-      } else if (parked[i].deadline <= now) {
-        ::close(parked[i].p.fd);
-      } else {
-        parked[keep++] = std::move(parked[i]);
-      }
-    }
-    parked.resize(keep);
-    if (fds[1].revents) {
-      sockaddr_storage peer{};
-      socklen_t len = sizeof(peer);
-      int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
-      if (fd >= 0) {
-        TuneSocket(fd, shared.options.idle_timeout_seconds);
-        ready.push_back({fd, PeerName(peer)});
-      } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of descriptors: back off instead of spinning on poll.
+void HttpServer::Impl::AcceptSome() {
+  std::lock_guard lock(accept_mu);
+  if (listen_fd < 0) return;  // shut down
+  // A bounded batch, so one worker does not spend a burst of connects
+  // accepting while requests wait.
+  for (int i = 0; i < 64; i++) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(peer);
+    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: back off instead of spinning on epoll.
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
+      break;  // EAGAIN: none left (or a transient error)
     }
-    std::lock_guard lock(shared.mu);
-    EnqueueLocked(&ready);
+    TuneSocket(fd, shared.options.idle_timeout_seconds);
+    auto* l = new Link{fd, PeerName(peer)};
+    {
+      std::lock_guard lk(links_mu);
+      links.insert(l);
+    }
+    if (!Arm(l, EPOLL_CTL_ADD)) Drop(l);
   }
-  for (auto& p : parked) ::close(p.p.fd);
-  parked.clear();
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.ptr = nullptr;  // the listening socket
+  ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, listen_fd, &ev);
 }
 
 void HttpServer::Impl::WorkerLoop(http_internal::Conn* conn) {
   for (;;) {
-    Pending p;
-    {
-      std::unique_lock lock(shared.mu);
-      free_workers++;
-      work_cv.wait(lock, [&] { return shared.stopping.load() || !queue.empty(); });
-      free_workers--;
-      if (shared.stopping.load()) {
-        // Never served (or parked between requests): nothing is lost.
-        for (auto& q : queue) ::close(q.fd);
-        queue.clear();
-        return;
-      }
-      if (queue.size() == queue_cap) WakeAcceptor();  // it may accept again
-      p = std::move(queue.front());
-      queue.pop_front();
-      conn->fd = p.fd;
-      conn->state = http_internal::Conn::State::kBusy;
-      conn->kicked = false;
-      conn->asked = false;
+    epoll_event ev{};
+    int n = ::epoll_wait(epoll_fd, &ev, 1, -1);
+    if (n < 0) {
+      if (errno != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
     }
-    if (conn->Serve(p.fd, p.remote)) continue;  // parked: no longer ours
+    if (n == 0) continue;
+    if (ev.data.ptr == &stop_fd) return;  // stays signalled: every worker sees it
+    if (ev.data.ptr == nullptr) {
+      AcceptSome();
+      continue;
+    }
+    auto* l = static_cast<Link*>(ev.data.ptr);
+    l->idle.store(false);
+    {
+      std::lock_guard lock(shared.mu);
+      if (shared.stopping.load()) {
+        // A request arriving as we stop is dropped, as if it came a
+        // moment later (nothing of it was read).
+        conn->fd = -1;
+      } else {
+        conn->fd = l->fd;
+        conn->state = http_internal::Conn::State::kBusy;
+        conn->kicked = false;
+      }
+    }
+    bool keep = conn->fd >= 0 && conn->Serve(l->fd, l->remote);
     {
       std::lock_guard lock(shared.mu);
       conn->state = http_internal::Conn::State::kNone;
       conn->fd = -1;
     }
-    ::close(p.fd);
+    if (!keep || !Arm(l, EPOLL_CTL_MOD)) Drop(l);
+  }
+}
+
+void HttpServer::Impl::SweepLoop() {
+  int64_t idle = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::seconds(shared.options.idle_timeout_seconds))
+                     .count();
+  auto period = std::chrono::milliseconds(
+      std::clamp(shared.options.idle_timeout_seconds * 1000 / 4, 50, 1000));
+  std::unique_lock lock(sweep_mu);
+  while (!sweep_cv.wait_for(lock, period, [&] { return shared.stopping.load(); })) {
+    if (shared.options.idle_timeout_seconds <= 0) continue;
+    int64_t now = Now();
+    std::lock_guard lk(links_mu);
+    for (Link* l : links) {
+      // Shutting the socket down makes it readable (EOF): a worker picks
+      // it up, reads nothing and closes it. A request racing the timeout
+      // loses, as with any server's keep-alive timeout.
+      if (!l->swept && l->idle.load() && now - l->idle_since.load() >= idle) {
+        ::shutdown(l->fd, SHUT_RDWR);
+        l->swept = true;
+      }
+    }
   }
 }
 
@@ -287,8 +277,23 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   auto impl = std::make_unique<Impl>();
   AS_ASSIGN_OR_RETURN(auto hp, SplitListen(options.listen));
   AS_ASSIGN_OR_RETURN(impl->listen_fd, Listen(hp.first, hp.second, &impl->port));
-  impl->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (impl->wake_fd < 0) return Status::FromErrno("eventfd", errno);
+  // Non-blocking: a worker accepts until EAGAIN.
+  ::fcntl(impl->listen_fd, F_SETFL, ::fcntl(impl->listen_fd, F_GETFL) | O_NONBLOCK);
+  impl->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (impl->epoll_fd < 0) return Status::FromErrno("epoll_create1", errno);
+  impl->stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (impl->stop_fd < 0) return Status::FromErrno("eventfd", errno);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.ptr = nullptr;
+  if (::epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, impl->listen_fd, &ev) != 0) {
+    return Status::FromErrno("epoll_ctl(listen)", errno);
+  }
+  ev.events = EPOLLIN;  // level-triggered and never read: wakes every worker
+  ev.data.ptr = &impl->stop_fd;
+  if (::epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, impl->stop_fd, &ev) != 0) {
+    return Status::FromErrno("epoll_ctl(eventfd)", errno);
+  }
   if (hp.first.empty() || hp.first == "0.0.0.0") {
     impl->url_host = "127.0.0.1";
   } else if (hp.first == "::") {
@@ -298,22 +303,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   } else {
     impl->url_host = hp.first;
   }
-  impl->queue_cap = size_t(options.threads);
   impl->shared.options = std::move(options);
   impl->shared.handler = std::move(handler);
   impl->shared.metrics = metrics;
-  Impl* raw = impl.get();
-  impl->shared.park = [raw](int fd, std::string remote) {
-    {
-      std::lock_guard lock(raw->shared.mu);
-      if (raw->shared.stopping.load()) {
-        ::close(fd);
-        return;
-      }
-      raw->to_park.push_back({fd, std::move(remote)});
-    }
-    raw->WakeAcceptor();
-  };
 
   Impl* p = impl.get();
   int n = p->shared.options.threads;
@@ -324,7 +316,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
     http_internal::Conn* c = p->conns[size_t(i)].get();
     p->workers.emplace_back([p, c] { p->WorkerLoop(c); });
   }
-  p->acceptor = std::thread([p] { p->AcceptLoop(); });
+  p->sweeper = std::thread([p] { p->SweepLoop(); });
   return server;
 }
 
@@ -344,32 +336,42 @@ void HttpServer::Shutdown() {
     {
       std::lock_guard lock(p->shared.mu);
       p->shared.stopping.store(true);
-      // Workers waiting between requests wake and close; one reading a
-      // header has its read side shut (its request is dropped, as if it
-      // had come a moment later). Busy ones see `stopping` when their
-      // request ends and answer with Connection: close.
+      // A worker reading a header has its read side shut (its request is
+      // dropped, as if it had come a moment later). Busy ones see
+      // `stopping` when their request ends and answer Connection: close.
       for (auto& c : p->conns) {
-        if (c->state == http_internal::Conn::State::kIdle) {
-          c->Wake();
-        } else if (c->state == http_internal::Conn::State::kHeader) {
+        if (c->state == http_internal::Conn::State::kHeader) {
           ::shutdown(c->fd, SHUT_RD);
           c->kicked = true;
         }
       }
-      p->work_cv.notify_all();
     }
-    p->WakeAcceptor();
-    if (p->acceptor.joinable()) p->acceptor.join();
-    // Refuse new connections at once rather than leave them in the backlog.
-    ::close(p->listen_fd);
-    p->listen_fd = -1;
+    uint64_t one = 1;
+    if (::write(p->stop_fd, &one, sizeof(one)) < 0) {
+      // Cannot fail for an eventfd counter this small.
+    }
+    {
+      // Refuse new connections at once rather than leave them in the backlog.
+      std::lock_guard lock(p->accept_mu);
+      ::close(p->listen_fd);
+      p->listen_fd = -1;
+    }
+    {
+      // Idle connections see their end now, not after the slowest request.
+      std::lock_guard lock(p->links_mu);
+      for (auto* l : p->links) {
+        if (l->idle.load()) ::shutdown(l->fd, SHUT_RDWR);
+      }
+    }
+    {
+      std::lock_guard lock(p->sweep_mu);
+      p->sweep_cv.notify_all();
+    }
+    if (p->sweeper.joinable()) p->sweeper.join();
     for (auto& t : p->workers) {
       if (t.joinable()) t.join();
     }
-    for (auto& q : p->queue) ::close(q.fd);
-    p->queue.clear();
-    for (auto& q : p->to_park) ::close(q.fd);
-    p->to_park.clear();
+    // No worker is left: every link still known is idle; ~Impl closes them.
   });
 }
 

@@ -2,14 +2,17 @@
 //
 // Why synchronous: the store pulls request bodies through a ByteSource and
 // pushes response bodies through a ByteSink, blocking, and must move 5 GiB
-// bodies in bounded memory. A worker thread that owns one connection at a
-// time can hand the socket straight to those callbacks; nothing is buffered
-// beyond what the caller asks for.
+// bodies in bounded memory. A worker thread that owns a connection while it
+// serves a request can hand the socket straight to those callbacks; nothing
+// is buffered beyond what the caller asks for.
 //
 // Contract:
-//  - One acceptor thread and `threads` workers. A worker serves one
-//    connection (keep-alive: request after request) until it closes; further
-//    connections wait in a bounded queue and then in the kernel's backlog.
+//  - `threads` workers, no other thread on the request path. Connections are
+//    accepted at once and wait in an epoll set while idle; a worker takes
+//    one when a request arrives, serves it (and any pipelined behind it),
+//    and puts it back. So `threads` bounds requests in progress, not
+//    connections, and idle keep-alive clients hold no thread. A connection
+//    idle for `idle_timeout_seconds` is closed.
 //  - The handler is called once per request, on a worker thread, with the
 //    header parsed and the body unread. It reads the body through RequestBody
 //    and answers through ResponseWriter, either whole (Send) or streamed
@@ -124,7 +127,7 @@ using Handler = std::function<void(const HttpRequest&, RequestBody&, ResponseWri
 
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:9000";  // host:port ("[::1]:9000"); port 0 picks one
-  int threads = 64;                       // workers = connections served at once
+  int threads = 64;                       // workers = requests served at once
   size_t max_header_bytes = 16384;        // larger request headers get 431
   int idle_timeout_seconds = 60;          // per socket read/write, and keep-alive idle
   std::string server_name;                // Server header; empty = "artifact-store"

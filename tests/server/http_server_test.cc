@@ -453,6 +453,34 @@ TEST(HttpServer, IdleConnectionsDoNotStarveNewOnes) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 1500ms);
 }
 
+TEST(HttpServer, ManyMoreKeepAliveClientsThanWorkersAreAllServed) {
+  HttpServerOptions o;
+  o.threads = 2;
+  TestServer ts(o);
+  // Idle connections wait without a worker, so 40 open keep-alive clients
+  // and 2 workers serve every request, round after round, in any order.
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 40; i++) clients.push_back(std::make_unique<Client>(ts.port()));
+  for (int round = 0; round < 3; round++) {
+    for (size_t i = 0; i < clients.size(); i++) {
+      size_t k = round == 1 ? clients.size() - 1 - i : i;
+      ASSERT_TRUE(clients[k]->Send("GET /id HTTP/1.1\r\n\r\n"));
+    }
+    for (auto& c : clients) {
+      Response r = c->Read();
+      EXPECT_EQ(r.status, 200);
+      EXPECT_EQ(r.body.size(), 16u);
+    }
+  }
+  // Two requests at once on one connection behind a slow one elsewhere.
+  Client slow(ts.port());
+  ASSERT_TRUE(slow.Send("GET /slow HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(clients[0]->Send("GET /id HTTP/1.1\r\n\r\nGET /x HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(clients[0]->Read().status, 200);
+  EXPECT_EQ(clients[0]->Read().status, 404);
+  EXPECT_EQ(slow.Read().body, "slow done");
+}
+
 TEST(HttpServer, RecordsMetricsPerOperation) {
   TestServer ts;
   Client c(ts.port());
