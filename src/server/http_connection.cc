@@ -43,19 +43,28 @@ constexpr uint64_t kDrainLimit = 1 << 20;
 constexpr int kLingerMillis = 2000;
 
 // SyncReadStream over a blocking socket; EAGAIN means SO_RCVTIMEO expired.
+// Each read first tries without waiting; only when nothing has arrived does
+// it call `before_wait` (the worker gives its poller token back) and block.
 class FdStream {
  public:
   int fd = -1;
+  std::function<void()> before_wait;
 
   size_t Recv(void* p, size_t n, error_code& ec) {
+    int flags = MSG_DONTWAIT;
     for (;;) {
-      ssize_t r = ::recv(fd, p, n, 0);
+      ssize_t r = ::recv(fd, p, n, flags);
       if (r > 0) return size_t(r);
       if (r == 0) {
         ec = boost::asio::error::eof;
         return 0;
       }
       if (errno == EINTR) continue;
+      if ((errno == EAGAIN || errno == EWOULDBLOCK) && flags != 0) {
+        if (before_wait) before_wait();
+        flags = 0;
+        continue;
+      }
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         ec = make_error_code(boost::system::errc::timed_out);
       } else {
@@ -149,7 +158,9 @@ class ConnImpl final : public Conn, private Response::Host {
   explicit ConnImpl(ServerShared* shared)
       : Conn(shared),
         response_(this, shared->options.server_name.empty() ? "artifact-store"
-                                                             : shared->options.server_name) {}
+                                                             : shared->options.server_name) {
+    stream_.before_wait = [this] { Yield(); };
+  }
 
   bool Serve(int fd, const std::string& remote) override;
 
@@ -174,13 +185,21 @@ class ConnImpl final : public Conn, private Response::Host {
   }
   void SetOperation(std::string op) override { response_.SetOperation(std::move(op)); }
   void CloseAfter() override { response_.CloseAfter(); }
+  // A response larger than this may wait on the client's window: yield the
+  // poller token before sending it.
+  static constexpr uint64_t kYieldBytes = 64 << 10;
   Status Send(int status, std::string body, std::string content_type) override {
+    if (body.size() > kYieldBytes) Yield();
     return response_.Send(status, std::move(body), std::move(content_type));
   }
   Status WriteHead(std::optional<uint64_t> content_length) override {
+    if (!content_length || *content_length > kYieldBytes) Yield();
     return response_.WriteHead(content_length);
   }
-  Status Write(const uint8_t* data, size_t n) override { return response_.Write(data, n); }
+  Status Write(const uint8_t* data, size_t n) override {
+    if (n > kYieldBytes) Yield();
+    return response_.Write(data, n);
+  }
   Status Finish() override { return response_.Finish(); }
   bool HeadSent() const override { return response_.head_committed(); }
 
@@ -349,6 +368,7 @@ void ConnImpl::DrainBody() {
 // before the client reads it. Say we are done, then read and drop what
 // still arrives for a short while.
 void ConnImpl::Linger() {
+  Yield();
   if (::shutdown(stream_.fd, SHUT_WR) != 0) return;
   timeval tv{0, 200 * 1000};
   ::setsockopt(stream_.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -364,6 +384,9 @@ Result<size_t> ConnImpl::BodyRead(uint8_t* buf, size_t cap) {
   if (!body_error_.ok()) return body_error_;
   if (body_done_) return size_t{0};
   if (cap == 0) return Status::InvalidArgument("request body: Read with an empty buffer");
+  // A request with a body is an upload: it may wait on the client and on
+  // the disk (fsync), so this worker stops holding up polling.
+  Yield();
   if (continue_pending_) {
     continue_pending_ = false;
     if (!response_.head_flushed()) {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,13 @@ struct ServerShared {
   Metrics* metrics = nullptr;
   std::mutex mu;  // guards every Conn's fd/state/kicked
   std::atomic<bool> stopping{false};
+  // Poller tokens. A worker holds one to wait in epoll_wait and keeps it
+  // while it serves requests that do not block; it gives it back (Yield)
+  // before anything that may wait on a client or move a large body, so
+  // another worker takes over polling. Only about one thread per CPU is ever
+  // runnable for small requests, which is what keeps them free of context
+  // switches (with a token per worker, every event woke another thread).
+  std::counting_semaphore<1 << 20> pollers{0};
 };
 
 // A worker's connection slot, reused for each connection the worker picks
@@ -51,6 +59,16 @@ class Conn {
   // one; false when it should end (the caller closes fd, after setting
   // state kNone under shared->mu).
   virtual bool Serve(int fd, const std::string& remote) = 0;
+
+  // Gives the poller token back if this worker holds it (see
+  // ServerShared::pollers). The worker takes one again before it polls.
+  void Yield() {
+    if (holds_token) {
+      holds_token = false;
+      shared_->pollers.release();
+    }
+  }
+  bool holds_token = false;  // only the worker touches it
 
   // Guarded by ServerShared::mu.
   int fd = -1;

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -167,6 +168,15 @@ Result<int> Listen(const std::string& host, const std::string& port, int* bound_
   return fd;
 }
 
+// Workers allowed to poll at once: one per CPU this process may run on, plus
+// one so that a worker stuck on a disk read does not idle a CPU.
+std::ptrdiff_t Pollers(const HttpServerOptions& o) {
+  if (o.pollers > 0) return std::min(o.pollers, o.threads);
+  cpu_set_t set;
+  int cpus = ::sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 2;
+  return std::min(std::max(cpus, 1) + 1, o.threads);
+}
+
 void TuneSocket(int fd, int timeout_seconds) {
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -211,6 +221,10 @@ void HttpServer::Impl::AcceptSome() {
 
 void HttpServer::Impl::WorkerLoop(http_internal::Conn* conn) {
   for (;;) {
+    if (!conn->holds_token) {
+      shared.pollers.acquire();
+      conn->holds_token = true;
+    }
     epoll_event ev{};
     int n = ::epoll_wait(epoll_fd, &ev, 1, -1);
     if (n < 0) {
@@ -218,7 +232,10 @@ void HttpServer::Impl::WorkerLoop(http_internal::Conn* conn) {
       continue;
     }
     if (n == 0) continue;
-    if (ev.data.ptr == &stop_fd) return;  // stays signalled: every worker sees it
+    if (ev.data.ptr == &stop_fd) {  // stays signalled: every worker sees it
+      conn->Yield();
+      return;
+    }
     if (ev.data.ptr == nullptr) {
       AcceptSome();
       continue;
@@ -309,6 +326,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
 
   Impl* p = impl.get();
   int n = p->shared.options.threads;
+  p->shared.pollers.release(Pollers(p->shared.options));
   p->conns.reserve(size_t(n));
   for (int i = 0; i < n; i++) p->conns.push_back(http_internal::Conn::New(&p->shared));
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(impl)));
@@ -350,6 +368,9 @@ void HttpServer::Shutdown() {
     if (::write(p->stop_fd, &one, sizeof(one)) < 0) {
       // Cannot fail for an eventfd counter this small.
     }
+    // Tokens for every worker, so those waiting for one reach epoll_wait
+    // and see the stop.
+    p->shared.pollers.release(std::ptrdiff_t(p->workers.size()));
     {
       // Refuse new connections at once rather than leave them in the backlog.
       std::lock_guard lock(p->accept_mu);

@@ -128,6 +128,10 @@ using Handler = std::function<void(const HttpRequest&, RequestBody&, ResponseWri
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:9000";  // host:port ("[::1]:9000"); port 0 picks one
   int threads = 64;                       // workers = requests served at once
+  // Workers that poll for requests at once (0: CPUs available + 1). Small
+  // requests are served by these alone; the other workers take over while
+  // one waits on a client or a large body.
+  int pollers = 0;
   size_t max_header_bytes = 16384;        // larger request headers get 431
   int idle_timeout_seconds = 60;          // per socket read/write, and keep-alive idle
   std::string server_name;                // Server header; empty = "artifact-store"

@@ -481,6 +481,32 @@ TEST(HttpServer, ManyMoreKeepAliveClientsThanWorkersAreAllServed) {
   EXPECT_EQ(slow.Read().body, "slow done");
 }
 
+TEST(HttpServer, ClientsThatStallDoNotStopPolling) {
+  HttpServerOptions o;
+  o.threads = 4;
+  o.pollers = 1;  // one worker polls: it must hand over before it waits
+  TestServer ts(o);
+  Client half(ts.port()), reader(ts.port()), uploader(ts.port()), other(ts.port());
+  // Half a header, then silence; a large response nobody reads; a body
+  // announced but not sent.
+  ASSERT_TRUE(half.Send("GET /id HTTP/1.1\r\nHost: x"));
+  ASSERT_TRUE(reader.Send("GET /stream?n=67108864 HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(uploader.Send("PUT /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\n0123"));
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; i++) {
+    ASSERT_TRUE(other.Send("GET /id HTTP/1.1\r\n\r\n"));
+    EXPECT_EQ(other.Read().status, 200);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+  // The stalled ones still complete once their clients go on.
+  ASSERT_TRUE(half.Send("\r\n\r\n"));
+  EXPECT_EQ(half.Read().status, 200);
+  ASSERT_TRUE(uploader.Send(std::string(96, 'x')));
+  EXPECT_EQ(uploader.Read().status, 200);
+  Response big = reader.Read();
+  EXPECT_EQ(big.body.size(), 67108864u);
+}
+
 TEST(HttpServer, RecordsMetricsPerOperation) {
   TestServer ts;
   Client c(ts.port());
