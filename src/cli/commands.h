@@ -52,6 +52,7 @@ struct GcArgs {
 struct ServeArgs {
   std::string listen = "127.0.0.1:9000";
   int threads = 64;
+  int pollers = 0;
   std::string ready_file;
   int64_t gc_interval = 3600;  // seconds; 0 = never
   std::string region = "us-east-1";

@@ -138,9 +138,15 @@ int main(int argc, char** argv) {
   c_serve->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0 picks one)")
       ->capture_default_str();
   c_serve->add_option("--threads", serve.threads,
-                      "Connections served at once (one thread each)")
+                      "Requests served at once (one worker thread each); idle keep-alive "
+                      "connections hold no thread")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
+  c_serve->add_option("--pollers", serve.pollers,
+                      "Workers that wait for requests at once (0 = CPUs available + 1); the "
+                      "rest step in while one waits on a client, a body or the disk")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
   c_serve->add_option("--ready-file", serve.ready_file,
                       "Write the server's URL to this file once it listens (for scripts)");
   c_serve->add_option("--gc-interval", serve.gc_interval,

@@ -114,6 +114,7 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
   HttpServerOptions ho;
   ho.listen = a.listen;
   ho.threads = a.threads;
+  ho.pollers = a.pollers;
   auto server = HttpServer::Start(
       ho, [&api](const HttpRequest& req, RequestBody& body, ResponseWriter& w) {
         api.Handle(req, body, w);
