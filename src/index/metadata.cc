@@ -2,7 +2,9 @@
 
 #include "index/metadata_rows.h"
 
+#include <algorithm>
 #include <ctime>
+#include <thread>
 
 namespace as {
 
@@ -89,30 +91,25 @@ SqliteStmt& BindLocation(SqliteStmt& st, int first, const Location& loc, int64_t
 
 }  // namespace
 
+Metadata::Metadata(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {
+  // Two per CPU: a reader preempted mid-statement leaves others free, while
+  // the page caches stay few (each is small; the file is mmapped).
+  ReadPool::Options o;
+  o.max_conns = std::max<size_t>(4, 2 * size_t{std::thread::hardware_concurrency()});
+  pool_ = std::make_unique<ReadPool>(db_->path(), o);
+}
+
 Result<std::unique_ptr<Metadata>> Metadata::Open(const std::string& path, bool create) {
   AS_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, create));
   std::unique_ptr<Metadata> m(new Metadata(std::move(db)));
   AS_RETURN_IF_ERROR(m->Migrate(create));
-  AS_ASSIGN_OR_RETURN(auto st, m->db_->Prepare(
-                                   "SELECT pack, offset, frame_len, raw_len FROM chunks "
-                                   "WHERE domain = ? AND digest = ?"));
-  m->find_chunk_.emplace(std::move(st));
   return m;
 }
 
-Result<Metadata::CachedStmt> Metadata::Cached(const std::string& sql) {
-  auto it = stmts_.find(sql);
-  if (it == stmts_.end()) {
-    AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(sql));
-    it = stmts_.emplace(sql, std::make_unique<SqliteStmt>(std::move(st))).first;
-  }
-  return CachedStmt(it->second.get());
-}
-
 Status Metadata::Migrate(bool create) {
-  // The store's LOCK file already makes this process the only user, so
-  // SQLite need not take file locks per statement (nor use shared memory).
-  AS_RETURN_IF_ERROR(db_->Exec("PRAGMA locking_mode=EXCLUSIVE"));
+  // locking_mode stays NORMAL: the pooled readers are other connections,
+  // which EXCLUSIVE would lock out (the store's LOCK file still keeps other
+  // processes away). WAL lets them read while the writer writes.
   AS_RETURN_IF_ERROR(db_->Exec("PRAGMA journal_mode=WAL"));
   // FULL: the WAL is fsynced at every commit, so a returned commit is durable.
   AS_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=FULL"));
@@ -176,17 +173,21 @@ Result<uint32_t> Metadata::TenantDomain(const std::string& tenant, bool create) 
 }
 
 Result<uint32_t> Metadata::LoadTenantDomain(const std::string& tenant, bool create) {
-  std::lock_guard<std::mutex> l(mu_);
+  static const std::string kSql = "SELECT domain FROM tenants WHERE name = ?";
   {
-    AS_ASSIGN_OR_RETURN(auto c, Cached("SELECT domain FROM tenants WHERE name = ?"));
+    AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+    AS_ASSIGN_OR_RETURN(auto c, r.Cached(kSql));
     c->Bind(1, tenant);
     AS_ASSIGN_OR_RETURN(bool found, c->Step());
     if (found) return static_cast<uint32_t>(c->Int(0));
   }
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT domain FROM tenants WHERE name = ?"));
   if (!create) return Status::NotFound("tenant '" + tenant + "'");
+  // Made here or by a concurrent call since the read above: INSERT OR IGNORE.
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(kSql));
   AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
-      "INSERT INTO tenants VALUES (?, (SELECT coalesce(max(domain), 0) + 1 FROM tenants), ?)"));
+      "INSERT OR IGNORE INTO tenants VALUES (?, (SELECT coalesce(max(domain), 0) + 1 FROM "
+      "tenants), ?)"));
   ins.Bind(1, tenant).Bind(2, static_cast<int64_t>(std::time(nullptr)));
   AS_RETURN_IF_ERROR(ins.Run());
   st.Bind(1, tenant);
@@ -196,21 +197,20 @@ Result<uint32_t> Metadata::LoadTenantDomain(const std::string& tenant, bool crea
 }
 
 Result<std::optional<Location>> Metadata::FindChunk(uint32_t domain, const Digest& d) {
-  std::lock_guard<std::mutex> l(mu_);
-  SqliteStmt& st = *find_chunk_;
-  st.Bind(1, int64_t{domain});
-  BindDigest(st, 2, d);
-  auto row = st.Step();
-  std::optional<Location> out;
-  if (row.ok() && *row) out = ColLocation(st, 0);
-  st.Reset();
-  if (!row.ok()) return row.status();
-  return out;
+  static const std::string kSql =
+      "SELECT pack, offset, frame_len, raw_len FROM chunks WHERE domain = ? AND digest = ?";
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
+  st->Bind(1, int64_t{domain});
+  BindDigest(*st, 2, d);
+  AS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return std::optional<Location>();
+  return std::optional<Location>(ColLocation(*st, 0));
 }
 
 Status Metadata::ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
       "SELECT digest, pack, offset, frame_len, raw_len, domain FROM chunks"));
   while (true) {
     AS_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -225,9 +225,10 @@ Status Metadata::ForEachChunk(const std::function<void(const ChunkKey&, const Lo
 
 Result<std::optional<ManifestRow>> Metadata::FindManifest(uint32_t domain,
                                                           const Digest& manifest) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, Cached(std::string("SELECT ") + kManifestCols +
-                                      " FROM manifests WHERE domain = ? AND digest = ?"));
+  static const std::string kSql = std::string("SELECT ") + kManifestCols +
+                                  " FROM manifests WHERE domain = ? AND digest = ?";
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
   st->Bind(1, int64_t{domain});
   BindDigest(*st, 2, manifest);
   AS_ASSIGN_OR_RETURN(bool row, st->Step());
@@ -238,8 +239,8 @@ Result<std::optional<ManifestRow>> Metadata::FindManifest(uint32_t domain,
 
 Result<std::optional<ManifestRow>> Metadata::FindManifestByContent(uint32_t domain,
                                                                    const Digest& content) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kManifestCols +
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kManifestCols +
                                             " FROM manifests WHERE domain = ? AND content = ? "
                                             "LIMIT 1"));
   st.Bind(1, int64_t{domain});
@@ -251,9 +252,9 @@ Result<std::optional<ManifestRow>> Metadata::FindManifestByContent(uint32_t doma
 }
 
 Status Metadata::ForEachManifest(const std::function<void(const ManifestRow&)>& fn) {
-  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st,
-                      db_->Prepare(std::string("SELECT ") + kManifestCols + " FROM manifests"));
+                      r.db().Prepare(std::string("SELECT ") + kManifestCols + " FROM manifests"));
   while (true) {
     AS_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -266,9 +267,10 @@ Status Metadata::ForEachManifest(const std::function<void(const ManifestRow&)>& 
 Result<std::optional<NameRow>> Metadata::GetName(const std::string& tenant,
                                                  const std::string& bucket,
                                                  const std::string& key) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, Cached(std::string("SELECT ") + kNameCols +
-                                      " FROM names WHERE tenant=? AND bucket=? AND key=?"));
+  static const std::string kSql =
+      std::string("SELECT ") + kNameCols + " FROM names WHERE tenant=? AND bucket=? AND key=?";
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
   st->Bind(1, tenant).Bind(2, bucket).Bind(3, key);
   AS_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<NameRow>();
@@ -278,9 +280,9 @@ Result<std::optional<NameRow>> Metadata::GetName(const std::string& tenant,
 
 Result<std::vector<NameRow>> Metadata::ListNames(const std::string& tenant,
                                                  const std::string& prefix) {
-  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   // substr() rather than LIKE: names may hold % and _.
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kNameCols +
                                             " FROM names WHERE tenant=? AND substr(bucket || '/' "
                                             "|| key, 1, ?) = ? ORDER BY bucket, key"));
   st.Bind(1, tenant).Bind(2, static_cast<int64_t>(prefix.size())).Bind(3, prefix);
@@ -300,13 +302,15 @@ Result<std::vector<NameRow>> Metadata::QueryNames(SqliteStmt& st) {
 
 Result<std::optional<NameRow>> Metadata::FindNameByDigest(const std::string& tenant,
                                                           const Digest& d) {
-  std::lock_guard<std::mutex> l(mu_);
   // Two indexed lookups (names_content, names_manifest) rather than one
   // "content=? OR manifest=?", which SQLite would answer with a scan.
-  for (const char* where : {"tenant=? AND content=?", "manifest=? AND tenant=?"}) {
-    AS_ASSIGN_OR_RETURN(auto st, Cached(std::string("SELECT ") + kNameCols +
-                                        " FROM names WHERE " + where + " LIMIT 1"));
-    const bool by_content = where[0] == 't';
+  static const std::string kSql[2] = {
+      std::string("SELECT ") + kNameCols + " FROM names WHERE tenant=? AND content=? LIMIT 1",
+      std::string("SELECT ") + kNameCols + " FROM names WHERE manifest=? AND tenant=? LIMIT 1"};
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  for (const std::string& sql : kSql) {
+    AS_ASSIGN_OR_RETURN(auto st, r.Cached(sql));
+    const bool by_content = &sql == &kSql[0];
     if (by_content) {
       st->Bind(1, tenant);
       BindDigest(*st, 2, d);
@@ -321,23 +325,23 @@ Result<std::optional<NameRow>> Metadata::FindNameByDigest(const std::string& ten
 }
 
 Result<std::vector<NameRow>> Metadata::AllNames() {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols + " FROM names"));
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kNameCols + " FROM names"));
   return QueryNames(st);
 }
 
 Result<std::vector<NameRow>> Metadata::NamesForManifest(const Digest& manifest) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kNameCols +
                                             " FROM names WHERE manifest = ?"));
   BindDigest(st, 1, manifest);
   return QueryNames(st);
 }
 
 Result<std::vector<PackRow>> Metadata::ListPacks() {
-  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st,
-                      db_->Prepare("SELECT id, name, size, frames, created, domain FROM packs ORDER BY id"));
+                      r.db().Prepare("SELECT id, name, size, frames, created, domain FROM packs ORDER BY id"));
   std::vector<PackRow> out;
   while (true) {
     AS_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -348,13 +352,14 @@ Result<std::vector<PackRow>> Metadata::ListPacks() {
 }
 
 Result<std::optional<PackRow>> Metadata::GetPack(int64_t id) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st,
-                      db_->Prepare("SELECT id, name, size, frames, created, domain FROM packs WHERE id=?"));
-  st.Bind(1, id);
-  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  static const std::string kSql =
+      "SELECT id, name, size, frames, created, domain FROM packs WHERE id=?";
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
+  st->Bind(1, id);
+  AS_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<PackRow>();
-  return std::optional<PackRow>(ColPack(st));
+  return std::optional<PackRow>(ColPack(*st));
 }
 
 Status Metadata::InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids) {
@@ -490,8 +495,8 @@ Status Metadata::CommitReindex(const Reindex& r) {
 }
 
 Result<StoreTotals> Metadata::Totals() {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
       "SELECT (SELECT coalesce(sum(size),0) FROM names), (SELECT count(*) FROM names), "
       "(SELECT count(*) FROM chunks), (SELECT coalesce(sum(raw_len),0) FROM chunks), "
       "(SELECT coalesce(sum(frame_len),0) FROM chunks), (SELECT count(*) FROM packs), "

@@ -1,7 +1,15 @@
 // The metadata store: chunk index, packs, manifests' locations and names, in
 // one SQLite database in WAL mode (synchronous=FULL: a commit is durable when
-// it returns). Schema: docs/format/metadata.md. Thread-safe: one connection
-// behind a mutex.
+// it returns). Schema: docs/format/metadata.md.
+//
+// Thread-safe. Writes (and the reads a write transaction makes) go through
+// one writer connection behind a mutex, one transaction per call, committed
+// before the call returns. Every other read runs on a pool of read-only
+// connections (ReadPool) without that mutex, so reads neither queue behind
+// each other nor behind a write: a read sees every write whose call has
+// returned (on any thread) and nothing of one still in progress.
+// ForEachChunk/ForEachManifest callbacks run while a pooled connection is
+// held and must not call back into Metadata.
 //
 // Invariant: a row never points into a pack that is not sealed, fsynced and
 // verified; CommitPut() writes packs, chunk rows, the manifest row and the
@@ -21,6 +29,7 @@
 
 #include "base/digest.h"
 #include "base/status.h"
+#include "index/read_pool.h"
 #include "index/sqlite_db.h"
 #include "pack/pack.h"
 
@@ -216,33 +225,15 @@ class Metadata {
   Status BindNameLocked(const NameRow& n, bool require_bucket);
   Status InsertPartLocked(const PartRow& p);
   Status DeleteUploadLocked(const std::string& id);
-  explicit Metadata(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  explicit Metadata(std::unique_ptr<SqliteDb> db);
   Status Migrate(bool create);
   Status InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
   Status InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids);
   Result<SqliteStmt> PrepareInsertChunk();
   Status InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location& loc,
                      const std::vector<int64_t>& ids);
-  Result<std::vector<NameRow>> QueryNames(SqliteStmt& st);
+  static Result<std::vector<NameRow>> QueryNames(SqliteStmt& st);
   static int64_t ResolvePack(int64_t p, const std::vector<int64_t>& ids);
-
-  // A statement prepared once and kept (the hot lookups of every GET would
-  // otherwise parse their SQL each time); reset when the handle goes. Only
-  // with mu_ held.
-  class CachedStmt {
-   public:
-    explicit CachedStmt(SqliteStmt* st) : st_(st) {}
-    CachedStmt(CachedStmt&& o) noexcept : st_(o.st_) { o.st_ = nullptr; }
-    ~CachedStmt() {
-      if (st_) st_->Reset();
-    }
-    SqliteStmt& operator*() { return *st_; }
-    SqliteStmt* operator->() { return st_; }
-
-   private:
-    SqliteStmt* st_;
-  };
-  Result<CachedStmt> Cached(const std::string& sql);
 
   std::mutex mu_;
   std::unique_ptr<SqliteDb> db_;
@@ -250,8 +241,8 @@ class Metadata {
   // this answers without the database lock.
   std::shared_mutex domains_mu_;
   std::unordered_map<std::string, uint32_t> domains_;
-  std::map<std::string, std::unique_ptr<SqliteStmt>> stmts_;
-  std::optional<SqliteStmt> find_chunk_;
+  // Declared after db_: its connections close before the writer's.
+  std::unique_ptr<ReadPool> pool_;
 };
 
 }  // namespace as

@@ -77,8 +77,8 @@ Status Metadata::DeleteBucket(const std::string& tenant, const std::string& buck
 }
 
 Result<std::vector<BucketRow>> Metadata::ListBuckets(const std::string& tenant) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
       "SELECT tenant, bucket, created FROM buckets WHERE tenant=? ORDER BY bucket"));
   st.Bind(1, tenant);
   return CollectRows<BucketRow>(
@@ -87,9 +87,10 @@ Result<std::vector<BucketRow>> Metadata::ListBuckets(const std::string& tenant) 
 
 Result<std::optional<BucketRow>> Metadata::GetBucket(const std::string& tenant,
                                                      const std::string& bucket) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st,
-                      Cached("SELECT tenant, bucket, created FROM buckets WHERE tenant=? AND bucket=?"));
+  static const std::string kSql =
+      "SELECT tenant, bucket, created FROM buckets WHERE tenant=? AND bucket=?";
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
   st->Bind(1, tenant).Bind(2, bucket);
   AS_ASSIGN_OR_RETURN(bool row, st->Step());
   if (!row) return std::optional<BucketRow>();
@@ -100,7 +101,7 @@ Result<std::vector<NameRow>> Metadata::ListKeys(const std::string& tenant,
                                                 const std::string& bucket,
                                                 const std::string& prefix,
                                                 const std::string& after, size_t limit) {
-  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   // A range scan on the primary key: key >= prefix and key < PrefixEnd(prefix).
   // Text compares bytewise (BINARY collation), like S3's UTF-8 order.
   const std::string lo = after >= prefix ? after : prefix;
@@ -110,7 +111,7 @@ Result<std::vector<NameRow>> Metadata::ListKeys(const std::string& tenant,
                     (after >= prefix && !after.empty() ? ">" : ">=") + " ?";
   if (!hi.empty()) sql += " AND key < ?";
   sql += " ORDER BY key LIMIT ?";
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(sql));
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(sql));
   st.Bind(1, tenant).Bind(2, bucket).Bind(3, lo);
   if (!hi.empty()) st.Bind(4, hi);
   st.Bind(hi.empty() ? 4 : 5, static_cast<int64_t>(limit));
@@ -176,8 +177,8 @@ Status Metadata::CreateUpload(const UploadRow& u) {
 }
 
 Result<std::optional<UploadRow>> Metadata::GetUpload(const std::string& id) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kUploadCols +
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kUploadCols +
                                             " FROM uploads WHERE id=?"));
   st.Bind(1, id);
   AS_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -187,8 +188,8 @@ Result<std::optional<UploadRow>> Metadata::GetUpload(const std::string& id) {
 
 Result<std::vector<UploadRow>> Metadata::ListUploads(const std::string& tenant,
                                                      const std::string& bucket) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kUploadCols +
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kUploadCols +
                                             " FROM uploads WHERE tenant=? AND bucket=? "
                                             "ORDER BY key, created, id"));
   st.Bind(1, tenant).Bind(2, bucket);
@@ -196,24 +197,24 @@ Result<std::vector<UploadRow>> Metadata::ListUploads(const std::string& tenant,
 }
 
 Result<std::vector<UploadRow>> Metadata::UploadsBefore(int64_t cutoff) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kUploadCols +
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kUploadCols +
                                             " FROM uploads WHERE created < ? ORDER BY created"));
   st.Bind(1, cutoff);
   return CollectRows<UploadRow>(st, [](const SqliteStmt& q) { return ColUpload(q); });
 }
 
 Result<std::vector<PartRow>> Metadata::ListParts(const std::string& upload) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kPartCols +
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kPartCols +
                                             " FROM upload_parts WHERE upload=? ORDER BY number"));
   st.Bind(1, upload);
   return CollectRows<PartRow>(st, [](const SqliteStmt& q) { return ColPart(q); });
 }
 
 Result<std::vector<std::pair<std::string, PartRow>>> Metadata::AllParts() {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
       "SELECT u.tenant, p.upload, p.number, p.manifest, p.content, p.size, "
       "coalesce(p.attrs, ''), p.created FROM upload_parts p JOIN uploads u ON u.id = p.upload"));
   std::vector<std::pair<std::string, PartRow>> out;
@@ -266,8 +267,8 @@ Status Metadata::AddAccessKey(const AccessKeyRow& k) {
 }
 
 Result<std::optional<AccessKeyRow>> Metadata::FindAccessKey(const std::string& id) {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
       "SELECT id, tenant, secret, created FROM access_keys WHERE id=?"));
   st.Bind(1, id);
   AS_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -276,8 +277,8 @@ Result<std::optional<AccessKeyRow>> Metadata::FindAccessKey(const std::string& i
 }
 
 Result<std::vector<AccessKeyRow>> Metadata::ListAccessKeys() {
-  std::lock_guard<std::mutex> l(mu_);
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
       "SELECT id, tenant, secret, created FROM access_keys ORDER BY tenant, created"));
   return CollectRows<AccessKeyRow>(st, [](const SqliteStmt& q) {
     return AccessKeyRow{q.Text(0), q.Text(1), q.Text(2), q.Int(3)};

@@ -79,7 +79,12 @@ bool SqliteStmt::IsNull(int col) const { return sqlite3_column_type(st_, col) ==
 Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool create) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
-  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+  // unix-excl: the first connection takes an exclusive POSIX lock on the
+  // file for the process and keeps it (the store's LOCK file already makes
+  // this process the only user); connections of this process then lock
+  // among themselves in memory, with no fcntl per transaction, and WAL keeps
+  // its index in heap memory instead of a -shm file.
+  if (sqlite3_open_v2(path.c_str(), &db, flags, "unix-excl") != SQLITE_OK) {
     Status s = db ? SqlError(db, path, "open") : Status::IOError("metadata " + path + ": open");
     sqlite3_close(db);
     return s;
@@ -87,6 +92,15 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool c
   std::unique_ptr<SqliteDb> out(new SqliteDb(db, path));
   sqlite3_busy_timeout(db, 5000);
   return out;
+}
+
+Result<std::unique_ptr<SqliteDb>> SqliteDb::OpenReader(const std::string& path, int cache_kib,
+                                                       int64_t mmap_bytes) {
+  AS_ASSIGN_OR_RETURN(auto db, Open(path, false));
+  AS_RETURN_IF_ERROR(db->Exec("PRAGMA query_only=1"));
+  AS_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-" + std::to_string(cache_kib)));
+  AS_RETURN_IF_ERROR(db->Exec("PRAGMA mmap_size=" + std::to_string(mmap_bytes)));
+  return db;
 }
 
 SqliteDb::~SqliteDb() { sqlite3_close(db_); }

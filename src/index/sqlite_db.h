@@ -46,9 +46,32 @@ class SqliteStmt {
   const std::string* path_;
 };
 
+// A statement prepared once and kept by its owner (the hot lookups of every
+// GET would otherwise parse their SQL each time); reset when the handle goes,
+// which also ends the read transaction a row left open.
+class CachedStmt {
+ public:
+  explicit CachedStmt(SqliteStmt* st) : st_(st) {}
+  CachedStmt(CachedStmt&& o) noexcept : st_(o.st_) { o.st_ = nullptr; }
+  CachedStmt(const CachedStmt&) = delete;
+  CachedStmt& operator=(const CachedStmt&) = delete;
+  ~CachedStmt() {
+    if (st_) st_->Reset();
+  }
+  SqliteStmt& operator*() { return *st_; }
+  SqliteStmt* operator->() { return st_; }
+
+ private:
+  SqliteStmt* st_;
+};
+
 class SqliteDb {
  public:
   static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool create);
+  // A connection for reads only (PRAGMA query_only) on an existing database,
+  // with a page cache of cache_kib and up to mmap_bytes of the file mapped.
+  static Result<std::unique_ptr<SqliteDb>> OpenReader(const std::string& path, int cache_kib,
+                                                      int64_t mmap_bytes);
   ~SqliteDb();
   Status Exec(std::string_view sql);
   Result<SqliteStmt> Prepare(std::string_view sql);

@@ -1,0 +1,218 @@
+// Metadata's pooled read connections: reads see every committed write at
+// once on any thread, never a write in progress, never wait for one, and the
+// v1 -> v2 migration still runs on open.
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "hash/blake3.h"
+#include "index/metadata.h"
+#include "index/metadata_rows.h"
+#include "test_util.h"
+
+namespace as {
+namespace {
+
+Digest D(uint64_t i) { return Blake3(&i, sizeof i); }
+
+NameRow Name(const std::string& key, uint64_t i) {
+  NameRow n;
+  n.tenant = "default";
+  n.bucket = "b";
+  n.key = key;
+  n.manifest = D(i);
+  n.content = D(i + (uint64_t{1} << 40));
+  n.size = i;
+  n.created = 1;
+  return n;
+}
+
+class MetadataPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override { path_ = as::testing::TempDir("metadata") + "/metadata.db"; }
+  std::unique_ptr<Metadata> Open(bool create = true) {
+    auto m = Metadata::Open(path_, create);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return m.ok() ? std::move(m).value() : nullptr;
+  }
+  std::string path_;
+};
+
+TEST_F(MetadataPoolTest, ACommittedNameIsReadByTheNextReadOnAnyThread) {
+  auto m = Open();
+  ASSERT_TRUE(m);
+  constexpr int kNames = 300;
+  std::atomic<int> committed{-1};
+  std::atomic<int> misses{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; t++) {
+    readers.emplace_back([&] {
+      while (true) {
+        const int i = committed.load();
+        if (i >= 0) {
+          auto n = m->GetName("default", "b", "k" + std::to_string(i));
+          reads++;
+          if (!n.ok() || !*n || (*n)->manifest != D(i)) misses++;
+        }
+        if (i == kNames - 1) return;
+      }
+    });
+  }
+  for (int i = 0; i < kNames; i++) {
+    PutCommit c;
+    c.name = Name("k" + std::to_string(i), i);
+    ASSERT_TRUE(m->CommitPut(c).ok());
+    // The writing thread reads it back too (through a pooled connection).
+    auto n = m->GetName("default", "b", "k" + std::to_string(i));
+    ASSERT_TRUE(n.ok() && *n) << i;
+    committed.store(i);
+  }
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(misses.load(), 0) << "of " << reads.load() << " reads";
+  // Removed is gone for the next read too.
+  ASSERT_TRUE(m->RemoveName("default", "b", "k7").ok());
+  std::thread([&] {
+    auto n = m->GetName("default", "b", "k7");
+    ASSERT_TRUE(n.ok());
+    EXPECT_FALSE(*n);
+  }).join();
+}
+
+TEST_F(MetadataPoolTest, ReadsDuringAnOpenWriteSeeTheOldStateWithoutWaiting) {
+  auto m = Open();
+  ASSERT_TRUE(m);
+  PutCommit first;
+  first.name = Name("old", 1);
+  ASSERT_TRUE(m->CommitPut(first).ok());
+  ASSERT_TRUE(m->GetName("default", "b", "old").ok());  // a reader is open and warm
+  // Another connection holds a write transaction open: a name and a chunk row.
+  auto other = SqliteDb::Open(path_, false);
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->Exec("BEGIN IMMEDIATE").ok());
+  ASSERT_TRUE((*other)->Exec("INSERT INTO chunks VALUES (1, x'01', 1, 0, 10, 10)").ok());
+  ASSERT_TRUE((*other)->Exec("UPDATE names SET size = 99 WHERE key = 'old'").ok());
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; i++) {
+    auto n = m->GetName("default", "b", "old");
+    ASSERT_TRUE(n.ok() && *n) << n.status().ToString();
+    EXPECT_EQ((*n)->size, 1u);  // the committed state, not the open write's
+    auto names = m->AllNames();
+    ASSERT_TRUE(names.ok());
+    EXPECT_EQ(names->size(), 1u);
+    auto totals = m->Totals();
+    ASSERT_TRUE(totals.ok());
+    EXPECT_EQ(totals->unique_chunks, 0u);
+  }
+  // No read waited for the writer (the busy timeout is 5 s).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  ASSERT_TRUE((*other)->Exec("COMMIT").ok());
+  auto n = m->GetName("default", "b", "old");
+  ASSERT_TRUE(n.ok() && *n);
+  EXPECT_EQ((*n)->size, 99u);
+  auto totals = m->Totals();
+  ASSERT_TRUE(totals.ok());
+  EXPECT_EQ(totals->unique_chunks, 1u);
+}
+
+TEST_F(MetadataPoolTest, AReadRacingALargeCommitSeesAllOfItOrNone) {
+  auto m = Open();
+  ASSERT_TRUE(m);
+  PutCommit c;
+  c.domain = 1;
+  for (uint64_t i = 0; i < 20000; i++) c.chunks.emplace_back(D(i), Location{-2, i, 1, 1});
+  c.name = Name("big", 7);
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0}, reads{0};
+  std::thread reader([&] {
+    while (!done.load()) {
+      // Name first: if the name is visible, the commit's last chunk must be.
+      auto n = m->GetName("default", "b", "big");
+      auto loc = m->FindChunk(1, D(19999));
+      ASSERT_TRUE(n.ok() && loc.ok());
+      if (*n && !*loc) torn++;
+      reads++;
+    }
+  });
+  ASSERT_TRUE(m->CommitPut(c).ok());
+  done.store(true);
+  reader.join();
+  EXPECT_EQ(torn.load(), 0) << "of " << reads.load();
+  auto first = m->FindChunk(1, D(0));
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->has_value());
+}
+
+TEST_F(MetadataPoolTest, SchemaVersion1IsMigratedOnOpen) {
+  {
+    auto db = SqliteDb::Open(path_, true);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(R"sql(
+      PRAGMA journal_mode=WAL;
+      CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE tenants(name TEXT PRIMARY KEY, domain INTEGER NOT NULL UNIQUE,
+                           created INTEGER NOT NULL);
+      CREATE TABLE packs(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+        domain INTEGER NOT NULL, size INTEGER NOT NULL, frames INTEGER NOT NULL,
+        created INTEGER NOT NULL);
+      CREATE TABLE chunks(domain INTEGER NOT NULL, digest BLOB NOT NULL, pack INTEGER NOT NULL,
+        offset INTEGER NOT NULL, frame_len INTEGER NOT NULL, raw_len INTEGER NOT NULL,
+        PRIMARY KEY(domain, digest)) WITHOUT ROWID;
+      CREATE TABLE manifests(domain INTEGER NOT NULL, digest BLOB NOT NULL,
+        content BLOB NOT NULL, size INTEGER NOT NULL, chunks INTEGER NOT NULL,
+        pack INTEGER NOT NULL, offset INTEGER NOT NULL, frame_len INTEGER NOT NULL,
+        raw_len INTEGER NOT NULL, PRIMARY KEY(domain, digest)) WITHOUT ROWID;
+      CREATE TABLE names(tenant TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
+        manifest BLOB NOT NULL, content BLOB NOT NULL, size INTEGER NOT NULL,
+        version INTEGER NOT NULL, created INTEGER NOT NULL,
+        PRIMARY KEY(tenant, bucket, key)) WITHOUT ROWID;
+      INSERT INTO meta VALUES ('schema_version', '1');
+      INSERT INTO tenants VALUES ('default', 1, 5);
+    )sql").ok());
+    auto ins = (*db)->Prepare("INSERT INTO names VALUES ('default', 'old', 'k', ?, ?, 3, 1, 42)");
+    ASSERT_TRUE(ins.ok());
+    rows::BindDigest(*ins, 1, D(1));
+    rows::BindDigest(*ins, 2, D(2));
+    ASSERT_TRUE(ins->Run().ok());
+  }
+  auto m = Open(false);
+  ASSERT_TRUE(m);
+  auto version = m->GetMeta("schema_version");
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, "2");
+  auto b = m->GetBucket("default", "old");  // a pooled read of a table the migration made
+  ASSERT_TRUE(b.ok() && *b) << b.status().ToString();
+  EXPECT_EQ((*b)->created, 42);
+  auto n = m->GetName("default", "old", "k");
+  ASSERT_TRUE(n.ok() && *n);
+  EXPECT_EQ((*n)->attrs, "");
+  auto d = m->TenantDomain("default", false);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(*d, 1u);
+  EXPECT_EQ(m->TenantDomain("nobody", false).status().code(), Code::kNotFound);
+  d = m->TenantDomain("new", true);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(*d, 2u);
+}
+
+TEST_F(MetadataPoolTest, ConcurrentTenantCreationAgreesOnOneDomain) {
+  auto m = Open();
+  ASSERT_TRUE(m);
+  std::vector<uint32_t> got(8);
+  std::vector<std::thread> ts;
+  for (size_t t = 0; t < got.size(); t++) {
+    ts.emplace_back([&, t] {
+      auto d = m->TenantDomain("t1", true);
+      ASSERT_TRUE(d.ok()) << d.status().ToString();
+      got[t] = *d;
+    });
+  }
+  for (auto& t : ts) t.join();
+  for (uint32_t d : got) EXPECT_EQ(d, got[0]);
+}
+
+}  // namespace
+}  // namespace as
