@@ -121,14 +121,25 @@ Status StoreImpl::Get(const std::string& tenant, const std::string& ref, const B
 Status StoreImpl::GetFound(const std::string& tenant, const ArtifactInfo& info,
                            const ByteSink& sink, std::optional<ByteRange> range) {
   ActiveOp op(&active_ops_);
-  // The caller has just found the artifact by its name or digest: read its
-  // manifest directly. A manifest row still there means gc has not dropped
-  // its chunks (it drops both in one transaction).
+  // The caller has just found the artifact by its name or digest: read the
+  // manifest it names directly.
   Resolved r;
   AS_ASSIGN_OR_RETURN(r.domain, meta_->TenantDomain(tenant, false));
-  AS_ASSIGN_OR_RETURN(auto row, meta_->FindManifest(r.domain, info.manifest));
   const std::string ref = info.name ? info.name->ToString() : info.content.ToString();
-  if (!row) return Status::NotFound("no artifact " + ref + " (removed meanwhile)");
+  auto gone = [&] { return Status::NotFound("no artifact " + ref + " (removed meanwhile)"); };
+  // A cached manifest (named by its digest, so never stale) needs no
+  // manifest row: the small GET reads one row fewer. gc drops a manifest row
+  // and the chunk rows only it held in one transaction, so a collected
+  // artifact fails at its first chunk lookup; only then is the row read, to
+  // tell "removed meanwhile" (NotFound) from damage.
+  if (auto cached = manifests_.Find(r.domain, info.manifest)) {
+    Status s = ReadArtifact(r.domain, *cached, ref, sink, range, nullptr);
+    if (s.ok()) return s;
+    auto row = meta_->FindManifest(r.domain, info.manifest);
+    return row.ok() && !*row ? gone() : s;
+  }
+  AS_ASSIGN_OR_RETURN(auto row, meta_->FindManifest(r.domain, info.manifest));
+  if (!row) return gone();
   r.manifest = *row;
   return GetResolved(r, ref, sink, range, nullptr);
 }
@@ -136,7 +147,12 @@ Status StoreImpl::GetFound(const std::string& tenant, const ArtifactInfo& info,
 Status StoreImpl::GetResolved(const Resolved& r, const std::string& ref, const ByteSink& sink,
                               std::optional<ByteRange> range, const Progress& progress) {
   AS_ASSIGN_OR_RETURN(auto mp, CachedManifest(r.manifest));
-  const Manifest& m = *mp;
+  return ReadArtifact(r.domain, *mp, ref, sink, range, progress);
+}
+
+Status StoreImpl::ReadArtifact(uint32_t domain, const Manifest& m, const std::string& ref,
+                               const ByteSink& sink, std::optional<ByteRange> range,
+                               const Progress& progress) {
   uint64_t first = 0, end = m.size;  // [first, end)
   if (range) {
     if (range->last && *range->last < range->first) {
@@ -161,7 +177,7 @@ Status StoreImpl::GetResolved(const Resolved& r, const std::string& ref, const B
   while (last < m.chunks.size() && starts[last] < end) last++;
   uint64_t done = 0;
   auto fetch = [&](size_t k, ReadAhead::Slot* slot) -> Status {
-    AS_RETURN_IF_ERROR(ReadChunk(r.domain, m.chunks[k].digest, &slot->frame, &slot->scratch,
+    AS_RETURN_IF_ERROR(ReadChunk(domain, m.chunks[k].digest, &slot->frame, &slot->scratch,
                                  &slot->data, &slot->n)
                            .WithContext(ref + " byte " + std::to_string(starts[k])));
     if (slot->n != m.chunks[k].length) {

@@ -103,6 +103,10 @@ class StoreImpl final : public Store {
   // Get's body once the artifact is resolved; `ref` names it in errors.
   Status GetResolved(const Resolved& r, const std::string& ref, const ByteSink& sink,
                      std::optional<ByteRange> range, const Progress& progress);
+  // Reads the bytes manifest m lists (range: all of them when nullopt).
+  Status ReadArtifact(uint32_t domain, const Manifest& m, const std::string& ref,
+                      const ByteSink& sink, std::optional<ByteRange> range,
+                      const Progress& progress);
   // Fills in what a put binds once its manifest is known (a name, a part).
   using BindFn =
       std::function<void(PutCommit*, const ManifestRow&, int64_t created, std::string attrs)>;
