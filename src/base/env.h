@@ -36,6 +36,9 @@ class RandomAccessFile {
   virtual uint64_t Size() const = 0;
   // Tells the kernel the whole file will be read front to back.
   virtual void AdviseSequential() const {}
+  // The open descriptor, for callers that send file bytes with sendfile(2);
+  // -1 when the file is not a plain descriptor (test environments).
+  virtual int fd() const { return -1; }
 };
 
 // Held while the store is open; released on destruction.

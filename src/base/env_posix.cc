@@ -102,6 +102,7 @@ class PosixRandomAccessFile final : public RandomAccessFile {
     return Status::OK();
   }
   uint64_t Size() const override { return size_; }
+  int fd() const override { return fd_; }
   void AdviseSequential() const override {
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
   }

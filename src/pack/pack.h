@@ -88,6 +88,7 @@ class PackReader {
   uint64_t size() const { return file_->Size(); }
   const std::string& path() const { return path_; }
   void AdviseSequential() const { file_->AdviseSequential(); }
+  int fd() const { return file_->fd(); }  // -1 in test environments
 
  private:
   PackReader(const KernelTable* k, std::string path, std::unique_ptr<RandomAccessFile> f)

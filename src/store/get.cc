@@ -72,8 +72,10 @@ Result<std::shared_ptr<const Manifest>> StoreImpl::CachedManifest(const Manifest
   return shared;
 }
 
-Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, std::vector<uint8_t>* frame,
-                            std::vector<uint8_t>* scratch, const uint8_t** data, size_t* n) {
+Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* slot) {
+  std::vector<uint8_t>* frame = &slot->frame;
+  slot->file_fd = -1;
+  slot->pin.reset();
   // Two tries: GC may move the chunk between the lookup and the read.
   Status last;
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -94,14 +96,17 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, std::vector<uint8_
                                 " holds a different record");
     }
     const uint8_t* payload = frame->data() + format::kFrameHeaderSize;
-    *n = info->raw_len;
+    slot->n = info->raw_len;
     if (info->codec == CodecId::kNone && info->cipher == format::CipherId::kNone) {
-      *data = payload;  // verified by the CRC above; hand it out without a copy
+      slot->data = payload;  // verified by the CRC above; hand it out without a copy
+      slot->file_fd = (*reader)->fd();
+      slot->file_offset = loc->offset + format::kFrameHeaderSize;
+      slot->pin = *reader;  // the descriptor stays open while the slot is emitted
       return Status::OK();
     }
-    scratch->resize(info->raw_len);
-    *data = scratch->data();
-    Status s = DecodeFramePayload(*info, payload, scratch->data());
+    slot->scratch.resize(info->raw_len);
+    slot->data = slot->scratch.data();
+    Status s = DecodeFramePayload(*info, payload, slot->scratch.data());
     if (!s.ok()) {
       return s.WithContext("chunk " + d.ToString() + " in " + (*reader)->path() + " at offset " +
                            std::to_string(loc->offset));
@@ -111,15 +116,26 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, std::vector<uint8_
   return last;
 }
 
+namespace {
+SpanSink BytesOnly(const ByteSink& sink) {
+  return [&sink](const uint8_t* p, size_t n, const FileSpan*) { return sink(p, n); };
+}
+}  // namespace
+
 Status StoreImpl::Get(const std::string& tenant, const std::string& ref, const ByteSink& sink,
                       std::optional<ByteRange> range, const Progress& progress) {
   ActiveOp op(&active_ops_);
   AS_ASSIGN_OR_RETURN(Resolved r, Resolve(tenant, ref));
-  return GetResolved(r, ref, sink, range, progress);
+  return GetResolved(r, ref, BytesOnly(sink), range, progress);
 }
 
 Status StoreImpl::GetFound(const std::string& tenant, const ArtifactInfo& info,
                            const ByteSink& sink, std::optional<ByteRange> range) {
+  return GetFoundSpans(tenant, info, BytesOnly(sink), range);
+}
+
+Status StoreImpl::GetFoundSpans(const std::string& tenant, const ArtifactInfo& info,
+                                const SpanSink& sink, std::optional<ByteRange> range) {
   ActiveOp op(&active_ops_);
   // The caller has just found the artifact by its name or digest: read the
   // manifest it names directly.
@@ -144,14 +160,14 @@ Status StoreImpl::GetFound(const std::string& tenant, const ArtifactInfo& info,
   return GetResolved(r, ref, sink, range, nullptr);
 }
 
-Status StoreImpl::GetResolved(const Resolved& r, const std::string& ref, const ByteSink& sink,
+Status StoreImpl::GetResolved(const Resolved& r, const std::string& ref, const SpanSink& sink,
                               std::optional<ByteRange> range, const Progress& progress) {
   AS_ASSIGN_OR_RETURN(auto mp, CachedManifest(r.manifest));
   return ReadArtifact(r.domain, *mp, ref, sink, range, progress);
 }
 
 Status StoreImpl::ReadArtifact(uint32_t domain, const Manifest& m, const std::string& ref,
-                               const ByteSink& sink, std::optional<ByteRange> range,
+                               const SpanSink& sink, std::optional<ByteRange> range,
                                const Progress& progress) {
   uint64_t first = 0, end = m.size;  // [first, end)
   if (range) {
@@ -177,8 +193,7 @@ Status StoreImpl::ReadArtifact(uint32_t domain, const Manifest& m, const std::st
   while (last < m.chunks.size() && starts[last] < end) last++;
   uint64_t done = 0;
   auto fetch = [&](size_t k, ReadAhead::Slot* slot) -> Status {
-    AS_RETURN_IF_ERROR(ReadChunk(domain, m.chunks[k].digest, &slot->frame, &slot->scratch,
-                                 &slot->data, &slot->n)
+    AS_RETURN_IF_ERROR(ReadChunk(domain, m.chunks[k].digest, slot)
                            .WithContext(ref + " byte " + std::to_string(starts[k])));
     if (slot->n != m.chunks[k].length) {
       return Status::Corruption(ref + ": chunk " + m.chunks[k].digest.ToString() + " is " +
@@ -190,7 +205,8 @@ Status StoreImpl::ReadArtifact(uint32_t domain, const Manifest& m, const std::st
   auto emit = [&](size_t k, const ReadAhead::Slot& slot) -> Status {
     uint64_t lo = std::max(first, starts[k]) - starts[k];
     uint64_t hi = std::min(end, starts[k + 1]) - starts[k];
-    AS_RETURN_IF_ERROR(sink(slot.data + lo, hi - lo));
+    FileSpan span{slot.file_fd, slot.file_offset + lo};
+    AS_RETURN_IF_ERROR(sink(slot.data + lo, hi - lo, slot.file_fd >= 0 ? &span : nullptr));
     done += hi - lo;
     if (progress) progress(done);
     return Status::OK();

@@ -248,8 +248,7 @@ Result<PutResult> StoreImpl::CompleteUpload(const std::string& tenant, const std
   // chunk checked as on any read) and hash them in order.
   Blake3Hasher whole;
   auto fetch = [&](size_t k, ReadAhead::Slot* slot) -> Status {
-    AS_RETURN_IF_ERROR(ReadChunk(domain, m.chunks[k].digest, &slot->frame, &slot->scratch,
-                                 &slot->data, &slot->n));
+    AS_RETURN_IF_ERROR(ReadChunk(domain, m.chunks[k].digest, slot));
     if (slot->n != m.chunks[k].length) {
       return Status::Corruption("upload " + id + ": chunk " + m.chunks[k].digest.ToString() +
                                 " has the wrong length");

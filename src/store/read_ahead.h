@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,6 +23,11 @@ class ReadAhead {
     std::vector<uint8_t> frame, scratch;  // buffers the fetch may use
     const uint8_t* data = nullptr;        // the chunk's raw bytes
     size_t n = 0;
+    // When the raw bytes also lie verbatim in a file (a raw, unencrypted
+    // frame): its descriptor (kept open by `pin`) and their offset there.
+    int file_fd = -1;
+    uint64_t file_offset = 0;
+    std::shared_ptr<const void> pin;
     Status status;
   };
   // Fills slot for chunk i (thread-safe; called from several threads).

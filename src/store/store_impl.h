@@ -20,6 +20,7 @@
 #include "store/chunk_filter.h"
 #include "store/manifest.h"
 #include "store/manifest_cache.h"
+#include "store/read_ahead.h"
 
 namespace as {
 
@@ -51,6 +52,8 @@ class StoreImpl final : public Store {
   Result<StoreStats> Stats() override;
   Result<ReindexReport> Reindex(const Progress& progress) override;
 
+  Status GetFoundSpans(const std::string& tenant, const ArtifactInfo& info,
+                       const SpanSink& sink, std::optional<ByteRange> range) override;
   Status GetFound(const std::string& tenant, const ArtifactInfo& info, const ByteSink& sink,
                   std::optional<ByteRange> range) override;
   Result<ArtifactInfo> Lookup(const ObjectName& name) override;
@@ -101,11 +104,11 @@ class StoreImpl final : public Store {
   };
   Result<Resolved> Resolve(const std::string& tenant, const std::string& ref);
   // Get's body once the artifact is resolved; `ref` names it in errors.
-  Status GetResolved(const Resolved& r, const std::string& ref, const ByteSink& sink,
+  Status GetResolved(const Resolved& r, const std::string& ref, const SpanSink& sink,
                      std::optional<ByteRange> range, const Progress& progress);
   // Reads the bytes manifest m lists (range: all of them when nullopt).
   Status ReadArtifact(uint32_t domain, const Manifest& m, const std::string& ref,
-                      const ByteSink& sink, std::optional<ByteRange> range,
+                      const SpanSink& sink, std::optional<ByteRange> range,
                       const Progress& progress);
   // Fills in what a put binds once its manifest is known (a name, a part).
   using BindFn =
@@ -124,10 +127,10 @@ class StoreImpl final : public Store {
   Result<std::vector<uint8_t>> LoadManifestBytes(const ManifestRow& row);
   Result<std::shared_ptr<PackReader>> Reader(int64_t pack_id);
   void ForgetReader(int64_t pack_id);
-  // Reads, checks and decodes one chunk. On success *data/*n point at its raw
-  // bytes: inside *frame for a raw frame (no copy), else inside *scratch.
-  Status ReadChunk(uint32_t domain, const Digest& d, std::vector<uint8_t>* frame,
-                   std::vector<uint8_t>* scratch, const uint8_t** data, size_t* n);
+  // Reads, checks and decodes one chunk into slot: slot->data/n point at its
+  // raw bytes, inside slot->frame for a raw frame (no copy, and the file span
+  // is set), else inside slot->scratch.
+  Status ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* slot);
   Status LoadFilter();
   ArtifactInfo InfoFrom(const Resolved& r, const Manifest& m);
   Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain);

@@ -82,6 +82,16 @@ struct StoreOptions {
 using ByteSource = std::function<Result<size_t>(uint8_t* buf, size_t cap)>;
 // Receives output bytes in order; an error stops the operation.
 using ByteSink = std::function<Status(const uint8_t* data, size_t n)>;
+// Where bytes handed to a SpanSink also lie, verbatim, in an open file.
+struct FileSpan {
+  int fd = -1;
+  uint64_t offset = 0;
+};
+// A ByteSink that is also told, when it is so, that the bytes lie verbatim at
+// `file` (only during the call; null for chunks that were compressed or
+// encrypted), so a server may send them from the file with sendfile(2)
+// instead of copying `data`. The bytes were checked (frame CRC) when read.
+using SpanSink = std::function<Status(const uint8_t* data, size_t n, const FileSpan* file)>;
 // Progress callback: bytes done so far (total, when known, is passed once at
 // start by the caller's own means).
 using Progress = std::function<void(uint64_t done)>;
@@ -255,6 +265,9 @@ class Store {
   // collected meanwhile. Same checks as Get.
   virtual Status GetFound(const std::string& tenant, const ArtifactInfo& info,
                           const ByteSink& sink, std::optional<ByteRange> range) = 0;
+  // GetFound for a sink that can send from files (see SpanSink).
+  virtual Status GetFoundSpans(const std::string& tenant, const ArtifactInfo& info,
+                               const SpanSink& sink, std::optional<ByteRange> range) = 0;
   // The same for a content or manifest digest: a live name of the tenant
   // holding it (which one, when several do, is unspecified).
   virtual Result<ArtifactInfo> LookupDigest(const std::string& tenant, const Digest& digest) = 0;
