@@ -208,6 +208,31 @@ Result<std::optional<Location>> Metadata::FindChunk(uint32_t domain, const Diges
   return std::optional<Location>(ColLocation(*st, 0));
 }
 
+Status Metadata::FindChunks(uint32_t domain, const Digest* d, size_t n,
+                            std::vector<std::optional<Location>>* out) {
+  static const std::string kSql =
+      "SELECT pack, offset, frame_len, raw_len FROM chunks WHERE domain = ? AND digest = ?";
+  out->assign(n, std::nullopt);
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  // One transaction for the batch: a statement outside one opens and closes
+  // a read transaction of its own each time, which costs as much as the
+  // lookup itself.
+  AS_RETURN_IF_ERROR(r.db().Exec("BEGIN"));
+  Status s = [&]() -> Status {
+    AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
+    for (size_t i = 0; i < n; i++) {
+      st->Reset();
+      st->Bind(1, int64_t{domain});
+      BindDigest(*st, 2, d[i]);
+      AS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (row) (*out)[i] = ColLocation(*st, 0);
+    }
+    return Status::OK();
+  }();
+  Status end = r.db().Exec(s.ok() ? "COMMIT" : "ROLLBACK");
+  return s.ok() ? end : s;
+}
+
 Status Metadata::ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(

@@ -142,6 +142,10 @@ class Metadata {
   Result<uint32_t> TenantDomain(const std::string& tenant, bool create);
 
   Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d);
+  // FindChunk for d[0..n) in one read transaction (one snapshot): (*out)[i]
+  // is d[i]'s location or nullopt. For reads that walk many chunks.
+  Status FindChunks(uint32_t domain, const Digest* d, size_t n,
+                    std::vector<std::optional<Location>>* out);
   Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn);
   Result<std::optional<ManifestRow>> FindManifest(uint32_t domain, const Digest& manifest);
   Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,

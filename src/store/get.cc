@@ -72,14 +72,20 @@ Result<std::shared_ptr<const Manifest>> StoreImpl::CachedManifest(const Manifest
   return shared;
 }
 
-Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* slot) {
+Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* slot,
+                            const Location* hint) {
   std::vector<uint8_t>* frame = &slot->frame;
   slot->file_fd = -1;
   slot->pin.reset();
   // Two tries: GC may move the chunk between the lookup and the read.
   Status last;
   for (int attempt = 0; attempt < 2; attempt++) {
-    AS_ASSIGN_OR_RETURN(auto loc, meta_->FindChunk(domain, d));
+    std::optional<Location> loc;
+    if (hint && attempt == 0) {
+      loc = *hint;
+    } else {
+      AS_ASSIGN_OR_RETURN(loc, meta_->FindChunk(domain, d));
+    }
     if (!loc) return Status::Corruption("chunk " + d.ToString() + " is not in the index");
     auto reader = Reader(loc->pack);
     if (!reader.ok()) {
@@ -192,8 +198,34 @@ Status StoreImpl::ReadArtifact(uint32_t domain, const Manifest& m, const std::st
   size_t last = i;
   while (last < m.chunks.size() && starts[last] < end) last++;
   uint64_t done = 0;
+  // Chunk locations are looked up a block at a time (one read transaction
+  // each) rather than one query per chunk.
+  constexpr size_t kBlock = 256;
+  std::mutex locs_mu;
+  std::vector<std::optional<Location>> locs(last - i);
+  std::vector<bool> block_loaded((last - i + kBlock - 1) / kBlock, false);
+  std::vector<Digest> block_digests;
+  std::vector<std::optional<Location>> found;
+  auto locate = [&](size_t k) -> Result<std::optional<Location>> {
+    size_t b = (k - i) / kBlock;
+    std::lock_guard lock(locs_mu);
+    if (!block_loaded[b]) {
+      size_t lo = i + b * kBlock, hi = std::min(last, lo + kBlock);
+      block_digests.clear();
+      for (size_t j = lo; j < hi; j++) block_digests.push_back(m.chunks[j].digest);
+      AS_RETURN_IF_ERROR(meta_->FindChunks(domain, block_digests.data(), block_digests.size(),
+                                           &found));
+      std::copy(found.begin(), found.end(), locs.begin() + ptrdiff_t(lo - i));
+      block_loaded[b] = true;
+    }
+    return locs[k - i];
+  };
   auto fetch = [&](size_t k, ReadAhead::Slot* slot) -> Status {
-    AS_RETURN_IF_ERROR(ReadChunk(domain, m.chunks[k].digest, slot)
+    std::optional<Location> hint;
+    if (last - i > 1) {
+      AS_ASSIGN_OR_RETURN(hint, locate(k));
+    }
+    AS_RETURN_IF_ERROR(ReadChunk(domain, m.chunks[k].digest, slot, hint ? &*hint : nullptr)
                            .WithContext(ref + " byte " + std::to_string(starts[k])));
     if (slot->n != m.chunks[k].length) {
       return Status::Corruption(ref + ": chunk " + m.chunks[k].digest.ToString() + " is " +

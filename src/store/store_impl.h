@@ -130,7 +130,10 @@ class StoreImpl final : public Store {
   // Reads, checks and decodes one chunk into slot: slot->data/n point at its
   // raw bytes, inside slot->frame for a raw frame (no copy, and the file span
   // is set), else inside slot->scratch.
-  Status ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* slot);
+  // `hint`: its location if already looked up (the index is asked again
+  // only if the hint has gone stale).
+  Status ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* slot,
+                   const Location* hint = nullptr);
   Status LoadFilter();
   ArtifactInfo InfoFrom(const Resolved& r, const Manifest& m);
   Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain);

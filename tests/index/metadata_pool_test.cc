@@ -146,6 +146,35 @@ TEST_F(MetadataPoolTest, AReadRacingALargeCommitSeesAllOfItOrNone) {
   EXPECT_TRUE(first->has_value());
 }
 
+TEST_F(MetadataPoolTest, FindChunksAnswersEachDigestLikeFindChunk) {
+  auto m = Open();
+  ASSERT_TRUE(m);
+  PutCommit c;
+  c.domain = 1;
+  for (uint64_t i = 0; i < 300; i += 2) c.chunks.emplace_back(D(i), Location{-2, i * 10, 7, 9});
+  c.name = Name("k", 1);
+  ASSERT_TRUE(m->CommitPut(c).ok());
+  std::vector<Digest> ask;
+  for (uint64_t i = 0; i < 300; i++) ask.push_back(D(i));
+  std::vector<std::optional<Location>> got;
+  ASSERT_TRUE(m->FindChunks(1, ask.data(), ask.size(), &got).ok());
+  ASSERT_EQ(got.size(), ask.size());
+  for (uint64_t i = 0; i < 300; i++) {
+    ASSERT_EQ(got[i].has_value(), i % 2 == 0) << i;
+    if (got[i]) {
+      EXPECT_EQ(got[i]->offset, i * 10) << i;
+    }
+  }
+  // Another domain sees none of them; an empty batch is fine.
+  ASSERT_TRUE(m->FindChunks(2, ask.data(), 10, &got).ok());
+  for (const auto& g : got) EXPECT_FALSE(g.has_value());
+  ASSERT_TRUE(m->FindChunks(1, ask.data(), 0, &got).ok());
+  EXPECT_TRUE(got.empty());
+  // The batch leaves its connection usable (its transaction ended).
+  auto one = m->FindChunk(1, D(4));
+  ASSERT_TRUE(one.ok() && *one);
+}
+
 TEST_F(MetadataPoolTest, SchemaVersion1IsMigratedOnOpen) {
   {
     auto db = SqliteDb::Open(path_, true);
