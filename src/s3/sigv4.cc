@@ -2,6 +2,7 @@
 // the checks that need no secret, then the signature itself.
 #include "s3/sigv4.h"
 
+#include <array>
 #include <cstring>
 
 #include "base/bytes.h"
@@ -44,15 +45,18 @@ S3Error Malformed(bool presigned, const std::string& what) {
 }
 
 std::optional<S3Error> ParseCredential(std::string_view cred, bool presigned, SigV4Auth* a) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
+  std::string_view parts[5];
+  size_t count = 0, start = 0;
   while (true) {
     size_t slash = cred.find('/', start);
-    parts.push_back(cred.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (count < 5) {
+      parts[count] = cred.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    }
+    count++;
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  if (parts.size() != 5) {
+  if (count != 5) {
     return Malformed(presigned, "the Credential is mal-formed; expecting "
                                 "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
   }
@@ -76,7 +80,8 @@ std::optional<S3Error> ParseCredential(std::string_view cred, bool presigned, Si
   a->date = parts[1];
   a->region = parts[2];
   a->service = parts[3];
-  a->scope = a->date + "/" + a->region + "/" + a->service + "/aws4_request";
+  std::string_view scope = cred.substr(parts[0].size() + 1);  // date/region/service/terminal
+  a->scope = scope;
   return std::nullopt;
 }
 
@@ -102,14 +107,27 @@ std::optional<S3Error> ParseSignedHeaders(std::string_view list, bool presigned,
 }
 
 std::optional<S3Error> ParseSignature(std::string_view sig, bool presigned, SigV4Auth* a) {
-  std::string lower(sig);
-  for (char& c : lower) {
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-  }
-  if (!IsLowerHex(lower, 64)) {
+  // Hex digits in either case, kept lowercase; by table, since every
+  // request has one and a branch per byte costs more than the rest here.
+  static constexpr auto kLowerHex = [] {
+    std::array<char, 256> t{};  // 0: not a hex digit
+    for (int c = 0; c < 256; c++) {
+      if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) t[c] = static_cast<char>(c);
+      if (c >= 'A' && c <= 'F') t[c] = static_cast<char>(c - 'A' + 'a');
+    }
+    return t;
+  }();
+  char lower[64];
+  if (sig.size() != sizeof lower) {
     return Malformed(presigned, "the Signature must be 64 hexadecimal digits.");
   }
-  a->signature = std::move(lower);
+  bool bad = false;
+  for (size_t i = 0; i < sizeof lower; i++) {
+    lower[i] = kLowerHex[static_cast<unsigned char>(sig[i])];
+    bad |= lower[i] == 0;
+  }
+  if (bad) return Malformed(presigned, "the Signature must be 64 hexadecimal digits.");
+  a->signature.assign(lower, sizeof lower);
   return std::nullopt;
 }
 
@@ -279,10 +297,14 @@ S3Expected<SigV4Auth> ParsePresigned(const HttpRequestView& req,
 
 S3Expected<SigV4Auth> ParseSigV4(const HttpRequestView& req, int64_t now) {
   auto auth_headers = HeaderValues(req.headers, "authorization");
-  auto params = ParseQuery(SplitRequestTarget(req.target).query);
-  if (!params.ok()) return params.error();
+  S3Expected<std::vector<QueryParam>> parsed = std::vector<QueryParam>();
+  if (!req.query) {
+    parsed = ParseQuery(SplitRequestTarget(req.target).query);
+    if (!parsed.ok()) return parsed.error();
+  }
+  const std::vector<QueryParam>& params = req.query ? *req.query : parsed.value();
   bool query_v4 = false, query_v2 = false;
-  for (const auto& [k, v] : params.value()) {
+  for (const auto& [k, v] : params) {
     query_v4 = query_v4 || k == "X-Amz-Algorithm";
     query_v2 = query_v2 || k == "AWSAccessKeyId";
   }
@@ -295,7 +317,7 @@ S3Expected<SigV4Auth> ParseSigV4(const HttpRequestView& req, int64_t now) {
                                   "specified");
   }
   if (!auth_headers.empty()) return ParseHeaderAuth(req, Trim(auth_headers[0]), now);
-  if (query_v4) return ParsePresigned(req, params.value(), now);
+  if (query_v4) return ParsePresigned(req, params, now);
   if (query_v2) {
     return err::InvalidRequest("The authorization mechanism you have provided is not "
                                  "supported. Please use AWS4-HMAC-SHA256.");
@@ -312,12 +334,26 @@ std::optional<S3Error> VerifySigV4(const SigV4Auth& auth, const HttpRequestView&
 
 std::optional<S3Error> VerifySigV4WithKey(const SigV4Auth& auth, const HttpRequestView& req,
                                           const SigV4Key& key) {
-  auto cr = SigV4CanonicalRequest(req.method, req.target, req.headers, auth.signed_headers,
-                                  auth.payload_hash, auth.presigned);
-  if (!cr.ok()) return cr.error();
-  std::string sts = SigV4StringToSign(auth.amz_date, auth.scope, cr.value());
-  std::string expected = HmacSha256Hex(key, sts);
-  if (!SignaturesEqual(expected, auth.signature)) return err::SignatureDoesNotMatch();
+  // Reused per thread: every request builds both, and they are a few hundred
+  // bytes each.
+  thread_local std::string cr, sts;
+  cr.clear();
+  sts.clear();
+  if (auto e = AppendSigV4CanonicalRequest(req, auth.signed_headers, auth.payload_hash,
+                                           auth.presigned, &cr)) {
+    return e;
+  }
+  AppendSigV4StringToSign(auth.amz_date, auth.scope, cr, &sts);
+  auto mac = HmacSha256(key.data(), key.size(), sts);
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char expected[64];
+  for (size_t i = 0; i < mac.size(); i++) {
+    expected[2 * i] = kDigits[mac[i] >> 4];
+    expected[2 * i + 1] = kDigits[mac[i] & 15];
+  }
+  if (!SignaturesEqual(std::string_view(expected, sizeof expected), auth.signature)) {
+    return err::SignatureDoesNotMatch();
+  }
   return std::nullopt;
 }
 

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "s3/s3_error.h"
+#include "s3/uri.h"
 
 namespace as::s3 {
 
@@ -57,6 +58,10 @@ struct HttpRequestView {
   std::string_view method;              // "GET", "PUT", ...
   std::string_view target;              // raw "path?query" exactly as on the wire
   std::span<const HttpHeader> headers;  // as received: any case, repeats allowed
+  // The target's query as ParseQuery(SplitRequestTarget(target).query) gives
+  // it, when the caller has parsed it already (a server does, for its own
+  // use); null: parsed from `target` where needed.
+  const std::vector<QueryParam>* query = nullptr;
 };
 
 // What x-amz-content-sha256 says the body is.
@@ -119,6 +124,7 @@ std::array<uint8_t, 32> HmacSha256(const uint8_t* key, size_t key_len, std::stri
 // Lowercase hex of HMAC-SHA256(key, data).
 std::string HmacSha256Hex(const SigV4Key& key, std::string_view data);
 std::string Sha256Hex(std::string_view data);
+void AppendSha256Hex(std::string_view data, std::string* out);
 // Constant-time comparison of two signatures (false when lengths differ).
 bool SignaturesEqual(std::string_view a, std::string_view b);
 
@@ -129,9 +135,16 @@ S3Expected<std::string> SigV4CanonicalRequest(std::string_view method, std::stri
                                               std::span<const HttpHeader> headers,
                                               const std::vector<std::string>& signed_headers,
                                               std::string_view payload_hash, bool presigned);
+// The same, appended to *cr, reading req.query when it is set.
+std::optional<S3Error> AppendSigV4CanonicalRequest(const HttpRequestView& req,
+                                                   const std::vector<std::string>& signed_headers,
+                                                   std::string_view payload_hash, bool presigned,
+                                                   std::string* cr);
 // "AWS4-HMAC-SHA256\n<amz_date>\n<scope>\n<hex sha256 of canonical request>".
 std::string SigV4StringToSign(std::string_view amz_date, std::string_view scope,
                               std::string_view canonical_request);
+void AppendSigV4StringToSign(std::string_view amz_date, std::string_view scope,
+                             std::string_view canonical_request, std::string* out);
 
 // "yyyymmddThhmmssZ" <-> unix seconds (UTC). Parsing is strict.
 std::string FormatAmzDate(int64_t unix_seconds);

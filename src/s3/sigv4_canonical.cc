@@ -1,16 +1,13 @@
-// SigV4 building blocks: HMAC, dates, the canonical request and the string to
-// sign. Both the verifier (sigv4.cc) and the signer (sigv4_sign.cc) use these.
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+// SigV4 building blocks: dates, the canonical request and the string to sign
+// (the hashing is in sigv4_crypto.cc). Both the verifier (sigv4.cc) and the
+// signer (sigv4_sign.cc) use these.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 
 #include "base/bytes.h"
-#include "hash/sha.h"
 #include "s3/sigv4.h"
 #include "s3/uri.h"
 
@@ -34,128 +31,136 @@ void AppendCanonicalValue(std::string_view v, std::string* out) {
   }
 }
 
-S3Expected<std::string> CanonicalUri(std::string_view path) {
-  if (path.empty()) return std::string("/");
-  std::string out;
-  out.reserve(path.size() + 8);
+// The path split on '/', each segment decoded and re-encoded, appended to *out.
+std::optional<S3Error> AppendCanonicalUri(std::string_view path, std::string* out) {
+  if (path.empty()) {
+    out->push_back('/');
+    return std::nullopt;
+  }
+  thread_local std::string decoded;  // reused: a request decodes every segment
   size_t start = 0;
   while (true) {
     size_t slash = path.find('/', start);
     std::string_view seg =
         path.substr(start, slash == std::string_view::npos ? std::string_view::npos
                                                             : slash - start);
-    auto decoded = UriDecode(seg);
-    if (!decoded.ok()) return decoded.error();
-    out += UriEncode(decoded.value(), /*keep_slash=*/false);
+    if (seg.find('%') == std::string_view::npos) {
+      AppendUriEncoded(seg, /*keep_slash=*/false, out);  // decoding would change nothing
+    } else {
+      decoded.clear();
+      if (auto e = AppendUriDecoded(seg, &decoded)) return e;
+      AppendUriEncoded(decoded, /*keep_slash=*/false, out);
+    }
     if (slash == std::string_view::npos) break;
-    out.push_back('/');
+    out->push_back('/');
     start = slash + 1;
   }
-  return out;
+  return std::nullopt;
 }
 
-S3Expected<std::string> CanonicalQuery(std::string_view raw, bool presigned) {
-  auto params = ParseQuery(raw);
-  if (!params.ok()) return params.error();
-  std::vector<std::pair<std::string, std::string>> enc;
-  enc.reserve(params->size());
-  for (const auto& [k, v] : params.value()) {
+// The decoded pairs re-encoded, sorted by key then value, appended to *out.
+void AppendCanonicalQuery(const std::vector<QueryParam>& params, bool presigned,
+                          std::string* out) {
+  // Every pair encoded into one buffer, then sorted as offsets into it: a
+  // request's query is a handful of pairs, not worth a string each.
+  struct Pair {
+    size_t key, key_len, value, value_len;
+  };
+  thread_local std::string enc;
+  thread_local std::vector<Pair> pairs;
+  enc.clear();
+  pairs.clear();
+  for (const auto& [k, v] : params) {
     if (presigned && k == "X-Amz-Signature") continue;
-    enc.emplace_back(UriEncode(k, false), UriEncode(v, false));
+    Pair p;
+    p.key = enc.size();
+    AppendUriEncoded(k, false, &enc);
+    p.key_len = enc.size() - p.key;
+    p.value = enc.size();
+    AppendUriEncoded(v, false, &enc);
+    p.value_len = enc.size() - p.value;
+    pairs.push_back(p);
   }
-  std::sort(enc.begin(), enc.end());
-  std::string out;
-  for (const auto& [k, v] : enc) {
-    if (!out.empty()) out.push_back('&');
-    out += k;
-    out.push_back('=');
-    out += v;
+  const std::string_view all = enc;
+  std::sort(pairs.begin(), pairs.end(), [all](const Pair& a, const Pair& b) {
+    int c = all.substr(a.key, a.key_len).compare(all.substr(b.key, b.key_len));
+    if (c != 0) return c < 0;
+    return all.substr(a.value, a.value_len) < all.substr(b.value, b.value_len);
+  });
+  for (size_t i = 0; i < pairs.size(); i++) {
+    if (i) out->push_back('&');
+    out->append(all.substr(pairs[i].key, pairs[i].key_len));
+    out->push_back('=');
+    out->append(all.substr(pairs[i].value, pairs[i].value_len));
   }
-  return out;
 }
 
 }  // namespace
 
-std::array<uint8_t, 32> HmacSha256(const uint8_t* key, size_t key_len, std::string_view data) {
-  std::array<uint8_t, 32> out{};
-  unsigned int len = 0;
-  // Failure means OpenSSL itself is broken; there is nothing sane to return.
-  if (!HMAC(EVP_sha256(), key, static_cast<int>(key_len),
-            reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len) ||
-      len != out.size()) {
-    std::abort();
+std::optional<S3Error> AppendSigV4CanonicalRequest(const HttpRequestView& req,
+                                                   const std::vector<std::string>& signed_headers,
+                                                   std::string_view payload_hash, bool presigned,
+                                                   std::string* cr) {
+  RequestTarget t = SplitRequestTarget(req.target);
+  cr->append(req.method).push_back('\n');
+  if (auto e = AppendCanonicalUri(t.path, cr)) return e;
+  cr->push_back('\n');
+  if (req.query) {
+    AppendCanonicalQuery(*req.query, presigned, cr);
+  } else {
+    auto params = ParseQuery(t.query);
+    if (!params.ok()) return params.error();
+    AppendCanonicalQuery(params.value(), presigned, cr);
   }
-  return out;
-}
-
-SigV4Key SigV4SigningKey(std::string_view secret, std::string_view date, std::string_view region,
-                         std::string_view service) {
-  std::string k0 = "AWS4" + std::string(secret);
-  auto k = HmacSha256(reinterpret_cast<const uint8_t*>(k0.data()), k0.size(), date);
-  k = HmacSha256(k.data(), k.size(), region);
-  k = HmacSha256(k.data(), k.size(), service);
-  return HmacSha256(k.data(), k.size(), "aws4_request");
-}
-
-std::string HmacSha256Hex(const SigV4Key& key, std::string_view data) {
-  auto mac = HmacSha256(key.data(), key.size(), data);
-  return ToHex(mac.data(), mac.size());
-}
-
-std::string Sha256Hex(std::string_view data) {
-  Digest d = Sha256(data.data(), data.size());
-  return ToHex(d.bytes.data(), 32);
-}
-
-bool SignaturesEqual(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  cr->push_back('\n');
+  for (const std::string& name : signed_headers) {
+    cr->append(name).push_back(':');
+    bool found = false;
+    for (const auto& [hn, hv] : req.headers) {
+      if (!AsciiIEquals(hn, name)) continue;
+      if (found) cr->push_back(',');
+      AppendCanonicalValue(hv, cr);
+      found = true;
+    }
+    if (!found) {
+      return err::SignatureDoesNotMatch("signed header '" + name + "' is not in the request");
+    }
+    cr->push_back('\n');
+  }
+  cr->push_back('\n');
+  for (size_t i = 0; i < signed_headers.size(); i++) {
+    if (i) cr->push_back(';');
+    cr->append(signed_headers[i]);
+  }
+  cr->push_back('\n');
+  cr->append(payload_hash);
+  return std::nullopt;
 }
 
 S3Expected<std::string> SigV4CanonicalRequest(std::string_view method, std::string_view target,
                                               std::span<const HttpHeader> headers,
                                               const std::vector<std::string>& signed_headers,
                                               std::string_view payload_hash, bool presigned) {
-  RequestTarget t = SplitRequestTarget(target);
-  auto uri = CanonicalUri(t.path);
-  if (!uri.ok()) return uri.error();
-  auto query = CanonicalQuery(t.query, presigned);
-  if (!query.ok()) return query.error();
-
   std::string cr;
-  cr.reserve(256 + target.size());
-  cr.append(method).push_back('\n');
-  cr.append(uri.value()).push_back('\n');
-  cr.append(query.value()).push_back('\n');
-  std::string names;
-  for (const std::string& name : signed_headers) {
-    cr.append(name).push_back(':');
-    bool found = false;
-    for (const auto& [hn, hv] : headers) {
-      if (!AsciiIEquals(hn, name)) continue;
-      if (found) cr.push_back(',');
-      AppendCanonicalValue(hv, &cr);
-      found = true;
-    }
-    if (!found) {
-      return err::SignatureDoesNotMatch("signed header '" + name +
-                                          "' is not in the request");
-    }
-    cr.push_back('\n');
-    if (!names.empty()) names.push_back(';');
-    names += name;
+  HttpRequestView req{method, target, headers};
+  if (auto e = AppendSigV4CanonicalRequest(req, signed_headers, payload_hash, presigned, &cr)) {
+    return *e;
   }
-  cr.push_back('\n');
-  cr.append(names).push_back('\n');
-  cr.append(payload_hash);
   return cr;
+}
+
+void AppendSigV4StringToSign(std::string_view amz_date, std::string_view scope,
+                             std::string_view canonical_request, std::string* out) {
+  out->append("AWS4-HMAC-SHA256\n");
+  out->append(amz_date).push_back('\n');
+  out->append(scope).push_back('\n');
+  AppendSha256Hex(canonical_request, out);
 }
 
 std::string SigV4StringToSign(std::string_view amz_date, std::string_view scope,
                               std::string_view canonical_request) {
-  std::string s = "AWS4-HMAC-SHA256\n";
-  s.append(amz_date).push_back('\n');
-  s.append(scope).push_back('\n');
-  s += Sha256Hex(canonical_request);
+  std::string s;
+  AppendSigV4StringToSign(amz_date, scope, canonical_request, &s);
   return s;
 }
 
@@ -183,21 +188,19 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
 }
 
 // Unix seconds for a broken-down UTC time, or nullopt when a field is out of
-// range (timegm would quietly normalize 31 April to 1 May; we refuse it).
+// range (31 April is refused, not read as 1 May). On std::chrono's calendar:
+// every request parses a date, and timegm costs more than the rest of it.
 std::optional<int64_t> FromFields(int y, int mo, int d, int h, int mi, int s) {
   if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
     return std::nullopt;
   }
-  struct tm tm {};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s == 60 ? 59 : s;  // a leap second counts as the second before it
-  time_t t = timegm(&tm);
-  if (tm.tm_mday != d || tm.tm_mon != mo - 1) return std::nullopt;
-  return static_cast<int64_t>(t);
+  const std::chrono::year_month_day ymd{std::chrono::year{y},
+                                        std::chrono::month{static_cast<unsigned>(mo)},
+                                        std::chrono::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  const int64_t days = std::chrono::sys_days{ymd}.time_since_epoch().count();
+  if (s == 60) s = 59;  // a leap second counts as the second before it
+  return days * 86400 + h * 3600 + mi * 60 + s;
 }
 
 }  // namespace

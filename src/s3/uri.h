@@ -9,6 +9,7 @@
 // space for callers that want form semantics; the SigV4 code never asks for it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,10 +22,14 @@ namespace as::s3 {
 // Keeps A-Z a-z 0-9 - _ . ~ (and '/' when keep_slash); every other byte becomes
 // %XX with uppercase hex. Works on bytes: UTF-8 is encoded byte by byte.
 std::string UriEncode(std::string_view s, bool keep_slash);
+// The same, appended to *out (no string of its own).
+void AppendUriEncoded(std::string_view s, bool keep_slash, std::string* out);
 
 // Replaces each %XX (either case of hex) by its byte. A '%' not followed by two
 // hex digits is an InvalidURI error naming its offset. '+' stays '+'.
 S3Expected<std::string> UriDecode(std::string_view s);
+// The same, appended to *out; on error *out is left as it was.
+std::optional<S3Error> AppendUriDecoded(std::string_view s, std::string* out);
 
 struct RequestTarget {
   std::string_view path;   // up to the first '?' (the whole target when there is none)

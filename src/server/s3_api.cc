@@ -1,6 +1,7 @@
 #include "server/s3_api.h"
 
 #include <cctype>
+#include <cstring>
 #include <ctime>
 #include <set>
 
@@ -23,6 +24,23 @@ void SplitPath(const std::string& path, std::string* bucket, std::string* key) {
   }
   *bucket = path.substr(start, slash - start);
   *key = path.substr(slash + 1);
+}
+
+// Digest::ToString in one allocation (it takes three), as every GET and HEAD
+// answers x-amz-meta-as-content.
+std::string DigestText(const Digest& d) {
+  const char* name = DigestAlgoName(d.algo);
+  if (!name) return d.ToString();
+  static constexpr char kHex[] = "0123456789abcdef";
+  const size_t n = d.size(), name_len = std::strlen(name);
+  std::string s(name_len + 1 + 2 * n, ':');
+  std::memcpy(s.data(), name, name_len);
+  char* w = s.data() + name_len + 1;
+  for (size_t i = 0; i < n; i++) {
+    *w++ = kHex[d.bytes[i] >> 4];
+    *w++ = kHex[d.bytes[i] & 15];
+  }
+  return s;
 }
 
 const std::set<std::string>& KeptHeaders() {
@@ -88,7 +106,7 @@ void S3Request::SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& at
   for (const auto& [k, v] : attrs.headers) w.SetHeader(k, v);
   for (const auto& [k, v] : attrs.user) w.SetHeader("x-amz-meta-" + k, v);
   // Our own identity of the bytes, checkable with b3sum.
-  w.SetHeader("x-amz-meta-as-content", info.content.ToString());
+  w.SetHeader("x-amz-meta-as-content", DigestText(info.content));
   if (attrs.parts) w.SetHeader("x-amz-mp-parts-count", std::to_string(attrs.parts));
   const std::string* mode = req.Header("x-amz-checksum-mode");
   if (mode && AsciiIEquals(*mode, "enabled")) {
@@ -136,7 +154,9 @@ bool AnsweredSubresource(S3Request& r) {
       "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
       "retention",  "select",  "tagging",    "torrent",    "versions",      "website"};
   for (const auto& [k, v] : r.query) {
-    if (!kUnsupported.count(k)) continue;
+    // Every name above starts with a lowercase letter; the X-Amz-* of a
+    // presigned URL never do, and need no lookup.
+    if (k.empty() || k[0] < 'a' || k[0] > 'z' || !kUnsupported.count(k)) continue;
     if (k == "acl" && (r.req.method == "GET" || r.req.method == "HEAD")) {
       r.w.SetOperation("GetAcl");
       if (r.key.empty() ? !r.RequireBucket() : !r.store->Lookup(r.Name()).ok()) {
@@ -162,7 +182,14 @@ bool AnsweredSubresource(S3Request& r) {
   return false;
 }
 
-std::string Quoted(const std::string& etag) { return "\"" + etag + "\""; }
+std::string Quoted(const std::string& etag) {
+  std::string q;
+  q.reserve(etag.size() + 2);
+  q.push_back('"');
+  q += etag;
+  q.push_back('"');
+  return q;
+}
 
 s3::S3Error NoSuchKey(const std::string& key) {
   return s3::MakeS3Error(404, "NoSuchKey", "The specified key does not exist: " + key);
@@ -182,18 +209,18 @@ s3::S3Error InternalError(const Status& s) {
 S3Api::S3Api(Store* store, Metrics* metrics, S3ApiOptions options)
     : store_(store), metrics_(metrics), options_(std::move(options)) {}
 
-Result<std::optional<AccessKey>> S3Api::FindKey(const std::string& id) {
+Result<std::shared_ptr<const AccessKey>> S3Api::FindKey(const std::string& id) {
   {
     std::lock_guard<std::mutex> l(keys_mu_);
     auto it = keys_.find(id);
-    if (it != keys_.end()) return std::optional<AccessKey>(it->second);
+    if (it != keys_.end()) return it->second;
   }
   AS_ASSIGN_OR_RETURN(auto k, store_->FindAccessKey(id));
-  if (k) {
-    std::lock_guard<std::mutex> l(keys_mu_);
-    keys_.emplace(id, *k);
-  }
-  return k;
+  if (!k) return std::shared_ptr<const AccessKey>();
+  auto found = std::make_shared<const AccessKey>(std::move(*k));
+  std::lock_guard<std::mutex> l(keys_mu_);
+  keys_.emplace(id, found);
+  return found;
 }
 
 void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w) {
@@ -218,8 +245,9 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
   r.query = std::move(query).value();
 
   // Authentication: who is asking decides which tenant's data is visible.
-  // HttpRequest keeps its headers as the same (name, value) pairs: no copy.
-  s3::HttpRequestView view{req.method, req.target, req.headers};
+  // HttpRequest keeps its headers as the same (name, value) pairs: no copy;
+  // the query parsed above is SigV4's too.
+  s3::HttpRequestView view{req.method, req.target, req.headers, &r.query};
   auto auth = s3::ParseSigV4(view, static_cast<int64_t>(std::time(nullptr)));
   if (!auth.ok()) {
     w.SetOperation("AuthFailed");
@@ -227,13 +255,14 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
   }
   auto key = FindKey(auth->access_key_id);
   if (!key.ok()) return r.Error(InternalError(key.status()));
-  if (!key->has_value()) {
+  if (!*key) {
     w.SetOperation("AuthFailed");
     return r.Error(s3::err::InvalidAccessKeyId());
   }
   s3::SigV4Key signing_key;
   {
-    const std::string id = auth->access_key_id + "/" + auth->scope;
+    thread_local std::string id;  // reused: no allocation per request
+    id.assign(auth->access_key_id).append("/").append(auth->scope);
     std::lock_guard<std::mutex> l(keys_mu_);
     auto it = signing_keys_.find(id);
     if (it == signing_keys_.end()) {

@@ -33,13 +33,15 @@ class S3Api {
   static void AddStoreGauges(Store* store, Metrics* metrics);
 
  private:
-  Result<std::optional<AccessKey>> FindKey(const std::string& id);
+  // Null when there is no such key. Shared, not copied: every request asks.
+  Result<std::shared_ptr<const AccessKey>> FindKey(const std::string& id);
 
   Store* store_;
   Metrics* metrics_;
   S3ApiOptions options_;
   std::mutex keys_mu_;
-  std::unordered_map<std::string, AccessKey> keys_;  // found keys (immutable once made)
+  // Found keys (immutable once made).
+  std::unordered_map<std::string, std::shared_ptr<const AccessKey>> keys_;
   // Signing keys by "<key id>/<scope>": deriving one is four HMACs, and a
   // client signs with the same one all day. Cleared when it grows large.
   std::unordered_map<std::string, std::array<uint8_t, 32>> signing_keys_;

@@ -411,6 +411,17 @@ TEST(SigV4Dates, StrictParsing) {
                           "Fri, 31 Apr 2013 00:00:00 GMT", "Friday, 24-May-13 00:00:00 GMT"}) {
     EXPECT_EQ(ParseRfc1123Date(bad), std::nullopt) << bad;
   }
+  // The calendar: leap days, a leap second (read as :59), the epoch.
+  EXPECT_EQ(ParseAmzDate("20240229T123456Z"), 1709210096);
+  EXPECT_EQ(ParseAmzDate("20230229T000000Z"), std::nullopt);
+  EXPECT_EQ(ParseAmzDate("20000229T000000Z"), 951782400);
+  EXPECT_EQ(ParseAmzDate("21000229T000000Z"), std::nullopt);
+  EXPECT_EQ(ParseAmzDate("20161231T235960Z"), ParseAmzDate("20161231T235959Z"));
+  EXPECT_EQ(ParseAmzDate("19700101T000000Z"), 0);
+  EXPECT_EQ(ParseAmzDate("19691231T235959Z"), std::nullopt);
+  for (int64_t t : {int64_t{0}, int64_t{951782400}, int64_t{1795484127}, int64_t{4102444799}}) {
+    EXPECT_EQ(ParseAmzDate(FormatAmzDate(t)), t) << t;
+  }
 }
 
 }  // namespace
