@@ -152,6 +152,24 @@ std::optional<int64_t> ParseAsctime(std::string_view s) {
 std::string FormatHttpDate(int64_t unix_seconds) {
   unsigned wd = 0;
   Civil c = ToCivil(unix_seconds, &wd);
+  if (c.year >= 0 && c.year <= 9999) {
+    // Every GET and HEAD answers Last-Modified: written by hand, since
+    // snprintf's format parsing costs more than the rest of this function.
+    std::string out = "Ddd, 00 Mmm 0000 00:00:00 GMT";
+    auto two = [&out](size_t at, unsigned v) {
+      out[at] = static_cast<char>('0' + v / 10);
+      out[at + 1] = static_cast<char>('0' + v % 10);
+    };
+    out.replace(0, 3, kDays[wd], 3);
+    two(5, c.day);
+    out.replace(8, 3, kMonths[c.month - 1], 3);
+    two(12, static_cast<unsigned>(c.year) / 100);
+    two(14, static_cast<unsigned>(c.year) % 100);
+    two(17, c.hour);
+    two(20, c.minute);
+    two(23, c.second);
+    return out;
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s, %02u %s %04d %02u:%02u:%02u GMT", kDays[wd], c.day,
                 kMonths[c.month - 1], c.year, c.hour, c.minute, c.second);

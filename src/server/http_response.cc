@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <random>
 
 namespace as::http_internal {
@@ -153,11 +154,20 @@ void Response::SetHeader(std::string name, std::string value) {
     return;
   }
   // A CR or LF would let a value (e.g. user metadata) inject header lines.
-  for (char& c : name) {
-    if (c == '\r' || c == '\n' || c == '\0' || c == ':') c = ' ';
+  // Almost every value is clean, and looking (memchr) is faster than
+  // rewriting byte by byte.
+  auto has = [](const std::string& s, char c) {
+    return std::memchr(s.data(), c, s.size()) != nullptr;
+  };
+  if (has(name, '\r') || has(name, '\n') || has(name, '\0') || has(name, ':')) {
+    for (char& c : name) {
+      if (c == '\r' || c == '\n' || c == '\0' || c == ':') c = ' ';
+    }
   }
-  for (char& c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') c = ' ';
+  if (has(value, '\r') || has(value, '\n') || has(value, '\0')) {
+    for (char& c : value) {
+      if (c == '\r' || c == '\n' || c == '\0') c = ' ';
+    }
   }
   for (size_t i = 0; i < header_count_; i++) {
     if (IEquals(headers_[i].first, name)) {

@@ -28,7 +28,12 @@ void GetOrHead(S3Request& r, bool head) {
   s3::ConditionHeaders ch{Opt(r.Header("if-match")), Opt(r.Header("if-none-match")),
                           Opt(r.Header("if-modified-since")),
                           Opt(r.Header("if-unmodified-since"))};
-  auto cond = s3::EvaluateConditions(ch, s3::ObjectState{attrs->etag, info->created}, true);
+  // Without any of the four there is nothing to evaluate (and no ETag to copy).
+  const bool conditional =
+      ch.if_match || ch.if_none_match || ch.if_modified_since || ch.if_unmodified_since;
+  auto cond = conditional
+                  ? s3::EvaluateConditions(ch, s3::ObjectState{attrs->etag, info->created}, true)
+                  : s3::ConditionResult::kProceed;
   if (cond == s3::ConditionResult::kNotModified) {
     if (!attrs->etag.empty()) r.w.SetHeader("ETag", Quoted(attrs->etag));
     r.w.SetHeader("Last-Modified", s3::FormatHttpDate(info->created));

@@ -14,6 +14,8 @@
 #include "s3/aws_chunked.h"
 #include "s3/http_util.h"
 #include "s3/sigv4.h"
+#include "cbor/cbor.h"
+#include "server/object_attrs.h"
 #include "server/s3_api.h"
 #include "test_util.h"
 
@@ -278,6 +280,48 @@ TEST_F(S3ApiTest, PresignedUrlsWorkUntilTheyExpire) {
   std::string tampered = url(now, 60);
   tampered.replace(tampered.find("/pre/k"), 6, "/pre/x");
   EXPECT_EQ(Send("GET", tampered, h, "").status, 403);
+}
+
+// ObjectAttrs::Decode reads the common shapes directly and leaves the rest
+// to cbor::Decode; both must agree on what they accept.
+TEST(ObjectAttrsTest, DecodeRoundTripsAndKeepsTheStrictRules) {
+  ObjectAttrs a;
+  a.etag = "9b2cf535f27731c974343645a3985328-3";
+  a.content_type = "text/plain";
+  a.headers = {{"cache-control", "no-cache"}, {"content-encoding", "gzip"}};
+  a.user = {{"a", ""}, {"bb", std::string(300, 'x')}, {"c", "\xff\r"}};
+  a.checksum_crc32c = "yZRlqg==";
+  a.checksum_sha256 = std::string(44, 'A');
+  a.parts = 70000;
+  auto back = ObjectAttrs::Decode(a.Encode());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->etag, a.etag);
+  EXPECT_EQ(back->content_type, a.content_type);
+  EXPECT_EQ(back->headers, a.headers);
+  EXPECT_EQ(back->user, a.user);
+  EXPECT_EQ(back->checksum_crc32c, a.checksum_crc32c);
+  EXPECT_EQ(back->checksum_sha256, a.checksum_sha256);
+  EXPECT_EQ(back->parts, a.parts);
+  EXPECT_TRUE(ObjectAttrs::Decode("").ok());
+
+  auto bytes = [](std::vector<uint8_t> b) { return std::string(b.begin(), b.end()); };
+  // A newer writer's field (key 9, an array) is skipped.
+  auto newer = ObjectAttrs::Decode(bytes({0xa2, 0x00, 0x41, 'e', 0x09, 0x81, 0x01}));
+  ASSERT_TRUE(newer.ok());
+  EXPECT_EQ(newer->etag, "e");
+  // Not canonical, or not attrs: errors, as cbor::Decode has them.
+  for (const std::string& bad : {
+           bytes({0xa2, 0x01, 0x41, 't', 0x00, 0x41, 'e'}),                   // keys out of order
+           bytes({0xa1, 0x00, 0x41, 'e', 0x00}),                              // trailing byte
+           bytes({0xa1, 0x00, 0x58, 0x01, 'e'}),                              // non-shortest length
+           bytes({0xa1, 0x02, 0xa2, 0x41, 'b', 0x40, 0x41, 'a', 0x40}),       // inner keys unsorted
+           bytes({0xa1, 0x02, 0xa2, 0x42, 'a', 'a', 0x40, 0x41, 'b', 0x40}),  // longer first
+           bytes({0xa1, 0x00, 0x61, 'e'}),                                    // text, not bytes
+           bytes({0xa1, 0x00, 0x42, 'e'}),                                    // truncated
+           bytes({0x80}),                                                     // not a map
+       }) {
+    EXPECT_FALSE(ObjectAttrs::Decode(bad).ok()) << ::testing::PrintToString(bad);
+  }
 }
 
 }  // namespace
