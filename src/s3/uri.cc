@@ -30,6 +30,10 @@ int HexValue(char c) {
 // request decodes its path and query, so runs without an escape are copied
 // whole rather than byte by byte.
 std::optional<S3Error> DecodeTo(std::string_view s, bool plus_is_space, std::string* out) {
+  if (!plus_is_space && s.find('%') == std::string_view::npos) {
+    out->append(s);  // the usual case: nothing to decode
+    return std::nullopt;
+  }
   const size_t base = out->size();
   out->resize(base + s.size());  // decoding never grows the text
   char* w = out->data() + base;
