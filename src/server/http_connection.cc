@@ -200,6 +200,10 @@ class ConnImpl final : public Conn, private Response::Host {
     if (n > kYieldBytes) Yield();
     return response_.Write(data, n);
   }
+  Status WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t offset) override {
+    if (n > kYieldBytes) Yield();
+    return response_.WriteFile(data, n, file_fd, offset);
+  }
   Status Finish() override { return response_.Finish(); }
   bool HeadSent() const override { return response_.head_committed(); }
 
@@ -490,6 +494,9 @@ Status ResponseWriter::WriteHead(std::optional<uint64_t> content_length) {
   return c_->WriteHead(content_length);
 }
 Status ResponseWriter::Write(const uint8_t* data, size_t n) { return c_->Write(data, n); }
+Status ResponseWriter::WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t offset) {
+  return c_->WriteFile(data, n, file_fd, offset);
+}
 Status ResponseWriter::Finish() { return c_->Finish(); }
 bool ResponseWriter::head_sent() const { return c_->HeadSent(); }
 

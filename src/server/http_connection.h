@@ -100,6 +100,7 @@ class Conn {
   virtual Status Send(int status, std::string body, std::string content_type) = 0;
   virtual Status WriteHead(std::optional<uint64_t> content_length) = 0;
   virtual Status Write(const uint8_t* data, size_t n) = 0;
+  virtual Status WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t offset) = 0;
   virtual Status Finish() = 0;
   virtual bool HeadSent() const = 0;
 };

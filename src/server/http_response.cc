@@ -3,8 +3,7 @@
 // early.
 #include "server/http_response.h"
 
-#include "base/bytes.h"
-
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -14,6 +13,8 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+
+#include "base/bytes.h"
 
 namespace as::http_internal {
 
@@ -95,13 +96,13 @@ void NewRequestId(std::string* out) {
 }
 
 // Writes every byte of iov[0..count) or fails; iov is consumed.
-Status SendAll(int fd, iovec* iov, int count) {
+Status SendAll(int fd, iovec* iov, int count, int flags) {
   while (count > 0 && iov->iov_len == 0) iov++, count--;
   while (count > 0) {
     msghdr m{};
     m.msg_iov = iov;
     m.msg_iovlen = size_t(count);
-    ssize_t r = ::sendmsg(fd, &m, MSG_NOSIGNAL);
+    ssize_t r = ::sendmsg(fd, &m, MSG_NOSIGNAL | flags);
     if (r < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -225,7 +226,7 @@ void Response::AppendHead(uint64_t length, bool chunked, bool close_delimited) {
 
 // Sends the head if not yet sent, then data as raw bytes or as one chunk
 // (and the last chunk), in one syscall.
-Status Response::Flush(const uint8_t* data, size_t n, bool chunk, bool last_chunk) {
+Status Response::Flush(const uint8_t* data, size_t n, bool chunk, bool last_chunk, int flags) {
   iovec iov[5];
   int count = 0;
   if (!head_flushed_) iov[count++] = {head_.data(), head_.size()};
@@ -242,7 +243,7 @@ Status Response::Flush(const uint8_t* data, size_t n, bool chunk, bool last_chun
   if (chunk && n > 0) iov[count++] = {const_cast<char*>(kCrlf), 2};
   if (last_chunk) iov[count++] = {const_cast<char*>(kLast), 5};
   head_flushed_ = true;
-  Status s = SendAll(fd_, iov, count);
+  Status s = SendAll(fd_, iov, count, flags);
   if (!s.ok()) {
     write_error_ = s;
     close_ = true;
@@ -279,13 +280,10 @@ Status Response::WriteHead(std::optional<uint64_t> content_length) {
   return Status::OK();
 }
 
-Status Response::Write(const uint8_t* data, size_t n) {
+Status Response::CheckWrite(size_t n) {
   if (!head_committed_) return Status::FailedPrecondition("response: Write before WriteHead");
   if (!write_error_.ok()) return write_error_;
-  if (finished_) {
-    if (is_head_request_ && n == 0) return Status::OK();
-    return Status::FailedPrecondition("response: Write after the body ended");
-  }
+  if (finished_) return Status::FailedPrecondition("response: Write after the body ended");
   if (!chunked_ && !close_delimited_ && n > promised_ - written_) {
     std::string m = "response: writing ";
     AppendUint(&m, n);
@@ -296,8 +294,50 @@ Status Response::Write(const uint8_t* data, size_t n) {
     close_ = true;
     return Status::InvalidArgument(std::move(m));
   }
+  return Status::OK();
+}
+
+Status Response::Write(const uint8_t* data, size_t n) {
+  // A HEAD response's body is finished at once; writing nothing to it is fine.
+  if (head_committed_ && write_error_.ok() && finished_ && is_head_request_ && n == 0) {
+    return Status::OK();
+  }
+  AS_RETURN_IF_ERROR(CheckWrite(n));
   if (n == 0) return Status::OK();  // an empty chunk would end the body
   AS_RETURN_IF_ERROR(Flush(data, n, chunked_, false));
+  written_ += n;
+  return Status::OK();
+}
+
+Status Response::WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t offset) {
+  // Below this, the copy costs less than the extra syscall; a chunked body
+  // needs framing around each piece.
+  constexpr size_t kMinFileSend = 32 << 10;
+  if (file_fd < 0 || n < kMinFileSend || chunked_ || close_delimited_) return Write(data, n);
+  AS_RETURN_IF_ERROR(CheckWrite(n));
+  // The head goes first, held back (MSG_MORE) to share a packet with the
+  // file's first bytes.
+  if (!head_flushed_) AS_RETURN_IF_ERROR(Flush(nullptr, 0, false, false, MSG_MORE));
+  off_t off = off_t(offset);
+  size_t left = n;
+  while (left > 0) {
+    ssize_t r = ::sendfile(fd_, file_fd, &off, left);
+    if (r > 0) {
+      left -= size_t(r);
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r == 0) {
+      write_error_ = Status::IOError("sendfile: the file ended before byte " +
+                                     std::to_string(offset + n));
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      write_error_ = Status::IOError("send: client accepted no data before the timeout");
+    } else {
+      write_error_ = Status::FromErrno("sendfile", errno);
+    }
+    close_ = true;
+    return write_error_;
+  }
   written_ += n;
   return Status::OK();
 }

@@ -28,8 +28,9 @@ bool IEquals(std::string_view a, std::string_view b);  // ASCII case-insensitive
 void AppendUint(std::string* out, uint64_t v);
 // 16 upper-case hex digits, unique in this process.
 void NewRequestId(std::string* out);
-// Writes every byte of iov[0..count) (consuming iov), with MSG_NOSIGNAL.
-Status SendAll(int fd, iovec* iov, int count);
+// Writes every byte of iov[0..count) (consuming iov), with MSG_NOSIGNAL and
+// `flags` (MSG_MORE: more follows at once, hold back a partial packet).
+Status SendAll(int fd, iovec* iov, int count, int flags = 0);
 
 class Response {
  public:
@@ -57,6 +58,8 @@ class Response {
   Status Send(int status, std::string body, std::string content_type);
   Status WriteHead(std::optional<uint64_t> content_length);
   Status Write(const uint8_t* data, size_t n);
+  // Write, sending from file_fd at offset when that pays (see ResponseWriter).
+  Status WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t offset);
   Status Finish();
   // After the handler: 500 if it sent nothing; a chunked body it did not
   // finish is cut (no last chunk); a Content-Length body is finished.
@@ -74,7 +77,10 @@ class Response {
   void AppendHead(uint64_t length, bool chunked, bool close_delimited);
   // Sends the head if not yet sent, then data raw or as one chunk, and the
   // last chunk if asked, in one syscall.
-  Status Flush(const uint8_t* data, size_t n, bool chunk, bool last_chunk);
+  Status Flush(const uint8_t* data, size_t n, bool chunk, bool last_chunk, int flags = 0);
+  // The checks Write makes before sending n body bytes; sets close_ on an
+  // overrun.
+  Status CheckWrite(size_t n);
 
   Host* const host_;
   const std::string server_name_;

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -291,6 +292,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
                                                       Metrics* metrics) {
   if (options.threads < 1) return Status::InvalidArgument("http server: threads must be >= 1");
   if (!handler) return Status::InvalidArgument("http server: no handler");
+  // sendfile(2) cannot be told MSG_NOSIGNAL: a client gone mid-body must be
+  // an EPIPE error, not the end of the process.
+  struct sigaction sa {};
+  if (::sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+    ::signal(SIGPIPE, SIG_IGN);
+  }
   auto impl = std::make_unique<Impl>();
   AS_ASSIGN_OR_RETURN(auto hp, SplitListen(options.listen));
   AS_ASSIGN_OR_RETURN(impl->listen_fd, Listen(hp.first, hp.second, &impl->port));

@@ -7,6 +7,8 @@
 // is buffered beyond what the caller asks for.
 //
 // Contract:
+//  - Start() ignores SIGPIPE for the process (if it was at its default):
+//    sendfile(2) has no MSG_NOSIGNAL, and a vanished client must be an error.
 //  - `threads` workers, no other thread on the request path. Connections are
 //    accepted at once and wait in an epoll set while idle; a worker takes
 //    one when a request arrives, serves it (and any pipelined behind it),
@@ -110,6 +112,11 @@ class ResponseWriter {
   Status WriteHead(std::optional<uint64_t> content_length);
   // Body bytes after WriteHead. Writing past the Content-Length is an error.
   Status Write(const uint8_t* data, size_t n);
+  // Write(data, n), for bytes that also lie verbatim at `offset` in the open
+  // file `file_fd`: large pieces of a Content-Length body are then sent from
+  // the file with sendfile(2), without copying through user space. The file
+  // must hold those bytes for the duration of the call.
+  Status WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t offset);
   // Ends the body: the last chunk when chunked; with a Content-Length an
   // error if bytes are missing (the connection then closes). A handler that
   // returns without Finish() gets it called for it, but a chunked body

@@ -124,6 +124,24 @@ struct TestServer {
         off += k;
       }
       w.Finish().IgnoreError();
+    } else if (t.rfind("/file", 0) == 0) {
+      // N pattern bytes from a file, in pieces of several sizes (small ones
+      // are copied, large ones go out with sendfile).
+      uint64_t n = Arg(t);
+      std::string bytes = PatternString(11, n);
+      char path[] = "/tmp/as-sendfile-XXXXXX";
+      int fd = ::mkstemp(path);
+      ::unlink(path);
+      if (fd < 0 || ::write(fd, bytes.data(), n) != ssize_t(n)) return;
+      w.WriteHead(n).IgnoreError();
+      size_t sizes[] = {100, 40000, 1 << 20, 5000, 300000};
+      for (uint64_t off = 0, i = 0; off < n; i++) {
+        size_t k = size_t(std::min<uint64_t>(sizes[i % 5], n - off));
+        auto* p = reinterpret_cast<const uint8_t*>(bytes.data()) + off;
+        if (!w.WriteFile(p, k, fd, off).ok()) break;
+        off += k;
+      }
+      ::close(fd);
     } else if (t == "/short") {
       w.WriteHead(1000).IgnoreError();
       w.Write(reinterpret_cast<const uint8_t*>("0123456789"), 10).IgnoreError();
@@ -267,6 +285,27 @@ TEST(HttpServer, LargeStreamedResponseArrivesIntactInBoundedMemory) {
     EXPECT_LT(after - before, 64 * 1024) << route << ": RSS grew from " << before << " KiB to "
                                          << after << " KiB";
   }
+}
+
+TEST(HttpServer, FileBodiesArriveIntactAndAVanishedClientIsAnError) {
+  TestServer ts;
+  Client c(ts.port());
+  const uint64_t n = (5 << 20) + 12345;
+  ASSERT_TRUE(c.Send("GET /file?n=" + std::to_string(n) + " HTTP/1.1\r\n\r\n"));
+  Response r = c.Read();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, PatternString(11, n));
+  // A client that leaves in the middle: the server (sendfile has no
+  // MSG_NOSIGNAL) must neither die of SIGPIPE nor stop serving.
+  for (int i = 0; i < 3; i++) {
+    Client gone(ts.port());
+    ASSERT_TRUE(gone.Send("GET /file?n=67108864 HTTP/1.1\r\n\r\n"));
+    std::this_thread::sleep_for(20ms);
+  }
+  std::this_thread::sleep_for(200ms);
+  Client after(ts.port());
+  ASSERT_TRUE(after.Send("GET /id HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(after.Read().status, 200);
 }
 
 TEST(HttpServer, ExpectContinueIsAnsweredOnTheFirstRead) {
