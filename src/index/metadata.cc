@@ -145,7 +145,7 @@ Status Metadata::Migrate(bool create) {
 }
 
 Result<std::string> Metadata::GetMeta(const std::string& key) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT value FROM meta WHERE key = ?"));
   st.Bind(1, key);
   AS_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -154,7 +154,7 @@ Result<std::string> Metadata::GetMeta(const std::string& key) {
 }
 
 Status Metadata::SetMeta(const std::string& key, const std::string& value) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)"));
   st.Bind(1, key).Bind(2, value);
   return st.Run();
@@ -183,7 +183,7 @@ Result<uint32_t> Metadata::LoadTenantDomain(const std::string& tenant, bool crea
   }
   if (!create) return Status::NotFound("tenant '" + tenant + "'");
   // Made here or by a concurrent call since the read above: INSERT OR IGNORE.
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(kSql));
   AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
       "INSERT OR IGNORE INTO tenants VALUES (?, (SELECT coalesce(max(domain), 0) + 1 FROM "
@@ -289,18 +289,48 @@ Status Metadata::ForEachManifest(const std::function<void(const ManifestRow&)>& 
   return Status::OK();
 }
 
+namespace {
+// About 16K names of a few hundred bytes each: a few MiB at most.
+constexpr size_t kNameCacheEntries = 16384;
+}  // namespace
+
 Result<std::optional<NameRow>> Metadata::GetName(const std::string& tenant,
                                                  const std::string& bucket,
                                                  const std::string& key) {
   static const std::string kSql =
       std::string("SELECT ") + kNameCols + " FROM names WHERE tenant=? AND bucket=? AND key=?";
-  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
-  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
-  st->Bind(1, tenant).Bind(2, bucket).Bind(3, key);
-  AS_ASSIGN_OR_RETURN(bool row, st->Step());
-  if (!row) return std::optional<NameRow>();
-  AS_ASSIGN_OR_RETURN(auto n, ColName(*st));
-  return std::optional<NameRow>(std::move(n));
+  // The cache key: the three parts with their lengths, so no two differ
+  // only in where one part ends.
+  std::string ck;
+  ck.reserve(tenant.size() + bucket.size() + key.size() + 8);
+  for (const std::string* part : {&tenant, &bucket}) {
+    ck += std::to_string(part->size());
+    ck += ':';
+    ck += *part;
+  }
+  ck += key;
+  // Read before the query: a write that ends after this makes the entry
+  // stale, whichever snapshot the query saw.
+  const uint64_t writes = writes_.load(std::memory_order_acquire);
+  {
+    std::lock_guard<std::mutex> l(names_mu_);
+    auto it = names_.find(ck);
+    if (it != names_.end() && it->second.writes == writes) return it->second.row;
+  }
+  std::optional<NameRow> found;
+  {
+    AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+    AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
+    st->Bind(1, tenant).Bind(2, bucket).Bind(3, key);
+    AS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row) {
+      AS_ASSIGN_OR_RETURN(found, ColName(*st));
+    }
+  }
+  std::lock_guard<std::mutex> l(names_mu_);
+  if (names_.size() >= kNameCacheEntries) names_.clear();
+  names_.insert_or_assign(std::move(ck), CachedName{writes, found});
+  return found;
 }
 
 Result<std::vector<NameRow>> Metadata::ListNames(const std::string& tenant,
@@ -435,7 +465,7 @@ int64_t Metadata::ResolvePack(int64_t p, const std::vector<int64_t>& ids) {
 }
 
 Status Metadata::CommitPut(const PutCommit& c) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   return InTransaction(db_.get(), [&]() -> Status {
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(c.packs, &ids));
@@ -453,7 +483,7 @@ Status Metadata::CommitPut(const PutCommit& c) {
 
 Status Metadata::RemoveName(const std::string& tenant, const std::string& bucket,
                             const std::string& key) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   AS_ASSIGN_OR_RETURN(auto st,
                       db_->Prepare("DELETE FROM names WHERE tenant=? AND bucket=? AND key=?"));
   st.Bind(1, tenant).Bind(2, bucket).Bind(3, key);
@@ -463,7 +493,7 @@ Status Metadata::RemoveName(const std::string& tenant, const std::string& bucket
 }
 
 Status Metadata::CommitGc(const GcCommit& c) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   return InTransaction(db_.get(), [&]() -> Status {
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(c.new_packs, &ids));
@@ -507,7 +537,7 @@ Status Metadata::CommitGc(const GcCommit& c) {
 }
 
 Status Metadata::CommitReindex(const Reindex& r) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   return InTransaction(db_.get(), [&]() -> Status {
     AS_RETURN_IF_ERROR(db_->Exec("DELETE FROM chunks; DELETE FROM manifests; DELETE FROM packs;"));
     std::vector<int64_t> ids;

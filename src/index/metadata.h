@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
@@ -239,8 +240,29 @@ class Metadata {
   static Result<std::vector<NameRow>> QueryNames(SqliteStmt& st);
   static int64_t ResolvePack(int64_t p, const std::vector<int64_t>& ids);
 
+  // The writer's lock. Releasing it counts a write (after its commit, if
+  // any), which retires every cached name: a cached row is used only while
+  // no write has ended since the lookup that read it began.
+  class WriteLock {
+   public:
+    explicit WriteLock(Metadata* m) : m_(m), l_(m->mu_) {}
+    ~WriteLock() { m_->writes_.fetch_add(1, std::memory_order_acq_rel); }
+
+   private:
+    Metadata* m_;
+    std::lock_guard<std::mutex> l_;
+  };
   std::mutex mu_;
   std::unique_ptr<SqliteDb> db_;
+  std::atomic<uint64_t> writes_{0};
+  // GetName answers (found or not) for read-mostly workloads: a small S3
+  // GET then costs no name query. Dropped whole when it grows past a bound.
+  struct CachedName {
+    uint64_t writes;  // writes_ when the lookup began
+    std::optional<NameRow> row;
+  };
+  std::mutex names_mu_;
+  std::unordered_map<std::string, CachedName> names_;
   // Tenant -> domain, which never changes once made: every get asks, and
   // this answers without the database lock.
   std::shared_mutex domains_mu_;

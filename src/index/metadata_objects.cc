@@ -49,7 +49,7 @@ std::string PrefixEnd(std::string prefix) {
 }  // namespace
 
 Status Metadata::CreateBucket(const std::string& tenant, const std::string& bucket) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR IGNORE INTO buckets VALUES (?,?,?)"));
   st.Bind(1, tenant).Bind(2, bucket).Bind(3, static_cast<int64_t>(std::time(nullptr)));
   AS_RETURN_IF_ERROR(st.Run());
@@ -58,7 +58,7 @@ Status Metadata::CreateBucket(const std::string& tenant, const std::string& buck
 }
 
 Status Metadata::DeleteBucket(const std::string& tenant, const std::string& bucket) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   return InTransaction(db_.get(), [&]() -> Status {
     AS_ASSIGN_OR_RETURN(auto busy, db_->Prepare(
         "SELECT EXISTS(SELECT 1 FROM names WHERE tenant=? AND bucket=?) OR "
@@ -144,7 +144,7 @@ Status Metadata::BindNameLocked(const NameRow& n, bool require_bucket) {
 }
 
 Result<NameRow> Metadata::CopyName(const NameRow& from, NameRow to, bool require_bucket) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   Status s = InTransaction(db_.get(), [&]() -> Status {
     AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
                                               " FROM names WHERE tenant=? AND bucket=? AND key=?"));
@@ -163,7 +163,7 @@ Result<NameRow> Metadata::CopyName(const NameRow& from, NameRow to, bool require
 }
 
 Status Metadata::CreateUpload(const UploadRow& u) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   return InTransaction(db_.get(), [&]() -> Status {
     AS_ASSIGN_OR_RETURN(auto b, db_->Prepare("SELECT 1 FROM buckets WHERE tenant=? AND bucket=?"));
     b.Bind(1, u.tenant).Bind(2, u.bucket);
@@ -255,12 +255,12 @@ Status Metadata::DeleteUploadLocked(const std::string& id) {
 }
 
 Status Metadata::DeleteUpload(const std::string& id) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   return InTransaction(db_.get(), [&] { return DeleteUploadLocked(id); });
 }
 
 Status Metadata::AddAccessKey(const AccessKeyRow& k) {
-  std::lock_guard<std::mutex> l(mu_);
+  WriteLock l(this);
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO access_keys VALUES (?,?,?,?)"));
   st.Bind(1, k.id).Bind(2, k.tenant).Bind(3, k.secret).Bind(4, k.created);
   return st.Run();

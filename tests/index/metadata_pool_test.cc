@@ -110,9 +110,11 @@ TEST_F(MetadataPoolTest, ReadsDuringAnOpenWriteSeeTheOldStateWithoutWaiting) {
   // No read waited for the writer (the busy timeout is 5 s).
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
   ASSERT_TRUE((*other)->Exec("COMMIT").ok());
-  auto n = m->GetName("default", "b", "old");
-  ASSERT_TRUE(n.ok() && *n);
-  EXPECT_EQ((*n)->size, 99u);
+  // (Through AllNames: GetName's cache trusts that every write goes through
+  // this Metadata, which this test's second connection does not.)
+  auto names = m->AllNames();
+  ASSERT_TRUE(names.ok() && names->size() == 1u);
+  EXPECT_EQ((*names)[0].size, 99u);
   auto totals = m->Totals();
   ASSERT_TRUE(totals.ok());
   EXPECT_EQ(totals->unique_chunks, 1u);
@@ -144,6 +146,38 @@ TEST_F(MetadataPoolTest, AReadRacingALargeCommitSeesAllOfItOrNone) {
   auto first = m->FindChunk(1, D(0));
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->has_value());
+}
+
+TEST_F(MetadataPoolTest, TheNameCacheNeverAnswersPastAWrite) {
+  auto m = Open();
+  ASSERT_TRUE(m);
+  auto get = [&](const std::string& key) {
+    auto n = m->GetName("default", "b", key);
+    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    return n.ok() ? *n : std::nullopt;
+  };
+  EXPECT_FALSE(get("k"));  // a miss is cached too
+  PutCommit c;
+  c.name = Name("k", 1);
+  ASSERT_TRUE(m->CommitPut(c).ok());
+  ASSERT_TRUE(get("k"));
+  EXPECT_EQ(get("k")->manifest, D(1));  // twice: the second from the cache
+  c.name = Name("k", 2);                // overwritten
+  ASSERT_TRUE(m->CommitPut(c).ok());
+  EXPECT_EQ(get("k")->manifest, D(2));
+  auto copied = m->CopyName(*get("k"), Name("k2", 0), false);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_EQ(get("k2")->manifest, D(2));
+  ASSERT_TRUE(m->RemoveName("default", "b", "k").ok());
+  EXPECT_FALSE(get("k"));
+  // Parts of names are kept apart in the cache key.
+  EXPECT_FALSE(m->GetName("default", "bk", "2").value());
+  // Readers on other threads see each write at once, as without a cache.
+  for (int i = 3; i < 50; i++) {
+    c.name = Name("k2", uint64_t(i));
+    ASSERT_TRUE(m->CommitPut(c).ok());
+    std::thread([&] { EXPECT_EQ(get("k2")->manifest, D(uint64_t(i))); }).join();
+  }
 }
 
 TEST_F(MetadataPoolTest, FindChunksAnswersEachDigestLikeFindChunk) {
