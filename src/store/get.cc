@@ -72,17 +72,38 @@ Result<std::shared_ptr<const Manifest>> StoreImpl::CachedManifest(const Manifest
   return shared;
 }
 
+std::optional<Location> StoreImpl::Hint(uint32_t domain, const Digest& d) {
+  std::lock_guard lock(hints_mu_);
+  auto it = hints_.find(d);
+  if (it == hints_.end() || it->second.first != domain) return std::nullopt;
+  return it->second.second;
+}
+
+void StoreImpl::RememberHint(uint32_t domain, const Digest& d, const Location& loc) {
+  // About 64K chunks (a few MiB); dropped whole when full.
+  constexpr size_t kMaxHints = 65536;
+  std::lock_guard lock(hints_mu_);
+  if (hints_.size() >= kMaxHints) hints_.clear();
+  hints_.insert_or_assign(d, std::make_pair(domain, loc));
+}
+
 Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* slot,
                             const Location* hint) {
   std::vector<uint8_t>* frame = &slot->frame;
   slot->file_fd = -1;
   slot->pin.reset();
-  // Two tries: GC may move the chunk between the lookup and the read.
+  // The first try may go by a hint (the caller's, or where the chunk was
+  // last found); a hint that fails for any reason is dropped and the index
+  // asked. Then two tries by the index: gc may move the chunk between the
+  // lookup and the read.
   Status last;
-  for (int attempt = 0; attempt < 2; attempt++) {
+  for (int attempt = 0; attempt < 3; attempt++) {
     std::optional<Location> loc;
-    if (hint && attempt == 0) {
-      loc = *hint;
+    bool hinted = false;
+    if (attempt == 0) {
+      loc = hint ? std::optional<Location>(*hint) : Hint(domain, d);
+      hinted = loc.has_value();
+      if (!hinted) continue;
     } else {
       AS_ASSIGN_OR_RETURN(loc, meta_->FindChunk(domain, d));
     }
@@ -94,13 +115,18 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* s
       continue;
     }
     auto info = (*reader)->ReadFrame(loc->offset, loc->frame_len, frame);
-    if (!info.ok()) return info.status().WithContext("chunk " + d.ToString());
+    if (!info.ok()) {
+      if (hinted) continue;
+      return info.status().WithContext("chunk " + d.ToString());
+    }
     if (info->digest != d || info->type != format::RecordType::kChunk ||
         info->raw_len != loc->raw_len) {
+      if (hinted) continue;
       return Status::Corruption("chunk " + d.ToString() + ": frame at " + (*reader)->path() +
                                 " offset " + std::to_string(loc->offset) +
                                 " holds a different record");
     }
+    if (!hint && !hinted) RememberHint(domain, d, *loc);
     const uint8_t* payload = frame->data() + format::kFrameHeaderSize;
     slot->n = info->raw_len;
     if (info->codec == CodecId::kNone && info->cipher == format::CipherId::kNone) {

@@ -13,6 +13,7 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 
 #include "artifact_store/store.h"
 #include "index/metadata.h"
@@ -167,6 +168,15 @@ class StoreImpl final : public Store {
 
   std::mutex readers_mu_;
   std::map<int64_t, std::shared_ptr<PackReader>> readers_;
+
+  // Where chunks were last found: hints that spare a small get its index
+  // query. A hint may be stale (gc moved the chunk); it is safe because a
+  // frame names its chunk and carries a CRC, so a read through a stale hint
+  // either finds that very chunk or fails and asks the index.
+  std::mutex hints_mu_;
+  std::unordered_map<Digest, std::pair<uint32_t, Location>, DigestHash> hints_;
+  std::optional<Location> Hint(uint32_t domain, const Digest& d);
+  void RememberHint(uint32_t domain, const Digest& d, const Location& loc);
 
   std::atomic<int> active_ops_{0};
 

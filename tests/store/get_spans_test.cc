@@ -1,5 +1,6 @@
-// GetFoundSpans: a raw chunk's bytes are also reported where they lie in its
-// pack, so a server can sendfile them; the file bytes equal the checked ones.
+// Get's read path: GetFoundSpans reports where a raw chunk's checked bytes lie
+// in its pack (for sendfile), and reads stay right when the locations a get
+// remembered go stale.
 #include <unistd.h>
 
 #include <cstring>
@@ -9,6 +10,9 @@
 #include <gtest/gtest.h>
 
 #include "artifact_store/store.h"
+#include "chunking/fastcdc.h"
+#include "kernels/cpu.h"
+#include "kernels/kernels.h"
 #include "test_util.h"
 
 namespace as {
@@ -92,6 +96,35 @@ TEST_F(GetSpansTest, CompressedChunksHaveNoSpan) {
   Seen all = Read({"default", "b", "text"}, std::nullopt);
   EXPECT_EQ(all.bytes, data);
   EXPECT_EQ(all.spans, 0u);
+}
+
+TEST_F(GetSpansTest, AChunkMovedByGcIsReadFromItsNewPlace) {
+  // y is exactly the first chunk of x: after x goes, gc rewrites x's pack
+  // (one live chunk of many) and y's chunk moves, while the store remembers
+  // where y's chunk was.
+  Bytes x = as::testing::RandomBytes(300000, 9);
+  auto chunker = Chunker::Create(ChunkerParams{1024, 4096, 16384, 1}, MakeKernelTable(DetectCpu()));
+  ASSERT_TRUE(chunker.ok());
+  size_t first = chunker->Cut(x.data(), x.size(), true, nullptr);
+  ASSERT_GT(first, 0u);
+  Bytes y(x.begin(), x.begin() + ptrdiff_t(first));
+  ASSERT_TRUE(store_->Put({"default", "b", "x"}, Whole(x)).ok());
+  ASSERT_TRUE(store_->Put({"default", "b", "y"}, Whole(y)).ok());
+  for (int i = 0; i < 2; i++) EXPECT_EQ(Read({"default", "b", "y"}, std::nullopt).bytes, y);
+  ASSERT_TRUE(store_->Remove({"default", "b", "x"}).ok());
+  GcOptions go;
+  go.grace_seconds = 0;
+  go.rewrite_threshold = 0.5;
+  auto g = store_->Gc(go);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_GT(g->packs_rewritten + g->packs_deleted, 0u);
+  for (int i = 0; i < 2; i++) EXPECT_EQ(Read({"default", "b", "y"}, std::nullopt).bytes, y);
+  Bytes whole;
+  ASSERT_TRUE(store_->Get("default", "b/y", [&](const uint8_t* p, size_t n) {
+    whole.insert(whole.end(), p, p + n);
+    return Status::OK();
+  }).ok());
+  EXPECT_EQ(whole, y);
 }
 
 }  // namespace
