@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "artifact_store/store.h"
+#include "store_fixture.h"
 #include "test_util.h"
 
 namespace as {
@@ -21,15 +22,7 @@ namespace {
 using as::testing::RandomBytes;
 using Bytes = std::vector<uint8_t>;
 
-ByteSource Whole(const Bytes& data) {
-  auto pos = std::make_shared<size_t>(0);
-  return [&data, pos](uint8_t* buf, size_t cap) -> Result<size_t> {
-    size_t n = std::min(cap, data.size() - *pos);
-    std::memcpy(buf, data.data() + *pos, n);
-    *pos += n;
-    return n;
-  };
-}
+ByteSource Whole(const Bytes& data) { return as::testing::WholeSource(data); }
 
 // Files under dir this process has open.
 std::vector<std::string> OpenFilesUnder(const std::string& dir) {
@@ -46,14 +39,10 @@ std::vector<std::string> OpenFilesUnder(const std::string& dir) {
 class ConcurrentReadsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = as::testing::TempDir("reads");
     StoreOptions o;
-    o.create_if_missing = true;
-    o.chunker = ChunkerParams{1024, 4096, 16384, 1};
     o.compress_workers = 0;
-    auto s = Store::Open(dir_, o);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
+    store_ = as::testing::OpenTestStore("reads", &dir_, o);
+    ASSERT_TRUE(store_);
   }
   void TearDown() override {
     store_.reset();

@@ -13,6 +13,7 @@
 #include "chunking/fastcdc.h"
 #include "kernels/cpu.h"
 #include "kernels/kernels.h"
+#include "store_fixture.h"
 #include "test_util.h"
 
 namespace as {
@@ -20,15 +21,7 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-ByteSource Whole(const Bytes& data) {
-  auto pos = std::make_shared<size_t>(0);
-  return [&data, pos](uint8_t* buf, size_t cap) -> Result<size_t> {
-    size_t n = std::min(cap, data.size() - *pos);
-    std::memcpy(buf, data.data() + *pos, n);
-    *pos += n;
-    return n;
-  };
-}
+ByteSource Whole(const Bytes& data) { return as::testing::WholeSource(data); }
 
 struct Seen {
   Bytes bytes;       // what the sink was given
@@ -39,13 +32,8 @@ struct Seen {
 class GetSpansTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = as::testing::TempDir("spans");
-    StoreOptions o;
-    o.create_if_missing = true;
-    o.chunker = ChunkerParams{1024, 4096, 16384, 1};
-    auto s = Store::Open(dir_, o);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
+    store_ = as::testing::OpenTestStore("spans", &dir_);
+    ASSERT_TRUE(store_);
   }
 
   Seen Read(const ObjectName& name, std::optional<ByteRange> range) {

@@ -10,6 +10,7 @@
 
 #include "artifact_store/store.h"
 #include "hash/blake3.h"
+#include "store_fixture.h"
 #include "test_util.h"
 
 namespace as {
@@ -18,26 +19,13 @@ namespace {
 using as::testing::RandomBytes;
 using Bytes = std::vector<uint8_t>;
 
-ByteSource Whole(const Bytes& data) {
-  auto pos = std::make_shared<size_t>(0);
-  return [&data, pos](uint8_t* buf, size_t cap) -> Result<size_t> {
-    size_t n = std::min(cap, data.size() - *pos);
-    std::memcpy(buf, data.data() + *pos, n);
-    *pos += n;
-    return n;
-  };
-}
+ByteSource Whole(const Bytes& data) { return as::testing::WholeSource(data); }
 
 class ObjectsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = as::testing::TempDir("objects");
-    StoreOptions o;
-    o.create_if_missing = true;
-    o.chunker = ChunkerParams{1024, 4096, 16384, 1};
-    auto s = Store::Open(dir_, o);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(s).value();
+    store_ = as::testing::OpenTestStore("objects", &dir_);
+    ASSERT_TRUE(store_);
   }
 
   Bytes Read(const std::string& ref, const std::string& tenant = kDefaultTenant) {

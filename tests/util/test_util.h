@@ -1,10 +1,16 @@
 // Helpers shared by the unit tests.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "base/status.h"
 
 namespace as::testing {
 
@@ -17,5 +23,18 @@ std::vector<uint8_t> RandomBytes(size_t n, uint64_t seed);
 
 // A fresh empty directory under $TMPDIR, removed by the caller if it wishes.
 std::string TempDir(const std::string& tag);
+
+// A byte source (the store's ByteSource) over `data`, which must outlive it:
+// hands out as much as each call asks for.
+inline std::function<Result<size_t>(uint8_t*, size_t)> WholeSource(
+    const std::vector<uint8_t>& data) {
+  auto pos = std::make_shared<size_t>(0);
+  return [&data, pos](uint8_t* buf, size_t cap) -> Result<size_t> {
+    size_t n = std::min(cap, data.size() - *pos);
+    std::memcpy(buf, data.data() + *pos, n);
+    *pos += n;
+    return n;
+  };
+}
 
 }  // namespace as::testing

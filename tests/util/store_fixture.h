@@ -1,0 +1,28 @@
+// A fresh store for a test: a temp directory, small chunks (1/4/16 KiB, so
+// tests of a few hundred KB span many), everything else at its default.
+// Header-only: as_test_util does not link the store.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "artifact_store/store.h"
+#include "test_util.h"
+
+namespace as::testing {
+
+// Opens (creating) a store in a new temp dir named after `tag`; *dir gets the
+// path. Null, with a test failure recorded, if it cannot.
+inline std::unique_ptr<Store> OpenTestStore(const std::string& tag, std::string* dir,
+                                            StoreOptions o = {}) {
+  *dir = TempDir(tag);
+  o.create_if_missing = true;
+  o.chunker = ChunkerParams{1024, 4096, 16384, 1};
+  auto s = Store::Open(*dir, o);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+}  // namespace as::testing
