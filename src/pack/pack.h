@@ -79,8 +79,10 @@ class PackReader {
  public:
   static Result<std::unique_ptr<PackReader>> Open(Env* env, const KernelTable* k,
                                                   const std::string& path);
-  // Reads and verifies the frame at [offset, offset+frame_len): *buf holds the
-  // whole frame afterwards. Errors name the pack and the offset.
+  // Reads and verifies the frame at [offset, offset+frame_len): the first
+  // frame_len bytes of *buf hold it afterwards (*buf only grows, so a buffer
+  // reused from frame to frame is not zero-filled each time). Errors name the
+  // pack and the offset.
   Result<FrameInfo> ReadFrame(uint64_t offset, uint32_t frame_len,
                               std::vector<uint8_t>* buf) const;
   // Reads and verifies trailer and footer (not the frames).

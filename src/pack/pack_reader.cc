@@ -21,7 +21,7 @@ Result<FrameInfo> PackReader::ReadFrame(uint64_t offset, uint32_t frame_len,
                               " bytes runs past the end of the pack (" +
                               std::to_string(file_->Size()) + " bytes; truncated?)");
   }
-  buf->resize(frame_len);
+  if (buf->size() < frame_len) buf->resize(frame_len);
   AS_RETURN_IF_ERROR(file_->ReadAt(offset, frame_len, buf->data()));
   auto info = ParseFrame(*k_, buf->data(), frame_len);
   if (!info.ok()) return info.status().WithContext(where());

@@ -136,7 +136,7 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* s
       slot->pin = *reader;  // the descriptor stays open while the slot is emitted
       return Status::OK();
     }
-    slot->scratch.resize(info->raw_len);
+    if (slot->scratch.size() < info->raw_len) slot->scratch.resize(info->raw_len);  // grows only
     slot->data = slot->scratch.data();
     Status s = DecodeFramePayload(*info, payload, slot->scratch.data());
     if (!s.ok()) {
