@@ -145,7 +145,9 @@ Status Metadata::Migrate(bool create) {
 }
 
 Result<std::string> Metadata::GetMeta(const std::string& key) {
-  WriteLock l(this);
+  // A read on the writer's connection: it takes the writer's mutex but is
+  // not a write, so it leaves the name cache alone.
+  std::lock_guard<std::mutex> l(mu_);
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT value FROM meta WHERE key = ?"));
   st.Bind(1, key);
   AS_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -196,11 +198,16 @@ Result<uint32_t> Metadata::LoadTenantDomain(const std::string& tenant, bool crea
   return static_cast<uint32_t>(st.Int(0));
 }
 
+namespace {
+// One chunk's location; shared by FindChunk and FindChunks (statements are
+// cached per connection by the address of their text).
+const std::string kFindChunkSql =
+    "SELECT pack, offset, frame_len, raw_len FROM chunks WHERE domain = ? AND digest = ?";
+}  // namespace
+
 Result<std::optional<Location>> Metadata::FindChunk(uint32_t domain, const Digest& d) {
-  static const std::string kSql =
-      "SELECT pack, offset, frame_len, raw_len FROM chunks WHERE domain = ? AND digest = ?";
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
-  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
+  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kFindChunkSql));
   st->Bind(1, int64_t{domain});
   BindDigest(*st, 2, d);
   AS_ASSIGN_OR_RETURN(bool row, st->Step());
@@ -210,8 +217,6 @@ Result<std::optional<Location>> Metadata::FindChunk(uint32_t domain, const Diges
 
 Status Metadata::FindChunks(uint32_t domain, const Digest* d, size_t n,
                             std::vector<std::optional<Location>>* out) {
-  static const std::string kSql =
-      "SELECT pack, offset, frame_len, raw_len FROM chunks WHERE domain = ? AND digest = ?";
   out->assign(n, std::nullopt);
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   // One transaction for the batch: a statement outside one opens and closes
@@ -219,7 +224,7 @@ Status Metadata::FindChunks(uint32_t domain, const Digest* d, size_t n,
   // lookup itself.
   AS_RETURN_IF_ERROR(r.db().Exec("BEGIN"));
   Status s = [&]() -> Status {
-    AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
+    AS_ASSIGN_OR_RETURN(auto st, r.Cached(kFindChunkSql));
     for (size_t i = 0; i < n; i++) {
       st->Reset();
       st->Bind(1, int64_t{domain});
