@@ -39,6 +39,11 @@ class RandomAccessFile {
   // The open descriptor, for callers that send file bytes with sendfile(2);
   // -1 when the file is not a plain descriptor (test environments).
   virtual int fd() const { return -1; }
+  // The whole file mapped read-only (mapped on the first call), or null where
+  // it cannot be (test environments, empty files). Read it only inside
+  // RunGuarded (base/guarded.h): a truncation or a disk error under the
+  // mapping raises SIGBUS.
+  virtual const uint8_t* Mapped() const { return nullptr; }
 };
 
 // Held while the store is open; released on destruction.

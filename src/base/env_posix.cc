@@ -1,11 +1,14 @@
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <mutex>
 
 #include "base/env.h"
 #include "base/env_direct.h"
@@ -80,7 +83,10 @@ class PosixRandomAccessFile final : public RandomAccessFile {
  public:
   PosixRandomAccessFile(std::string path, int fd, uint64_t size)
       : path_(std::move(path)), fd_(fd), size_(size) {}
-  ~PosixRandomAccessFile() override { ::close(fd_); }
+  ~PosixRandomAccessFile() override {
+    if (map_) ::munmap(const_cast<uint8_t*>(map_), size_);
+    ::close(fd_);
+  }
   Status ReadAt(uint64_t offset, size_t n, void* buf) const override {
     char* p = static_cast<char*>(buf);
     uint64_t off = offset;
@@ -106,11 +112,21 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   void AdviseSequential() const override {
     ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
+  const uint8_t* Mapped() const override {
+    std::call_once(map_once_, [this] {
+      if (size_ == 0 || size_ > SIZE_MAX) return;
+      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
+      if (p != MAP_FAILED) map_ = static_cast<const uint8_t*>(p);
+    });
+    return map_;
+  }
 
  private:
   std::string path_;
   int fd_;
   uint64_t size_;
+  mutable std::once_flag map_once_;
+  mutable const uint8_t* map_ = nullptr;
 };
 
 class PosixFileLock final : public FileLock {

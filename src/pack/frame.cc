@@ -72,17 +72,24 @@ Result<FrameInfo> ParseFrame(const KernelTable& k, const uint8_t* buf, size_t n)
                               std::to_string(kFrameOverhead));
   }
   AS_ASSIGN_OR_RETURN(FrameInfo info, ParseFrameHeader(buf));
-  if (info.frame_len() != n) {
-    return Status::Corruption("frame header says " + std::to_string(info.frame_len()) +
-                              " bytes, the index says " + std::to_string(n));
-  }
-  uint32_t want = GetU32(buf + n - kFrameTrailerSize);
-  uint32_t got = k.crc32c(0, buf, n - kFrameTrailerSize);
-  if (want != got) {
-    return Status::Corruption("frame CRC-32C mismatch (stored " + ToHex(buf + n - 4, 4) +
-                              ", computed over " + std::to_string(n - 4) + " bytes differs)");
-  }
+  AS_RETURN_IF_ERROR(CheckFrameLength(info, n));
+  AS_RETURN_IF_ERROR(CheckFrameCrc(GetU32(buf + n - kFrameTrailerSize),
+                                   k.crc32c(0, buf, n - kFrameTrailerSize), n));
   return info;
+}
+
+Status CheckFrameLength(const FrameInfo& info, size_t n) {
+  if (info.frame_len() == n) return Status::OK();
+  return Status::Corruption("frame header says " + std::to_string(info.frame_len()) +
+                            " bytes, the index says " + std::to_string(n));
+}
+
+Status CheckFrameCrc(uint32_t stored, uint32_t computed, size_t n) {
+  if (stored == computed) return Status::OK();
+  uint8_t le[4];
+  PutU32(le, stored);
+  return Status::Corruption("frame CRC-32C mismatch (stored " + ToHex(le, 4) + ", computed over " +
+                            std::to_string(n - kFrameTrailerSize) + " bytes differs)");
 }
 
 Status DecodeFramePayload(const FrameInfo& info, const uint8_t* payload, uint8_t* dst) {

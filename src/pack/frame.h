@@ -35,6 +35,12 @@ void EncodeFrameHeader(const FrameInfo& info, uint8_t* hdr);
 // callers add the pack and offset.
 Result<FrameInfo> ParseFrame(const KernelTable& k, const uint8_t* buf, size_t n);
 
+// The two checks ParseFrame makes after the header, for callers that read a
+// frame in pieces: the header's length against the index's (n), and the
+// stored CRC-32C against the one computed over the frame's first n - 4 bytes.
+Status CheckFrameLength(const FrameInfo& info, size_t n);
+Status CheckFrameCrc(uint32_t stored, uint32_t computed, size_t n);
+
 // Parses only the header (no CRC check): for scanning.
 Result<FrameInfo> ParseFrameHeader(const uint8_t* hdr);
 

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,15 @@ class PackReader {
   // pack and the offset.
   Result<FrameInfo> ReadFrame(uint64_t offset, uint32_t frame_len,
                               std::vector<uint8_t>* buf) const;
+  // For a frame that is to be sent from the file (sendfile) rather than
+  // copied: verifies it where it lies, reading the mapped pack in the page
+  // cache once for its CRC (under RunGuarded, so a truncated pack or a disk
+  // error is an error naming the pack, not a SIGBUS). Returns nullopt, having
+  // read only the header, when the frame must be decoded (compressed or
+  // encrypted: ReadFrame it) or the pack cannot be mapped. Errors are
+  // ReadFrame's.
+  Result<std::optional<FrameInfo>> CheckRawFrameInPlace(uint64_t offset,
+                                                        uint32_t frame_len) const;
   // Reads and verifies trailer and footer (not the frames).
   Result<SealedPack> ReadFooter() const;
   uint64_t size() const { return file_->Size(); }
@@ -95,6 +105,8 @@ class PackReader {
  private:
   PackReader(const KernelTable* k, std::string path, std::unique_ptr<RandomAccessFile> f)
       : k_(k), path_(std::move(path)), file_(std::move(f)) {}
+  Status CheckExtent(uint64_t offset, uint32_t frame_len) const;
+  std::string Where(uint64_t offset) const;
   const KernelTable* k_;
   std::string path_;
   std::unique_ptr<RandomAccessFile> file_;

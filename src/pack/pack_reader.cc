@@ -1,6 +1,7 @@
 #include <cstring>
 
 #include "base/bytes.h"
+#include "base/guarded.h"
 #include "pack/pack.h"
 
 namespace as {
@@ -13,19 +14,57 @@ Result<std::unique_ptr<PackReader>> PackReader::Open(Env* env, const KernelTable
   return std::unique_ptr<PackReader>(new PackReader(k, path, std::move(f)));
 }
 
+Status PackReader::CheckExtent(uint64_t offset, uint32_t frame_len) const {
+  if (offset + frame_len <= file_->Size()) return Status::OK();
+  return Status::Corruption(Where(offset) + ": frame of " + std::to_string(frame_len) +
+                            " bytes runs past the end of the pack (" +
+                            std::to_string(file_->Size()) + " bytes; truncated?)");
+}
+
+std::string PackReader::Where(uint64_t offset) const {
+  return "pack " + path_ + " offset " + std::to_string(offset);
+}
+
 Result<FrameInfo> PackReader::ReadFrame(uint64_t offset, uint32_t frame_len,
                                         std::vector<uint8_t>* buf) const {
-  auto where = [&] { return "pack " + path_ + " offset " + std::to_string(offset); };
-  if (offset + frame_len > file_->Size()) {
-    return Status::Corruption(where() + ": frame of " + std::to_string(frame_len) +
-                              " bytes runs past the end of the pack (" +
-                              std::to_string(file_->Size()) + " bytes; truncated?)");
-  }
+  AS_RETURN_IF_ERROR(CheckExtent(offset, frame_len));
   if (buf->size() < frame_len) buf->resize(frame_len);
   AS_RETURN_IF_ERROR(file_->ReadAt(offset, frame_len, buf->data()));
   auto info = ParseFrame(*k_, buf->data(), frame_len);
-  if (!info.ok()) return info.status().WithContext(where());
+  if (!info.ok()) return info.status().WithContext(Where(offset));
   return info;
+}
+
+Result<std::optional<FrameInfo>> PackReader::CheckRawFrameInPlace(uint64_t offset,
+                                                                  uint32_t frame_len) const {
+  const uint8_t* map = file_->Mapped();
+  if (!map || frame_len < kFrameOverhead) return std::optional<FrameInfo>();  // ReadFrame says what is wrong
+  AS_RETURN_IF_ERROR(CheckExtent(offset, frame_len));
+  const uint8_t* f = map + offset;
+  auto unreadable = [&] {
+    return Status::IOError(Where(offset) + ": the pack could not be read in place " +
+                           "(truncated under the reader, or a disk error)");
+  };
+  // The header is copied out, so the bytes parsed are the bytes checked.
+  uint8_t hdr[kFrameHeaderSize];
+  if (!RunGuarded([&] { std::memcpy(hdr, f, sizeof(hdr)); })) return unreadable();
+  auto info = ParseFrameHeader(hdr);
+  if (!info.ok()) return info.status().WithContext(Where(offset));
+  AS_RETURN_IF_ERROR(CheckFrameLength(*info, frame_len).WithContext(Where(offset)));
+  if (info->codec != CodecId::kNone || info->cipher != CipherId::kNone) {
+    return std::optional<FrameInfo>();
+  }
+  uint32_t stored = 0, computed = 0;
+  const KernelTable* k = k_;
+  if (!RunGuarded([&] {
+        computed = k->crc32c(k->crc32c(0, hdr, sizeof(hdr)), f + sizeof(hdr),
+                             frame_len - sizeof(hdr) - kFrameTrailerSize);
+        stored = GetU32(f + frame_len - kFrameTrailerSize);
+      })) {
+    return unreadable();
+  }
+  AS_RETURN_IF_ERROR(CheckFrameCrc(stored, computed, frame_len).WithContext(Where(offset)));
+  return std::optional<FrameInfo>(*info);
 }
 
 Result<SealedPack> PackReader::ReadFooter() const {

@@ -6,6 +6,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "base/bytes.h"
 
@@ -313,7 +315,19 @@ Status Response::WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t 
   // Below this, the copy costs less than the extra syscall; a chunked body
   // needs framing around each piece.
   constexpr size_t kMinFileSend = 32 << 10;
-  if (file_fd < 0 || n < kMinFileSend || chunked_ || close_delimited_) return Write(data, n);
+  if (file_fd >= 0 && !data && chunked_) {
+    // Only in the file, and a chunk needs framing: through a buffer.
+    std::vector<uint8_t> copy(n);
+    ssize_t r = ::pread(file_fd, copy.data(), n, off_t(offset));
+    if (r != ssize_t(n)) {
+      return Status::IOError("response body: reading " + std::to_string(n) +
+                             " bytes of a file at offset " + std::to_string(offset) + " failed");
+    }
+    return Write(copy.data(), n);
+  }
+  if (file_fd < 0 || (data && (n < kMinFileSend || chunked_ || close_delimited_))) {
+    return Write(data, n);
+  }
   AS_RETURN_IF_ERROR(CheckWrite(n));
   // The head goes first, held back (MSG_MORE) to share a packet with the
   // file's first bytes.

@@ -115,7 +115,9 @@ class ResponseWriter {
   // Write(data, n), for bytes that also lie verbatim at `offset` in the open
   // file `file_fd`: large pieces of a Content-Length body are then sent from
   // the file with sendfile(2), without copying through user space. The file
-  // must hold those bytes for the duration of the call.
+  // must hold those bytes for the duration of the call. data may be null: the
+  // bytes are then only in the file (sent from it, or read from it where
+  // sendfile cannot serve: a chunked body).
   Status WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t offset);
   // Ends the body: the last chunk when chunked; with a Content-Length an
   // error if bytes are missing (the connection then closes). A handler that

@@ -114,7 +114,22 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* s
       ForgetReader(loc->pack);
       continue;
     }
-    auto info = (*reader)->ReadFrame(loc->offset, loc->frame_len, frame);
+    // In place: a raw frame is checked in the page cache and not copied out
+    // (nullopt: it must be decoded, so it is read below).
+    std::optional<FrameInfo> in_place;
+    // Small frames are copied anyway: a sink sends a small piece from memory
+    // with its response head, one system call rather than two.
+    constexpr uint32_t kInPlaceMinFrame = 32 << 10;
+    if (slot->in_place && loc->frame_len >= kInPlaceMinFrame) {
+      auto checked = (*reader)->CheckRawFrameInPlace(loc->offset, loc->frame_len);
+      if (!checked.ok()) {
+        if (hinted) continue;
+        return checked.status().WithContext("chunk " + d.ToString());
+      }
+      in_place = *checked;
+    }
+    auto info = in_place ? Result<FrameInfo>(*in_place)
+                         : (*reader)->ReadFrame(loc->offset, loc->frame_len, frame);
     if (!info.ok()) {
       if (hinted) continue;
       return info.status().WithContext("chunk " + d.ToString());
@@ -127,10 +142,11 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* s
                                 " holds a different record");
     }
     if (!hint && !hinted) RememberHint(domain, d, *loc);
-    const uint8_t* payload = frame->data() + format::kFrameHeaderSize;
     slot->n = info->raw_len;
+    const uint8_t* payload = frame->data() + format::kFrameHeaderSize;
     if (info->codec == CodecId::kNone && info->cipher == format::CipherId::kNone) {
-      slot->data = payload;  // verified by the CRC above; hand it out without a copy
+      // Verified by the CRC above; handed out without a copy.
+      slot->data = in_place ? nullptr : payload;
       slot->file_fd = (*reader)->fd();
       slot->file_offset = loc->offset + format::kFrameHeaderSize;
       slot->pin = *reader;  // the descriptor stays open while the slot is emitted
@@ -163,11 +179,16 @@ Status StoreImpl::Get(const std::string& tenant, const std::string& ref, const B
 
 Status StoreImpl::GetFound(const std::string& tenant, const ArtifactInfo& info,
                            const ByteSink& sink, std::optional<ByteRange> range) {
-  return GetFoundSpans(tenant, info, BytesOnly(sink), range);
+  return ReadFound(tenant, info, BytesOnly(sink), range, false);
 }
 
 Status StoreImpl::GetFoundSpans(const std::string& tenant, const ArtifactInfo& info,
                                 const SpanSink& sink, std::optional<ByteRange> range) {
+  return ReadFound(tenant, info, sink, range, true);
+}
+
+Status StoreImpl::ReadFound(const std::string& tenant, const ArtifactInfo& info,
+                            const SpanSink& sink, std::optional<ByteRange> range, bool in_place) {
   ActiveOp op(&active_ops_);
   // The caller has just found the artifact by its name or digest: read the
   // manifest it names directly.
@@ -181,7 +202,7 @@ Status StoreImpl::GetFoundSpans(const std::string& tenant, const ArtifactInfo& i
   // artifact fails at its first chunk lookup; only then is the row read, to
   // tell "removed meanwhile" (NotFound) from damage.
   if (auto cached = manifests_.Find(r.domain, info.manifest)) {
-    Status s = ReadArtifact(r.domain, *cached, ref, sink, range, nullptr);
+    Status s = ReadArtifact(r.domain, *cached, ref, sink, range, nullptr, in_place);
     if (s.ok()) return s;
     auto row = meta_->FindManifest(r.domain, info.manifest);
     return row.ok() && !*row ? gone() : s;
@@ -189,18 +210,19 @@ Status StoreImpl::GetFoundSpans(const std::string& tenant, const ArtifactInfo& i
   AS_ASSIGN_OR_RETURN(auto row, meta_->FindManifest(r.domain, info.manifest));
   if (!row) return gone();
   r.manifest = *row;
-  return GetResolved(r, ref, sink, range, nullptr);
+  return GetResolved(r, ref, sink, range, nullptr, in_place);
 }
 
 Status StoreImpl::GetResolved(const Resolved& r, const std::string& ref, const SpanSink& sink,
-                              std::optional<ByteRange> range, const Progress& progress) {
+                              std::optional<ByteRange> range, const Progress& progress,
+                              bool in_place) {
   AS_ASSIGN_OR_RETURN(auto mp, CachedManifest(r.manifest));
-  return ReadArtifact(r.domain, *mp, ref, sink, range, progress);
+  return ReadArtifact(r.domain, *mp, ref, sink, range, progress, in_place);
 }
 
 Status StoreImpl::ReadArtifact(uint32_t domain, const Manifest& m, const std::string& ref,
                                const SpanSink& sink, std::optional<ByteRange> range,
-                               const Progress& progress) {
+                               const Progress& progress, bool in_place) {
   uint64_t first = 0, end = m.size;  // [first, end)
   if (range) {
     if (range->last && *range->last < range->first) {
@@ -247,6 +269,7 @@ Status StoreImpl::ReadArtifact(uint32_t domain, const Manifest& m, const std::st
     return locs[k - i];
   };
   auto fetch = [&](size_t k, ReadAhead::Slot* slot) -> Status {
+    slot->in_place = in_place;
     std::optional<Location> hint;
     if (last - i > 1) {
       AS_ASSIGN_OR_RETURN(hint, locate(k));
@@ -264,7 +287,8 @@ Status StoreImpl::ReadArtifact(uint32_t domain, const Manifest& m, const std::st
     uint64_t lo = std::max(first, starts[k]) - starts[k];
     uint64_t hi = std::min(end, starts[k + 1]) - starts[k];
     FileSpan span{slot.file_fd, slot.file_offset + lo};
-    AS_RETURN_IF_ERROR(sink(slot.data + lo, hi - lo, slot.file_fd >= 0 ? &span : nullptr));
+    AS_RETURN_IF_ERROR(sink(slot.data ? slot.data + lo : nullptr, hi - lo,
+                            slot.file_fd >= 0 ? &span : nullptr));
     done += hi - lo;
     if (progress) progress(done);
     return Status::OK();

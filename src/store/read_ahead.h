@@ -28,6 +28,9 @@ class ReadAhead {
     int file_fd = -1;
     uint64_t file_offset = 0;
     std::shared_ptr<const void> pin;
+    // Set by the caller: a raw frame may be checked in place and handed out
+    // as its file span only (data null).
+    bool in_place = false;
     Status status;
   };
   // Fills slot for chunk i (thread-safe; called from several threads).

@@ -105,12 +105,18 @@ class StoreImpl final : public Store {
   };
   Result<Resolved> Resolve(const std::string& tenant, const std::string& ref);
   // Get's body once the artifact is resolved; `ref` names it in errors.
+  // GetFound and GetFoundSpans (in_place: see ReadArtifact).
+  Status ReadFound(const std::string& tenant, const ArtifactInfo& info, const SpanSink& sink,
+                   std::optional<ByteRange> range, bool in_place);
   Status GetResolved(const Resolved& r, const std::string& ref, const SpanSink& sink,
-                     std::optional<ByteRange> range, const Progress& progress);
+                     std::optional<ByteRange> range, const Progress& progress,
+                     bool in_place = false);
   // Reads the bytes manifest m lists (range: all of them when nullopt).
+  // in_place: raw chunks are checked in the page cache and handed to the sink
+  // as file spans without data (see SpanSink).
   Status ReadArtifact(uint32_t domain, const Manifest& m, const std::string& ref,
                       const SpanSink& sink, std::optional<ByteRange> range,
-                      const Progress& progress);
+                      const Progress& progress, bool in_place = false);
   // Fills in what a put binds once its manifest is known (a name, a part).
   using BindFn =
       std::function<void(PutCommit*, const ManifestRow&, int64_t created, std::string attrs)>;
@@ -130,7 +136,9 @@ class StoreImpl final : public Store {
   void ForgetReader(int64_t pack_id);
   // Reads, checks and decodes one chunk into slot: slot->data/n point at its
   // raw bytes, inside slot->frame for a raw frame (no copy, and the file span
-  // is set), else inside slot->scratch.
+  // is set), else inside slot->scratch. With slot->in_place, a raw frame is
+  // checked where it lies in the pack and only its file span is set (data
+  // null).
   // `hint`: its location if already looked up (the index is asked again
   // only if the hint has gone stale).
   Status ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* slot,

@@ -114,13 +114,7 @@ class PackTest : public ::testing::Test {
   }
 
   static void FlipByte(const std::string& path, uint64_t off, uint8_t mask) {
-    int fd = ::open(path.c_str(), O_RDWR);
-    ASSERT_GE(fd, 0);
-    uint8_t b;
-    ASSERT_EQ(::pread(fd, &b, 1, static_cast<off_t>(off)), 1);
-    b ^= mask;
-    ASSERT_EQ(::pwrite(fd, &b, 1, static_cast<off_t>(off)), 1);
-    ::close(fd);
+    ASSERT_TRUE(as::testing::FlipByte(path, off, mask)) << path;
   }
   static void WriteAt(const std::string& path, uint64_t off, const void* p, size_t n) {
     int fd = ::open(path.c_str(), O_RDWR);

@@ -126,21 +126,26 @@ struct TestServer {
       w.Finish().IgnoreError();
     } else if (t.rfind("/file", 0) == 0) {
       // N pattern bytes from a file, in pieces of several sizes (small ones
-      // are copied, large ones go out with sendfile).
+      // are copied, large ones go out with sendfile); nodata=1: the pieces
+      // are given only as file spans; chunked=1: a chunked body.
       uint64_t n = Arg(t);
+      const bool nodata = t.find("nodata=1") != std::string::npos;
+      const bool chunked = t.find("chunked=1") != std::string::npos;
       std::string bytes = PatternString(11, n);
       char path[] = "/tmp/as-sendfile-XXXXXX";
       int fd = ::mkstemp(path);
       ::unlink(path);
       if (fd < 0 || ::write(fd, bytes.data(), n) != ssize_t(n)) return;
-      w.WriteHead(n).IgnoreError();
+      w.WriteHead(chunked ? std::nullopt : std::optional<uint64_t>(n)).IgnoreError();
       size_t sizes[] = {100, 40000, 1 << 20, 5000, 300000};
-      for (uint64_t off = 0, i = 0; off < n; i++) {
+      bool ok = true;
+      for (uint64_t off = 0, i = 0; ok && off < n; i++) {
         size_t k = size_t(std::min<uint64_t>(sizes[i % 5], n - off));
         auto* p = reinterpret_cast<const uint8_t*>(bytes.data()) + off;
-        if (!w.WriteFile(p, k, fd, off).ok()) break;
+        ok = w.WriteFile(nodata ? nullptr : p, k, fd, off).ok();
         off += k;
       }
+      if (ok) w.Finish().IgnoreError();
       ::close(fd);
     } else if (t == "/short") {
       w.WriteHead(1000).IgnoreError();
@@ -291,10 +296,15 @@ TEST(HttpServer, FileBodiesArriveIntactAndAVanishedClientIsAnError) {
   TestServer ts;
   Client c(ts.port());
   const uint64_t n = (5 << 20) + 12345;
-  ASSERT_TRUE(c.Send("GET /file?n=" + std::to_string(n) + " HTTP/1.1\r\n\r\n"));
-  Response r = c.Read();
-  EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.body, PatternString(11, n));
+  // With the bytes in memory too, or only in the file; Content-Length or chunked.
+  for (const char* how : {"", "&nodata=1", "&nodata=1&chunked=1", "&chunked=1"}) {
+    SCOPED_TRACE(how);
+    ASSERT_TRUE(c.Send("GET /file?n=" + std::to_string(n) + how + " HTTP/1.1\r\n\r\n"));
+    Response r = c.Read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.complete);
+    EXPECT_EQ(r.body, PatternString(11, n));
+  }
   // A client that leaves in the middle: the server (sendfile has no
   // MSG_NOSIGNAL) must neither die of SIGPIPE nor stop serving.
   for (int i = 0; i < 3; i++) {

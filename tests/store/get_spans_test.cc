@@ -3,7 +3,9 @@
 // remembered go stale.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "chunking/fastcdc.h"
 #include "kernels/cpu.h"
 #include "kernels/kernels.h"
+#include "pack/pack.h"
 #include "store_fixture.h"
 #include "test_util.h"
 
@@ -24,15 +27,47 @@ using Bytes = std::vector<uint8_t>;
 ByteSource Whole(const Bytes& data) { return as::testing::WholeSource(data); }
 
 struct Seen {
-  Bytes bytes;       // what the sink was given
+  Bytes bytes;       // what the sink was given (read through the span when data is null)
   Bytes from_files;  // the same ranges read back through the spans
   size_t spans = 0, pieces = 0;
+  size_t in_place = 0;  // pieces with a span and no data (checked in the page cache)
+  Status status;
 };
+
+// Every pack file of the store in dir, the one with the most chunk frames first.
+std::vector<std::string> PacksByChunks(const std::string& dir) {
+  KernelTable k = MakeKernelTable(DetectCpu());
+  std::vector<std::pair<size_t, std::string>> found;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir + "/packs")) {
+    if (e.path().extension() != ".pack") continue;
+    auto r = PackReader::Open(Env::Default(), &k, e.path().string());
+    auto footer = r.ok() ? (*r)->ReadFooter() : Result<SealedPack>(r.status());
+    if (footer.ok()) found.emplace_back(footer->entries.size(), e.path().string());
+  }
+  std::sort(found.rbegin(), found.rend());
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(f.second);
+  return out;
+}
 
 class GetSpansTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = as::testing::OpenTestStore("spans", &dir_);
+    ASSERT_TRUE(store_);
+  }
+
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // Chunks of 32-128 KiB: raw ones are checked in place (see SpanSink).
+  void UseBigChunks() {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+    store_ = as::testing::OpenTestStore("spans-big", &dir_, {}, {32768, 65536, 131072, 1});
     ASSERT_TRUE(store_);
   }
 
@@ -44,17 +79,22 @@ class GetSpansTest : public ::testing::Test {
     Status s = store_->GetFoundSpans(
         name.tenant, *info, [&](const uint8_t* p, size_t n, const FileSpan* f) {
           seen.pieces++;
-          seen.bytes.insert(seen.bytes.end(), p, p + n);
+          EXPECT_TRUE(p || f) << "a piece with neither data nor a file span";
+          if (p) seen.bytes.insert(seen.bytes.end(), p, p + n);
           if (f) {
             seen.spans++;
             Bytes b(n);
             EXPECT_EQ(::pread(f->fd, b.data(), n, off_t(f->offset)), ssize_t(n));
             seen.from_files.insert(seen.from_files.end(), b.begin(), b.end());
+            if (!p) {
+              seen.in_place++;
+              seen.bytes.insert(seen.bytes.end(), b.begin(), b.end());
+            }
           }
           return Status::OK();
         },
         range);
-    EXPECT_TRUE(s.ok()) << s.ToString();
+    seen.status = s;
     return seen;
   }
 
@@ -66,9 +106,11 @@ TEST_F(GetSpansTest, RawChunksComeWithTheirPlaceInThePack) {
   Bytes data = as::testing::RandomBytes(200000, 3);  // incompressible: stored raw
   ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(data)).ok());
   Seen all = Read({"default", "b", "k"}, std::nullopt);
+  ASSERT_TRUE(all.status.ok()) << all.status.ToString();
   EXPECT_EQ(all.bytes, data);
   EXPECT_GT(all.pieces, 1u);
   EXPECT_EQ(all.spans, all.pieces);
+  EXPECT_EQ(all.in_place, 0u);  // small chunks are copied out
   EXPECT_EQ(all.from_files, data);
   // A range starts and ends inside chunks: the spans move with it.
   Seen part = Read({"default", "b", "k"}, ByteRange{12345, 123456});
@@ -77,11 +119,30 @@ TEST_F(GetSpansTest, RawChunksComeWithTheirPlaceInThePack) {
   EXPECT_EQ(part.from_files, want);
 }
 
+TEST_F(GetSpansTest, LargeRawChunksAreCheckedInPlace) {
+  UseBigChunks();
+  Bytes data = as::testing::RandomBytes(1 << 20, 4);
+  ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(data)).ok());
+  for (auto range : {std::optional<ByteRange>(), std::optional(ByteRange{12345, 765432})}) {
+    Seen seen = Read({"default", "b", "k"}, range);
+    ASSERT_TRUE(seen.status.ok()) << seen.status.ToString();
+    uint64_t first = range ? range->first : 0, last = range ? *range->last : data.size() - 1;
+    Bytes want(data.begin() + ptrdiff_t(first), data.begin() + ptrdiff_t(last + 1));
+    EXPECT_EQ(seen.bytes, want);
+    EXPECT_EQ(seen.from_files, want);
+    EXPECT_EQ(seen.spans, seen.pieces);
+    // All but perhaps the last chunk (which may be under 32 KiB) are in place.
+    EXPECT_GE(seen.in_place + 1, seen.pieces);
+    EXPECT_GE(seen.in_place, 4u);
+  }
+}
+
 TEST_F(GetSpansTest, CompressedChunksHaveNoSpan) {
   Bytes data(100000);
   for (size_t i = 0; i < data.size(); i++) data[i] = uint8_t("abcdefgh"[i % 8]);
   ASSERT_TRUE(store_->Put({"default", "b", "text"}, Whole(data)).ok());
   Seen all = Read({"default", "b", "text"}, std::nullopt);
+  ASSERT_TRUE(all.status.ok()) << all.status.ToString();
   EXPECT_EQ(all.bytes, data);
   EXPECT_EQ(all.spans, 0u);
 }
@@ -113,6 +174,59 @@ TEST_F(GetSpansTest, AChunkMovedByGcIsReadFromItsNewPlace) {
     return Status::OK();
   }).ok());
   EXPECT_EQ(whole, y);
+}
+
+TEST_F(GetSpansTest, TheInPlaceCheckStopsBeforeABadChunk) {
+  UseBigChunks();
+  Bytes data = as::testing::RandomBytes(1 << 20, 5);
+  ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(data)).ok());
+  ASSERT_TRUE(Read({"default", "b", "k"}, std::nullopt).status.ok());  // maps the pack
+  // A raw chunk frame in the middle of the pack, and where its bytes start in data.
+  const std::string pack = PacksByChunks(dir_).at(0);
+  KernelTable k = MakeKernelTable(DetectCpu());
+  auto r = PackReader::Open(Env::Default(), &k, pack);
+  ASSERT_TRUE(r.ok());
+  auto footer = (*r)->ReadFooter();
+  ASSERT_TRUE(footer.ok());
+  ASSERT_GE(footer->entries.size(), 3u);
+  const FooterEntry e = footer->entries[footer->entries.size() / 2];
+  ASSERT_EQ(e.type, format::RecordType::kChunk);
+  ASSERT_GE(e.frame_len, 32u << 10);  // big enough to be checked in place
+  Bytes frame;
+  ASSERT_TRUE((*r)->ReadFrame(e.offset, e.frame_len, &frame).ok());
+  const uint8_t* payload = frame.data() + format::kFrameHeaderSize;
+  auto at = std::search(data.begin(), data.end(), payload, payload + e.raw_len);
+  ASSERT_NE(at, data.end());
+  const size_t chunk_pos = size_t(at - data.begin());
+  ASSERT_TRUE(as::testing::FlipByte(pack, e.offset + format::kFrameHeaderSize + e.raw_len / 2));
+
+  Seen bad = Read({"default", "b", "k"}, std::nullopt);
+  ASSERT_FALSE(bad.status.ok());
+  EXPECT_EQ(bad.status.code(), Code::kCorruption) << bad.status.ToString();
+  EXPECT_NE(bad.status.message().find(pack), std::string::npos) << bad.status.message();
+  EXPECT_NE(bad.status.message().find("offset " + std::to_string(e.offset)), std::string::npos)
+      << bad.status.message();
+  EXPECT_LE(bad.bytes.size(), chunk_pos);  // nothing of the bad chunk reached the sink
+  EXPECT_TRUE(std::equal(bad.bytes.begin(), bad.bytes.end(), data.begin()));
+}
+
+TEST_F(GetSpansTest, APackTruncatedUnderItsMappingIsAnErrorNotACrash) {
+  UseBigChunks();
+  Bytes data = as::testing::RandomBytes(1 << 20, 6);
+  ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(data)).ok());
+  ASSERT_TRUE(Read({"default", "b", "k"}, std::nullopt).status.ok());  // maps the pack
+  const std::string pack = PacksByChunks(dir_).at(0);
+  // Someone else cuts the pack while the store holds it mapped: reading the
+  // lost pages raises SIGBUS, which the guarded check turns into an error.
+  std::filesystem::resize_file(pack, std::filesystem::file_size(pack) / 2);
+  Seen cut = Read({"default", "b", "k"}, std::nullopt);
+  ASSERT_FALSE(cut.status.ok());
+  EXPECT_NE(cut.status.message().find(pack), std::string::npos) << cut.status.ToString();
+  EXPECT_LT(cut.bytes.size(), data.size());
+  EXPECT_TRUE(std::equal(cut.bytes.begin(), cut.bytes.end(), data.begin()));
+  // The copying read path says the same, and the process goes on.
+  Status s = store_->Get("default", "b/k", [](const uint8_t*, size_t) { return Status::OK(); });
+  EXPECT_FALSE(s.ok());
 }
 
 }  // namespace

@@ -101,16 +101,6 @@ std::string PackNameOf(const std::string& path) {
   return f.substr(0, f.find('.'));
 }
 
-void FlipByte(const std::string& path, uint64_t off) {
-  int fd = ::open(path.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  uint8_t b;
-  ASSERT_EQ(::pread(fd, &b, 1, static_cast<off_t>(off)), 1);
-  b ^= 0x40;
-  ASSERT_EQ(::pwrite(fd, &b, 1, static_cast<off_t>(off)), 1);
-  ::close(fd);
-}
-
 ObjectName Name(const std::string& text) {
   auto n = ObjectName::Parse(text);
   EXPECT_TRUE(n.ok()) << text;
@@ -526,7 +516,7 @@ TEST_F(StoreCorruptionTest, FlippedByteIsFoundAndGetStopsBeforeIt) {
   auto where = std::search(x_.begin(), x_.end(), raw.begin(), raw.end());
   ASSERT_NE(where, x_.end());
   const uint64_t chunk_pos = static_cast<uint64_t>(where - x_.begin());
-  FlipByte(pack, e.offset + format::kFrameHeaderSize + e.frame_len / 3);
+  ASSERT_TRUE(as::testing::FlipByte(pack, e.offset + format::kFrameHeaderSize + e.frame_len / 3));
 
   for (bool full : {false, true}) {
     auto v = store_->Verify(full);

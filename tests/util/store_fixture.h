@@ -1,5 +1,6 @@
-// A fresh store for a test: a temp directory, small chunks (1/4/16 KiB, so
-// tests of a few hundred KB span many), everything else at its default.
+// A fresh store for a test: a temp directory, small chunks (1/4/16 KiB by
+// default, so tests of a few hundred KB span many), everything else at its
+// default.
 // Header-only: as_test_util does not link the store.
 #pragma once
 
@@ -16,10 +17,11 @@ namespace as::testing {
 // Opens (creating) a store in a new temp dir named after `tag`; *dir gets the
 // path. Null, with a test failure recorded, if it cannot.
 inline std::unique_ptr<Store> OpenTestStore(const std::string& tag, std::string* dir,
-                                            StoreOptions o = {}) {
+                                            StoreOptions o = {},
+                                            ChunkerParams chunker = {1024, 4096, 16384, 1}) {
   *dir = TempDir(tag);
   o.create_if_missing = true;
-  o.chunker = ChunkerParams{1024, 4096, 16384, 1};
+  o.chunker = chunker;
   auto s = Store::Open(*dir, o);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;

@@ -1,7 +1,9 @@
 #include "test_util.h"
 
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -37,6 +39,17 @@ std::string TempDir(const std::string& tag) {
   std::string tmpl = std::string(base ? base : "/tmp") + "/as-test-" + tag + "-XXXXXX";
   char* p = ::mkdtemp(tmpl.data());
   return p ? std::string(p) : std::string();
+}
+
+bool FlipByte(const std::string& path, uint64_t off, uint8_t mask) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  uint8_t b = 0;
+  bool ok = ::pread(fd, &b, 1, static_cast<off_t>(off)) == 1;
+  b ^= mask;
+  ok = ok && ::pwrite(fd, &b, 1, static_cast<off_t>(off)) == 1;
+  ::close(fd);
+  return ok;
 }
 
 }  // namespace as::testing

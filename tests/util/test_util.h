@@ -24,6 +24,10 @@ std::vector<uint8_t> RandomBytes(size_t n, uint64_t seed);
 // A fresh empty directory under $TMPDIR, removed by the caller if it wishes.
 std::string TempDir(const std::string& tag);
 
+// Flips bits `mask` of the byte at `off` in the file at `path`; false (with
+// errno) if the file cannot be read or written there.
+bool FlipByte(const std::string& path, uint64_t off, uint8_t mask = 0x40);
+
 // A byte source (the store's ByteSource) over `data`, which must outlive it:
 // hands out as much as each call asks for.
 inline std::function<Result<size_t>(uint8_t*, size_t)> WholeSource(

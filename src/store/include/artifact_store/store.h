@@ -87,10 +87,12 @@ struct FileSpan {
   int fd = -1;
   uint64_t offset = 0;
 };
-// A ByteSink that is also told, when it is so, that the bytes lie verbatim at
-// `file` (only during the call; null for chunks that were compressed or
-// encrypted), so a server may send them from the file with sendfile(2)
-// instead of copying `data`. The bytes were checked (frame CRC) when read.
+// A ByteSink for servers that send from files with sendfile(2). For a chunk
+// stored raw (neither compressed nor encrypted) it gets `file`: where the bytes
+// lie verbatim, valid during the call. Then `data` is null where the store
+// checked the frame's CRC in place, in the page cache, without copying it out
+// (chunks of 32 KiB and more): the sink sends [file->offset, +n) of file->fd,
+// or reads it there. Otherwise `data` holds the n bytes.
 using SpanSink = std::function<Status(const uint8_t* data, size_t n, const FileSpan* file)>;
 // Progress callback: bytes done so far (total, when known, is passed once at
 // start by the caller's own means).
