@@ -134,6 +134,8 @@ void Response::Begin(int fd, const HttpRequest* req) {
   close_ = chunked_ = close_delimited_ = false;
   promised_ = written_ = 0;
   write_error_ = Status::OK();
+  batch_.Close();  // empty unless the last response failed
+  batch_tried_ = false;
 }
 
 void Response::Complete() {
@@ -228,7 +230,21 @@ void Response::AppendHead(uint64_t length, bool chunked, bool close_delimited) {
 
 // Sends the head if not yet sent, then data as raw bytes or as one chunk
 // (and the last chunk), in one syscall.
+Status Response::Failed(Status s) {
+  write_error_ = s;
+  close_ = true;
+  batch_.Close();
+  return s;
+}
+
+Status Response::DrainBatch(bool more) {
+  if (batch_.held() == 0) return Status::OK();
+  Status s = batch_.Drain(fd_, more);
+  return s.ok() ? s : Failed(std::move(s));
+}
+
 Status Response::Flush(const uint8_t* data, size_t n, bool chunk, bool last_chunk, int flags) {
+  AS_RETURN_IF_ERROR(DrainBatch(true));
   iovec iov[5];
   int count = 0;
   if (!head_flushed_) iov[count++] = {head_.data(), head_.size()};
@@ -246,11 +262,7 @@ Status Response::Flush(const uint8_t* data, size_t n, bool chunk, bool last_chun
   if (last_chunk) iov[count++] = {const_cast<char*>(kLast), 5};
   head_flushed_ = true;
   Status s = SendAll(fd_, iov, count, flags);
-  if (!s.ok()) {
-    write_error_ = s;
-    close_ = true;
-  }
-  return s;
+  return s.ok() ? s : Failed(std::move(s));
 }
 
 Status Response::Send(int status, std::string body, std::string content_type) {
@@ -332,6 +344,21 @@ Status Response::WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t 
   // The head goes first, held back (MSG_MORE) to share a packet with the
   // file's first bytes.
   if (!head_flushed_) AS_RETURN_IF_ERROR(Flush(nullptr, 0, false, false, MSG_MORE));
+  // A large body's pieces are gathered and sent a MiB at a time (see
+  // SpliceBatch); where no pipe can be had, each goes out with sendfile.
+  constexpr uint64_t kBatchAbove = 256 << 10;
+  constexpr size_t kBatchBytes = 1 << 20;
+  if (!batch_.is_open() && !batch_tried_ && !close_delimited_ &&
+      promised_ - written_ >= kBatchAbove) {
+    batch_tried_ = true;
+    batch_.Start(kBatchBytes);
+  }
+  if (batch_.is_open()) {
+    Status s = batch_.Add(fd_, file_fd, offset, n);
+    if (!s.ok()) return Failed(std::move(s));
+    written_ += n;
+    return Status::OK();
+  }
   off_t off = off_t(offset);
   size_t left = n;
   while (left > 0) {
@@ -342,15 +369,13 @@ Status Response::WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t 
     }
     if (r < 0 && errno == EINTR) continue;
     if (r == 0) {
-      write_error_ = Status::IOError("sendfile: the file ended before byte " +
-                                     std::to_string(offset + n));
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      write_error_ = Status::IOError("send: client accepted no data before the timeout");
-    } else {
-      write_error_ = Status::FromErrno("sendfile", errno);
+      return Failed(Status::IOError("sendfile: the file ended before byte " +
+                                    std::to_string(offset + n)));
     }
-    close_ = true;
-    return write_error_;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return Failed(Status::IOError("send: client accepted no data before the timeout"));
+    }
+    return Failed(Status::FromErrno("sendfile", errno));
   }
   written_ += n;
   return Status::OK();
@@ -361,6 +386,9 @@ Status Response::Finish() {
   if (!write_error_.ok()) return write_error_;
   if (finished_) return Status::OK();
   finished_ = true;
+  // The rest of the body (Flush would also send it, but with "more to come").
+  AS_RETURN_IF_ERROR(DrainBatch(false));
+  batch_.Close();
   if (chunked_) return Flush(nullptr, 0, false, true);
   if (close_delimited_) {
     close_ = true;

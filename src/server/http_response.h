@@ -21,6 +21,7 @@
 
 #include "base/status.h"
 #include "server/http_server.h"
+#include "server/splice_batch.h"
 
 namespace as::http_internal {
 
@@ -81,6 +82,9 @@ class Response {
   // The checks Write makes before sending n body bytes; sets close_ on an
   // overrun.
   Status CheckWrite(size_t n);
+  // Sends what batch_ holds (before anything else goes to the socket).
+  Status DrainBatch(bool more);
+  Status Failed(Status s);  // records a send error: the connection closes
 
   Host* const host_;
   const std::string server_name_;
@@ -103,6 +107,8 @@ class Response {
   uint64_t promised_ = 0;         // Content-Length, when not chunked
   uint64_t written_ = 0;          // body bytes sent
   Status write_error_;
+  SpliceBatch batch_;  // file bytes on their way (large bodies only)
+  bool batch_tried_ = false;
 };
 
 }  // namespace as::http_internal

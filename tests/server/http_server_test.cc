@@ -2,6 +2,7 @@
 // the wire is the test's choice: keep-alive, chunked and Content-Length
 // uploads, 100-continue, streamed and truncated responses, limits, shutdown.
 #include "server/http_server.h"
+#include "server/splice_batch.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -316,6 +317,30 @@ TEST(HttpServer, FileBodiesArriveIntactAndAVanishedClientIsAnError) {
   Client after(ts.port());
   ASSERT_TRUE(after.Send("GET /id HTTP/1.1\r\n\r\n"));
   EXPECT_EQ(after.Read().status, 200);
+}
+
+TEST(HttpServer, FileBodiesSentWhileAnotherIsSendingAreBatchedAndIntact) {
+  TestServer ts;
+  // A client that asks for 64 MiB and reads nothing keeps its response
+  // sending, so the next large file bodies go through a SpliceBatch.
+  Client stalled(ts.port());
+  ASSERT_TRUE(stalled.Send("GET /file?n=67108864 HTTP/1.1\r\n\r\n"));
+  std::this_thread::sleep_for(200ms);
+  const uint64_t before = http_internal::SpliceBatch::batched();
+  Client c(ts.port());
+  const uint64_t n = (5 << 20) + 12345;
+  for (const char* how : {"", "&nodata=1"}) {
+    SCOPED_TRACE(how);
+    ASSERT_TRUE(c.Send("GET /file?n=" + std::to_string(n) + how + " HTTP/1.1\r\n\r\n"));
+    Response r = c.Read();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_TRUE(r.complete);
+    EXPECT_EQ(r.body, PatternString(11, n));
+  }
+  EXPECT_EQ(http_internal::SpliceBatch::batched() - before, 2u);
+  // A small response after a batched one on the same connection.
+  ASSERT_TRUE(c.Send("GET /id HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(c.Read().status, 200);
 }
 
 TEST(HttpServer, ExpectContinueIsAnsweredOnTheFirstRead) {
