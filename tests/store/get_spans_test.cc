@@ -71,6 +71,16 @@ class GetSpansTest : public ::testing::Test {
     ASSERT_TRUE(store_);
   }
 
+  // With big chunks: puts 1 MiB of random bytes as b/k and reads it once,
+  // which maps its pack; *pack gets the pack that holds most of it.
+  void PutMapped(uint64_t seed, Bytes* data, std::string* pack) {
+    UseBigChunks();
+    *data = as::testing::RandomBytes(1 << 20, seed);
+    ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(*data)).ok());
+    ASSERT_TRUE(Read({"default", "b", "k"}, std::nullopt).status.ok());
+    *pack = PacksByChunks(dir_).at(0);
+  }
+
   Seen Read(const ObjectName& name, std::optional<ByteRange> range) {
     Seen seen;
     auto info = store_->Lookup(name);
@@ -177,12 +187,10 @@ TEST_F(GetSpansTest, AChunkMovedByGcIsReadFromItsNewPlace) {
 }
 
 TEST_F(GetSpansTest, TheInPlaceCheckStopsBeforeABadChunk) {
-  UseBigChunks();
-  Bytes data = as::testing::RandomBytes(1 << 20, 5);
-  ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(data)).ok());
-  ASSERT_TRUE(Read({"default", "b", "k"}, std::nullopt).status.ok());  // maps the pack
+  Bytes data;
+  std::string pack;
+  ASSERT_NO_FATAL_FAILURE(PutMapped(5, &data, &pack));
   // A raw chunk frame in the middle of the pack, and where its bytes start in data.
-  const std::string pack = PacksByChunks(dir_).at(0);
   KernelTable k = MakeKernelTable(DetectCpu());
   auto r = PackReader::Open(Env::Default(), &k, pack);
   ASSERT_TRUE(r.ok());
@@ -211,11 +219,9 @@ TEST_F(GetSpansTest, TheInPlaceCheckStopsBeforeABadChunk) {
 }
 
 TEST_F(GetSpansTest, APackTruncatedUnderItsMappingIsAnErrorNotACrash) {
-  UseBigChunks();
-  Bytes data = as::testing::RandomBytes(1 << 20, 6);
-  ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(data)).ok());
-  ASSERT_TRUE(Read({"default", "b", "k"}, std::nullopt).status.ok());  // maps the pack
-  const std::string pack = PacksByChunks(dir_).at(0);
+  Bytes data;
+  std::string pack;
+  ASSERT_NO_FATAL_FAILURE(PutMapped(6, &data, &pack));
   // Someone else cuts the pack while the store holds it mapped: reading the
   // lost pages raises SIGBUS, which the guarded check turns into an error.
   std::filesystem::resize_file(pack, std::filesystem::file_size(pack) / 2);
