@@ -44,6 +44,10 @@ class RandomAccessFile {
   // RunGuarded (base/guarded.h): a truncation or a disk error under the
   // mapping raises SIGBUS.
   virtual const uint8_t* Mapped() const { return nullptr; }
+  // Unmaps the pages of the mapping from this process (they stay in the
+  // page cache; the next read of the mapping faults them back in): mapped
+  // pages count toward its RSS. Safe while other threads read the mapping.
+  virtual void ReleaseMapped() const {}
 };
 
 // Held while the store is open; released on destruction.

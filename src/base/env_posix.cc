@@ -120,6 +120,10 @@ class PosixRandomAccessFile final : public RandomAccessFile {
     });
     return map_;
   }
+  void ReleaseMapped() const override {
+    // Read-only and shared: nothing to lose, the pages stay cached.
+    if (map_) ::madvise(const_cast<uint8_t*>(map_), size_, MADV_DONTNEED);
+  }
 
  private:
   std::string path_;

@@ -95,6 +95,9 @@ class PackReader {
   // ReadFrame's.
   Result<std::optional<FrameInfo>> CheckRawFrameInPlace(uint64_t offset,
                                                         uint32_t frame_len) const;
+  // The pages CheckRawFrameInPlace read stay mapped into the process, where
+  // they count toward its RSS; this unmaps them (they stay in the page cache).
+  void ReleaseMapped() const;
   // Reads and verifies trailer and footer (not the frames).
   Result<SealedPack> ReadFooter() const;
   uint64_t size() const { return file_->Size(); }

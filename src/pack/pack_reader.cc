@@ -67,6 +67,8 @@ Result<std::optional<FrameInfo>> PackReader::CheckRawFrameInPlace(uint64_t offse
   return std::optional<FrameInfo>(*info);
 }
 
+void PackReader::ReleaseMapped() const { file_->ReleaseMapped(); }
+
 Result<SealedPack> PackReader::ReadFooter() const {
   const uint64_t size = file_->Size();
   if (size < kPackHeaderSize + kPackTrailerSize) {

@@ -127,6 +127,7 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* s
         return checked.status().WithContext("chunk " + d.ToString());
       }
       in_place = *checked;
+      if (in_place) NoteMappedRead(loc->frame_len);
     }
     auto info = in_place ? Result<FrameInfo>(*in_place)
                          : (*reader)->ReadFrame(loc->offset, loc->frame_len, frame);

@@ -133,6 +133,8 @@ class StoreImpl final : public Store {
   // The manifest's canonical CBOR, checked against its digest.
   Result<std::vector<uint8_t>> LoadManifestBytes(const ManifestRow& row);
   Result<std::shared_ptr<PackReader>> Reader(int64_t pack_id);
+  // Counts bytes checked in place (mapped) and bounds the RSS they hold.
+  void NoteMappedRead(uint64_t bytes);
   void ForgetReader(int64_t pack_id);
   // Reads, checks and decodes one chunk into slot: slot->data/n point at its
   // raw bytes, inside slot->frame for a raw frame (no copy, and the file span
@@ -176,6 +178,7 @@ class StoreImpl final : public Store {
 
   std::mutex readers_mu_;
   std::map<int64_t, std::shared_ptr<PackReader>> readers_;
+  std::atomic<uint64_t> mapped_since_release_{0};  // see NoteMappedRead
 
   // Where chunks were last found: hints that spare a small get its index
   // query. A hint may be stale (gc moved the chunk); it is safe because a

@@ -184,6 +184,24 @@ Result<std::unique_ptr<PackWriter>> StoreImpl::NewPackWriter(uint32_t domain) {
   return w;
 }
 
+void StoreImpl::NoteMappedRead(uint64_t bytes) {
+  // Pages read through pack mappings count toward the process's RSS until
+  // unmapped: every 64 MiB checked in place, every cached pack gives its
+  // pages back, so RSS stays bounded however long the reads (the pages stay
+  // in the page cache; readers in flight fault theirs back in).
+  constexpr uint64_t kReleaseEvery = 64 << 20;
+  if (mapped_since_release_.fetch_add(bytes, std::memory_order_relaxed) + bytes < kReleaseEvery) {
+    return;
+  }
+  mapped_since_release_.store(0, std::memory_order_relaxed);
+  std::vector<std::shared_ptr<PackReader>> all;
+  {
+    std::lock_guard<std::mutex> l(readers_mu_);
+    for (auto& [id, r] : readers_) all.push_back(r);
+  }
+  for (auto& r : all) r->ReleaseMapped();
+}
+
 int StoreImpl::Workers() const {
   if (options_.compress_workers) return *options_.compress_workers;
   // The CPUs are shared by the puts and gets running now: with as many of
