@@ -42,6 +42,8 @@ class SpliceBatch {
   bool is_open() const { return write_end_ >= 0; }
   // How many bodies have been batched since the process started (for tests).
   static uint64_t batched() { return batched_.load(std::memory_order_relaxed); }
+  // How many bodies are counted as being sent now (for tests).
+  static int sending() { return sending_.load(std::memory_order_relaxed); }
   size_t held() const { return held_; }
 
   // Moves [offset, offset + n) of file_fd into the pipe, draining it to

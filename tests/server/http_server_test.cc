@@ -329,7 +329,12 @@ TEST(HttpServer, FileBodiesSentWhileAnotherIsSendingAreBatchedAndIntact) {
   // sending, so the next large file bodies go through a SpliceBatch.
   Client stalled(ts.port());
   ASSERT_TRUE(stalled.Send("GET /file?n=67108864 HTTP/1.1\r\n\r\n"));
-  std::this_thread::sleep_for(200ms);
+  // Until its body is being sent (the handler first writes a 64 MiB file,
+  // which takes a while under the sanitizers).
+  for (int i = 0; i < 3000 && http_internal::SpliceBatch::sending() < 1; i++) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GE(http_internal::SpliceBatch::sending(), 1);
   const uint64_t before = http_internal::SpliceBatch::batched();
   Client c(ts.port());
   ExpectFileBodies(c, (9 << 20) + 12345, {"", "&nodata=1"});  // batched from 8 MiB
