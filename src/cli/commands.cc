@@ -296,6 +296,7 @@ int CmdGc(const Globals& g, const GcArgs& a) {
   GcOptions o;
   o.dry_run = a.dry_run;
   o.rewrite_threshold = a.threshold;
+  if (a.merge_below >= 0) o.merge_below = static_cast<uint64_t>(a.merge_below);
   o.grace_seconds = a.grace;
   o.upload_grace_seconds = a.upload_grace;
   auto stats = (*st)->Stats();
@@ -306,15 +307,21 @@ int CmdGc(const Globals& g, const GcArgs& a) {
     std::cout << json{{"dry_run", r->dry_run}, {"live_chunks", r->live_chunks},
                       {"dead_chunks", r->dead_chunks}, {"dead_manifests", r->dead_manifests},
                       {"packs_deleted", r->packs_deleted}, {"packs_rewritten", r->packs_rewritten},
+                      {"packs_merged", r->packs_merged}, {"packs_written", r->packs_written},
                       {"orphan_files_deleted", r->orphan_files_deleted},
                       {"bytes_reclaimed", r->bytes_reclaimed}, {"bytes_copied", r->bytes_copied}}
                      .dump() << "\n";
   } else {
-    std::printf("%s%s reclaimed: %" PRIu64 " packs deleted, %" PRIu64 " rewritten (%s copied), %"
-                PRIu64 " dead chunks, %" PRIu64 " dead manifests, %" PRIu64 " orphan files\n",
+    std::string rewrote = std::to_string(r->packs_rewritten) + " rewritten";
+    if (r->packs_rewritten) {
+      if (!r->dry_run) rewrote += " into " + std::to_string(r->packs_written);
+      rewrote += " (" + std::to_string(r->packs_merged) + " of them small; " +
+                 HumanBytes(r->bytes_copied) + " copied)";
+    }
+    std::printf("%s%s reclaimed: %" PRIu64 " packs deleted, %s, %" PRIu64 " dead chunks, %" PRIu64
+                " dead manifests, %" PRIu64 " orphan files\n",
                 r->dry_run ? "[dry run] would have " : "", HumanBytes(r->bytes_reclaimed).c_str(),
-                r->packs_deleted, r->packs_rewritten, HumanBytes(r->bytes_copied).c_str(),
-                r->dead_chunks, r->dead_manifests, r->orphan_files_deleted);
+                r->packs_deleted, rewrote.c_str(), r->dead_chunks, r->dead_manifests, r->orphan_files_deleted);
   }
   return 0;
 }

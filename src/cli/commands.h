@@ -45,6 +45,7 @@ struct ChunksArgs {
 struct GcArgs {
   bool dry_run = false;
   double threshold = 0.5;
+  int64_t merge_below = -1;  // -1: the store's default
   int64_t grace = 3600;
   int64_t upload_grace = 86400;
   bool json = false;

@@ -96,11 +96,17 @@ int main(int argc, char** argv) {
 
   GcArgs gc;
   auto* c_gc = app.add_subcommand(
-      "gc", "Delete packs with no live chunk, rewrite sparse ones; report what was reclaimed");
+      "gc", "Delete packs with no live chunk, rewrite sparse ones, merge small ones; report what "
+      "was reclaimed");
   c_gc->add_flag("--dry-run", gc.dry_run, "Report what would be reclaimed; change nothing");
   c_gc->add_option("--threshold", gc.threshold,
                    "Rewrite packs whose live share is under this fraction")
       ->capture_default_str();
+  c_gc->add_option("--merge-below", gc.merge_below,
+                   "Merge the live frames of packs smaller than BYTES into full-size packs "
+                   "(default: a quarter of the pack size, 16 MiB unless `init --pack-size`; "
+                   "0: never merge)")
+      ->check(CLI::NonNegativeNumber);
   c_gc->add_option("--grace", gc.grace,
                    "Seconds an unreferenced pack file is left alone (an upload may own it)")
       ->capture_default_str();

@@ -15,6 +15,11 @@ struct Rec {
   bool manifest = false;
   bool live = false;
 };
+uint64_t LiveBytes(const std::vector<Rec>& recs) {
+  uint64_t n = 0;
+  for (const Rec& r : recs) n += r.live ? r.loc.frame_len : 0;
+  return n;
+}
 }  // namespace
 
 // Mark and sweep (DESIGN contract 9). The mark and the lease check run under
@@ -27,6 +32,7 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
   rep.dry_run = options.dry_run;
   std::vector<PackRow> packs;
   std::map<int64_t, std::vector<Rec>> by_pack;
+  std::set<int64_t> drop, merged;  // packs that go; of them, those taken for being small
   {
     std::unique_lock<std::shared_mutex> l(commit_mu_);
     std::unordered_set<uint64_t> live;  // ChunkFilter keys of live chunks and manifests
@@ -88,15 +94,31 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     for (auto& [pack, recs] : by_pack) {
       for (Rec& r : recs) r.live = live.count(ChunkFilter::Key(r.key.domain, r.key.digest)) > 0;
     }
+    // Which packs go: those with no live frame, the sparse ones, and the
+    // small ones when their domain has another pack to merge them with.
+    // Decided once, here, for both phases.
+    const uint64_t merge_below = options.merge_below.value_or(pack_target_size_ / 4);
+    std::map<uint32_t, std::pair<std::vector<int64_t>, size_t>> small;  // + rewrites
+    for (const PackRow& p : packs) {
+      const uint64_t live_bytes = LiveBytes(by_pack[p.id]);
+      if (live_bytes == 0 || double(live_bytes) < options.rewrite_threshold * double(p.size)) {
+        drop.insert(p.id);
+        if (live_bytes > 0) small[p.domain].second++;
+      } else if (p.size < merge_below) {
+        small[p.domain].first.push_back(p.id);
+      }
+    }
+    for (const auto& [domain, s] : small) {
+      if (s.first.size() + s.second < 2) continue;
+      drop.insert(s.first.begin(), s.first.end());
+      merged.insert(s.first.begin(), s.first.end());
+    }
     // Chunks a running put has deduplicated against stay. Dead chunks of the
     // packs GC will drop leave the filter now, so no later put dedups against
     // them; dead chunks in packs that stay are left alone (still usable).
     for (const PackRow& p : packs) {
-      auto& recs = by_pack[p.id];
-      uint64_t live_bytes = 0;
-      for (const Rec& r : recs) live_bytes += r.live ? r.loc.frame_len : 0;
-      if (double(live_bytes) >= options.rewrite_threshold * double(p.size)) continue;
-      for (Rec& r : recs) {
+      if (!drop.count(p.id)) continue;
+      for (Rec& r : by_pack[p.id]) {
         if (!r.live && !r.manifest) {
           dead_keys.push_back(ChunkFilter::Key(r.key.domain, r.key.digest));
           dead_recs.push_back(&r);
@@ -111,15 +133,37 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
 
   Metadata::GcCommit commit;
   std::vector<std::string> delete_files;
-  std::vector<std::unique_ptr<PackWriter>> writers;
+  // One open output pack per domain: live frames of every dropped pack of
+  // the domain go there, a new one started at the target size, so many
+  // small packs become few large ones.
+  struct Out {
+    explicit Out(StoreImpl* st) : s(st) {}
+    ~Out() {
+      if (w) s->PackDone(w->name());  // an error left it unsealed (it removes its file)
+    }
+    StoreImpl* s;
+    std::unique_ptr<PackWriter> w;
+    size_t slot = 0;  // its index in commit.new_packs
+  };
+  std::map<uint32_t, Out> outs;
+  auto seal = [&](Out& o) -> Status {
+    std::string wname = o.w->name();
+    auto sealed = o.w->Seal();
+    PackDone(wname);
+    o.w.reset();
+    if (!sealed.ok()) return sealed.status();
+    rep.bytes_reclaimed -= sealed->size;
+    rep.packs_written++;
+    commit.new_packs[o.slot] = std::move(sealed).value();
+    return Status::OK();
+  };
   std::vector<uint8_t> frame;
   uint64_t done = 0;
   for (const PackRow& p : packs) {
     auto& recs = by_pack[p.id];
-    uint64_t live_bytes = 0;
+    const uint64_t live_bytes = LiveBytes(recs);
     for (const Rec& r : recs) {
       if (r.live) {
-        live_bytes += r.loc.frame_len;
         rep.live_chunks += r.manifest ? 0 : 1;
       } else if (r.manifest) {
         // Dead manifest rows go wherever their frame is, so no digest
@@ -130,9 +174,7 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     }
     done += p.size;
     if (progress) progress(done);
-    const bool empty = live_bytes == 0;
-    const bool sparse = !empty && double(live_bytes) < options.rewrite_threshold * double(p.size);
-    if (!empty && !sparse) continue;
+    if (!drop.count(p.id)) continue;
     for (const Rec& r : recs) {
       if (r.live || r.manifest) continue;
       rep.dead_chunks++;
@@ -141,34 +183,40 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     commit.dead_packs.push_back(p.id);
     delete_files.push_back(p.name);
     rep.bytes_reclaimed += p.size;
-    if (empty) {
+    if (live_bytes == 0) {
       rep.packs_deleted++;
       continue;
     }
     rep.packs_rewritten++;
+    rep.packs_merged += merged.count(p.id);
     rep.bytes_copied += live_bytes;
-    if (options.dry_run) continue;
-    // Copy the live frames verbatim (re-verified on the way) into a new pack.
+    if (options.dry_run) {
+      rep.bytes_reclaimed -= live_bytes;  // what the copies would take (less their packs' headers)
+      continue;
+    }
+    // Copy the live frames verbatim (re-verified on the way).
     AS_ASSIGN_OR_RETURN(auto reader, Reader(p.id));
-    AS_ASSIGN_OR_RETURN(auto w, NewPackWriter(p.domain));
+    Out& out = outs.try_emplace(p.domain, this).first->second;
     for (const Rec& r : recs) {
       if (!r.live) continue;
       auto info = reader->ReadFrame(r.loc.offset, r.loc.frame_len, &frame);
       if (!info.ok()) return info.status().WithContext("gc: copying a live frame; nothing deleted");
-      AS_ASSIGN_OR_RETURN(uint64_t off, w->Add(*info, frame.data() + format::kFrameHeaderSize));
+      if (!out.w) {
+        AS_ASSIGN_OR_RETURN(out.w, NewPackWriter(p.domain));
+        out.slot = commit.new_packs.size();
+        commit.new_packs.emplace_back();
+      }
+      AS_ASSIGN_OR_RETURN(uint64_t off, out.w->Add(*info, frame.data() + format::kFrameHeaderSize));
       Metadata::GcMove mv;
       mv.key = r.key;
       mv.from_pack = p.id;
-      mv.to = Location{static_cast<int64_t>(commit.new_packs.size()), off, r.loc.frame_len,
-                       r.loc.raw_len};
+      mv.to = Location{static_cast<int64_t>(out.slot), off, r.loc.frame_len, r.loc.raw_len};
       (r.manifest ? commit.moved_manifests : commit.moved_chunks).push_back(mv);
+      if (out.w->size() >= pack_target_size_) AS_RETURN_IF_ERROR(seal(out));
     }
-    std::string wname = w->name();
-    auto sealed = w->Seal();
-    PackDone(wname);
-    if (!sealed.ok()) return sealed.status();
-    rep.bytes_reclaimed -= sealed->size;
-    commit.new_packs.push_back(std::move(sealed).value());
+  }
+  for (auto& [domain, out] : outs) {
+    if (out.w) AS_RETURN_IF_ERROR(seal(out));
   }
   if (!options.dry_run && (!commit.dead_packs.empty() || !commit.new_packs.empty() ||
                             !commit.dead_manifests.empty())) {

@@ -77,6 +77,23 @@ test_gc_reclaims_and_keeps_live() {
   as verify --full >/dev/null || fail "verify after gc"
 }
 
+test_gc_merges_small_packs() {
+  for i in 1 2 3 4 5 6; do
+    rand_file "$TMP/s$i" 20000 $((40 + i))
+    as put "$TMP/s$i" --name small/s$i 2>/dev/null >/dev/null || return 1
+  done
+  as stats --json | grep -q '"packs":6,' || { fail "six puts, six packs: $(as stats --json)"; return 1; }
+  as gc --merge-below 0 --json > "$TMP/gc0" || return 1
+  grep -q '"packs_merged":0,' "$TMP/gc0" || { fail "--merge-below 0 merged: $(cat "$TMP/gc0")"; return 1; }
+  as gc --json > "$TMP/gc" || return 1
+  grep -q '"packs_merged":6,.*"packs_written":1' "$TMP/gc" || { fail "gc: $(cat "$TMP/gc")"; return 1; }
+  as stats --json | grep -q '"packs":1,' || { fail "after gc: $(as stats --json)"; return 1; }
+  for i in 1 2 3 4 5 6; do
+    as get small/s$i -o "$TMP/out" && cmp "$TMP/s$i" "$TMP/out" || { fail "small/s$i after merge"; return 1; }
+  done
+  as verify --full >/dev/null || fail "verify after merge"
+}
+
 test_codecs() {
   yes "artifact-store compressible line of text" | head -c 2000000 > "$TMP/t"
   for c in zstd lz4 none; do

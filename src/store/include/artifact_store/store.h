@@ -190,6 +190,11 @@ struct GcOptions {
   bool dry_run = false;
   // Packs whose live share of bytes is under this are rewritten.
   double rewrite_threshold = 0.5;
+  // Packs smaller than this (many small puts each seal their own) are merged:
+  // the live frames of all of a domain's small packs, and of the sparse ones,
+  // are copied into packs of the store's target size. Unset: a quarter of the
+  // target size; 0: no merging. A domain with one small pack is left alone.
+  std::optional<uint64_t> merge_below;
   // Unreferenced pack files younger than this are left alone: they may
   // belong to a put that has not committed yet.
   int64_t grace_seconds = 3600;
@@ -201,6 +206,8 @@ struct GcOptions {
 struct GcReport {
   uint64_t live_chunks = 0, dead_chunks = 0, dead_manifests = 0;
   uint64_t packs_deleted = 0, packs_rewritten = 0, orphan_files_deleted = 0;
+  uint64_t packs_merged = 0;   // of packs_rewritten, those taken for being small
+  uint64_t packs_written = 0;  // new packs the rewritten ones' live frames went to
   uint64_t uploads_expired = 0;
   uint64_t bytes_reclaimed = 0;  // pack bytes freed (net of rewritten copies)
   uint64_t bytes_copied = 0;

@@ -1,0 +1,223 @@
+// Each put seals its own pack, so a store fed many small objects (S3 PUTs of
+// small files) holds many small packs. GC merges the live frames of a
+// domain's small packs into packs of the target size.
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "artifact_store/store.h"
+#include "fault_env.h"
+#include "seed.h"
+#include "store_fixture.h"
+#include "test_util.h"
+
+namespace as {
+namespace {
+
+namespace fs = std::filesystem;
+using as::testing::FaultEnv;
+using as::testing::RandomBytes;
+using Bytes = std::vector<uint8_t>;
+
+size_t PackFileCount(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir + "/packs")) {
+    n += e.is_regular_file() ? 1 : 0;  // .tmp leftovers count too: there must be none
+  }
+  return n;
+}
+
+class GcMergeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    seed_ = as::testing::TestSeed("gc_merge");
+    store_ = as::testing::OpenTestStore("gc_merge", &dir_, Options());
+    ASSERT_TRUE(store_);
+  }
+  StoreOptions Options(Env* env = nullptr) {
+    StoreOptions o;
+    o.pack_target_size = 256 << 10;  // so packs under 64 KiB are small
+    o.env = env;
+    return o;
+  }
+  void TearDown() override {
+    store_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  struct Obj {
+    ObjectName name;
+    Bytes data;
+  };
+  Obj PutSmall(const std::string& tenant, const std::string& key, size_t size) {
+    Obj o{ObjectName{tenant, "m", key}, RandomBytes(size, seed_++)};
+    auto r = store_->Put(o.name, as::testing::WholeSource(o.data), PutOptions{});
+    EXPECT_TRUE(r.ok()) << key << ": " << r.status().ToString();
+    return o;
+  }
+  void ExpectReads(const std::vector<Obj>& objs) {
+    for (const Obj& o : objs) {
+      Bytes got;
+      Status s = store_->Get(o.name.tenant, o.name.ToString(), [&](const uint8_t* p, size_t n) {
+        got.insert(got.end(), p, p + n);
+        return Status::OK();
+      });
+      ASSERT_TRUE(s.ok()) << o.name.ToString() << ": " << s.ToString();
+      EXPECT_TRUE(got == o.data) << o.name.ToString();
+    }
+  }
+  void ExpectClean() {
+    auto v = store_->Verify(true);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(v->ok());
+    auto st = store_->Stats();
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(PackFileCount(dir_), st->packs) << "pack files vs index";
+  }
+  GcReport Gc(std::optional<uint64_t> merge_below = std::nullopt) {
+    GcOptions go;
+    go.grace_seconds = 0;
+    go.merge_below = merge_below;
+    auto g = store_->Gc(go);
+    EXPECT_TRUE(g.ok()) << g.status().ToString();
+    return g.ok() ? *g : GcReport{};
+  }
+  uint64_t Packs() {
+    auto st = store_->Stats();
+    EXPECT_TRUE(st.ok());
+    return st.ok() ? st->packs : 0;
+  }
+
+  uint64_t seed_ = 0;
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(GcMergeTest, SmallPacksOfEachDomainBecomeOne) {
+  std::vector<Obj> live;
+  for (int i = 0; i < 24; i++) {
+    Obj o = PutSmall(kDefaultTenant, "o" + std::to_string(i), 6000 + 100 * i);
+    if (i % 3 == 0) {
+      ASSERT_TRUE(store_->Remove(o.name).ok());
+    } else {
+      live.push_back(std::move(o));
+    }
+  }
+  for (int i = 0; i < 3; i++) live.push_back(PutSmall("t2", "p" + std::to_string(i), 9000));
+  ASSERT_EQ(Packs(), 27u);
+
+  // Merging off: only the packs of removed objects go.
+  GcReport off = Gc(0);
+  EXPECT_EQ(off.packs_deleted, 8u);
+  EXPECT_EQ(off.packs_merged, 0u);
+  EXPECT_EQ(off.packs_written, 0u);
+  EXPECT_EQ(Packs(), 19u);
+  ExpectReads(live);
+
+  // Default (a quarter of 256 KiB): 16 + 3 small packs, one new pack per
+  // domain (a pack holds one domain's frames).
+  GcReport g = Gc();
+  EXPECT_EQ(g.packs_rewritten, 19u);
+  EXPECT_EQ(g.packs_merged, 19u);
+  EXPECT_EQ(g.packs_written, 2u);
+  EXPECT_GT(g.bytes_copied, 16u * 6000u);
+  EXPECT_EQ(g.dead_chunks, 0u);
+  EXPECT_EQ(Packs(), 2u);
+  ExpectReads(live);
+  ExpectClean();
+
+  // A domain's lone small pack has nothing to merge with: left alone.
+  GcReport again = Gc();
+  EXPECT_EQ(again.packs_rewritten, 0u);
+  EXPECT_EQ(Packs(), 2u);
+
+  // A new small put gives it a partner; dedup still finds merged chunks.
+  Obj dup{ObjectName{kDefaultTenant, "m", "dup"}, live[0].data};
+  auto r = store_->Put(dup.name, as::testing::WholeSource(dup.data), PutOptions{});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->new_bytes, 0u) << "the merged pack's chunks are still in the dedup filter";
+  live.push_back(dup);
+  live.push_back(PutSmall(kDefaultTenant, "late", 7000));
+  GcReport late = Gc();  // the two new packs; the merged one is over 64 KiB
+  EXPECT_EQ(late.packs_merged, 2u);
+  EXPECT_EQ(late.packs_written, 1u);
+  EXPECT_EQ(Packs(), 3u);
+  ExpectReads(live);
+  ExpectClean();
+}
+
+TEST_F(GcMergeTest, MergedOutputRollsOverAtTheTargetSize) {
+  std::vector<Obj> live;
+  // 30 packs of ~40 KiB (incompressible): 1.2 MB in all, so at least four
+  // new packs of about 256 KiB.
+  for (int i = 0; i < 30; i++) {
+    live.push_back(PutSmall(kDefaultTenant, "r" + std::to_string(i), 40000));
+  }
+  GcReport g = Gc();
+  EXPECT_EQ(g.packs_merged, 30u);
+  EXPECT_GE(g.packs_written, 4u);
+  EXPECT_LE(g.packs_written, 6u);
+  EXPECT_EQ(Packs(), g.packs_written);
+  ExpectReads(live);
+  ExpectClean();
+  // The full ones are no longer small; at most the last, partial one is,
+  // and alone it stays.
+  GcReport again = Gc();
+  EXPECT_EQ(again.packs_rewritten, 0u);
+}
+
+class GcMergeFaultTest : public GcMergeTest,
+                         public ::testing::WithParamInterface<std::pair<FaultEnv::Op, int>> {};
+
+// A merge that fails part way (an Append, Sync, SyncDir or rename of one of
+// its new packs) commits nothing: every object still reads, and after a
+// crash the store verifies clean and the next gc does the merge.
+TEST_P(GcMergeFaultTest, FailedMergeLosesNothing) {
+  const auto [op, nth] = GetParam();
+  FaultEnv env;
+  store_.reset();
+  auto s = Store::Open(dir_, Options(&env));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  store_ = std::move(s).value();
+  std::vector<Obj> live;
+  for (int i = 0; i < 30; i++) {
+    live.push_back(PutSmall(kDefaultTenant, "r" + std::to_string(i), 40000));
+  }
+  env.FailAfter(op, nth, "/packs/");
+  GcOptions go;
+  go.grace_seconds = 0;
+  auto g = store_->Gc(go);
+  ASSERT_EQ(env.faults_fired(), 1);
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().code(), Code::kIOError) << g.status().ToString();
+  EXPECT_EQ(Packs(), 30u);
+  ExpectReads(live);
+
+  store_.reset();
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  s = Store::Open(dir_, Options(&env));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  store_ = std::move(s).value();
+  ExpectReads(live);
+  GcReport again = Gc();  // also sweeps any pack the failed run sealed
+  EXPECT_EQ(again.packs_merged, 30u);
+  ExpectReads(live);
+  ExpectClean();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, GcMergeFaultTest,
+    ::testing::Values(std::make_pair(FaultEnv::Op::kAppend, 1),
+                      std::make_pair(FaultEnv::Op::kAppend, 9),
+                      std::make_pair(FaultEnv::Op::kSync, 1),
+                      std::make_pair(FaultEnv::Op::kSync, 2),
+                      std::make_pair(FaultEnv::Op::kRename, 1),
+                      std::make_pair(FaultEnv::Op::kRename, 3),
+                      std::make_pair(FaultEnv::Op::kSyncDir, 2)));
+
+}  // namespace
+}  // namespace as
