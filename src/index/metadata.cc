@@ -469,19 +469,46 @@ int64_t Metadata::ResolvePack(int64_t p, const std::vector<int64_t>& ids) {
   return p >= 0 ? ids.at(static_cast<size_t>(p)) : -1 - p;
 }
 
+Status Metadata::CommitPutRows(const PutCommit& c, const std::vector<int64_t>& ids,
+                               SqliteStmt& ins) {
+  for (const auto& [d, loc] : c.chunks) {
+    AS_RETURN_IF_ERROR(InsertChunk(ins, ChunkKey{c.domain, d}, loc, ids));
+  }
+  if (c.manifest) AS_RETURN_IF_ERROR(InsertManifest(*c.manifest, ids));
+  if (c.complete_upload) AS_RETURN_IF_ERROR(DeleteUploadLocked(*c.complete_upload));
+  if (c.name) AS_RETURN_IF_ERROR(BindNameLocked(*c.name, c.require_bucket));
+  if (c.part) AS_RETURN_IF_ERROR(InsertPartLocked(*c.part));
+  return Status::OK();
+}
+
 Status Metadata::CommitPut(const PutCommit& c) {
   WriteLock l(this);
   return InTransaction(db_.get(), [&]() -> Status {
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(c.packs, &ids));
     AS_ASSIGN_OR_RETURN(auto ins, PrepareInsertChunk());
-    for (const auto& [d, loc] : c.chunks) {
-      AS_RETURN_IF_ERROR(InsertChunk(ins, ChunkKey{c.domain, d}, loc, ids));
+    return CommitPutRows(c, ids, ins);
+  });
+}
+
+Status Metadata::CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
+                            std::vector<Status>* results) {
+  WriteLock l(this);
+  results->assign(puts.size(), Status::OK());
+  return InTransaction(db_.get(), [&]() -> Status {
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks({shared}, &ids));
+    AS_ASSIGN_OR_RETURN(auto ins, PrepareInsertChunk());
+    for (size_t i = 0; i < puts.size(); i++) {
+      AS_RETURN_IF_ERROR(db_->Exec("SAVEPOINT put"));
+      Status s = CommitPutRows(*puts[i], ids, ins);
+      if (!s.ok()) {
+        ins.Reset();  // a failed step leaves it unreset
+        AS_RETURN_IF_ERROR(db_->Exec("ROLLBACK TO put"));
+        (*results)[i] = s;
+      }
+      AS_RETURN_IF_ERROR(db_->Exec("RELEASE put"));
     }
-    if (c.manifest) AS_RETURN_IF_ERROR(InsertManifest(*c.manifest, ids));
-    if (c.complete_upload) AS_RETURN_IF_ERROR(DeleteUploadLocked(*c.complete_upload));
-    if (c.name) AS_RETURN_IF_ERROR(BindNameLocked(*c.name, c.require_bucket));
-    if (c.part) AS_RETURN_IF_ERROR(InsertPartLocked(*c.part));
     return Status::OK();
   });
 }

@@ -164,6 +164,13 @@ class Metadata {
   Result<std::optional<PackRow>> GetPack(int64_t id);
 
   Status CommitPut(const PutCommit& c);
+  // Group commit: the frames of every put in `puts` are in `shared` (their
+  // locations name it as pack 0; their own `packs` are empty). One
+  // transaction, each put in a savepoint of its own, so one put's failure (a
+  // missing bucket) fails only that put: (*results)[i] is put i's. A non-OK
+  // return is the transaction's own failure: nothing was committed.
+  Status CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
+                    std::vector<Status>* results);
   // Removes a name; NotFound if it is not there.
   Status RemoveName(const std::string& tenant, const std::string& bucket, const std::string& key);
 
@@ -233,6 +240,8 @@ class Metadata {
   explicit Metadata(std::unique_ptr<SqliteDb> db);
   Status Migrate(bool create);
   Status InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
+  // CommitPut's rows but the packs' (ids: the put's packs' row ids).
+  Status CommitPutRows(const PutCommit& c, const std::vector<int64_t>& ids, SqliteStmt& ins);
   Status InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids);
   Result<SqliteStmt> PrepareInsertChunk();
   Status InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location& loc,

@@ -1,93 +1,112 @@
+#include <algorithm>
 #include <ctime>
 #include <unordered_set>
 
 #include "hash/blake3.h"
 #include "store/compress_pipeline.h"
-#include "store/store_impl.h"
+#include "store/put_txn.h"
 
 namespace as {
 
-// The packs one put writes and the transaction that names them. Frames are
-// appended to packs of about the target size; Commit() seals the last pack
-// (fsync + read-back verify) and then commits everything in one metadata
-// transaction. Until then nothing is visible, and if the put fails the packs
-// it sealed are removed at once rather than left for gc.
-class StoreImpl::PutTxn {
- public:
-  PutTxn(StoreImpl* s, uint32_t domain) : s_(s) { commit_.domain = domain; }
-  ~PutTxn() {
-    if (!committed_) {
-      for (const auto& p : commit_.packs) {
-        s_->env_->RemoveFile(PackPath(s_->packs_dir_, p.name)).IgnoreError();
-      }
+StoreImpl::PutTxn::~PutTxn() {
+  if (!committed_) {
+    for (const auto& p : commit_.packs) {
+      s_->env_->RemoveFile(PackPath(s_->packs_dir_, p.name)).IgnoreError();
     }
-    for (const auto& n : written_) s_->PackDone(n);
   }
+  for (const auto& n : written_) s_->PackDone(n);
+}
 
-  // Appends one frame, starting a new pack when the current one is full.
-  Result<Location> Append(const FrameInfo& info, const uint8_t* payload) {
-    if (writer_ && writer_->size() + info.frame_len() > s_->pack_target_size_ &&
-        writer_->frames() > 0) {
-      AS_RETURN_IF_ERROR(Seal());
+Result<Location> StoreImpl::PutTxn::Append(const FrameInfo& info, const uint8_t* payload) {
+  stored_bytes_ += info.frame_len();
+  if (holding_) {
+    if (held_bytes_ + info.frame_len() <= std::min(kHoldBytes, s_->pack_target_size_)) {
+      held_.push_back(Held{info, std::vector<uint8_t>(payload, payload + info.stored_len)});
+      held_bytes_ += info.frame_len();
+      return Location{0, held_.size() - 1, info.frame_len(), info.raw_len};
     }
-    if (!writer_) {
-      AS_ASSIGN_OR_RETURN(writer_, s_->NewPackWriter(commit_.domain));
-      written_.push_back(writer_->name());
-    }
-    AS_ASSIGN_OR_RETURN(uint64_t off, writer_->Add(info, payload));
-    stored_bytes_ += info.frame_len();
-    return Location{static_cast<int64_t>(commit_.packs.size()), off, info.frame_len(),
-                    info.raw_len};
+    AS_RETURN_IF_ERROR(Spill());
   }
+  return AppendToPack(info, payload);
+}
 
-  // The manifest is a frame too, so the packs alone describe every artifact.
-  Result<ManifestRow> AppendManifest(const Manifest& m, Compressor* compressor) {
-    std::vector<uint8_t> bytes = EncodeManifest(m);
-    FrameInfo info;
-    info.type = format::RecordType::kManifest;
-    info.raw_len = static_cast<uint32_t>(bytes.size());
-    info.digest = Blake3(bytes.data(), bytes.size());
-    const uint8_t* payload = bytes.data();
-    size_t stored = bytes.size();
-    info.codec = compressor->Compress(bytes.data(), bytes.size(), &payload, &stored);
-    info.stored_len = static_cast<uint32_t>(stored);
-    ManifestRow row;
-    row.domain = commit_.domain;
-    row.digest = info.digest;
-    row.content = m.content;
-    row.size = m.size;
-    row.chunks = m.chunks.size();
-    AS_ASSIGN_OR_RETURN(row.loc, Append(info, payload));
-    commit_.manifest = row;
-    return row;
+Result<Location> StoreImpl::PutTxn::AppendToPack(const FrameInfo& info, const uint8_t* payload) {
+  if (writer_ && writer_->size() + info.frame_len() > s_->pack_target_size_ &&
+      writer_->frames() > 0) {
+    AS_RETURN_IF_ERROR(Seal());
   }
-
-  Status Commit(std::shared_mutex* commit_mu) {
-    if (writer_) AS_RETURN_IF_ERROR(Seal());
-    std::shared_lock<std::shared_mutex> l(*commit_mu);
-    AS_RETURN_IF_ERROR(s_->meta_->CommitPut(commit_));
-    committed_ = true;
-    return Status::OK();
+  if (!writer_) {
+    AS_ASSIGN_OR_RETURN(writer_, s_->NewPackWriter(commit_.domain));
+    written_.push_back(writer_->name());
   }
+  AS_ASSIGN_OR_RETURN(uint64_t off, writer_->Add(info, payload));
+  return Location{static_cast<int64_t>(commit_.packs.size()), off, info.frame_len(),
+                  info.raw_len};
+}
 
-  PutCommit& commit() { return commit_; }
-  uint64_t stored_bytes() const { return stored_bytes_; }
+Status StoreImpl::PutTxn::WriteHeld(PackWriter* w) {
+  return Place([&](const Held& h) -> Result<Location> {
+    AS_ASSIGN_OR_RETURN(uint64_t off, w->Add(h.info, h.payload.data()));
+    return Location{0, off, h.info.frame_len(), h.info.raw_len};
+  });
+}
 
- private:
-  Status Seal() {
-    AS_ASSIGN_OR_RETURN(SealedPack sealed, writer_->Seal());
-    writer_.reset();
-    commit_.packs.push_back(std::move(sealed));
-    return Status::OK();
+Status StoreImpl::PutTxn::Spill() {
+  return Place([&](const Held& h) { return AppendToPack(h.info, h.payload.data()); });
+}
+
+Status StoreImpl::PutTxn::Place(const std::function<Result<Location>(const Held&)>& put) {
+  std::vector<Location> locs;
+  locs.reserve(held_.size());
+  for (const Held& h : held_) {
+    AS_ASSIGN_OR_RETURN(Location loc, put(h));
+    locs.push_back(loc);
   }
+  // Held locations' offsets are indexes into held_.
+  for (auto& [d, loc] : commit_.chunks) loc = locs.at(loc.offset);
+  if (commit_.manifest) commit_.manifest->loc = locs.at(commit_.manifest->loc.offset);
+  held_.clear();
+  held_bytes_ = 0;
+  holding_ = false;
+  return Status::OK();
+}
 
-  StoreImpl* s_;
-  PutCommit commit_;
-  std::unique_ptr<PackWriter> writer_;
-  std::vector<std::string> written_;  // pack names, to un-register at the end
-  bool committed_ = false;
-  uint64_t stored_bytes_ = 0;
-};
+Result<ManifestRow> StoreImpl::PutTxn::AppendManifest(const Manifest& m, Compressor* compressor) {
+  std::vector<uint8_t> bytes = EncodeManifest(m);
+  FrameInfo info;
+  info.type = format::RecordType::kManifest;
+  info.raw_len = static_cast<uint32_t>(bytes.size());
+  info.digest = Blake3(bytes.data(), bytes.size());
+  const uint8_t* payload = bytes.data();
+  size_t stored = bytes.size();
+  info.codec = compressor->Compress(bytes.data(), bytes.size(), &payload, &stored);
+  info.stored_len = static_cast<uint32_t>(stored);
+  ManifestRow row;
+  row.domain = commit_.domain;
+  row.digest = info.digest;
+  row.content = m.content;
+  row.size = m.size;
+  row.chunks = m.chunks.size();
+  AS_ASSIGN_OR_RETURN(row.loc, Append(info, payload));
+  commit_.manifest = row;
+  return row;  // while held, its offset is not yet the pack's
+}
+
+Status StoreImpl::PutTxn::Commit() {
+  if (holding_) return s_->group_->Submit(this);
+  if (writer_) AS_RETURN_IF_ERROR(Seal());
+  std::shared_lock<std::shared_mutex> l(s_->commit_mu_);
+  AS_RETURN_IF_ERROR(s_->meta_->CommitPut(commit_));
+  committed_ = true;
+  return Status::OK();
+}
+
+Status StoreImpl::PutTxn::Seal() {
+  AS_ASSIGN_OR_RETURN(SealedPack sealed, writer_->Seal());
+  writer_.reset();
+  commit_.packs.push_back(std::move(sealed));
+  return Status::OK();
+}
 
 Result<PutResult> StoreImpl::Put(const ObjectName& name, const ByteSource& source,
                                  const PutOptions& options) {
@@ -164,7 +183,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
 
   AS_ASSIGN_OR_RETURN(ManifestRow mrow, txn.AppendManifest(manifest, &compressor));
   bind(&txn.commit(), mrow, manifest.created, std::move(attrs));
-  AS_RETURN_IF_ERROR(txn.Commit(&commit_mu_));
+  AS_RETURN_IF_ERROR(txn.Commit());
   for (const auto& [d, loc] : txn.commit().chunks) filter_.Insert(domain, d);
 
   result.content = manifest.content;
@@ -181,9 +200,9 @@ Result<ManifestRow> StoreImpl::CommitManifest(uint32_t domain, const Manifest& m
   Compressor compressor(options_.codec, options_.zstd_level);
   AS_ASSIGN_OR_RETURN(ManifestRow row, txn.AppendManifest(m, &compressor));
   bind(&txn.commit(), row, m.created, std::string());
-  AS_RETURN_IF_ERROR(txn.Commit(&commit_mu_));
+  AS_RETURN_IF_ERROR(txn.Commit());
   *stored_bytes = txn.stored_bytes();
-  return row;
+  return *txn.commit().manifest;  // its location now final
 }
 
 }  // namespace as

@@ -39,6 +39,7 @@ class StoreImpl final : public Store {
  public:
   static Result<std::unique_ptr<StoreImpl>> OpenImpl(const std::string& dir,
                                                      const StoreOptions& options);
+  ~StoreImpl() override;
 
   Result<PutResult> Put(const ObjectName& name, const ByteSource& source,
                         const PutOptions& options) override;
@@ -93,9 +94,7 @@ class StoreImpl final : public Store {
 
  private:
   StoreImpl(Env* env, std::string dir, const StoreOptions& o, const KernelTable& k,
-            const Chunker& chunker)
-      : env_(env), dir_(std::move(dir)), packs_dir_(dir_ + "/packs"), options_(o),
-        kernels_(k), chunker_(chunker) {}
+            const Chunker& chunker);  // store_open.cc
 
   // A resolved reference: the manifest row, and the name row when named.
   struct Resolved {
@@ -126,7 +125,8 @@ class StoreImpl final : public Store {
   // what `bind` adds (CompleteUpload).
   Result<ManifestRow> CommitManifest(uint32_t domain, const Manifest& m, const BindFn& bind,
                                      uint64_t* stored_bytes);
-  class PutTxn;
+  class PutTxn;       // put_txn.h
+  class GroupCommit;  // put_txn.h
   Result<Manifest> LoadManifest(const ManifestRow& row);
   // LoadManifest through the manifest cache (reads: get, stat, complete).
   Result<std::shared_ptr<const Manifest>> CachedManifest(const ManifestRow& row);
@@ -193,6 +193,8 @@ class StoreImpl final : public Store {
 
   std::mutex inflight_mu_;
   std::set<std::string> inflight_packs_;  // being written, not yet committed
+
+  std::unique_ptr<GroupCommit> group_;  // small puts' shared commits
 
   friend class StoreTestPeer;
 };

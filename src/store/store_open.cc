@@ -6,7 +6,7 @@
 
 #include "hash/blake3.h"
 #include "store/compress_pipeline.h"
-#include "store/store_impl.h"
+#include "store/put_txn.h"
 
 namespace as {
 
@@ -43,6 +43,11 @@ Result<ChunkerParams> LoadChunkerParams(Metadata* m) {
   AS_RETURN_IF_ERROR(ValidateChunkerParams(p).WithContext("stored chunker parameters"));
   return p;
 }
+
+StoreImpl::StoreImpl(Env* env, std::string dir, const StoreOptions& o, const KernelTable& k,
+                     const Chunker& chunker)
+    : env_(env), dir_(std::move(dir)), packs_dir_(dir_ + "/packs"), options_(o), kernels_(k),
+      chunker_(chunker), group_(std::make_unique<GroupCommit>(this)) {}
 
 Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
                                                        const StoreOptions& options) {

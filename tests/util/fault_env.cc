@@ -28,6 +28,7 @@ class FaultWritableFile final : public WritableFile {
     return Status::OK();
   }
   Status Sync() override {
+    if (env_->sync_hook_) env_->sync_hook_(path_);
     AS_RETURN_IF_ERROR(env_->MaybeFail(FaultEnv::Op::kSync, path_));
     AS_RETURN_IF_ERROR(base_->Sync());
     std::lock_guard<std::mutex> l(env_->mu_);

@@ -18,6 +18,7 @@
 // fail with IOError; an optional path substring restricts which calls count.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,10 @@ class FaultEnv final : public Env {
   void ClearFaults();
   // How many faults have fired so far.
   int faults_fired() const;
+
+  // Called (outside the env's lock) at the start of every file Sync, with the
+  // file's path: a test can hold a sync there to line other threads up.
+  void SetSyncHook(std::function<void(const std::string& path)> hook) { sync_hook_ = std::move(hook); }
 
   // Simulates losing everything not yet durable. Call with no file open.
   Status DropUnsyncedData();
@@ -92,6 +97,7 @@ class FaultEnv final : public Env {
   };
   std::map<Op, Fault> faults_;
   int fired_ = 0;
+  std::function<void(const std::string&)> sync_hook_;  // set before use, not while in use
 };
 
 }  // namespace as::testing

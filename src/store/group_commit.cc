@@ -1,0 +1,82 @@
+#include <map>
+
+#include "store/put_txn.h"
+
+namespace as {
+
+StoreImpl::~StoreImpl() = default;  // here, where GroupCommit is complete
+
+Status StoreImpl::GroupCommit::Submit(PutTxn* t) {
+  Pending me{t, Status::OK()};
+  std::unique_lock<std::mutex> l(mu_);
+  queue_.push_back(&me);
+  while (!me.done) {
+    if (leading_) {
+      cv_.wait(l);
+      continue;
+    }
+    // Lead: take about a pack's worth (at least one) and commit it.
+    leading_ = true;
+    std::vector<Pending*> batch;
+    uint64_t bytes = 0;
+    while (!queue_.empty() && (batch.empty() || bytes < s_->pack_target_size_)) {
+      bytes += queue_.front()->txn->held_bytes();
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    l.unlock();
+    std::map<uint32_t, std::vector<Pending*>> by_domain;  // a pack holds one domain
+    for (Pending* p : batch) by_domain[p->txn->commit().domain].push_back(p);
+    for (const auto& [domain, group] : by_domain) Commit(domain, group);
+    l.lock();
+    for (Pending* p : batch) p->done = true;
+    leading_ = false;
+    cv_.notify_all();
+  }
+  return me.status;
+}
+
+size_t StoreImpl::GroupCommit::queued() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return queue_.size();
+}
+
+void StoreImpl::GroupCommit::Commit(uint32_t domain, const std::vector<Pending*>& group) {
+  auto fail_all = [&](const Status& st) {
+    for (Pending* p : group) p->status = st;
+  };
+  auto w = s_->NewPackWriter(domain);
+  if (!w.ok()) return fail_all(w.status());
+  const std::string name = (*w)->name();
+  Status st;
+  for (Pending* p : group) {
+    st = p->txn->WriteHeld(w->get());
+    if (!st.ok()) break;
+  }
+  Result<SealedPack> sealed = st.ok() ? (*w)->Seal() : Result<SealedPack>(st);
+  w->reset();  // an unsealed writer removes its file
+  if (!sealed.ok()) {
+    s_->PackDone(name);
+    return fail_all(sealed.status());
+  }
+  std::vector<const PutCommit*> commits;
+  for (Pending* p : group) commits.push_back(&p->txn->commit());
+  std::vector<Status> results;
+  {
+    std::shared_lock<std::shared_mutex> l(s_->commit_mu_);
+    st = s_->meta_->CommitPuts(*sealed, commits, &results);
+  }
+  if (!st.ok()) {
+    s_->env_->RemoveFile(PackPath(s_->packs_dir_, name)).IgnoreError();
+    s_->PackDone(name);
+    return fail_all(st);
+  }
+  // Only now: until its rows exist, gc must not sweep it as an orphan.
+  s_->PackDone(name);
+  for (size_t i = 0; i < group.size(); i++) {
+    group[i]->status = results[i];
+    if (results[i].ok()) group[i]->txn->MarkCommitted();
+  }
+}
+
+}  // namespace as

@@ -1,0 +1,100 @@
+// What one put writes and the transaction that names it (put.cc), and the
+// group commit that lets small puts share a pack and a transaction
+// (group_commit.cc). Internal to the store.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+#include "codec/codec.h"
+#include "store/store_impl.h"
+
+namespace as {
+
+// A put's frames and its metadata commit. Frames are held in memory while
+// they add up to at most kHoldBytes (and the target pack size): such a small put is committed by the
+// group commit, in a pack it shares with the puts committing at the same
+// time. Past that, the frames go to packs of the put's own, of about the
+// target size, sealed (fsync + read-back verify) before the one metadata
+// transaction. Until it commits nothing is visible; if it fails, the packs
+// it sealed are removed at once rather than left for gc.
+class StoreImpl::PutTxn {
+ public:
+  static constexpr uint64_t kHoldBytes = 1 << 20;
+
+  PutTxn(StoreImpl* s, uint32_t domain) : s_(s) { commit_.domain = domain; }
+  ~PutTxn();
+
+  // Appends one frame (payload: its stored bytes). While held, the
+  // location's offset is the frame's index among the held ones (pack 0).
+  Result<Location> Append(const FrameInfo& info, const uint8_t* payload);
+  // The manifest is a frame too, so the packs alone describe every artifact.
+  Result<ManifestRow> AppendManifest(const Manifest& m, Compressor* compressor);
+  // Makes the put durable and visible; an error leaves nothing of it.
+  Status Commit();
+
+  PutCommit& commit() { return commit_; }
+  uint64_t stored_bytes() const { return stored_bytes_; }
+
+  // For the group commit: the held frames' bytes; writing them into w (this
+  // put's locations then point into it, as pack 0); marking it committed.
+  uint64_t held_bytes() const { return held_bytes_; }
+  Status WriteHeld(PackWriter* w);
+  void MarkCommitted() { committed_ = true; }
+
+ private:
+  struct Held {
+    FrameInfo info;
+    std::vector<uint8_t> payload;
+  };
+  Result<Location> AppendToPack(const FrameInfo& info, const uint8_t* payload);
+  // Held frames go to packs of the put's own (it outgrew kHoldBytes).
+  Status Spill();
+  // Puts every held frame somewhere and points the locations at them.
+  Status Place(const std::function<Result<Location>(const Held&)>& put);
+  Status Seal();
+
+  StoreImpl* s_;
+  PutCommit commit_;
+  bool holding_ = true;
+  std::vector<Held> held_;
+  uint64_t held_bytes_ = 0;
+  std::unique_ptr<PackWriter> writer_;
+  std::vector<std::string> written_;  // pack names, to un-register at the end
+  bool committed_ = false;
+  uint64_t stored_bytes_ = 0;
+};
+
+// Group commit. A small put waits in a queue; the first put to find no
+// commit in progress leads: it takes the queue (up to about a pack's worth),
+// writes each domain's frames into one new pack, seals it, and commits all
+// of those puts in one transaction, each in a savepoint of its own. Under
+// concurrency N puts then cost one pack, one fsync and one metadata commit
+// instead of N; a put alone is committed at once, as before.
+class StoreImpl::GroupCommit {
+ public:
+  explicit GroupCommit(StoreImpl* s) : s_(s) {}
+  // Returns when t is committed or has failed.
+  Status Submit(PutTxn* t);
+  // Puts waiting for a leader (tests).
+  size_t queued() const;
+
+ private:
+  struct Pending {
+    PutTxn* txn;
+    Status status;
+    bool done = false;
+  };
+  void Commit(uint32_t domain, const std::vector<Pending*>& group);
+
+  StoreImpl* s_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending*> queue_;
+  bool leading_ = false;
+};
+
+}  // namespace as
