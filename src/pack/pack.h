@@ -40,10 +40,13 @@ std::string PackPath(const std::string& packs_dir, const std::string& name);
 
 class PackWriter {
  public:
-  // Creates packs/<hh>/<random id>.pack.tmp under packs_dir.
+  // Creates packs/<hh>/<random id>.pack.tmp under packs_dir. A pack known
+  // to stay small (a few MiB at most) is written through the page cache; any
+  // other bypasses it (O_DIRECT, with a writer thread and 8 MiB of buffers,
+  // worth it only for large packs).
   static Result<std::unique_ptr<PackWriter>> Create(Env* env, const KernelTable* k,
                                                     const std::string& packs_dir,
-                                                    uint32_t domain);
+                                                    uint32_t domain, bool small = false);
   ~PackWriter();
 
   // Appends one frame whose payload is already encoded (compressed or raw).

@@ -51,7 +51,7 @@ PackWriter::~PackWriter() {
 
 Result<std::unique_ptr<PackWriter>> PackWriter::Create(Env* env, const KernelTable* k,
                                                        const std::string& packs_dir,
-                                                       uint32_t domain) {
+                                                       uint32_t domain, bool small) {
   uint8_t id[kPackIdSize];
   if (getrandom(id, sizeof(id), 0) != static_cast<ssize_t>(sizeof(id))) {
     return Status::IOError("getrandom failed for a pack id");
@@ -64,9 +64,9 @@ Result<std::unique_ptr<PackWriter>> PackWriter::Create(Env* env, const KernelTab
     AS_RETURN_IF_ERROR(env->CreateDirIfMissing(sub));
     AS_RETURN_IF_ERROR(env->SyncDir(packs_dir));
   }
-  // Packs are large and written once: bypass the page cache (the file buffers).
+  // Large packs are written once: bypass the page cache (the file buffers).
   AS_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(PackPath(packs_dir, name) + ".tmp",
-                                                   WritableFileOptions{.direct_io = true}));
+                                                   WritableFileOptions{.direct_io = !small}));
   std::unique_ptr<PackWriter> w(new PackWriter(env, k, packs_dir, name, domain, std::move(f)));
   uint8_t hdr[kPackHeaderSize] = {0};
   std::memcpy(hdr, kPackMagic, 4);

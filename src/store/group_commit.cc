@@ -3,6 +3,11 @@
 #include "store/put_txn.h"
 
 namespace as {
+namespace {
+// Up to this, a group's pack is written through the page cache: O_DIRECT's
+// writer thread and 8 MiB of aligned buffers cost more than they save.
+constexpr uint64_t kSmallPack = 4 << 20;
+}  // namespace
 
 StoreImpl::~StoreImpl() = default;  // here, where GroupCommit is complete
 
@@ -45,7 +50,9 @@ void StoreImpl::GroupCommit::Commit(uint32_t domain, const std::vector<Pending*>
   auto fail_all = [&](const Status& st) {
     for (Pending* p : group) p->status = st;
   };
-  auto w = s_->NewPackWriter(domain);
+  uint64_t bytes = 0;
+  for (const Pending* p : group) bytes += p->txn->held_bytes();
+  auto w = s_->NewPackWriter(domain, bytes <= kSmallPack);
   if (!w.ok()) return fail_all(w.status());
   const std::string name = (*w)->name();
   Status st;

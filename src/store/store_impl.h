@@ -147,7 +147,7 @@ class StoreImpl final : public Store {
                    const Location* hint = nullptr);
   Status LoadFilter();
   ArtifactInfo InfoFrom(const Resolved& r, const Manifest& m);
-  Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain);
+  Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain, bool small = false);
   // Extra threads for a put's compression or a get's read-ahead: the spare
   // CPUs, less one per other put or get in progress.
   int Workers() const;

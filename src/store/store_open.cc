@@ -182,8 +182,8 @@ void StoreImpl::ForgetReader(int64_t pack_id) {
   readers_.erase(pack_id);
 }
 
-Result<std::unique_ptr<PackWriter>> StoreImpl::NewPackWriter(uint32_t domain) {
-  AS_ASSIGN_OR_RETURN(auto w, PackWriter::Create(env_, &kernels_, packs_dir_, domain));
+Result<std::unique_ptr<PackWriter>> StoreImpl::NewPackWriter(uint32_t domain, bool small) {
+  AS_ASSIGN_OR_RETURN(auto w, PackWriter::Create(env_, &kernels_, packs_dir_, domain, small));
   std::lock_guard<std::mutex> l(inflight_mu_);
   inflight_packs_.insert(w->name());
   return w;
