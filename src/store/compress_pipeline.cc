@@ -31,11 +31,11 @@ int CompressPipeline::DefaultWorkers() {
 }
 
 CompressPipeline::CompressPipeline(CodecId codec, int level, int workers, Emit emit)
-    : codec_(codec), level_(level), emit_(std::move(emit)), inline_(codec, level) {
-  // Compressing nothing needs no workers.
-  if (codec == CodecId::kNone) workers = 0;
-  for (int i = 0; i < workers; i++) threads_.emplace_back([this] { Work(); });
-}
+    : codec_(codec),
+      level_(level),
+      emit_(std::move(emit)),
+      inline_(codec, level),
+      workers_(codec == CodecId::kNone ? 0 : workers) {}  // compressing nothing needs none
 
 CompressPipeline::~CompressPipeline() {
   {
@@ -55,7 +55,7 @@ static FrameInfo ChunkFrame(const Digest& d, size_t raw_len) {
 }
 
 Status CompressPipeline::Add(const Digest& d, const uint8_t* data, size_t n) {
-  if (threads_.empty()) {
+  if (workers_ == 0) {
     FrameInfo info = ChunkFrame(d, n);
     const uint8_t* out = data;
     size_t out_n = n;
@@ -78,6 +78,11 @@ Status CompressPipeline::Add(const Digest& d, const uint8_t* data, size_t n) {
 }
 
 Status CompressPipeline::Submit() {
+  // Workers start with the first full batch: a put smaller than one batch
+  // never pays for starting threads (Finish compresses it inline).
+  for (int i = static_cast<int>(threads_.size()); i < workers_; i++) {
+    threads_.emplace_back([this] { Work(); });
+  }
   std::shared_ptr<Batch> b(std::move(cur_));
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -91,7 +96,16 @@ Status CompressPipeline::Submit() {
 }
 
 Status CompressPipeline::Finish() {
-  if (cur_ && !cur_->items.empty()) AS_RETURN_IF_ERROR(Submit());
+  if (cur_ && !cur_->items.empty()) {
+    if (threads_.empty()) {
+      CompressBatch(cur_.get(), &inline_);
+      std::unique_ptr<Batch> b(std::move(cur_));
+      for (const auto& it : b->items)
+        AS_RETURN_IF_ERROR(emit_(it.info, b->out.data() + it.out_off));
+      return Status::OK();
+    }
+    AS_RETURN_IF_ERROR(Submit());
+  }
   return Drain(true);
 }
 

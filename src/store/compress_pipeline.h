@@ -5,7 +5,9 @@
 //
 // With 0 workers every Add() compresses inline and emits at once (no copy).
 // With N workers chunks are copied into batches of ~4 MiB, compressed in
-// parallel, and emitted by Add()/Finish() on the caller's thread.
+// parallel, and emitted by Add()/Finish() on the caller's thread; the
+// workers start with the first full batch, so an input smaller than one
+// batch is compressed inline at Finish() and starts no thread.
 #pragma once
 
 #include <condition_variable>
@@ -52,6 +54,7 @@ class CompressPipeline {
   int level_;
   Emit emit_;
   Compressor inline_;
+  int workers_;  // wanted; started on the first Submit()
 
   std::unique_ptr<Batch> cur_;
   std::deque<std::shared_ptr<Batch>> inflight_;  // submission order

@@ -40,8 +40,7 @@ Result<Location> StoreImpl::PutTxn::AppendToPack(const FrameInfo& info, const ui
     written_.push_back(writer_->name());
   }
   AS_ASSIGN_OR_RETURN(uint64_t off, writer_->Add(info, payload));
-  return Location{static_cast<int64_t>(commit_.packs.size()), off, info.frame_len(),
-                  info.raw_len};
+  return Location{static_cast<int64_t>(commit_.packs.size()), off, info.frame_len(), info.raw_len};
 }
 
 Status StoreImpl::PutTxn::WriteHeld(PackWriter* w) {

@@ -15,11 +15,10 @@
 namespace as {
 
 // A put's frames and its metadata commit. Frames are held in memory while
-// they add up to at most kHoldBytes (and the target pack size): such a small put is committed by the
-// group commit, in a pack it shares with the puts committing at the same
-// time. Past that, the frames go to packs of the put's own, of about the
-// target size, sealed (fsync + read-back verify) before the one metadata
-// transaction. Until it commits nothing is visible; if it fails, the packs
+// they add up to at most kHoldBytes (and the target pack size): such a small put is committed by
+// the group commit, in a pack it shares with the puts committing at the same time. Past that, the
+// frames go to packs of the put's own, of about the target size, sealed (fsync + read-back verify)
+// before the one metadata transaction. Until it commits nothing is visible; if it fails, the packs
 // it sealed are removed at once rather than left for gc.
 class StoreImpl::PutTxn {
  public:

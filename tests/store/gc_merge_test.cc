@@ -1,12 +1,12 @@
 // Each put seals its own pack, so a store fed many small objects (S3 PUTs of
 // small files) holds many small packs. GC merges the live frames of a
 // domain's small packs into packs of the target size.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "artifact_store/store.h"
 #include "fault_env.h"
@@ -209,15 +209,14 @@ TEST_P(GcMergeFaultTest, FailedMergeLosesNothing) {
   ExpectClean();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Faults, GcMergeFaultTest,
-    ::testing::Values(std::make_pair(FaultEnv::Op::kAppend, 1),
-                      std::make_pair(FaultEnv::Op::kAppend, 9),
-                      std::make_pair(FaultEnv::Op::kSync, 1),
-                      std::make_pair(FaultEnv::Op::kSync, 2),
-                      std::make_pair(FaultEnv::Op::kRename, 1),
-                      std::make_pair(FaultEnv::Op::kRename, 3),
-                      std::make_pair(FaultEnv::Op::kSyncDir, 2)));
+INSTANTIATE_TEST_SUITE_P(Faults, GcMergeFaultTest,
+                         ::testing::Values(std::make_pair(FaultEnv::Op::kAppend, 1),
+                                           std::make_pair(FaultEnv::Op::kAppend, 9),
+                                           std::make_pair(FaultEnv::Op::kSync, 1),
+                                           std::make_pair(FaultEnv::Op::kSync, 2),
+                                           std::make_pair(FaultEnv::Op::kRename, 1),
+                                           std::make_pair(FaultEnv::Op::kRename, 3),
+                                           std::make_pair(FaultEnv::Op::kSyncDir, 2)));
 
 }  // namespace
 }  // namespace as

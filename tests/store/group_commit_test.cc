@@ -2,14 +2,14 @@
 // are committed together, in one pack and one transaction; a failure of one
 // put's rows fails only that put, a failure of the shared pack fails them all
 // and leaves nothing behind.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "artifact_store/store.h"
 #include "fault_env.h"
@@ -116,7 +116,8 @@ class GroupCommitTest : public ::testing::Test {
 TEST_F(GroupCommitTest, WaitingPutsShareOnePackAndOneCommit) {
   Obj first = Small("g/first", 5000);
   std::vector<Obj> others;
-  for (int i = 0; i < kFollowers - 2; i++) others.push_back(Small("g/o" + std::to_string(i), 3000 + 1000 * i));
+  for (int i = 0; i < kFollowers - 2; i++)
+    others.push_back(Small("g/o" + std::to_string(i), 3000 + 1000 * i));
   // The same bytes twice in one group (both store the chunk; one row wins).
   others.push_back(Small("g/twin1", 7000));
   others.push_back(others.back());
@@ -132,8 +133,8 @@ TEST_F(GroupCommitTest, WaitingPutsShareOnePackAndOneCommit) {
 
   ASSERT_TRUE(first.result.ok()) << first.result.status().ToString();
   for (size_t i = 0; i + 1 < others.size(); i++) {
-    ASSERT_TRUE(others[i].result.ok()) << others[i].name.ToString() << ": "
-                                       << others[i].result.status().ToString();
+    ASSERT_TRUE(others[i].result.ok())
+        << others[i].name.ToString() << ": " << others[i].result.status().ToString();
   }
   EXPECT_EQ(others.back().result.status().code(), Code::kNotFound)
       << others.back().result.status().ToString();
@@ -154,7 +155,8 @@ TEST_F(GroupCommitTest, WaitingPutsShareOnePackAndOneCommit) {
 TEST_F(GroupCommitTest, AFailedGroupPackFailsItsPutsAndLeavesNothing) {
   Obj first = Small("g/first", 5000);
   std::vector<Obj> others;
-  for (int i = 0; i < kFollowers; i++) others.push_back(Small("g/o" + std::to_string(i), 3000 + 500 * i));
+  for (int i = 0; i < kFollowers; i++)
+    others.push_back(Small("g/o" + std::to_string(i), 3000 + 500 * i));
   env_.FailAfter(FaultEnv::Op::kSync, 2, "/packs/");  // the group's pack
   PutAll(&first, &others);
 

@@ -42,7 +42,9 @@ class FaultEnv final : public Env {
 
   // Called (outside the env's lock) at the start of every file Sync, with the
   // file's path: a test can hold a sync there to line other threads up.
-  void SetSyncHook(std::function<void(const std::string& path)> hook) { sync_hook_ = std::move(hook); }
+  void SetSyncHook(std::function<void(const std::string& path)> hook) {
+    sync_hook_ = std::move(hook);
+  }
 
   // Simulates losing everything not yet durable. Call with no file open.
   Status DropUnsyncedData();
