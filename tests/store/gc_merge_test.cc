@@ -17,20 +17,12 @@
 namespace as {
 namespace {
 
-namespace fs = std::filesystem;
 using as::testing::FaultEnv;
+using as::testing::PackFileCount;
 using as::testing::RandomBytes;
 using Bytes = std::vector<uint8_t>;
 
-size_t PackFileCount(const std::string& dir) {
-  size_t n = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir + "/packs")) {
-    n += e.is_regular_file() ? 1 : 0;  // .tmp leftovers count too: there must be none
-  }
-  return n;
-}
-
-class GcMergeTest : public ::testing::Test {
+class GcMergeTest : public as::testing::TempStoreTest {
  protected:
   void SetUp() override {
     seed_ = as::testing::TestSeed("gc_merge");
@@ -42,11 +34,6 @@ class GcMergeTest : public ::testing::Test {
     o.pack_target_size = 256 << 10;  // so packs under 64 KiB are small
     o.env = env;
     return o;
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   struct Obj {
@@ -93,8 +80,6 @@ class GcMergeTest : public ::testing::Test {
   }
 
   uint64_t seed_ = 0;
-  std::string dir_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(GcMergeTest, SmallPacksOfEachDomainBecomeOne) {

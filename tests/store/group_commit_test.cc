@@ -27,14 +27,13 @@ class StoreTestPeer {
 
 namespace {
 
-namespace fs = std::filesystem;
 using as::testing::FaultEnv;
 using as::testing::RandomBytes;
 using Bytes = std::vector<uint8_t>;
 
 constexpr int kFollowers = 6;
 
-class GroupCommitTest : public ::testing::Test {
+class GroupCommitTest : public as::testing::TempStoreTest {
  protected:
   void SetUp() override {
     seed_ = as::testing::TestSeed("group_commit");
@@ -53,11 +52,6 @@ class GroupCommitTest : public ::testing::Test {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     });
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   struct Obj {
@@ -98,19 +92,10 @@ class GroupCommitTest : public ::testing::Test {
     EXPECT_TRUE(st.ok());
     return st.ok() ? st->packs : 0;
   }
-  size_t PackFiles() {
-    size_t n = 0;
-    for (const auto& e : fs::recursive_directory_iterator(dir_ + "/packs")) {
-      n += e.is_regular_file() ? 1 : 0;
-    }
-    return n;
-  }
 
   FaultEnv env_;
   std::atomic<bool> hold_{false}, held_{false};
   uint64_t seed_ = 0;
-  std::string dir_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_F(GroupCommitTest, WaitingPutsShareOnePackAndOneCommit) {
@@ -143,7 +128,7 @@ TEST_F(GroupCommitTest, WaitingPutsShareOnePackAndOneCommit) {
   EXPECT_GE(Packs(), 2u);
   EXPECT_LE(Packs(), 3u);
   EXPECT_LT(Packs(), others.size());
-  EXPECT_EQ(PackFiles(), Packs());
+  EXPECT_EQ(as::testing::PackFileCount(dir_), Packs());
   ExpectReads(first);
   for (size_t i = 0; i + 1 < others.size(); i++) ExpectReads(others[i]);
   EXPECT_EQ(store_->Stat(kDefaultTenant, "nobucket/x").status().code(), Code::kNotFound);
@@ -167,7 +152,7 @@ TEST_F(GroupCommitTest, AFailedGroupPackFailsItsPutsAndLeavesNothing) {
     EXPECT_EQ(store_->Stat(kDefaultTenant, o.name.ToString()).status().code(), Code::kNotFound);
   }
   EXPECT_EQ(Packs(), 1u);
-  EXPECT_EQ(PackFiles(), 1u) << "the failed group's pack is removed";
+  EXPECT_EQ(as::testing::PackFileCount(dir_), 1u) << "the failed group's pack is removed";
   ExpectReads(first);
   // Nothing stale in the dedup filter: the same bytes go in again.
   for (Obj& o : others) {
