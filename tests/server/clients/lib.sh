@@ -89,6 +89,13 @@ start_server() {
   json=$("$AS_BIN" -s "$TMP/store" tenant add bob --json)
   B_KEY=$(json_field "$json" access_key_id); B_SECRET=$(json_field "$json" secret_access_key)
   export A_KEY A_SECRET B_KEY B_SECRET
+  serve_store
+}
+
+# serve_store: serves $TMP/store (already set up by start_server) on a free
+# port; sets SERVER_PID, ENDPOINT, HOSTPORT and the client configurations.
+serve_store() {
+  rm -f "$TMP/ready"
   "$AS_BIN" -s "$TMP/store" serve --listen 127.0.0.1:0 --ready-file "$TMP/ready" \
     >"$TMP/server.log" 2>&1 &
   SERVER_PID=$!
