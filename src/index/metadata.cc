@@ -476,9 +476,32 @@ Status Metadata::CommitPutRows(const PutCommit& c, const std::vector<int64_t>& i
   }
   if (c.manifest) AS_RETURN_IF_ERROR(InsertManifest(*c.manifest, ids));
   if (c.complete_upload) AS_RETURN_IF_ERROR(DeleteUploadLocked(*c.complete_upload));
-  if (c.name) AS_RETURN_IF_ERROR(BindNameLocked(*c.name, c.require_bucket));
-  if (c.part) AS_RETURN_IF_ERROR(InsertPartLocked(*c.part));
+  if (c.name) {
+    LogRoot({"", c.domain, c.name->manifest});
+    AS_RETURN_IF_ERROR(BindNameLocked(*c.name, c.require_bucket));
+  }
+  if (c.part) {
+    LogRoot({"", c.domain, c.part->manifest});
+    AS_RETURN_IF_ERROR(InsertPartLocked(*c.part));
+  }
   return Status::OK();
+}
+
+void Metadata::StartRootLog() {
+  std::lock_guard<std::mutex> l(root_log_mu_);
+  root_log_on_ = true;
+  root_log_.clear();
+}
+
+std::vector<Metadata::BoundRoot> Metadata::StopRootLog() {
+  std::lock_guard<std::mutex> l(root_log_mu_);
+  root_log_on_ = false;
+  return std::move(root_log_);
+}
+
+void Metadata::LogRoot(BoundRoot r) {
+  std::lock_guard<std::mutex> l(root_log_mu_);
+  if (root_log_on_) root_log_.push_back(std::move(r));
 }
 
 Status Metadata::CommitPut(const PutCommit& c) {

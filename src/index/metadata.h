@@ -164,6 +164,19 @@ class Metadata {
   Result<std::optional<PackRow>> GetPack(int64_t id);
 
   Status CommitPut(const PutCommit& c);
+
+  // GC's root log. While it is on, every manifest that a commit binds to a
+  // name (a put, a copy) or to a multipart part is recorded, so that GC can
+  // mark from a snapshot of the names without holding commits off, and then
+  // mark what was bound meanwhile. A failed commit may leave an entry: that
+  // only keeps something alive one GC longer.
+  struct BoundRoot {
+    std::string tenant;             // empty when domain is set
+    std::optional<uint32_t> domain;
+    Digest manifest;
+  };
+  void StartRootLog();
+  std::vector<BoundRoot> StopRootLog();
   // Group commit: the frames of every put in `puts` are in `shared` (their
   // locations name it as pack 0; their own `packs` are empty). One
   // transaction, each put in a savepoint of its own, so one put's failure (a
@@ -272,6 +285,10 @@ class Metadata {
   };
   std::mutex names_mu_;
   std::unordered_map<std::string, CachedName> names_;
+  void LogRoot(BoundRoot r);
+  std::mutex root_log_mu_;
+  bool root_log_on_ = false;
+  std::vector<BoundRoot> root_log_;
   // Tenant -> domain, which never changes once made: every get asks, and
   // this answers without the database lock.
   std::shared_mutex domains_mu_;

@@ -156,6 +156,7 @@ Result<NameRow> Metadata::CopyName(const NameRow& from, NameRow to, bool require
     to.content = src.content;
     to.size = src.size;
     if (to.attrs.empty()) to.attrs = src.attrs;
+    LogRoot({to.tenant, std::nullopt, to.manifest});
     return BindNameLocked(to, require_bucket);
   });
   if (!s.ok()) return s;

@@ -1,5 +1,6 @@
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -33,11 +34,53 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
   std::vector<PackRow> packs;
   std::map<int64_t, std::vector<Rec>> by_pack;
   std::set<int64_t> drop, merged;  // packs that go; of them, those taken for being small
+  std::unordered_set<uint64_t> live;  // ChunkFilter keys of live chunks and manifests
+  std::unordered_map<std::string, uint32_t> domains;
+  std::set<std::pair<uint32_t, std::string>> marked;
+  // Marks a root manifest and its chunks live.
+  auto mark_in = [&](uint32_t domain, const Digest& manifest, const std::string& what) -> Status {
+    // Many names may share one manifest (copies, dedup): mark it once.
+    // Full digests here: a 64-bit key collision must never skip a mark.
+    if (!marked.emplace(domain, manifest.ToString()).second) return Status::OK();
+    AS_ASSIGN_OR_RETURN(auto mrow, meta_->FindManifest(domain, manifest));
+    if (!mrow) {
+      return Status::Corruption("gc: " + what + " points at manifest " + manifest.ToString() +
+                                ", not in the index; nothing deleted (run `repair --reindex`)");
+    }
+    // A manifest that cannot be read stops GC: marking without it could
+    // delete chunks a live artifact needs.
+    auto m = LoadManifest(*mrow);
+    if (!m.ok()) return m.status().WithContext("gc: mark aborted, nothing deleted");
+    live.insert(ChunkFilter::Key(domain, manifest));
+    for (const ChunkRef& c : m->chunks) live.insert(ChunkFilter::Key(domain, c.digest));
+    return Status::OK();
+  };
+  auto mark = [&](const std::string& tenant, const Digest& manifest,
+                  const std::string& what) -> Status {
+    auto it = domains.find(tenant);
+    if (it == domains.end()) {
+      AS_ASSIGN_OR_RETURN(uint32_t d, meta_->TenantDomain(tenant, false));
+      it = domains.emplace(tenant, d).first;
+    }
+    return mark_in(it->second, manifest, what);
+  };
+
+  // The mark reads every live manifest: it runs on a snapshot of the roots,
+  // without the commit lock, so puts go on committing meanwhile. What they
+  // bind in the meantime is in the root log and is marked under the lock.
+  struct RootLog {
+    explicit RootLog(Metadata* m) : meta(m) { meta->StartRootLog(); }
+    RootLog(const RootLog&) = delete;
+    Metadata* meta;
+    bool on = true;
+    ~RootLog() {
+      if (on) meta->StopRootLog();
+    }
+  };
+  std::optional<RootLog> root_log;
+  std::unordered_set<std::string> expired_ids;
   {
     std::unique_lock<std::shared_mutex> l(commit_mu_);
-    std::unordered_set<uint64_t> live;  // ChunkFilter keys of live chunks and manifests
-    std::unordered_map<std::string, uint32_t> domains;
-    std::set<std::pair<uint32_t, std::string>> marked;
     // Abandoned multipart uploads stop being roots once past their grace.
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
     AS_ASSIGN_OR_RETURN(auto expired, meta_->UploadsBefore(now - options.upload_grace_seconds));
@@ -45,42 +88,27 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     if (!options.dry_run) {
       for (const UploadRow& u : expired) AS_RETURN_IF_ERROR(meta_->DeleteUpload(u.id));
     }
-    std::unordered_set<std::string> expired_ids;
     for (const UploadRow& u : expired) expired_ids.insert(u.id);
-
-    // Roots: every live name's manifest, and every part of a live upload.
-    auto mark = [&](const std::string& tenant, const Digest& manifest,
-                    const std::string& what) -> Status {
-      auto it = domains.find(tenant);
-      if (it == domains.end()) {
-        AS_ASSIGN_OR_RETURN(uint32_t d, meta_->TenantDomain(tenant, false));
-        it = domains.emplace(tenant, d).first;
-      }
-      // Many names may share one manifest (copies, dedup): mark it once.
-      // Full digests here: a 64-bit key collision must never skip a mark.
-      if (!marked.emplace(it->second, manifest.ToString()).second) return Status::OK();
-      AS_ASSIGN_OR_RETURN(auto mrow, meta_->FindManifest(it->second, manifest));
-      if (!mrow) {
-        return Status::Corruption("gc: " + what + " points at manifest " + manifest.ToString() +
-                                  ", not in the index; nothing deleted (run `repair --reindex`)");
-      }
-      // A manifest that cannot be read stops GC: marking without it could
-      // delete chunks a live artifact needs.
-      auto m = LoadManifest(*mrow);
-      if (!m.ok()) return m.status().WithContext("gc: mark aborted, nothing deleted");
-      live.insert(ChunkFilter::Key(it->second, manifest));
-      for (const ChunkRef& c : m->chunks) live.insert(ChunkFilter::Key(it->second, c.digest));
-      return Status::OK();
-    };
-    AS_ASSIGN_OR_RETURN(auto names, meta_->AllNames());
-    for (const NameRow& n : names) {
-      AS_RETURN_IF_ERROR(mark(n.tenant, n.manifest, "name " + n.bucket + "/" + n.key));
-    }
-    AS_ASSIGN_OR_RETURN(auto parts, meta_->AllParts());
-    for (const auto& [tenant, p] : parts) {
-      if (expired_ids.count(p.upload)) continue;
-      AS_RETURN_IF_ERROR(mark(tenant, p.manifest,
-                              "part " + std::to_string(p.number) + " of upload " + p.upload));
+    root_log.emplace(meta_.get());
+  }
+  // Roots: every live name's manifest, and every part of a live upload.
+  AS_ASSIGN_OR_RETURN(auto names, meta_->AllNames());
+  for (const NameRow& n : names) {
+    AS_RETURN_IF_ERROR(mark(n.tenant, n.manifest, "name " + n.bucket + "/" + n.key));
+  }
+  AS_ASSIGN_OR_RETURN(auto parts, meta_->AllParts());
+  for (const auto& [tenant, p] : parts) {
+    if (expired_ids.count(p.upload)) continue;
+    AS_RETURN_IF_ERROR(mark(tenant, p.manifest,
+                            "part " + std::to_string(p.number) + " of upload " + p.upload));
+  }
+  if (mark_hook_) mark_hook_();
+  {
+    std::unique_lock<std::shared_mutex> l(commit_mu_);
+    root_log->on = false;
+    for (const Metadata::BoundRoot& r : meta_->StopRootLog()) {
+      AS_RETURN_IF_ERROR(r.domain ? mark_in(*r.domain, r.manifest, "a root bound during gc")
+                                  : mark(r.tenant, r.manifest, "a root bound during gc"));
     }
     AS_ASSIGN_OR_RETURN(packs, meta_->ListPacks());
     std::vector<uint64_t> dead_keys;

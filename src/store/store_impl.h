@@ -196,6 +196,10 @@ class StoreImpl final : public Store {
 
   std::unique_ptr<GroupCommit> group_;  // small puts' shared commits
 
+  // Tests: called by Gc between its mark (of the roots it read) and the
+  // locked part that marks what was bound meanwhile.
+  std::function<void()> mark_hook_;
+
   friend class StoreTestPeer;
 };
 

@@ -14,16 +14,11 @@
 #include "artifact_store/store.h"
 #include "fault_env.h"
 #include "seed.h"
-#include "store/put_txn.h"
 #include "store_fixture.h"
+#include "store_peer.h"
 #include "test_util.h"
 
 namespace as {
-
-class StoreTestPeer {
- public:
-  static size_t GroupQueued(Store* s) { return static_cast<StoreImpl*>(s)->group_->queued(); }
-};
 
 namespace {
 
