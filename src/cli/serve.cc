@@ -59,9 +59,13 @@ class BackgroundGc {
       auto r = store_->Gc(GcOptions{});
       if (!r.ok()) {
         std::fprintf(stderr, "artifact-store: background gc: %s\n", r.status().ToString().c_str());
-      } else if (r->bytes_reclaimed || r->uploads_expired) {
-        std::fprintf(stderr, "artifact-store: gc reclaimed %llu bytes, aborted %llu uploads\n",
+      } else if (r->bytes_reclaimed || r->uploads_expired || r->packs_merged) {
+        std::fprintf(stderr,
+                     "artifact-store: gc reclaimed %llu bytes, merged %llu small packs into %llu, "
+                     "aborted %llu uploads\n",
                      static_cast<unsigned long long>(r->bytes_reclaimed),
+                     static_cast<unsigned long long>(r->packs_merged),
+                     static_cast<unsigned long long>(r->packs_written),
                      static_cast<unsigned long long>(r->uploads_expired));
       }
       l.lock();
