@@ -102,23 +102,30 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     AS_RETURN_IF_ERROR(mark(tenant, p.manifest,
                             "part " + std::to_string(p.number) + " of upload " + p.upload));
   }
-  if (mark_hook_) mark_hook_();
+  if (gc_hook_) gc_hook_("marked");
+  // The index, also without the lock: only these packs and rows are ever
+  // dropped or moved. A put committing from here on writes new packs (not
+  // listed), and a chunk it re-stores gets a row in its own pack, which the
+  // moves and deletes (conditioned on the old pack) leave alone.
+  AS_ASSIGN_OR_RETURN(packs, meta_->ListPacks());
+  AS_RETURN_IF_ERROR(meta_->ForEachChunk([&](const ChunkKey& k, const Location& loc) {
+    by_pack[loc.pack].push_back(Rec{k, loc, false, false});
+  }));
+  AS_RETURN_IF_ERROR(meta_->ForEachManifest([&](const ManifestRow& m) {
+    by_pack[m.loc.pack].push_back(Rec{ChunkKey{m.domain, m.digest}, m.loc, true, false});
+  }));
+  if (gc_hook_) gc_hook_("listed");
   {
+    // Under the lock: the roots bound meanwhile, the decisions, and the
+    // leases of puts still running.
     std::unique_lock<std::shared_mutex> l(commit_mu_);
     root_log->on = false;
     for (const Metadata::BoundRoot& r : meta_->StopRootLog()) {
       AS_RETURN_IF_ERROR(r.domain ? mark_in(*r.domain, r.manifest, "a root bound during gc")
                                   : mark(r.tenant, r.manifest, "a root bound during gc"));
     }
-    AS_ASSIGN_OR_RETURN(packs, meta_->ListPacks());
     std::vector<uint64_t> dead_keys;
     std::vector<Rec*> dead_recs;
-    AS_RETURN_IF_ERROR(meta_->ForEachChunk([&](const ChunkKey& k, const Location& loc) {
-      by_pack[loc.pack].push_back(Rec{k, loc, false, false});
-    }));
-    AS_RETURN_IF_ERROR(meta_->ForEachManifest([&](const ManifestRow& m) {
-      by_pack[m.loc.pack].push_back(Rec{ChunkKey{m.domain, m.digest}, m.loc, true, false});
-    }));
     for (auto& [pack, recs] : by_pack) {
       for (Rec& r : recs) r.live = live.count(ChunkFilter::Key(r.key.domain, r.key.digest)) > 0;
     }

@@ -196,9 +196,9 @@ class StoreImpl final : public Store {
 
   std::unique_ptr<GroupCommit> group_;  // small puts' shared commits
 
-  // Tests: called by Gc between its mark (of the roots it read) and the
-  // locked part that marks what was bound meanwhile.
-  std::function<void()> mark_hook_;
+  // Tests: called by Gc, without the commit lock, with "marked" after its
+  // mark of the roots it read and "listed" after it listed the index.
+  std::function<void(const std::string& where)> gc_hook_;
 
   friend class StoreTestPeer;
 };

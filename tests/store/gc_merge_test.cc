@@ -167,8 +167,8 @@ TEST_F(GcMergeTest, CommitsDuringTheMarkAreKept) {
   ASSERT_TRUE(store_->Remove(gone.name).ok());
   Obj fresh, y2, copy;
   bool ran = false;
-  StoreTestPeer::SetMarkHook(store_.get(), [&] {
-    if (ran) return;
+  StoreTestPeer::SetGcHook(store_.get(), [&](const std::string& where) {
+    if (ran || where != "marked") return;
     ran = true;
     fresh = PutSmall(kDefaultTenant, "fresh", 40000);
     y2 = PutSmall(kDefaultTenant, "y", 50000);
@@ -192,6 +192,27 @@ TEST_F(GcMergeTest, CommitsDuringTheMarkAreKept) {
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   EXPECT_GT(next->dead_chunks, 0u);
   ExpectReads({kept, y2, copy});
+  ExpectClean();
+}
+
+// A put that deduplicates against a dead chunk after gc listed the index
+// (the chunk's pack is then slated to go) keeps it: the put's root is logged.
+TEST_F(GcMergeTest, DedupAgainstADeadChunkAfterTheListingKeepsIt) {
+  Obj gone = PutSmall(kDefaultTenant, "gone", 60000);
+  PutSmall(kDefaultTenant, "other", 60000);
+  ASSERT_TRUE(store_->Remove(gone.name).ok());
+  Obj again{ObjectName{kDefaultTenant, "m", "again"}, gone.data};
+  bool ran = false;
+  StoreTestPeer::SetGcHook(store_.get(), [&](const std::string& where) {
+    if (ran || where != "listed") return;
+    ran = true;
+    auto r = store_->Put(again.name, as::testing::WholeSource(again.data), PutOptions{});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->new_bytes, 0u) << "deduplicated against gone's chunks";
+  });
+  Gc();
+  ASSERT_TRUE(ran);
+  ExpectReads({again});
   ExpectClean();
 }
 

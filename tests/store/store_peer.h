@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <utility>
 
 #include "store/put_txn.h"
@@ -12,9 +13,9 @@ class StoreTestPeer {
  public:
   // Puts waiting for the group commit's leader.
   static size_t GroupQueued(Store* s) { return Impl(s)->group_->queued(); }
-  // Called by Gc between its mark and the locked part that follows.
-  static void SetMarkHook(Store* s, std::function<void()> hook) {
-    Impl(s)->mark_hook_ = std::move(hook);
+  // Called by Gc, unlocked, with "marked" and then "listed" (store_impl.h).
+  static void SetGcHook(Store* s, std::function<void(const std::string& where)> hook) {
+    Impl(s)->gc_hook_ = std::move(hook);
   }
 
  private:
