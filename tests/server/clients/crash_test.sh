@@ -8,8 +8,15 @@ test_sigkill_during_concurrent_puts_loses_nothing_acknowledged() {
   local round
   for round in 1 2 3; do
     "$PY" "$CLIENTS_DIR/crash_puts.py" put "$TMP/acked.$round" "r$round" 2>"$TMP/put.$round.log" &
-    local client=$!
-    sleep "$(( RANDOM % 3 + 1 )).$(( RANDOM % 10 ))"
+    local client=$! i
+    # Once PUTs are flowing (the client takes a while to start), a random
+    # moment within the next 1.5 s.
+    for i in $(seq 600); do
+      [ "$(wc -l < "$TMP/acked.$round" 2>/dev/null || echo 0)" -ge 20 ] && break
+      kill -0 "$client" 2>/dev/null || break
+      sleep 0.1
+    done
+    sleep "$(( RANDOM % 2 )).$(( RANDOM % 10 ))"
     kill -KILL "$SERVER_PID"
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
