@@ -4,10 +4,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -39,7 +41,22 @@ Status WriteReadyFile(const std::string& path, const std::string& url) {
 // gets (leases keep what they use); a failure is reported and retried later.
 class BackgroundGc {
  public:
-  BackgroundGc(Store* store, int64_t interval) : store_(store), interval_(interval) {
+  // What the runs did, for /metrics (shared: a scrape may outlive this).
+  struct Totals {
+    std::atomic<uint64_t> runs{0}, failures{0}, bytes_reclaimed{0}, packs_merged{0};
+  };
+
+  BackgroundGc(Store* store, int64_t interval, Metrics* metrics)
+      : store_(store), interval_(interval), totals_(std::make_shared<Totals>()) {
+    metrics->AddGaugeSource([t = totals_](std::string* out) {
+      Metrics::AppendCounter(out, "as_gc_runs_total", "Background gc runs.", double(t->runs));
+      Metrics::AppendCounter(out, "as_gc_failures_total", "Background gc runs that failed.",
+                             double(t->failures));
+      Metrics::AppendCounter(out, "as_gc_bytes_reclaimed_total", "Pack bytes gc freed.",
+                             double(t->bytes_reclaimed));
+      Metrics::AppendCounter(out, "as_gc_packs_merged_total",
+                             "Small packs gc merged into full-size ones.", double(t->packs_merged));
+    });
     if (interval_ > 0) thread_ = std::thread([this] { Run(); });
   }
   ~BackgroundGc() {
@@ -57,7 +74,13 @@ class BackgroundGc {
     while (!cv_.wait_for(l, std::chrono::seconds(interval_), [this] { return stop_; })) {
       l.unlock();
       auto r = store_->Gc(GcOptions{});
+      totals_->runs++;
+      if (r.ok()) {
+        totals_->bytes_reclaimed += r->bytes_reclaimed;
+        totals_->packs_merged += r->packs_merged;
+      }
       if (!r.ok()) {
+        totals_->failures++;
         std::fprintf(stderr, "artifact-store: background gc: %s\n", r.status().ToString().c_str());
       } else if (r->bytes_reclaimed || r->uploads_expired || r->packs_merged) {
         std::fprintf(stderr,
@@ -74,6 +97,7 @@ class BackgroundGc {
 
   Store* store_;
   int64_t interval_;
+  std::shared_ptr<Totals> totals_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -125,7 +149,7 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
       },
       &metrics);
   if (!server.ok()) return Fail(server.status());
-  BackgroundGc gc(store->get(), a.gc_interval);
+  BackgroundGc gc(store->get(), a.gc_interval, &metrics);
   std::fprintf(stderr, "artifact-store: serving %s on %s (%d connections at once)\n",
                g.store.c_str(), (*server)->url().c_str(), a.threads);
   if (!a.ready_file.empty()) {

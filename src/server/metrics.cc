@@ -92,13 +92,25 @@ void Metrics::AddGaugeSource(std::function<void(std::string* out)> source) {
 
 void Metrics::AppendGauge(std::string* out, std::string_view name, std::string_view help,
                           double value) {
+  AppendSample(out, name, help, "gauge", value);
+}
+
+void Metrics::AppendCounter(std::string* out, std::string_view name, std::string_view help,
+                            double value) {
+  AppendSample(out, name, help, "counter", value);
+}
+
+void Metrics::AppendSample(std::string* out, std::string_view name, std::string_view help,
+                           std::string_view type, double value) {
   *out += "# HELP ";
   *out += name;
   *out += ' ';
   *out += help;
   *out += "\n# TYPE ";
   *out += name;
-  *out += " gauge\n";
+  *out += ' ';
+  *out += type;
+  *out += '\n';
   *out += name;
   *out += ' ';
   AppendDouble(out, value);

@@ -52,12 +52,17 @@ class Metrics {
   void AddGaugeSource(std::function<void(std::string* out)> source);
   static void AppendGauge(std::string* out, std::string_view name, std::string_view help,
                           double value);
+  // The same for a counter (a total that only grows while the process runs).
+  static void AppendCounter(std::string* out, std::string_view name, std::string_view help,
+                            double value);
 
   std::string Render() const;
 
  private:
   struct Op;  // per-operation counters
 
+  static void AppendSample(std::string* out, std::string_view name, std::string_view help,
+                           std::string_view type, double value);
   // Finds or creates the counters of `op`; the pointer stays valid.
   Op* GetOp(std::string_view op);
 

@@ -315,6 +315,13 @@ void S3Api::AddStoreGauges(Store* store, Metrics* metrics) {
                          s->compression_ratio());
     Metrics::AppendGauge(out, "as_store_packs", "Sealed pack files.", double(s->packs));
     Metrics::AppendGauge(out, "as_store_names", "Live names.", double(s->names));
+    const StoreCounters c = store->Counters();
+    Metrics::AppendCounter(out, "as_store_group_commits_total",
+                           "Shared-pack commits of small puts (one fsync and transaction each).",
+                           double(c.group_commits));
+    Metrics::AppendCounter(out, "as_store_group_committed_puts_total",
+                           "Puts committed by them (divided by the commits: the group size).",
+                           double(c.group_committed_puts));
   });
 }
 

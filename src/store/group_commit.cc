@@ -41,6 +41,13 @@ Status StoreImpl::GroupCommit::Submit(PutTxn* t) {
   return me.status;
 }
 
+StoreCounters StoreImpl::Counters() const {
+  StoreCounters c;
+  c.group_commits = group_->commits();
+  c.group_committed_puts = group_->committed_puts();
+  return c;
+}
+
 size_t StoreImpl::GroupCommit::queued() const {
   std::lock_guard<std::mutex> l(mu_);
   return queue_.size();
@@ -80,9 +87,12 @@ void StoreImpl::GroupCommit::Commit(uint32_t domain, const std::vector<Pending*>
   }
   // Only now: until its rows exist, gc must not sweep it as an orphan.
   s_->PackDone(name);
+  commits_.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < group.size(); i++) {
     group[i]->status = results[i];
-    if (results[i].ok()) group[i]->txn->MarkCommitted();
+    if (!results[i].ok()) continue;
+    group[i]->txn->MarkCommitted();
+    committed_puts_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

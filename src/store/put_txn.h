@@ -3,6 +3,7 @@
 // (group_commit.cc). Internal to the store.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -80,6 +81,8 @@ class StoreImpl::GroupCommit {
   Status Submit(PutTxn* t);
   // Puts waiting for a leader (tests).
   size_t queued() const;
+  uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  uint64_t committed_puts() const { return committed_puts_.load(std::memory_order_relaxed); }
 
  private:
   struct Pending {
@@ -94,6 +97,7 @@ class StoreImpl::GroupCommit {
   std::condition_variable cv_;
   std::deque<Pending*> queue_;
   bool leading_ = false;
+  std::atomic<uint64_t> commits_{0}, committed_puts_{0};
 };
 
 }  // namespace as

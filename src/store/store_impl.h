@@ -52,6 +52,7 @@ class StoreImpl final : public Store {
   Result<VerifyReport> Verify(bool full, const Progress& progress) override;
   Result<GcReport> Gc(const GcOptions& options, const Progress& progress) override;
   Result<StoreStats> Stats() override;
+  StoreCounters Counters() const override;  // group_commit.cc
   Result<ReindexReport> Reindex(const Progress& progress) override;
 
   Status GetFoundSpans(const std::string& tenant, const ArtifactInfo& info,

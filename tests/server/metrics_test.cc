@@ -23,10 +23,12 @@ TEST(Metrics, RendersCountersHistogramsAndGauges) {
   m.Record("PutObject", 200, 0.0005, 1000, 0);   // on a bound: counted in it
   m.AddGaugeSource([](std::string* out) {
     Metrics::AppendGauge(out, "as_store_dedup_ratio", "Logical over unique bytes.", 2.5);
+    Metrics::AppendCounter(out, "as_gc_runs_total", "Background gc runs.", 3);
   });
   std::string t = m.Render();
 
   EXPECT_TRUE(Contains(t, "# TYPE as_http_requests_total counter\n"));
+  EXPECT_TRUE(Contains(t, "# TYPE as_gc_runs_total counter\nas_gc_runs_total 3\n"));
   EXPECT_TRUE(Contains(t, "as_http_requests_total{op=\"GetObject\",code=\"200\"} 2\n"));
   EXPECT_TRUE(Contains(t, "as_http_requests_total{op=\"GetObject\",code=\"404\"} 1\n"));
   EXPECT_TRUE(Contains(t, "as_http_requests_total{op=\"PutObject\",code=\"200\"} 1\n"));

@@ -127,6 +127,12 @@ TEST_F(GroupCommitTest, WaitingPutsShareOnePackAndOneCommit) {
   ExpectReads(first);
   for (size_t i = 0; i + 1 < others.size(); i++) ExpectReads(others[i]);
   EXPECT_EQ(store_->Stat(kDefaultTenant, "nobucket/x").status().code(), Code::kNotFound);
+  // The first put alone, then the group (two groups if the last put came late);
+  // the put that failed is not counted.
+  const StoreCounters c = store_->Counters();
+  EXPECT_EQ(c.group_committed_puts, 1 + (others.size() - 1));
+  EXPECT_GE(c.group_commits, 2u);
+  EXPECT_LE(c.group_commits, 3u);
   auto v = store_->Verify(true);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_TRUE(v->ok());

@@ -227,6 +227,12 @@ struct StoreStats {
   }
 };
 
+// What this process has done since it opened the store (for /metrics).
+struct StoreCounters {
+  uint64_t group_commits = 0;         // shared-pack commits of small puts
+  uint64_t group_committed_puts = 0;  // puts they committed (over commits: the group size)
+};
+
 struct ReindexReport {
   uint64_t packs = 0, chunks = 0, manifests = 0;
   std::vector<std::string> skipped;  // pack files that did not verify, and why
@@ -260,6 +266,7 @@ class Store {
   virtual Result<VerifyReport> Verify(bool full, const Progress& progress = nullptr) = 0;
   virtual Result<GcReport> Gc(const GcOptions& options, const Progress& progress = nullptr) = 0;
   virtual Result<StoreStats> Stats() = 0;
+  virtual StoreCounters Counters() const = 0;
   // Rebuilds the chunk, manifest and pack index from the packs alone. Names
   // are kept; if there are none (a lost database), they are restored from the
   // manifests' name hints, newest first.
