@@ -100,9 +100,7 @@ Status CompressPipeline::Finish() {
     if (threads_.empty()) {
       CompressBatch(cur_.get(), &inline_);
       std::unique_ptr<Batch> b(std::move(cur_));
-      for (const auto& it : b->items)
-        AS_RETURN_IF_ERROR(emit_(it.info, b->out.data() + it.out_off));
-      return Status::OK();
+      return EmitBatch(*b);
     }
     AS_RETURN_IF_ERROR(Submit());
   }
@@ -121,8 +119,13 @@ Status CompressPipeline::Drain(bool all) {
       cv_.wait(l, [&] { return b->done; });
     }
     inflight_.pop_front();
-    for (const auto& it : b->items) AS_RETURN_IF_ERROR(emit_(it.info, b->out.data() + it.out_off));
+    AS_RETURN_IF_ERROR(EmitBatch(*b));
   }
+  return Status::OK();
+}
+
+Status CompressPipeline::EmitBatch(const Batch& b) {
+  for (const auto& it : b.items) AS_RETURN_IF_ERROR(emit_(it.info, b.out.data() + it.out_off));
   return Status::OK();
 }
 

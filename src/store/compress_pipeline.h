@@ -48,6 +48,7 @@ class CompressPipeline {
   void Work();
   Status Submit();
   Status Drain(bool all);
+  Status EmitBatch(const Batch& b);  // its frames, in order
   void CompressBatch(Batch* b, Compressor* c);
 
   CodecId codec_;

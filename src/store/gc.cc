@@ -68,14 +68,18 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
   // The mark reads every live manifest: it runs on a snapshot of the roots,
   // without the commit lock, so puts go on committing meanwhile. What they
   // bind in the meantime is in the root log and is marked under the lock.
-  struct RootLog {
+  struct RootLog {  // stops the log however gc leaves
     explicit RootLog(Metadata* m) : meta(m) { meta->StartRootLog(); }
     RootLog(const RootLog&) = delete;
-    Metadata* meta;
-    bool on = true;
+    std::vector<Metadata::BoundRoot> Stop() {
+      on = false;
+      return meta->StopRootLog();
+    }
     ~RootLog() {
       if (on) meta->StopRootLog();
     }
+    Metadata* meta;
+    bool on = true;
   };
   std::optional<RootLog> root_log;
   std::unordered_set<std::string> expired_ids;
@@ -119,8 +123,7 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     // Under the lock: the roots bound meanwhile, the decisions, and the
     // leases of puts still running.
     std::unique_lock<std::shared_mutex> l(commit_mu_);
-    root_log->on = false;
-    for (const Metadata::BoundRoot& r : meta_->StopRootLog()) {
+    for (const Metadata::BoundRoot& r : root_log->Stop()) {
       AS_RETURN_IF_ERROR(r.domain ? mark_in(*r.domain, r.manifest, "a root bound during gc")
                                   : mark(r.tenant, r.manifest, "a root bound during gc"));
     }
