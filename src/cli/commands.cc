@@ -112,6 +112,7 @@ int CmdPut(const Globals& g, const PutArgs& a) {
     po.codec = *c;
   }
   if (a.level != 0) po.zstd_level = a.level;
+  if (a.no_delta) po.delta = false;
   auto in = Input::Open(a.file);
   if (!in.ok()) return Fail(in.status());
   auto st = OpenStore(g, true);
@@ -125,7 +126,8 @@ int CmdPut(const Globals& g, const PutArgs& a) {
     json j = {{"name", name.ToString()},        {"content", r->content.ToString()},
               {"manifest", r->manifest.ToString()}, {"size", r->size},
               {"chunks", r->chunks},             {"new_chunks", r->new_chunks},
-              {"new_bytes", r->new_bytes},       {"stored_bytes", r->stored_bytes}};
+              {"new_bytes", r->new_bytes},       {"delta_chunks", r->delta_chunks},
+              {"stored_bytes", r->stored_bytes}};
     if (stats.ok()) {
       j["store"] = {{"dedup_ratio", stats->dedup_ratio()},
                     {"compression_ratio", stats->compression_ratio()}};

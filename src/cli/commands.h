@@ -31,6 +31,7 @@ struct PutArgs {
   std::string name;
   std::string codec;
   int level = 0;  // 0 = default
+  bool no_delta = false;
   bool json = false;
 };
 struct GetArgs {

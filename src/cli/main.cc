@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   c_put->add_option("--level", put.level,
                     "zstd level: -7..-1 (fast) or 1..19 (default 1; see docs/benchmarks.md)")
       ->check(CLI::Range(-7, 19));
+  c_put->add_flag("--no-delta", put.no_delta,
+                  "Store each new chunk on its own, never compressed against the stored "
+                  "chunks it resembles (delta chunks cost a read of their bases on get)");
   c_put->add_flag("--json", put.json, "Print JSON: digests, sizes and what was new");
   c_put->callback([&] { rc = CmdPut(g, put); });
 

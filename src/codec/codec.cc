@@ -13,6 +13,7 @@ const char* CodecName(CodecId c) {
     case CodecId::kNone: return "none";
     case CodecId::kZstd: return "zstd";
     case CodecId::kLz4: return "lz4";
+    case CodecId::kZstdRef: return "zstd-ref";
   }
   return "unknown";
 }
@@ -29,10 +30,14 @@ struct Compressor::State {
   CodecId codec;
   int level;
   ZSTD_CCtx* zctx = nullptr;
+  ZSTD_CCtx* ref_ctx = nullptr;  // CompressWithRef's, made on first use
   std::unique_ptr<uint8_t[]> buf;  // not zero-filled: only written by the codec
   size_t cap = 0;
   bool last_failed = false;
-  ~State() { ZSTD_freeCCtx(zctx); }
+  ~State() {
+    ZSTD_freeCCtx(zctx);
+    ZSTD_freeCCtx(ref_ctx);
+  }
 
   uint8_t* Reserve(size_t n) {
     if (n > cap) {
@@ -55,17 +60,22 @@ struct Compressor::State {
   }
 };
 
+namespace {
+ZSTD_CCtx* NewZstdContext(int level) {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+  // The raw length lives in our frame header; skip zstd's own copies.
+  ZSTD_CCtx_setParameter(c, ZSTD_c_contentSizeFlag, 0);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_dictIDFlag, 0);
+  return c;
+}
+}  // namespace
+
 Compressor::Compressor(CodecId codec, int zstd_level) : s_(new State) {
   s_->codec = codec;
   s_->level = zstd_level;
-  if (codec == CodecId::kZstd) {
-    s_->zctx = ZSTD_createCCtx();
-    ZSTD_CCtx_setParameter(s_->zctx, ZSTD_c_compressionLevel, zstd_level);
-    // The raw length lives in our frame header; skip zstd's own copies.
-    ZSTD_CCtx_setParameter(s_->zctx, ZSTD_c_contentSizeFlag, 0);
-    ZSTD_CCtx_setParameter(s_->zctx, ZSTD_c_checksumFlag, 0);
-    ZSTD_CCtx_setParameter(s_->zctx, ZSTD_c_dictIDFlag, 0);
-  }
+  if (codec == CodecId::kZstd) s_->zctx = NewZstdContext(zstd_level);
 }
 
 Compressor::~Compressor() = default;
@@ -101,6 +111,57 @@ CodecId Compressor::Compress(const uint8_t* src, size_t n, std::vector<uint8_t>*
   return c;
 }
 
+size_t Compressor::CompressWithRef(const uint8_t* src, size_t n, const uint8_t* ref,
+                                   size_t ref_n, size_t budget, const uint8_t** out) {
+  if (!s_->ref_ctx) {
+    s_->ref_ctx = NewZstdContext(s_->codec == CodecId::kZstd ? s_->level : kDefaultZstdLevel);
+  }
+  // A prefix is used by the next frame only: set it for every call, on a
+  // context reset first (one left mid-frame by a failed call, e.g. over
+  // budget, would refuse it).
+  ZSTD_CCtx_reset(s_->ref_ctx, ZSTD_reset_session_only);
+  if (ZSTD_isError(ZSTD_CCtx_refPrefix(s_->ref_ctx, ref, ref_n))) return 0;
+  uint8_t* dst = s_->Reserve(budget);
+  size_t r = ZSTD_compress2(s_->ref_ctx, dst, budget, src, n);
+  if (ZSTD_isError(r)) return 0;
+  *out = dst;
+  return r;
+}
+
+namespace {
+// One context per thread: ZSTD_decompress() would build (and zero) a fresh
+// one for every chunk, which cost more than the decoding itself.
+ZSTD_DCtx* ThreadDCtx() {
+  struct DCtx {
+    ZSTD_DCtx* p = ZSTD_createDCtx();
+    ~DCtx() { ZSTD_freeDCtx(p); }
+  };
+  thread_local DCtx dctx;
+  return dctx.p;
+}
+
+Status CheckZstdResult(size_t r, size_t raw_len) {
+  if (ZSTD_isError(r)) {
+    return Status::Corruption(std::string("zstd payload does not decode: ") +
+                              ZSTD_getErrorName(r));
+  }
+  if (r != raw_len) {
+    return Status::Corruption("zstd payload decodes to " + std::to_string(r) +
+                              " bytes, expected " + std::to_string(raw_len));
+  }
+  return Status::OK();
+}
+}  // namespace
+
+Status DecompressWithRef(const uint8_t* src, size_t n, const uint8_t* ref, size_t ref_n,
+                         uint8_t* dst, size_t raw_len) {
+  ZSTD_DCtx* d = ThreadDCtx();
+  ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+  size_t p = ZSTD_DCtx_refPrefix(d, ref, ref_n);
+  if (ZSTD_isError(p)) return CheckZstdResult(p, raw_len);
+  return CheckZstdResult(ZSTD_decompressDCtx(d, dst, raw_len, src, n), raw_len);
+}
+
 Status Decompress(CodecId codec, const uint8_t* src, size_t n, uint8_t* dst, size_t raw_len) {
   switch (codec) {
     case CodecId::kNone:
@@ -110,25 +171,10 @@ Status Decompress(CodecId codec, const uint8_t* src, size_t n, uint8_t* dst, siz
       }
       if (n) std::memcpy(dst, src, n);
       return Status::OK();
-    case CodecId::kZstd: {
-      // One context per thread: ZSTD_decompress() would build (and zero) a
-      // fresh one for every chunk, which cost more than the decoding itself.
-      struct DCtx {
-        ZSTD_DCtx* p = ZSTD_createDCtx();
-        ~DCtx() { ZSTD_freeDCtx(p); }
-      };
-      thread_local DCtx dctx;
-      size_t r = ZSTD_decompressDCtx(dctx.p, dst, raw_len, src, n);
-      if (ZSTD_isError(r)) {
-        return Status::Corruption(std::string("zstd payload does not decode: ") +
-                                  ZSTD_getErrorName(r));
-      }
-      if (r != raw_len) {
-        return Status::Corruption("zstd payload decodes to " + std::to_string(r) +
-                                  " bytes, expected " + std::to_string(raw_len));
-      }
-      return Status::OK();
-    }
+    case CodecId::kZstd:
+      return CheckZstdResult(ZSTD_decompressDCtx(ThreadDCtx(), dst, raw_len, src, n), raw_len);
+    case CodecId::kZstdRef:
+      return Status::Corruption("a zstd-ref payload needs its base chunks to decode");
     case CodecId::kLz4: {
       int r = LZ4_decompress_safe(reinterpret_cast<const char*>(src), reinterpret_cast<char*>(dst),
                                   static_cast<int>(n), static_cast<int>(raw_len));

@@ -16,7 +16,11 @@
 
 namespace as {
 
-enum class CodecId : uint8_t { kNone = 0, kZstd = 1, kLz4 = 2 };
+// kZstdRef: zstd with the raw bytes of other chunks (the frame's bases) as
+// its prefix; the payload starts with the bases' digests (docs/format/frame.md).
+// Only the store writes it, for a new chunk much like chunks it already holds.
+enum class CodecId : uint8_t { kNone = 0, kZstd = 1, kLz4 = 2, kZstdRef = 3 };
+inline constexpr uint8_t kMaxCodecId = 3;
 
 const char* CodecName(CodecId c);
 Result<CodecId> ParseCodec(std::string_view name);  // "zstd" | "lz4" | "none"
@@ -44,6 +48,12 @@ class Compressor {
   CodecId Compress(const uint8_t* src, size_t n, const uint8_t** out, size_t* out_n);
   // The same, copying the result into *out (empty when kNone).
   CodecId Compress(const uint8_t* src, size_t n, std::vector<uint8_t>* out);
+  // zstd of src with ref[0..ref_n) as its prefix (at this compressor's zstd
+  // level, or the default one when its codec is not zstd), into a buffer
+  // the Compressor owns (valid until the next call). Returns the size, or 0
+  // when it would not fit in `budget` bytes.
+  size_t CompressWithRef(const uint8_t* src, size_t n, const uint8_t* ref, size_t ref_n,
+                         size_t budget, const uint8_t** out);
 
  private:
   struct State;
@@ -53,5 +63,8 @@ class Compressor {
 // Decodes exactly raw_len bytes into dst. Corruption (naming the codec) when
 // the payload is malformed or yields a different length.
 Status Decompress(CodecId codec, const uint8_t* src, size_t n, uint8_t* dst, size_t raw_len);
+// The inverse of CompressWithRef: the same ref must be given.
+Status DecompressWithRef(const uint8_t* src, size_t n, const uint8_t* ref, size_t ref_n,
+                         uint8_t* dst, size_t raw_len);
 
 }  // namespace as

@@ -56,6 +56,14 @@ CREATE TABLE IF NOT EXISTS access_keys(
   id TEXT PRIMARY KEY, tenant TEXT NOT NULL, secret TEXT NOT NULL, created INTEGER NOT NULL);
 )sql";
 
+// Added in schema version 3: the bases of zstd-ref chunks (gc keeps a base
+// while a chunk built on it lives).
+const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS chunk_bases(
+  domain INTEGER NOT NULL, digest BLOB NOT NULL, base BLOB NOT NULL,
+  PRIMARY KEY(domain, digest, base)) WITHOUT ROWID;
+)sql";
+
 constexpr const char* kManifestCols =
     "digest, content, size, chunks, pack, offset, frame_len, raw_len, domain";
 
@@ -121,6 +129,7 @@ Status Metadata::Migrate(bool create) {
                                 v.status().message() + ")");
     }
     AS_RETURN_IF_ERROR(db_->Exec(kSchemaV2));
+    AS_RETURN_IF_ERROR(db_->Exec(kSchemaV3));
     return SetMeta("schema_version", std::to_string(kMetadataSchemaVersion));
   }
   int have = std::atoi(v->c_str());
@@ -139,6 +148,12 @@ Status Metadata::Migrate(bool create) {
           "INSERT OR IGNORE INTO buckets SELECT tenant, bucket, min(created) FROM names "
           "GROUP BY tenant, bucket"));
       return db_->Exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    }));
+  }
+  if (have < 3) {
+    AS_RETURN_IF_ERROR(InTransaction(db_.get(), [&]() -> Status {
+      AS_RETURN_IF_ERROR(db_->Exec(kSchemaV3));
+      return db_->Exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
     }));
   }
   return Status::OK();
@@ -249,6 +264,22 @@ Status Metadata::ForEachChunk(const std::function<void(const ChunkKey&, const Lo
     AS_ASSIGN_OR_RETURN(key.digest, ColDigest(st, 0));
     key.domain = static_cast<uint32_t>(st.Int(5));
     fn(key, ColLocation(st, 1));
+  }
+  return Status::OK();
+}
+
+Status Metadata::ForEachChunkBase(
+    const std::function<void(const ChunkKey&, const Digest&)>& fn) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare("SELECT domain, digest, base FROM chunk_bases"));
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ChunkKey key;
+    key.domain = static_cast<uint32_t>(st.Int(0));
+    AS_ASSIGN_OR_RETURN(key.digest, ColDigest(st, 1));
+    AS_ASSIGN_OR_RETURN(Digest base, ColDigest(st, 2));
+    fn(key, base);
   }
   return Status::OK();
 }
@@ -452,6 +483,14 @@ Status Metadata::InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location
   return st.Run();
 }
 
+Status Metadata::InsertChunkBase(const ChunkKey& key, const Digest& base) {
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR IGNORE INTO chunk_bases VALUES (?,?,?)"));
+  st.Bind(1, int64_t{key.domain});
+  BindDigest(st, 2, key.digest);
+  BindDigest(st, 3, base);
+  return st.Run();
+}
+
 Status Metadata::InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids) {
   AS_ASSIGN_OR_RETURN(auto st,
                       db_->Prepare("INSERT OR REPLACE INTO manifests(domain, digest, content, "
@@ -473,6 +512,10 @@ Status Metadata::CommitPutRows(const PutCommit& c, const std::vector<int64_t>& i
                                SqliteStmt& ins) {
   for (const auto& [d, loc] : c.chunks) {
     AS_RETURN_IF_ERROR(InsertChunk(ins, ChunkKey{c.domain, d}, loc, ids));
+  }
+  for (const auto& [d, base] : c.bases) {
+    LogRoot({"", c.domain, base, true});
+    AS_RETURN_IF_ERROR(InsertChunkBase(ChunkKey{c.domain, d}, base));
   }
   if (c.manifest) AS_RETURN_IF_ERROR(InsertManifest(*c.manifest, ids));
   if (c.complete_upload) AS_RETURN_IF_ERROR(DeleteUploadLocked(*c.complete_upload));
@@ -556,11 +599,18 @@ Status Metadata::CommitGc(const GcCommit& c) {
       const bool chunks = std::string_view(table) == "chunks";
       AS_ASSIGN_OR_RETURN(auto del, db_->Prepare(std::string("DELETE FROM ") + table +
                                                  " WHERE domain=? AND digest=? AND pack=?"));
+      // A dead chunk's bases go with its row (not when a put re-stored it).
+      AS_ASSIGN_OR_RETURN(auto del_bases,
+                          db_->Prepare("DELETE FROM chunk_bases WHERE domain=? AND digest=?"));
       for (const auto& [key, pack] : chunks ? c.dead_chunks : c.dead_manifests) {
         del.Bind(1, int64_t{key.domain});
         BindDigest(del, 2, key.digest);
         del.Bind(3, pack);
         AS_RETURN_IF_ERROR(del.Run());
+        if (!chunks || db_->Changes() == 0) continue;
+        del_bases.Bind(1, int64_t{key.domain});
+        BindDigest(del_bases, 2, key.digest);
+        AS_RETURN_IF_ERROR(del_bases.Run());
       }
       AS_ASSIGN_OR_RETURN(auto mv, db_->Prepare(
           std::string("UPDATE ") + table + " SET pack=?, offset=?, frame_len=?, raw_len=? "
@@ -594,11 +644,13 @@ Status Metadata::CommitGc(const GcCommit& c) {
 Status Metadata::CommitReindex(const Reindex& r) {
   WriteLock l(this);
   return InTransaction(db_.get(), [&]() -> Status {
-    AS_RETURN_IF_ERROR(db_->Exec("DELETE FROM chunks; DELETE FROM manifests; DELETE FROM packs;"));
+    AS_RETURN_IF_ERROR(db_->Exec(
+        "DELETE FROM chunks; DELETE FROM chunk_bases; DELETE FROM manifests; DELETE FROM packs;"));
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(r.packs, &ids));
     AS_ASSIGN_OR_RETURN(auto ins, PrepareInsertChunk());
     for (const auto& [key, loc] : r.chunks) AS_RETURN_IF_ERROR(InsertChunk(ins, key, loc, ids));
+    for (const auto& [key, base] : r.bases) AS_RETURN_IF_ERROR(InsertChunkBase(key, base));
     for (const auto& m : r.manifests) AS_RETURN_IF_ERROR(InsertManifest(m, ids));
     return Status::OK();
   });

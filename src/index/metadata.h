@@ -36,7 +36,7 @@
 
 namespace as {
 
-inline constexpr int kMetadataSchemaVersion = 2;
+inline constexpr int kMetadataSchemaVersion = 3;
 
 struct Location {
   int64_t pack = 0;  // packs.id
@@ -123,6 +123,9 @@ struct PutCommit {
   uint32_t domain = 0;
   std::vector<SealedPack> packs;
   std::vector<std::pair<Digest, Location>> chunks;
+  // (chunk, base) for each base of a zstd-ref chunk among `chunks`: a base
+  // stays alive while a chunk built on it does.
+  std::vector<std::pair<Digest, Digest>> bases;
   std::optional<ManifestRow> manifest;
   std::optional<NameRow> name;  // bound (or rebound) to manifest
   // With a name: NotFound unless its bucket exists; without, the bucket is
@@ -148,6 +151,8 @@ class Metadata {
   Status FindChunks(uint32_t domain, const Digest* d, size_t n,
                     std::vector<std::optional<Location>>* out);
   Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn);
+  // Every (chunk, base) pair of the zstd-ref chunks (see PutCommit::bases).
+  Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn);
   Result<std::optional<ManifestRow>> FindManifest(uint32_t domain, const Digest& manifest);
   Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
                                                            const Digest& content);
@@ -170,10 +175,12 @@ class Metadata {
   // mark from a snapshot of the names without holding commits off, and then
   // mark what was bound meanwhile. A failed commit may leave an entry: that
   // only keeps something alive one GC longer.
+  // (A commit that stores a zstd-ref chunk logs each base as a chunk root.)
   struct BoundRoot {
     std::string tenant;             // empty when domain is set
     std::optional<uint32_t> domain;
-    Digest manifest;
+    Digest manifest;                // or a chunk's digest when `chunk`
+    bool chunk = false;
   };
   void StartRootLog();
   std::vector<BoundRoot> StopRootLog();
@@ -211,6 +218,7 @@ class Metadata {
   struct Reindex {
     std::vector<SealedPack> packs;  // packs found on disk, with their names
     std::vector<std::pair<ChunkKey, Location>> chunks;  // pack = index into packs
+    std::vector<std::pair<ChunkKey, Digest>> bases;     // of zstd-ref chunks
     std::vector<ManifestRow> manifests;                 // loc.pack = index into packs
   };
   Status CommitReindex(const Reindex& r);
@@ -256,6 +264,7 @@ class Metadata {
   // CommitPut's rows but the packs' (ids: the put's packs' row ids).
   Status CommitPutRows(const PutCommit& c, const std::vector<int64_t>& ids, SqliteStmt& ins);
   Status InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids);
+  Status InsertChunkBase(const ChunkKey& key, const Digest& base);
   Result<SqliteStmt> PrepareInsertChunk();
   Status InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location& loc,
                      const std::vector<int64_t>& ids);

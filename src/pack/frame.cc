@@ -39,7 +39,7 @@ Result<FrameInfo> ParseFrameHeader(const uint8_t* hdr) {
   if (type != 1 && type != 2) {
     return Status::Corruption("unknown record type " + std::to_string(type));
   }
-  if (codec > 2) return Status::Corruption("unknown codec id " + std::to_string(codec));
+  if (codec > kMaxCodecId) return Status::Corruption("unknown codec id " + std::to_string(codec));
   if (cipher > 1) return Status::Corruption("unknown cipher id " + std::to_string(cipher));
   info.type = static_cast<RecordType>(type);
   info.codec = static_cast<CodecId>(codec);
@@ -92,11 +92,59 @@ Status CheckFrameCrc(uint32_t stored, uint32_t computed, size_t n) {
                             std::to_string(n - kFrameTrailerSize) + " bytes differs)");
 }
 
-Status DecodeFramePayload(const FrameInfo& info, const uint8_t* payload, uint8_t* dst) {
+namespace {
+// Bytes the bases take at the start of a zstd-ref payload.
+Result<size_t> BasesSize(const FrameInfo& info, const uint8_t* payload) {
+  size_t n = info.stored_len;
+  if (n < 1 || payload[0] == 0 || payload[0] > kMaxFrameBases) {
+    return Status::Corruption("zstd-ref payload: bad base count");
+  }
+  size_t at = 1;
+  for (int i = 0; i < payload[0]; i++) {
+    if (at >= n) return Status::Corruption("zstd-ref payload: truncated base list");
+    Digest d;
+    d.algo = static_cast<DigestAlgo>(payload[at]);
+    if (d.size() == 0 || at + 1 + d.size() > n) {
+      return Status::Corruption("zstd-ref payload: bad base digest");
+    }
+    at += 1 + d.size();
+  }
+  return at;
+}
+}  // namespace
+
+Result<std::vector<Digest>> FrameBases(const FrameInfo& info, const uint8_t* payload) {
+  if (info.codec != CodecId::kZstdRef) return std::vector<Digest>();
+  AS_RETURN_IF_ERROR(BasesSize(info, payload).status());
+  std::vector<Digest> out(payload[0]);
+  const uint8_t* p = payload + 1;
+  for (Digest& d : out) {
+    d.algo = static_cast<DigestAlgo>(*p++);
+    std::memcpy(d.bytes.data(), p, d.size());
+    p += d.size();
+  }
+  return out;
+}
+
+void AppendFrameBases(const std::vector<Digest>& bases, std::vector<uint8_t>* out) {
+  out->push_back(static_cast<uint8_t>(bases.size()));
+  for (const Digest& d : bases) {
+    out->push_back(static_cast<uint8_t>(d.algo));
+    out->insert(out->end(), d.bytes.data(), d.bytes.data() + d.size());
+  }
+}
+
+Status DecodeFramePayload(const FrameInfo& info, const uint8_t* payload, uint8_t* dst,
+                          const uint8_t* ref, size_t ref_n) {
   if (info.cipher != CipherId::kNone) {
     return Status::Unsupported("encrypted frames (cipher id " +
                                std::to_string(static_cast<int>(info.cipher)) +
                                ") need the encryption feature, not in this build");
+  }
+  if (info.codec == CodecId::kZstdRef) {
+    AS_ASSIGN_OR_RETURN(size_t skip, BasesSize(info, payload));
+    return DecompressWithRef(payload + skip, info.stored_len - skip, ref, ref_n, dst,
+                             info.raw_len);
   }
   return Decompress(info.codec, payload, info.stored_len, dst, info.raw_len);
 }

@@ -45,6 +45,15 @@ Status CheckFrameCrc(uint32_t stored, uint32_t computed, size_t n);
 Result<FrameInfo> ParseFrameHeader(const uint8_t* hdr);
 
 // Decodes a verified frame's payload into exactly info.raw_len bytes at dst.
-Status DecodeFramePayload(const FrameInfo& info, const uint8_t* payload, uint8_t* dst);
+// A zstd-ref frame needs its bases' raw bytes, back to back in the order
+// FrameBases gives them, as `ref`; other codecs ignore it.
+Status DecodeFramePayload(const FrameInfo& info, const uint8_t* payload, uint8_t* dst,
+                          const uint8_t* ref = nullptr, size_t ref_n = 0);
+
+// A zstd-ref payload begins with the digests of its bases: a count byte
+// (1..kMaxFrameBases), then per base an algorithm id byte and the digest.
+inline constexpr size_t kMaxFrameBases = 4;
+Result<std::vector<Digest>> FrameBases(const FrameInfo& info, const uint8_t* payload);
+void AppendFrameBases(const std::vector<Digest>& bases, std::vector<uint8_t>* out);
 
 }  // namespace as

@@ -98,6 +98,11 @@ class PackReader {
   // ReadFrame's.
   Result<std::optional<FrameInfo>> CheckRawFrameInPlace(uint64_t offset,
                                                         uint32_t frame_len) const;
+  // Reads up to n bytes at offset (fewer at the end of the pack) into out
+  // and parses the frame header they start with, with no CRC check: for
+  // guesses that are checked later (a put's choice of delta bases). *got is
+  // the bytes read; at least a header's.
+  Result<FrameInfo> PeekFrame(uint64_t offset, uint8_t* out, size_t n, size_t* got) const;
   // The pages CheckRawFrameInPlace read stay mapped into the process, where
   // they count toward its RSS; this unmaps them (they stay in the page cache).
   void ReleaseMapped() const;

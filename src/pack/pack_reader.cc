@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 
 #include "base/bytes.h"
@@ -65,6 +66,19 @@ Result<std::optional<FrameInfo>> PackReader::CheckRawFrameInPlace(uint64_t offse
   }
   AS_RETURN_IF_ERROR(CheckFrameCrc(stored, computed, frame_len).WithContext(Where(offset)));
   return std::optional<FrameInfo>(*info);
+}
+
+Result<FrameInfo> PackReader::PeekFrame(uint64_t offset, uint8_t* out, size_t n,
+                                        size_t* got) const {
+  const uint64_t size = file_->Size();
+  if (offset >= size || size - offset < kFrameHeaderSize || n < kFrameHeaderSize) {
+    return Status::Corruption(Where(offset) + ": no frame header here");
+  }
+  *got = static_cast<size_t>(std::min<uint64_t>(n, size - offset));
+  AS_RETURN_IF_ERROR(file_->ReadAt(offset, *got, out));
+  auto info = ParseFrameHeader(out);
+  if (!info.ok()) return info.status().WithContext(Where(offset));
+  return info;
 }
 
 void PackReader::ReleaseMapped() const { file_->ReleaseMapped(); }

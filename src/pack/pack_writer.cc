@@ -31,7 +31,7 @@ Result<FooterEntry> DecodeFooterEntry(const uint8_t* p) {
   e.frame_len = GetU32(p + 8);
   e.raw_len = GetU32(p + 12);
   if (p[16] != 1 && p[16] != 2) return Status::Corruption("footer entry: bad record type");
-  if (p[17] > 2) return Status::Corruption("footer entry: bad codec id");
+  if (p[17] > kMaxCodecId) return Status::Corruption("footer entry: bad codec id");
   e.type = static_cast<RecordType>(p[16]);
   e.codec = static_cast<CodecId>(p[17]);
   e.digest.algo = static_cast<DigestAlgo>(p[18]);

@@ -16,6 +16,7 @@ struct CompressPipeline::Batch {
     size_t raw_off = 0, raw_len = 0;
     FrameInfo info;
     size_t out_off = 0;
+    std::shared_ptr<const DeltaBase> base;
   };
   std::vector<uint8_t> raw;  // chunk bytes back to back
   std::vector<Item> items;
@@ -46,21 +47,43 @@ CompressPipeline::~CompressPipeline() {
   for (auto& t : threads_) t.join();
 }
 
-static FrameInfo ChunkFrame(const Digest& d, size_t raw_len) {
+FrameInfo CompressPipeline::Encode(Compressor* c, const Digest& d, const uint8_t* src, size_t n,
+                                   const DeltaBase* base, std::vector<uint8_t>* scratch,
+                                   const uint8_t** out) {
   FrameInfo info;
   info.type = format::RecordType::kChunk;
-  info.raw_len = static_cast<uint32_t>(raw_len);
+  info.raw_len = static_cast<uint32_t>(n);
   info.digest = d;
+  if (base) {
+    // The zstd-ref candidate goes to scratch first (the compressor's buffer
+    // is reused by the plain attempt), bases' digests ahead of it.
+    scratch->clear();
+    AppendFrameBases(base->digests, scratch);
+    const size_t head = scratch->size();
+    const uint8_t* z = nullptr;
+    size_t zn = n > head ? c->CompressWithRef(src, n, base->bytes.data(), base->bytes.size(),
+                                              n - head, &z)
+                         : 0;
+    if (zn > 0) scratch->insert(scratch->end(), z, z + zn);
+    else scratch->clear();
+  }
+  *out = src;
+  size_t k = n;
+  info.codec = c->Compress(src, n, out, &k);
+  if (base && !scratch->empty() && scratch->size() < k - k / 8) {
+    info.codec = CodecId::kZstdRef;
+    *out = scratch->data();
+    k = scratch->size();
+  }
+  info.stored_len = static_cast<uint32_t>(k);
   return info;
 }
 
-Status CompressPipeline::Add(const Digest& d, const uint8_t* data, size_t n) {
+Status CompressPipeline::Add(const Digest& d, const uint8_t* data, size_t n,
+                             std::shared_ptr<const DeltaBase> base) {
   if (workers_ == 0) {
-    FrameInfo info = ChunkFrame(d, n);
-    const uint8_t* out = data;
-    size_t out_n = n;
-    info.codec = inline_.Compress(data, n, &out, &out_n);
-    info.stored_len = static_cast<uint32_t>(out_n);
+    const uint8_t* out = nullptr;
+    FrameInfo info = Encode(&inline_, d, data, n, base.get(), &inline_scratch_, &out);
     return emit_(info, out);
   }
   if (!cur_) {
@@ -71,6 +94,7 @@ Status CompressPipeline::Add(const Digest& d, const uint8_t* data, size_t n) {
   it.digest = d;
   it.raw_off = cur_->raw.size();
   it.raw_len = n;
+  it.base = std::move(base);
   cur_->raw.insert(cur_->raw.end(), data, data + n);
   cur_->items.push_back(it);
   if (cur_->raw.size() >= kBatchBytes) return Submit();
@@ -131,15 +155,14 @@ Status CompressPipeline::EmitBatch(const Batch& b) {
 
 void CompressPipeline::CompressBatch(Batch* b, Compressor* c) {
   b->out.reserve(b->raw.size() + 64);
+  std::vector<uint8_t> scratch;
   for (auto& it : b->items) {
-    const uint8_t* src = b->raw.data() + it.raw_off;
-    it.info = ChunkFrame(it.digest, it.raw_len);
-    const uint8_t* p = src;
-    size_t k = it.raw_len;
-    it.info.codec = c->Compress(src, it.raw_len, &p, &k);
-    it.info.stored_len = static_cast<uint32_t>(k);
+    const uint8_t* p = nullptr;
+    it.info = Encode(c, it.digest, b->raw.data() + it.raw_off, it.raw_len, it.base.get(),
+                     &scratch, &p);
     it.out_off = b->out.size();
-    b->out.insert(b->out.end(), p, p + k);
+    b->out.insert(b->out.end(), p, p + it.info.stored_len);
+    it.base.reset();
   }
 }
 

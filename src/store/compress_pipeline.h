@@ -24,6 +24,13 @@
 
 namespace as {
 
+// The bases a new chunk may be compressed against (codec zstd-ref): their
+// digests and their raw bytes back to back.
+struct DeltaBase {
+  std::vector<Digest> digests;
+  std::vector<uint8_t> bytes;
+};
+
 class CompressPipeline {
  public:
   // Receives each finished frame: its header fields and its payload.
@@ -35,7 +42,10 @@ class CompressPipeline {
   CompressPipeline& operator=(const CompressPipeline&) = delete;
 
   // A new chunk with its digest; bytes are copied if they are needed later.
-  Status Add(const Digest& d, const uint8_t* data, size_t n);
+  // With a base, the chunk is stored as zstd-ref when that saves at least an
+  // eighth of plain compression's bytes.
+  Status Add(const Digest& d, const uint8_t* data, size_t n,
+             std::shared_ptr<const DeltaBase> base = nullptr);
   // Emits everything still in flight.
   Status Finish();
 
@@ -50,6 +60,12 @@ class CompressPipeline {
   Status Drain(bool all);
   Status EmitBatch(const Batch& b);  // its frames, in order
   void CompressBatch(Batch* b, Compressor* c);
+  // One chunk's frame fields and payload (*out, valid until the next call
+  // with the same compressor and scratch).
+  static FrameInfo Encode(Compressor* c, const Digest& d, const uint8_t* src, size_t n,
+                          const DeltaBase* base, std::vector<uint8_t>* scratch,
+                          const uint8_t** out);
+  std::vector<uint8_t> inline_scratch_;
 
   CodecId codec_;
   int level_;

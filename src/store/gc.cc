@@ -118,14 +118,29 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
   AS_RETURN_IF_ERROR(meta_->ForEachManifest([&](const ManifestRow& m) {
     by_pack[m.loc.pack].push_back(Rec{ChunkKey{m.domain, m.digest}, m.loc, true, false});
   }));
+  // Delta chunks' bases (filter keys, chunk -> base): a base lives while a
+  // chunk built on it does. Bases are never delta chunks, so one step is all.
+  std::unordered_multimap<uint64_t, uint64_t> bases_of;
+  std::unordered_set<uint64_t> base_keys;
+  AS_RETURN_IF_ERROR(meta_->ForEachChunkBase([&](const ChunkKey& k, const Digest& b) {
+    bases_of.emplace(ChunkFilter::Key(k.domain, k.digest), ChunkFilter::Key(k.domain, b));
+    base_keys.insert(ChunkFilter::Key(k.domain, b));
+  }));
   if (gc_hook_) gc_hook_("listed");
   {
     // Under the lock: the roots bound meanwhile, the decisions, and the
     // leases of puts still running.
     std::unique_lock<std::shared_mutex> l(commit_mu_);
     for (const Metadata::BoundRoot& r : root_log->Stop()) {
+      if (r.chunk && r.domain) {  // the base of a delta chunk stored meanwhile
+        live.insert(ChunkFilter::Key(*r.domain, r.manifest));
+        continue;
+      }
       AS_RETURN_IF_ERROR(r.domain ? mark_in(*r.domain, r.manifest, "a root bound during gc")
                                   : mark(r.tenant, r.manifest, "a root bound during gc"));
+    }
+    for (const auto& [chunk, base] : bases_of) {
+      if (live.count(chunk)) live.insert(base);
     }
     std::vector<uint64_t> dead_keys;
     std::vector<Rec*> dead_recs;
@@ -154,19 +169,54 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     // Chunks a running put has deduplicated against stay. Dead chunks of the
     // packs GC will drop leave the filter now, so no later put dedups against
     // them; dead chunks in packs that stay are left alone (still usable).
+    //
+    // Bases go second: a base stays while any chunk built on it keeps its
+    // row, which a dead chunk in a pack that stays does (it can still be
+    // deduplicated against), and so does one a running put has leased.
+    std::unordered_set<uint64_t> kept_deltas;  // delta chunks whose rows stay
     for (const PackRow& p : packs) {
-      if (!drop.count(p.id)) continue;
       for (Rec& r : by_pack[p.id]) {
-        if (!r.live && !r.manifest) {
-          dead_keys.push_back(ChunkFilter::Key(r.key.domain, r.key.digest));
+        if (r.manifest) continue;
+        const uint64_t key = ChunkFilter::Key(r.key.domain, r.key.digest);
+        if (!drop.count(p.id) || r.live) {
+          if (bases_of.count(key)) kept_deltas.insert(key);
+        } else if (!base_keys.count(key)) {
+          dead_keys.push_back(key);
           dead_recs.push_back(&r);
         }
       }
     }
-    if (!options.dry_run) {
+    auto spare = [&] {
+      if (options.dry_run) return;
       std::vector<bool> spared = filter_.SpareLeasedAndErase(dead_keys);
-      for (size_t i = 0; i < spared.size(); i++) dead_recs[i]->live = spared[i];
+      for (size_t i = 0; i < spared.size(); i++) {
+        dead_recs[i]->live = spared[i];
+        const uint64_t key = dead_keys[i];
+        if (spared[i] && bases_of.count(key)) kept_deltas.insert(key);
+      }
+    };
+    spare();
+    std::unordered_set<uint64_t> kept_bases;
+    for (uint64_t d : kept_deltas) {
+      auto [lo, hi] = bases_of.equal_range(d);
+      for (auto it = lo; it != hi; ++it) kept_bases.insert(it->second);
     }
+    dead_keys.clear();
+    dead_recs.clear();
+    for (const PackRow& p : packs) {
+      if (!drop.count(p.id)) continue;
+      for (Rec& r : by_pack[p.id]) {
+        const uint64_t key = ChunkFilter::Key(r.key.domain, r.key.digest);
+        if (r.live || r.manifest || !base_keys.count(key)) continue;
+        if (kept_bases.count(key)) {
+          r.live = true;
+        } else {
+          dead_keys.push_back(key);
+          dead_recs.push_back(&r);
+        }
+      }
+    }
+    spare();
   }
 
   Metadata::GcCommit commit;

@@ -153,9 +153,14 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* s
       slot->pin = *reader;  // the descriptor stays open while the slot is emitted
       return Status::OK();
     }
+    if (info->codec == CodecId::kZstdRef && slot->base_only) {
+      return Status::Corruption("chunk " + d.ToString() + " in " + (*reader)->path() +
+                                " at offset " + std::to_string(loc->offset) +
+                                " is a delta base but is itself a zstd-ref chunk");
+    }
     if (slot->scratch.size() < info->raw_len) slot->scratch.resize(info->raw_len);  // grows only
     slot->data = slot->scratch.data();
-    Status s = DecodeFramePayload(*info, payload, slot->scratch.data());
+    Status s = DecodeChunk(domain, *info, payload, slot->scratch.data());
     if (!s.ok()) {
       return s.WithContext("chunk " + d.ToString() + " in " + (*reader)->path() + " at offset " +
                            std::to_string(loc->offset));

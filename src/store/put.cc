@@ -151,10 +151,20 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
                             [&](const FrameInfo& info, const uint8_t* payload) -> Status {
                               AS_ASSIGN_OR_RETURN(Location loc, txn.Append(info, payload));
                               txn.commit().chunks.emplace_back(info.digest, loc);
+                              if (info.codec == CodecId::kZstdRef) {
+                                AS_ASSIGN_OR_RETURN(auto bases, FrameBases(info, payload));
+                                for (const Digest& b : bases) {
+                                  txn.commit().bases.emplace_back(info.digest, b);
+                                }
+                                result.delta_chunks++;
+                              }
                               result.new_chunks++;
                               result.new_bytes += info.raw_len;
                               return Status::OK();
                             });
+  // Where an edited region's new chunks find their bases (delta.cc).
+  const bool delta = options.delta.value_or(options_.delta) && codec != CodecId::kNone;
+  DeltaCursor cursor;
   Blake3Hasher whole;
   ChunkStream stream(chunker_, source);
   ChunkView c;
@@ -165,12 +175,22 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
     Digest d = Blake3(c.data, c.size);
     manifest.chunks.push_back(ChunkRef{d, static_cast<uint32_t>(c.size)});
     if (options.progress) options.progress(c.offset + c.size);
-    if (!seen.insert(d).second) continue;
+    if (!seen.insert(d).second) {
+      cursor.next.reset();
+      continue;
+    }
     if (filter_.CheckAndLease(domain, d, &lease)) {
       AS_ASSIGN_OR_RETURN(auto loc, meta_->FindChunk(domain, d));
-      if (loc) continue;  // stored before: dedup (the lease keeps GC off it)
+      if (loc) {  // stored before: dedup (the lease keeps GC off it)
+        cursor.next = Location{loc->pack, loc->offset + loc->frame_len, 0, 0};
+        continue;
+      }
     }
-    AS_RETURN_IF_ERROR(pipeline.Add(d, c.data, c.size));
+    std::shared_ptr<const DeltaBase> base;
+    if (delta) {
+      AS_ASSIGN_OR_RETURN(base, FindDeltaBase(domain, c.size, &cursor, &lease));
+    }
+    AS_RETURN_IF_ERROR(pipeline.Add(d, c.data, c.size, std::move(base)));
   }
   AS_RETURN_IF_ERROR(pipeline.Finish());
   manifest.content = whole.Finalize();

@@ -31,6 +31,9 @@ class ReadAhead {
     // Set by the caller: a raw frame may be checked in place and handed out
     // as its file span only (data null).
     bool in_place = false;
+    // Set by the caller: the chunk is read as a delta base, which must not
+    // itself be a delta chunk (so a read of a chunk reads at most its bases).
+    bool base_only = false;
     Status status;
   };
   // Fills slot for chunk i (thread-safe; called from several threads).

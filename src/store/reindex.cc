@@ -52,6 +52,13 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
         }
         Location loc{idx, e.offset, e.frame_len, info->raw_len};
         if (info->type == format::RecordType::kChunk) {
+          auto bases = FrameBases(*info, frame.data() + format::kFrameHeaderSize);
+          if (!bases.ok()) {
+            rep.skipped.push_back(path + " offset " + std::to_string(e.offset) + ": " +
+                                  bases.status().message());
+            continue;
+          }
+          for (const Digest& b : *bases) r.bases.emplace_back(ChunkKey{sp.domain, info->digest}, b);
           r.chunks.emplace_back(ChunkKey{sp.domain, info->digest}, loc);
           rep.chunks++;
           continue;

@@ -19,6 +19,7 @@
 #include "index/metadata.h"
 #include "pack/pack.h"
 #include "store/chunk_filter.h"
+#include "store/compress_pipeline.h"
 #include "store/manifest.h"
 #include "store/manifest_cache.h"
 #include "store/read_ahead.h"
@@ -146,6 +147,19 @@ class StoreImpl final : public Store {
   // only if the hint has gone stale).
   Status ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* slot,
                    const Location* hint = nullptr);
+  // Delta chunks (delta.cc). A put's cursor: where the chunk that followed
+  // the last one found stored lies (pack, offset; lengths unknown).
+  struct DeltaCursor {
+    std::optional<Location> next;
+  };
+  // The bases for a new chunk of n bytes met at the cursor, leased, read and
+  // checked; null when there are none. Moves the cursor past them.
+  Result<std::shared_ptr<const DeltaBase>> FindDeltaBase(uint32_t domain, size_t n,
+                                                         DeltaCursor* cursor,
+                                                         ChunkFilter::Lease* lease);
+  // DecodeFramePayload, reading a zstd-ref chunk's bases from the index.
+  Status DecodeChunk(uint32_t domain, const FrameInfo& info, const uint8_t* payload,
+                     uint8_t* dst);
   Status LoadFilter();
   ArtifactInfo InfoFrom(const Resolved& r, const Manifest& m);
   Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain, bool small = false);

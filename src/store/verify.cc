@@ -85,7 +85,7 @@ Result<VerifyReport> StoreImpl::Verify(bool full, const Progress& progress) {
       }
       if (!full) continue;
       raw.resize(info->raw_len);
-      Status s = DecodeFramePayload(*info, frame.data() + format::kFrameHeaderSize, raw.data());
+      Status s = DecodeChunk(p.domain, *info, frame.data() + format::kFrameHeaderSize, raw.data());
       if (!s.ok()) {
         bad(p.name, e.offset, e.digest, s.message());
         continue;

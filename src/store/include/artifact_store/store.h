@@ -59,6 +59,12 @@ struct StoreOptions {
   ChunkerParams chunker;
   CodecId codec = CodecId::kZstd;  // default codec of Put()
   int zstd_level = kDefaultZstdLevel;
+  // Delta chunks: a new chunk met right after chunks the store already holds
+  // (an edited region of a file stored before) is compressed against the
+  // stored chunks that followed them, when that saves at least an eighth
+  // over plain compression (codec zstd-ref; docs/architecture.md). Reading
+  // such a chunk reads its bases too.
+  bool delta = true;
   // Packs are sealed when they reach about this size. Set at creation and
   // kept by the store; a value here overrides it for this process only.
   std::optional<uint64_t> pack_target_size;
@@ -101,6 +107,7 @@ using Progress = std::function<void(uint64_t done)>;
 struct PutOptions {
   std::optional<CodecId> codec;  // nullopt = the store's default
   std::optional<int> zstd_level;  // nullopt = the store's default (kDefaultZstdLevel)
+  std::optional<bool> delta;      // nullopt = the store's default (StoreOptions::delta)
   Progress progress;
   // Called once the source has ended, before anything is committed. What it
   // returns is kept with the name (opaque to the store: the S3 layer keeps the
@@ -119,6 +126,7 @@ struct PutResult {
   uint64_t chunks = 0;
   uint64_t new_chunks = 0;    // chunks not already in the store
   uint64_t new_bytes = 0;     // raw bytes of those
+  uint64_t delta_chunks = 0;  // of them, stored against bases (zstd-ref)
   uint64_t stored_bytes = 0;  // bytes written to packs (frames, manifest)
 };
 

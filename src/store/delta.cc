@@ -1,0 +1,85 @@
+// Delta chunks (codec zstd-ref): choosing a new chunk's bases on put, and
+// fetching them to decode it on read. See docs/architecture.md, "Delta
+// chunks".
+#include <algorithm>
+
+#include "store/store_impl.h"
+
+namespace as {
+
+namespace {
+// Bases per chunk: the two stored chunks that followed the last chunk the
+// put found already stored. An edit rarely reaches past them, and more
+// would make each read of the chunk read more.
+constexpr size_t kBasesPerChunk = 2;
+// Smaller chunks (a file's tail) gain too little to be worth a base read.
+constexpr size_t kMinDeltaChunk = 4 << 10;
+}  // namespace
+
+Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domain, size_t n,
+                                                                  DeltaCursor* cursor,
+                                                                  ChunkFilter::Lease* lease) {
+  std::optional<Location> at = cursor->next;
+  cursor->next.reset();
+  if (!at || n < kMinDeltaChunk) return std::shared_ptr<const DeltaBase>();
+  auto base = std::make_shared<DeltaBase>();
+  std::optional<Location> next;
+  ReadAhead::Slot slot;
+  slot.base_only = true;
+  // The frames that follow `at` in its pack: the chunks stored after it
+  // when that pack was written, i.e. what came next in the older version.
+  for (size_t frames = 0; frames < kBasesPerChunk && base->digests.size() < kBasesPerChunk;
+       frames++) {
+    auto reader = Reader(at->pack);
+    if (!reader.ok()) break;
+    uint8_t head[format::kFrameHeaderSize + 1 + kMaxFrameBases * (1 + Digest::kMaxSize)];
+    size_t got = 0;
+    auto info = (*reader)->PeekFrame(at->offset, head, sizeof(head), &got);
+    if (!info.ok() || info->type != format::RecordType::kChunk) break;
+    std::vector<Digest> candidates{info->digest};
+    if (info->codec == CodecId::kZstdRef) {
+      // A delta chunk is never a base; its own bases stand in for it.
+      // (Its base list lies in the peeked bytes unless it is damaged.)
+      FrameInfo clipped = *info;
+      clipped.stored_len =
+          static_cast<uint32_t>(std::min<size_t>(info->stored_len, got - format::kFrameHeaderSize));
+      auto bases = FrameBases(clipped, head + format::kFrameHeaderSize);
+      if (!bases.ok()) break;
+      candidates = *bases;
+    }
+    for (const Digest& c : candidates) {
+      if (base->digests.size() >= kBasesPerChunk) break;
+      if (std::find(base->digests.begin(), base->digests.end(), c) != base->digests.end()) continue;
+      // Leased as a deduplicated chunk would be: gc keeps it until the put
+      // commits, and from then on the chunk's base row keeps it.
+      if (!filter_.CheckAndLease(domain, c, lease)) continue;
+      if (!ReadChunk(domain, c, &slot).ok()) continue;  // a guess: a bad one is only skipped
+      base->digests.push_back(c);
+      base->bytes.insert(base->bytes.end(), slot.data, slot.data + slot.n);
+    }
+    at = Location{at->pack, at->offset + info->frame_len(), 0, 0};
+    // The next new chunk, if any, most likely stands for the frame after
+    // the first one (an edit replaces one old chunk with one new one).
+    if (frames == 0) next = at;
+  }
+  if (base->digests.empty()) return std::shared_ptr<const DeltaBase>();
+  cursor->next = next;
+  return std::shared_ptr<const DeltaBase>(std::move(base));
+}
+
+Status StoreImpl::DecodeChunk(uint32_t domain, const FrameInfo& info, const uint8_t* payload,
+                              uint8_t* dst) {
+  if (info.codec != CodecId::kZstdRef) return DecodeFramePayload(info, payload, dst);
+  AS_ASSIGN_OR_RETURN(std::vector<Digest> bases, FrameBases(info, payload));
+  std::vector<uint8_t> ref;
+  ReadAhead::Slot slot;
+  slot.base_only = true;
+  for (const Digest& b : bases) {
+    AS_RETURN_IF_ERROR(
+        ReadChunk(domain, b, &slot).WithContext("base " + b.ToString() + " of a zstd-ref chunk"));
+    ref.insert(ref.end(), slot.data, slot.data + slot.n);
+  }
+  return DecodeFramePayload(info, payload, dst, ref.data(), ref.size());
+}
+
+}  // namespace as
