@@ -94,6 +94,36 @@ test_gc_merges_small_packs() {
   as verify --full >/dev/null || fail "verify after merge"
 }
 
+# A second version with a few small edits stores little more than the edits
+# (delta chunks); it stays readable after the first version is collected.
+test_delta_chunks_after_edits() {
+  rand_file "$TMP/v1" 4000000 61
+  cp "$TMP/v1" "$TMP/v2"
+  for off in 700000 1900000 3100000; do
+    printf 'edited by the delta test' | dd of="$TMP/v2" bs=1 seek=$off conv=notrunc status=none
+  done
+  as put "$TMP/v1" --name d/v1 >/dev/null 2>&1 || return 1
+  as put "$TMP/v2" --name d/v2 --json 2>/dev/null > "$TMP/j" || return 1
+  python3 - "$TMP/j" <<'PY' || { fail "v2: $(cat "$TMP/j")"; return 1; }
+import json, sys
+j = json.load(open(sys.argv[1]))
+# Random bytes: stored whole, the new chunks would take all of new_bytes.
+assert j["delta_chunks"] >= 3 and j["stored_bytes"] < j["new_bytes"] / 10, j
+PY
+  as rm d/v1 || return 1
+  as gc --threshold 1.01 --json > "$TMP/gc" || return 1
+  as get d/v2 -o "$TMP/out" && cmp "$TMP/v2" "$TMP/out" || { fail "d/v2 after gc: $(cat "$TMP/gc")"; return 1; }
+  as verify --full >/dev/null || { fail "verify after gc"; return 1; }
+  cp "$TMP/v2" "$TMP/v3"
+  printf 'edited again' | dd of="$TMP/v3" bs=1 seek=2500000 conv=notrunc status=none
+  as put "$TMP/v3" --name d/v3 --no-delta --json 2>/dev/null > "$TMP/j3" || return 1
+  python3 - "$TMP/j3" <<'PY' || fail "--no-delta: $(cat "$TMP/j3")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["new_chunks"] >= 1 and j["delta_chunks"] == 0 and j["stored_bytes"] > j["new_bytes"], j
+PY
+}
+
 test_codecs() {
   yes "artifact-store compressible line of text" | head -c 2000000 > "$TMP/t"
   for c in zstd lz4 none; do
