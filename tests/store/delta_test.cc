@@ -3,11 +3,14 @@
 // chunk was built on for as long as that chunk lives.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "artifact_store/store.h"
+#include "kernels/cpu.h"
 #include "pack/frame.h"
+#include "pack/pack.h"
 #include "seed.h"
 #include "store_fixture.h"
 #include "store_peer.h"
@@ -189,6 +192,63 @@ TEST_F(DeltaTest, BasesLeasedByARunningPutAreKept) {
   EXPECT_GT(r->delta_chunks, 0u);
   ExpectReads("v2", data);
   ExpectVerifies();
+}
+
+TEST_F(DeltaTest, DamagedBaseFailsTheReadOfItsDeltaChunk) {
+  ASSERT_TRUE(Put("v1", v1_).ok());
+  ASSERT_TRUE(Put("v2", v2_).ok());
+  // Find a delta chunk's frame, its first base, and that base's frame.
+  KernelTable k = MakeKernelTable(DetectCpu());
+  struct Found {
+    std::string pack;
+    FooterEntry entry;
+  };
+  std::vector<Found> frames;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir_ + "/packs")) {
+    if (f.path().extension() != ".pack") continue;
+    auto r = PackReader::Open(Env::Default(), &k, f.path().string());
+    ASSERT_TRUE(r.ok());
+    auto footer = (*r)->ReadFooter();
+    ASSERT_TRUE(footer.ok());
+    for (const FooterEntry& e : footer->entries) frames.push_back({f.path().string(), e});
+  }
+  Digest base;
+  Bytes delta_raw;
+  for (const Found& f : frames) {
+    if (f.entry.codec != CodecId::kZstdRef) continue;
+    auto r = PackReader::Open(Env::Default(), &k, f.pack);
+    Bytes frame;
+    auto info = (*r)->ReadFrame(f.entry.offset, f.entry.frame_len, &frame);
+    ASSERT_TRUE(info.ok());
+    auto bases = FrameBases(*info, frame.data() + format::kFrameHeaderSize);
+    ASSERT_TRUE(bases.ok() && !bases->empty());
+    base = bases->front();
+    break;
+  }
+  ASSERT_EQ(base.algo, DigestAlgo::kBlake3) << "no delta chunk";
+  const Found* b = nullptr;
+  for (const Found& f : frames) b = f.entry.digest == base ? &f : b;
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(as::testing::FlipByte(b->pack, b->entry.offset + format::kFrameHeaderSize + 100));
+
+  Bytes got;
+  Status s = store_->Get("default", "b/v2", [&](const uint8_t* p, size_t n) {
+    got.insert(got.end(), p, p + n);
+    return Status::OK();
+  });
+  EXPECT_EQ(s.code(), Code::kCorruption) << s.ToString();
+  EXPECT_NE(s.message().find("base " + base.ToString()), std::string::npos) << s.message();
+  EXPECT_LT(got.size(), v2_.size());
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), v2_.begin()));  // nothing unchecked
+  auto v = store_->Verify(true);
+  ASSERT_TRUE(v.ok());
+  bool base_bad = false, v2_broken = false;
+  for (const BadFrame& f : v->bad) {
+    base_bad |= f.digest == base;
+    for (const std::string& n : f.broken_names) v2_broken |= n == "b/v2";
+  }
+  EXPECT_TRUE(base_bad);
+  EXPECT_TRUE(v2_broken);
 }
 
 TEST(FrameBasesTest, RejectsDamagedBaseLists) {
