@@ -16,8 +16,8 @@ constexpr size_t kBasesPerChunk = 2;
 constexpr size_t kMinDeltaChunk = 4 << 10;
 }  // namespace
 
-Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domain, size_t n,
-                                                                  DeltaCursor* cursor,
+Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domain, const Digest& d,
+                                                                  size_t n, DeltaCursor* cursor,
                                                                   ChunkFilter::Lease* lease) {
   std::optional<Location> at = cursor->next;
   cursor->next.reset();
@@ -25,7 +25,7 @@ Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domai
   auto base = std::make_shared<DeltaBase>();
   std::optional<Location> next;
   ReadAhead::Slot slot;
-  slot.base_only = true;
+  slot.base_depth = kMaxBaseDepth;  // a delta chunk is refused, not decoded
   // The frames that follow `at` in its pack: the chunks stored after it
   // when that pack was written, i.e. what came next in the older version.
   for (size_t frames = 0; frames < kBasesPerChunk && base->digests.size() < kBasesPerChunk;
@@ -49,7 +49,11 @@ Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domai
     }
     for (const Digest& c : candidates) {
       if (base->digests.size() >= kBasesPerChunk) break;
-      if (std::find(base->digests.begin(), base->digests.end(), c) != base->digests.end()) continue;
+      // d itself: another put may have stored it since this one looked.
+      if (c == d ||
+          std::find(base->digests.begin(), base->digests.end(), c) != base->digests.end()) {
+        continue;
+      }
       // Leased as a deduplicated chunk would be: gc keeps it until the put
       // commits, and from then on the chunk's base row keeps it.
       if (!filter_.CheckAndLease(domain, c, lease)) continue;
@@ -68,12 +72,12 @@ Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domai
 }
 
 Status StoreImpl::DecodeChunk(uint32_t domain, const FrameInfo& info, const uint8_t* payload,
-                              uint8_t* dst) {
+                              uint8_t* dst, int depth) {
   if (info.codec != CodecId::kZstdRef) return DecodeFramePayload(info, payload, dst);
   AS_ASSIGN_OR_RETURN(std::vector<Digest> bases, FrameBases(info, payload));
   std::vector<uint8_t> ref;
   ReadAhead::Slot slot;
-  slot.base_only = true;
+  slot.base_depth = depth + 1;
   for (const Digest& b : bases) {
     AS_RETURN_IF_ERROR(
         ReadChunk(domain, b, &slot).WithContext("base " + b.ToString() + " of a zstd-ref chunk"));

@@ -16,6 +16,16 @@ struct Rec {
   bool manifest = false;
   bool live = false;
 };
+// Adds to *keys the bases of every chunk in it, and theirs, to a fixpoint.
+void AddBases(const std::unordered_multimap<uint64_t, uint64_t>& bases_of,
+              std::unordered_set<uint64_t>* keys) {
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& [chunk, base] : bases_of) {
+      if (keys->count(chunk) && keys->insert(base).second) grew = true;
+    }
+  }
+}
 uint64_t LiveBytes(const std::vector<Rec>& recs) {
   uint64_t n = 0;
   for (const Rec& r : recs) n += r.live ? r.loc.frame_len : 0;
@@ -119,7 +129,9 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     by_pack[m.loc.pack].push_back(Rec{ChunkKey{m.domain, m.digest}, m.loc, true, false});
   }));
   // Delta chunks' bases (filter keys, chunk -> base): a base lives while a
-  // chunk built on it does. Bases are never delta chunks, so one step is all.
+  // chunk built on it does. A base is chosen among chunks that are not delta
+  // chunks, but a race can re-store one as a delta chunk later, so the bases
+  // of bases are followed too (AddBases).
   std::unordered_multimap<uint64_t, uint64_t> bases_of;
   std::unordered_set<uint64_t> base_keys;
   AS_RETURN_IF_ERROR(meta_->ForEachChunkBase([&](const ChunkKey& k, const Digest& b) {
@@ -139,9 +151,7 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
       AS_RETURN_IF_ERROR(r.domain ? mark_in(*r.domain, r.manifest, "a root bound during gc")
                                   : mark(r.tenant, r.manifest, "a root bound during gc"));
     }
-    for (const auto& [chunk, base] : bases_of) {
-      if (live.count(chunk)) live.insert(base);
-    }
+    AddBases(bases_of, &live);
     std::vector<uint64_t> dead_keys;
     std::vector<Rec*> dead_recs;
     for (auto& [pack, recs] : by_pack) {
@@ -196,11 +206,14 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
       }
     };
     spare();
-    std::unordered_set<uint64_t> kept_bases;
-    for (uint64_t d : kept_deltas) {
-      auto [lo, hi] = bases_of.equal_range(d);
-      for (auto it = lo; it != hi; ++it) kept_bases.insert(it->second);
+    // A base that is itself a delta chunk (that race again) is kept, with its
+    // bases, whatever becomes of the chunks built on it: at worst they live
+    // one gc longer.
+    std::unordered_set<uint64_t> kept_bases = kept_deltas;
+    for (uint64_t b : base_keys) {
+      if (bases_of.count(b)) kept_bases.insert(b);
     }
+    AddBases(bases_of, &kept_bases);
     dead_keys.clear();
     dead_recs.clear();
     for (const PackRow& p : packs) {

@@ -153,14 +153,15 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* s
       slot->pin = *reader;  // the descriptor stays open while the slot is emitted
       return Status::OK();
     }
-    if (info->codec == CodecId::kZstdRef && slot->base_only) {
+    if (info->codec == CodecId::kZstdRef && slot->base_depth >= kMaxBaseDepth) {
       return Status::Corruption("chunk " + d.ToString() + " in " + (*reader)->path() +
                                 " at offset " + std::to_string(loc->offset) +
-                                " is a delta base but is itself a zstd-ref chunk");
+                                ": a chain of delta chunks' bases longer than " +
+                                std::to_string(kMaxBaseDepth));
     }
     if (slot->scratch.size() < info->raw_len) slot->scratch.resize(info->raw_len);  // grows only
     slot->data = slot->scratch.data();
-    Status s = DecodeChunk(domain, *info, payload, slot->scratch.data());
+    Status s = DecodeChunk(domain, *info, payload, slot->scratch.data(), slot->base_depth);
     if (!s.ok()) {
       return s.WithContext("chunk " + d.ToString() + " in " + (*reader)->path() + " at offset " +
                            std::to_string(loc->offset));

@@ -188,7 +188,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
     }
     std::shared_ptr<const DeltaBase> base;
     if (delta) {
-      AS_ASSIGN_OR_RETURN(base, FindDeltaBase(domain, c.size, &cursor, &lease));
+      AS_ASSIGN_OR_RETURN(base, FindDeltaBase(domain, d, c.size, &cursor, &lease));
     }
     AS_RETURN_IF_ERROR(pipeline.Add(d, c.data, c.size, std::move(base)));
   }

@@ -31,9 +31,12 @@ class ReadAhead {
     // Set by the caller: a raw frame may be checked in place and handed out
     // as its file span only (data null).
     bool in_place = false;
-    // Set by the caller: the chunk is read as a delta base, which must not
-    // itself be a delta chunk (so a read of a chunk reads at most its bases).
-    bool base_only = false;
+    // Set by the caller: how many delta chunks' bases led to this read
+    // (0: a chunk of an artifact). A base is chosen from chunks that are not
+    // delta chunks, but a race can later re-store one as a delta chunk; the
+    // chain is followed up to kMaxBaseDepth (a longer one, or a cycle, is
+    // an error, not a loop).
+    int base_depth = 0;
     Status status;
   };
   // Fills slot for chunk i (thread-safe; called from several threads).

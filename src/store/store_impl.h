@@ -152,14 +152,18 @@ class StoreImpl final : public Store {
   struct DeltaCursor {
     std::optional<Location> next;
   };
-  // The bases for a new chunk of n bytes met at the cursor, leased, read and
-  // checked; null when there are none. Moves the cursor past them.
-  Result<std::shared_ptr<const DeltaBase>> FindDeltaBase(uint32_t domain, size_t n,
+  // The bases for new chunk d of n bytes met at the cursor, leased, read and
+  // checked, none of them a delta chunk or d itself; null when there are
+  // none. Moves the cursor on.
+  Result<std::shared_ptr<const DeltaBase>> FindDeltaBase(uint32_t domain, const Digest& d,
+                                                         size_t n,
                                                          DeltaCursor* cursor,
                                                          ChunkFilter::Lease* lease);
-  // DecodeFramePayload, reading a zstd-ref chunk's bases from the index.
+  // DecodeFramePayload, reading a zstd-ref chunk's bases from the index
+  // (depth: see ReadAhead::Slot::base_depth).
   Status DecodeChunk(uint32_t domain, const FrameInfo& info, const uint8_t* payload,
-                     uint8_t* dst);
+                     uint8_t* dst, int depth = 0);
+  static constexpr int kMaxBaseDepth = 4;
   Status LoadFilter();
   ArtifactInfo InfoFrom(const Resolved& r, const Manifest& m);
   Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain, bool small = false);
