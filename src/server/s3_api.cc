@@ -322,6 +322,9 @@ void S3Api::AddStoreGauges(Store* store, Metrics* metrics) {
     Metrics::AppendCounter(out, "as_store_group_committed_puts_total",
                            "Puts committed by them (divided by the commits: the group size).",
                            double(c.group_committed_puts));
+    Metrics::AppendCounter(out, "as_store_delta_chunks_total",
+                           "New chunks stored compressed against stored chunks they resemble.",
+                           double(c.delta_chunks));
   });
 }
 

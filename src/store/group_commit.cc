@@ -45,6 +45,7 @@ StoreCounters StoreImpl::Counters() const {
   StoreCounters c;
   c.group_commits = group_->commits();
   c.group_committed_puts = group_->committed_puts();
+  c.delta_chunks = delta_chunks_.load(std::memory_order_relaxed);
   return c;
 }
 

@@ -204,6 +204,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   bind(&txn.commit(), mrow, manifest.created, std::move(attrs));
   AS_RETURN_IF_ERROR(txn.Commit());
   for (const auto& [d, loc] : txn.commit().chunks) filter_.Insert(domain, d);
+  delta_chunks_.fetch_add(result.delta_chunks, std::memory_order_relaxed);
 
   result.content = manifest.content;
   result.manifest = mrow.digest;

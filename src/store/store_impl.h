@@ -209,6 +209,7 @@ class StoreImpl final : public Store {
   void RememberHint(uint32_t domain, const Digest& d, const Location& loc);
 
   std::atomic<int> active_ops_{0};
+  std::atomic<uint64_t> delta_chunks_{0};  // committed; for Counters()
 
   std::mutex inflight_mu_;
   std::set<std::string> inflight_packs_;  // being written, not yet committed

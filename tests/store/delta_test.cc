@@ -80,6 +80,7 @@ TEST_F(DeltaTest, EditedVersionStoresLittleMoreThanItsEdits) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_GE(r->new_chunks, 4u);
   EXPECT_EQ(r->delta_chunks, r->new_chunks);
+  EXPECT_EQ(store_->Counters().delta_chunks, r->delta_chunks);
   // Random bytes do not compress: stored plainly, the new chunks would take
   // all of new_bytes; as deltas, about the 292 edited bytes each.
   EXPECT_LT(r->stored_bytes, r->new_bytes / 8) << r->new_bytes;

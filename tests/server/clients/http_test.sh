@@ -32,3 +32,22 @@ for n, line in enumerate(open(sys.argv[1]), 1):
     float(m.group(3))  # a number, +Inf, -Inf or NaN
 PY
 }
+
+# A new version of an object, uploaded over S3, is stored as deltas against
+# the old one: the store's counter says so, and the object reads back whole.
+test_metrics_count_delta_chunks_of_an_edited_upload() {
+  need_client curl
+  need_client aws
+  start_server
+  rand_file "$TMP/v1" 3000000 71
+  cp "$TMP/v1" "$TMP/v2"
+  printf 'an edit' | dd of="$TMP/v2" bs=1 seek=1500000 conv=notrunc status=none
+  awsa s3 mb s3://deltas >/dev/null || return 1
+  awsa s3 cp "$TMP/v1" s3://deltas/app.bin >/dev/null || return 1
+  awsa s3 cp "$TMP/v2" s3://deltas/app.bin >/dev/null || return 1
+  awsa s3 cp s3://deltas/app.bin "$TMP/back" >/dev/null || return 1
+  cmp "$TMP/v2" "$TMP/back" || { fail "v2 read back differs"; return 1; }
+  curl -s -o "$TMP/metrics" "$ENDPOINT/metrics" || return 1
+  n=$(awk '$1 == "as_store_delta_chunks_total" {print $2}' "$TMP/metrics")
+  [ -n "$n" ] && [ "${n%.*}" -ge 1 ] || fail "as_store_delta_chunks_total: '$n'"
+}

@@ -239,6 +239,7 @@ struct StoreStats {
 struct StoreCounters {
   uint64_t group_commits = 0;         // shared-pack commits of small puts
   uint64_t group_committed_puts = 0;  // puts they committed (over commits: the group size)
+  uint64_t delta_chunks = 0;          // new chunks committed as delta chunks (zstd-ref)
 };
 
 struct ReindexReport {
