@@ -2,12 +2,24 @@
 # After each kill, `verify --full` must be clean and every artifact whose put
 # was acknowledged (exit 0 with a digest) must read back byte for byte.
 
+# After round $1's kill: verify --full is clean, and for each further
+# argument j, the acknowledged put of $TMP/in<j> as <$2><j> reads back.
+check_after_kill() {
+  local round=$1 prefix=$2
+  shift 2
+  as verify --full > "$TMP/v" || { fail "round $round: verify after kill: $(cat "$TMP/v")"; return 1; }
+  for j in "$@"; do
+    as get "$prefix$j" -o "$TMP/out" || { fail "round $round: acknowledged $prefix$j unreadable"; return 1; }
+    cmp -s "$TMP/out" "$TMP/in$j" || { fail "round $round: $prefix$j differs"; return 1; }
+  done
+}
+
 test_sigkill_during_put() {
   as init >/dev/null || return 1
   local seed=${AS_TEST_SEED:-$RANDOM}
   echo "crash test seed $seed"
   RANDOM=$seed
-  declare -A acked
+  declare -A acked=()
   for i in $(seq 1 12); do
     size=$(( (RANDOM % 40 + 1) * 1000000 ))
     rand_file "$TMP/in$i" $size $((seed + i))
@@ -16,11 +28,7 @@ test_sigkill_during_put() {
     sleep "0.$(printf '%03d' $((RANDOM % 400)))"
     kill -9 $pid 2>/dev/null
     if wait $pid 2>/dev/null && [ -s "$TMP/d$i" ]; then acked[$i]=1; fi
-    as verify --full > "$TMP/v" || { fail "round $i: verify after kill: $(cat "$TMP/v")"; return 1; }
-    for j in "${!acked[@]}"; do
-      as get b/k$j -o "$TMP/out" || { fail "round $i: acknowledged b/k$j unreadable"; return 1; }
-      cmp -s "$TMP/out" "$TMP/in$j" || { fail "round $i: b/k$j differs"; return 1; }
-    done
+    check_after_kill "$i" b/k "${!acked[@]}" || return 1
   done
   echo "acknowledged ${#acked[@]} of 12 puts"
   as gc --grace 0 >/dev/null || return 1
@@ -54,11 +62,7 @@ test_sigkill_during_delta_puts() {
     if [ $i -eq 4 ]; then
       as rm b/base && as gc --threshold 1.01 --grace 0 >/dev/null || { fail "gc after rm of base"; return 1; }
     fi
-    as verify --full > "$TMP/v" || { fail "round $i: verify after kill: $(cat "$TMP/v")"; return 1; }
-    for j in "${!acked[@]}"; do
-      as get b/v$j -o "$TMP/out" || { fail "round $i: acknowledged b/v$j unreadable"; return 1; }
-      cmp -s "$TMP/out" "$TMP/in$j" || { fail "round $i: b/v$j differs"; return 1; }
-    done
+    check_after_kill "$i" b/v "${!acked[@]}" || return 1
   done
   deltas=$(cat "$TMP"/d* | grep -o '"delta_chunks":[0-9]*' | cut -d: -f2 | awk '{s += $1} END {print s + 0}')
   echo "acknowledged ${#acked[@]} of 8 puts, ${deltas:-0} delta chunks"
