@@ -47,6 +47,17 @@ Result<std::unique_ptr<Output>> Output::Open(const std::string& path) {
   std::unique_ptr<Output> out(new Output);
   if (path.empty() || path == "-") return out;
   out->path_ = path;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (S_ISDIR(st.st_mode)) return Status::InvalidArgument(path + " is a directory");
+    // A device, FIFO or socket (-o /dev/null) is written in place: a .part
+    // file renamed over it would replace the device node with a file.
+    out->direct_ = true;
+    out->tmp_ = path;
+    out->fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (out->fd_ < 0) return Status::FromErrno("open " + path, errno);
+    return out;
+  }
   out->tmp_ = path + ".part";
   out->fd_ = ::open(out->tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out->fd_ < 0) return Status::FromErrno("create " + out->tmp_, errno);
@@ -56,7 +67,7 @@ Result<std::unique_ptr<Output>> Output::Open(const std::string& path) {
 Output::~Output() {
   if (!path_.empty()) {
     if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(tmp_.c_str());
+    if (!committed_ && !direct_) ::unlink(tmp_.c_str());
   }
 }
 
@@ -77,6 +88,13 @@ ByteSink Output::Sink() {
 
 Status Output::Commit() {
   if (path_.empty()) return Status::OK();
+  if (direct_) {
+    const int fd = fd_;
+    fd_ = -1;
+    committed_ = true;
+    if (::close(fd) != 0) return Status::FromErrno("close " + path_, errno);
+    return Status::OK();
+  }
   if (::fsync(fd_) != 0) return Status::FromErrno("fsync " + tmp_, errno);
   if (::close(fd_) != 0) {
     fd_ = -1;

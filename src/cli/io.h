@@ -30,7 +30,10 @@ class Input {
 // uncommitted Output removes the partial file.
 class Output {
  public:
-  static Result<std::unique_ptr<Output>> Open(const std::string& path);  // "" or "-" = stdout
+  // "" or "-": stdout. A regular file is written as PATH.part, fsynced and
+  // renamed on Commit (left alone if the get fails); an existing device,
+  // FIFO or socket (/dev/null) is written in place.
+  static Result<std::unique_ptr<Output>> Open(const std::string& path);
   ~Output();
   ByteSink Sink();
   Status Commit();
@@ -39,6 +42,7 @@ class Output {
   int fd_ = 1;
   std::string path_, tmp_;
   bool committed_ = false;
+  bool direct_ = false;  // path is not a regular file: written in place
 };
 
 }  // namespace as::cli

@@ -124,6 +124,20 @@ assert j["new_chunks"] >= 1 and j["delta_chunks"] == 0 and j["stored_bytes"] > j
 PY
 }
 
+# -o to something that is not a regular file (/dev/null, a FIFO) writes to
+# it: a .part file renamed over it would replace the device node or FIFO.
+test_get_to_a_fifo_writes_through_it() {
+  rand_file "$TMP/f" 300000 81
+  as put "$TMP/f" --name b/f >/dev/null 2>&1 || return 1
+  mkfifo "$TMP/pipe"
+  timeout 30 cat "$TMP/pipe" > "$TMP/copy" &  # (gives up if nothing ever writes)
+  as get b/f -o "$TMP/pipe" || { fail "get -o FIFO failed"; return 1; }
+  wait
+  [ -p "$TMP/pipe" ] || { fail "the FIFO was replaced: $(ls -la "$TMP/pipe")"; return 1; }
+  [ ! -e "$TMP/pipe.part" ] || { fail "left $TMP/pipe.part"; return 1; }
+  cmp "$TMP/f" "$TMP/copy" || fail "bytes through the FIFO differ"
+}
+
 test_codecs() {
   yes "artifact-store compressible line of text" | head -c 2000000 > "$TMP/t"
   for c in zstd lz4 none; do
