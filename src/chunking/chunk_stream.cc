@@ -15,6 +15,7 @@ ChunkStream::ChunkStream(const Chunker& chunker, Reader reader, size_t buffer_si
 Status ChunkStream::Fill() {
   // Move the undecided tail (< max_size bytes) to the front, then top up.
   size_t avail = end_ - pos_;
+  if (tap_) tap_->BeforeReuse();
   if (pos_ != 0) {
     if (avail != 0) std::memmove(buf_.get(), buf_.get() + pos_, avail);
     pos_ = 0;
@@ -37,6 +38,7 @@ Status ChunkStream::Fill() {
     end_ += got;
     bytes_read_ += got;
   }
+  if (tap_ && end_ > avail) tap_->Read(buf_.get() + avail, end_ - avail);
   return Status::OK();
 }
 

@@ -106,11 +106,23 @@ class ChunkStream {
   // Bytes obtained from the reader so far (>= the end of the last chunk).
   uint64_t bytes_read() const { return bytes_read_; }
 
+  // Sees every byte the stream reads, once and in stream order, as ranges of
+  // its buffer: Read() after each refill with the bytes it added, and
+  // BeforeReuse() before the stream writes over any byte it has shown (so a
+  // tap may keep using a range until then, e.g. from another thread).
+  struct Tap {
+    virtual ~Tap() = default;
+    virtual void Read(const uint8_t* data, size_t n) = 0;
+    virtual void BeforeReuse() = 0;
+  };
+  void SetTap(Tap* tap) { tap_ = tap; }  // before the first Next()
+
  private:
   Status Fill();
 
   Chunker chunker_;
   Reader reader_;
+  Tap* tap_ = nullptr;
   std::unique_ptr<uint8_t[]> buf_;
   size_t cap_;
   size_t pos_ = 0;  // first unconsumed byte in buf_

@@ -23,6 +23,12 @@ void EncodeFrameHeader(const FrameInfo& info, uint8_t* hdr) {
   std::memcpy(hdr + kFrameOffDigest, info.digest.bytes.data(), info.digest.size());
 }
 
+uint32_t FrameCrc(const KernelTable& k, const FrameInfo& info, const uint8_t* payload) {
+  uint8_t hdr[kFrameHeaderSize];
+  EncodeFrameHeader(info, hdr);
+  return k.crc32c(k.crc32c(0, hdr, sizeof(hdr)), payload, info.stored_len);
+}
+
 Result<FrameInfo> ParseFrameHeader(const uint8_t* hdr) {
   if (std::memcmp(hdr, kFrameMagic, 4) != 0) return Status::Corruption("bad frame magic");
   if (hdr[4] > kFrameVersion) {

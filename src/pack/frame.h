@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "base/digest.h"
@@ -20,6 +21,10 @@ struct FrameInfo {
   uint32_t raw_len = 0;
   uint32_t stored_len = 0;
   Digest digest;
+  // The frame's CRC-32C (header and payload) when its producer has computed
+  // it already (a compression worker, off the writer's thread); PackWriter
+  // computes it when absent. Not a header field.
+  std::optional<uint32_t> crc;
 
   uint32_t frame_len() const {
     return static_cast<uint32_t>(format::kFrameOverhead + stored_len);
@@ -28,6 +33,8 @@ struct FrameInfo {
 
 // Writes the 64-byte header for `info` into hdr.
 void EncodeFrameHeader(const FrameInfo& info, uint8_t* hdr);
+// The CRC-32C a frame of `info` and this payload ends with (ignores info.crc).
+uint32_t FrameCrc(const KernelTable& k, const FrameInfo& info, const uint8_t* payload);
 
 // Parses and checks a whole frame held in buf[0..n): magic, version, reserved
 // bytes, lengths (n must be exactly the frame length) and CRC-32C. The payload

@@ -90,8 +90,9 @@ Result<uint64_t> PackWriter::Add(const FrameInfo& info, const uint8_t* payload) 
   if (done_) return Status::Internal("PackWriter::Add after Seal");
   uint8_t hdr[kFrameHeaderSize];
   EncodeFrameHeader(info, hdr);
-  uint32_t crc = k_->crc32c(0, hdr, sizeof(hdr));
-  crc = k_->crc32c(crc, payload, info.stored_len);
+  const uint32_t crc = info.crc ? *info.crc
+                                : k_->crc32c(k_->crc32c(0, hdr, sizeof(hdr)), payload,
+                                             info.stored_len);
   uint8_t crc_le[4];
   PutU32(crc_le, crc);
   uint64_t offset = size_;

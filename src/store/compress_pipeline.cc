@@ -31,10 +31,12 @@ int CompressPipeline::DefaultWorkers() {
   return n > 1 ? n - 1 : 0;
 }
 
-CompressPipeline::CompressPipeline(CodecId codec, int level, int workers, Emit emit)
+CompressPipeline::CompressPipeline(CodecId codec, int level, int workers, Emit emit,
+                                   const KernelTable* kernels)
     : codec_(codec),
       level_(level),
       emit_(std::move(emit)),
+      kernels_(kernels),
       inline_(codec, level),
       workers_(codec == CodecId::kNone ? 0 : workers) {}  // compressing nothing needs none
 
@@ -90,8 +92,13 @@ Status CompressPipeline::Add(const Digest& d, const uint8_t* data, size_t n,
     return emit_(info, out);
   }
   if (!cur_) {
-    cur_ = std::make_unique<Batch>();
-    cur_->raw.reserve(kBatchBytes + (256 << 10));
+    if (!spare_.empty()) {
+      cur_ = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      cur_ = std::make_shared<Batch>();
+      cur_->raw.reserve(kBatchBytes + (256 << 10));
+    }
   }
   Batch::Item it;
   it.digest = d;
@@ -110,7 +117,7 @@ Status CompressPipeline::Submit() {
   for (int i = static_cast<int>(threads_.size()); i < workers_; i++) {
     threads_.emplace_back([this] { Work(); });
   }
-  std::shared_ptr<Batch> b(std::move(cur_));
+  std::shared_ptr<Batch> b = std::move(cur_);
   {
     std::lock_guard<std::mutex> l(mu_);
     todo_.push_back(b);
@@ -126,7 +133,7 @@ Status CompressPipeline::Finish() {
   if (cur_ && !cur_->items.empty()) {
     if (threads_.empty()) {
       CompressBatch(cur_.get(), &inline_);
-      std::unique_ptr<Batch> b(std::move(cur_));
+      std::shared_ptr<Batch> b = std::move(cur_);
       return EmitBatch(*b);
     }
     AS_RETURN_IF_ERROR(Submit());
@@ -143,12 +150,31 @@ Status CompressPipeline::Drain(bool all) {
       std::unique_lock<std::mutex> l(mu_);
       bool must_wait = all || inflight_.size() > 2 * threads_.size();
       if (!b->done && !must_wait) return Status::OK();
+      // Rather than wait, compress a batch no worker has taken yet: when
+      // compression is the slower side, the caller's CPU helps with it.
+      while (!b->done && !todo_.empty()) {
+        std::shared_ptr<Batch> mine = todo_.front();
+        todo_.pop_front();
+        l.unlock();
+        CompressBatch(mine.get(), &inline_);
+        l.lock();
+        mine->done = true;
+      }
       cv_.wait(l, [&] { return b->done; });
     }
     inflight_.pop_front();
     AS_RETURN_IF_ERROR(EmitBatch(*b));
+    Recycle(std::move(b));
   }
   return Status::OK();
+}
+
+void CompressPipeline::Recycle(std::shared_ptr<Batch> b) {
+  b->raw.clear();
+  b->items.clear();
+  b->out.clear();
+  b->done = false;
+  spare_.push_back(std::move(b));
 }
 
 Status CompressPipeline::EmitBatch(const Batch& b) {
@@ -165,6 +191,7 @@ void CompressPipeline::CompressBatch(Batch* b, Compressor* c) {
                      &scratch, &p);
     it.out_off = b->out.size();
     b->out.insert(b->out.end(), p, p + it.info.stored_len);
+    if (kernels_) it.info.crc = FrameCrc(*kernels_, it.info, b->out.data() + it.out_off);
     it.base.reset();
   }
 }
@@ -181,6 +208,7 @@ void CompressPipeline::Work() {
     CompressBatch(b.get(), &c);
     l.lock();
     b->done = true;
+    b.reset();  // the caller reuses it once emitted
     cv_.notify_all();
   }
 }

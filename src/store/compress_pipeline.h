@@ -36,7 +36,10 @@ class CompressPipeline {
   // Receives each finished frame: its header fields and its payload.
   using Emit = std::function<Status(const FrameInfo& info, const uint8_t* payload)>;
 
-  CompressPipeline(CodecId codec, int level, int workers, Emit emit);
+  // With `kernels`, workers also compute each frame's CRC-32C (FrameInfo::crc),
+  // so the caller's thread does not.
+  CompressPipeline(CodecId codec, int level, int workers, Emit emit,
+                   const KernelTable* kernels = nullptr);
   ~CompressPipeline();
   CompressPipeline(const CompressPipeline&) = delete;
   CompressPipeline& operator=(const CompressPipeline&) = delete;
@@ -59,6 +62,7 @@ class CompressPipeline {
   Status Submit();
   Status Drain(bool all);
   Status EmitBatch(const Batch& b);  // its frames, in order
+  void Recycle(std::shared_ptr<Batch> b);
   void CompressBatch(Batch* b, Compressor* c);
   // One chunk's frame fields and payload (*out, valid until the next call
   // with the same compressor and scratch).
@@ -70,10 +74,14 @@ class CompressPipeline {
   CodecId codec_;
   int level_;
   Emit emit_;
+  const KernelTable* kernels_;
   Compressor inline_;
   int workers_;  // wanted; started on the first Submit()
 
-  std::unique_ptr<Batch> cur_;
+  std::shared_ptr<Batch> cur_;
+  // Emitted batches kept for reuse: a fresh 4 MiB buffer per batch costs a
+  // page fault and a zeroed page per 4 KiB, more CPU than the copy into it.
+  std::vector<std::shared_ptr<Batch>> spare_;
   std::deque<std::shared_ptr<Batch>> inflight_;  // submission order
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,12 +1,25 @@
 #include <algorithm>
 #include <ctime>
+#include <optional>
 #include <unordered_set>
 
+#include "hash/background.h"
 #include "hash/blake3.h"
 #include "store/compress_pipeline.h"
 #include "store/put_txn.h"
 
 namespace as {
+
+namespace {
+// Gives a put's whole-stream hash to another CPU: the stream's buffer ranges
+// are hashed where they lie, before the stream reuses them.
+class WholeStreamTap : public ChunkStream::Tap {
+ public:
+  void Read(const uint8_t* data, size_t n) override { hash.Update(data, n); }
+  void BeforeReuse() override { hash.Wait(); }
+  BackgroundBlake3 hash;
+};
+}  // namespace
 
 StoreImpl::PutTxn::~PutTxn() {
   if (!committed_) {
@@ -147,31 +160,39 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   std::unordered_set<Digest, DigestHash> seen;
   // New chunks are compressed (on other CPUs when there are any) and come
   // back here in order to be appended.
-  CompressPipeline pipeline(codec, level, Workers(),
-                            [&](const FrameInfo& info, const uint8_t* payload) -> Status {
-                              AS_ASSIGN_OR_RETURN(Location loc, txn.Append(info, payload));
-                              txn.commit().chunks.emplace_back(info.digest, loc);
-                              if (info.codec == CodecId::kZstdRef) {
-                                AS_ASSIGN_OR_RETURN(auto bases, FrameBases(info, payload));
-                                for (const Digest& b : bases) {
-                                  txn.commit().bases.emplace_back(info.digest, b);
-                                }
-                                result.delta_chunks++;
-                              }
-                              result.new_chunks++;
-                              result.new_bytes += info.raw_len;
-                              return Status::OK();
-                            });
+  const int workers = Workers();
+  CompressPipeline pipeline(
+      codec, level, workers,
+      [&](const FrameInfo& info, const uint8_t* payload) -> Status {
+        AS_ASSIGN_OR_RETURN(Location loc, txn.Append(info, payload));
+        txn.commit().chunks.emplace_back(info.digest, loc);
+        if (info.codec == CodecId::kZstdRef) {
+          AS_ASSIGN_OR_RETURN(auto bases, FrameBases(info, payload));
+          for (const Digest& b : bases) {
+            txn.commit().bases.emplace_back(info.digest, b);
+          }
+          result.delta_chunks++;
+        }
+        result.new_chunks++;
+        result.new_bytes += info.raw_len;
+        return Status::OK();
+      },
+      &kernels_);
   // Where an edited region's new chunks find their bases (delta.cc).
   const bool delta = options.delta.value_or(options_.delta) && codec != CodecId::kNone;
   DeltaCursor cursor;
   Blake3Hasher whole;
   ChunkStream stream(chunker_, source);
+  // With another CPU to use, the whole-stream hash runs beside the cutting
+  // and per-chunk hashing (the put's two BLAKE3 passes), else chunk by chunk
+  // while each is in cache.
+  std::optional<WholeStreamTap> tap;
+  if (workers > 0) stream.SetTap(&tap.emplace());
   ChunkView c;
   while (true) {
     AS_ASSIGN_OR_RETURN(bool more, stream.Next(&c));
     if (!more) break;
-    whole.Update(c.data, c.size);
+    if (!tap) whole.Update(c.data, c.size);
     Digest d = Blake3(c.data, c.size);
     manifest.chunks.push_back(ChunkRef{d, static_cast<uint32_t>(c.size)});
     if (options.progress) options.progress(c.offset + c.size);
@@ -193,7 +214,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
     AS_RETURN_IF_ERROR(pipeline.Add(d, c.data, c.size, std::move(base)));
   }
   AS_RETURN_IF_ERROR(pipeline.Finish());
-  manifest.content = whole.Finalize();
+  manifest.content = tap ? tap->hash.Finalize() : whole.Finalize();
   manifest.size = stream.bytes_read();
   std::string attrs;
   if (options.finish) {

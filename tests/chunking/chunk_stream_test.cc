@@ -84,6 +84,49 @@ TEST(ChunkStream, SameChunksWhateverTheReadSizes) {
       << "tiny buffer";
 }
 
+// A tap that reads its ranges only when told the buffer is about to be
+// reused (or at the end): had the stream written over a shown byte first,
+// the bytes collected would differ from the input.
+struct LateCopyTap : ChunkStream::Tap {
+  void Read(const uint8_t* p, size_t n) override {
+    EXPECT_GT(n, 0u);
+    pending.emplace_back(p, n);
+  }
+  void BeforeReuse() override {
+    for (auto [p, n] : pending) seen.insert(seen.end(), p, p + n);
+    pending.clear();
+    reuses++;
+  }
+  std::vector<std::pair<const uint8_t*, size_t>> pending;
+  std::vector<uint8_t> seen;
+  int reuses = 0;
+};
+
+TEST(ChunkStream, TapSeesEveryByteOnceInOrderBeforeItIsReused) {
+  const std::vector<uint8_t> data = testing::RandomBytes(5 << 20, 99);
+  auto c = Chunker::Create(ChunkerParams{}, MakeKernelTable(DetectCpu()));
+  ASSERT_TRUE(c.ok());
+  for (size_t read : {size_t{4096}, size_t{1} << 20, ~size_t{0}}) {
+    for (size_t buffer : {size_t{0}, size_t{1} << 20}) {  // smallest (2 * max), 1 MiB
+      LateCopyTap tap;
+      ChunkStream s(*c, MemReader(data, [read] { return read; }), buffer);
+      s.SetTap(&tap);
+      ChunkView v;
+      uint64_t chunked = 0;
+      while (true) {
+        Result<bool> more = s.Next(&v);
+        ASSERT_TRUE(more.ok()) << more.status().ToString();
+        if (!*more) break;
+        chunked += v.size;
+      }
+      EXPECT_EQ(chunked, data.size());
+      tap.BeforeReuse();  // the end: collect what is still pending
+      EXPECT_TRUE(tap.seen == data) << "reads of " << read << ", buffer " << buffer;
+      EXPECT_GT(tap.reuses, 4) << "the buffer was refilled";
+    }
+  }
+}
+
 TEST(ChunkStream, SmallAndEmptyInputs) {
   auto c = Chunker::Create(ChunkerParams{64, 256, 1024, 1}, MakeKernelTable(DetectCpu()));
   ASSERT_TRUE(c.ok());
