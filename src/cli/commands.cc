@@ -360,12 +360,24 @@ int CmdReindex(const Globals& g, bool as_json) {
   auto r = (*st)->Reindex([&](uint64_t done) { bar.Update(done); });
   if (!r.ok()) return Fail(r.status());
   if (as_json) {
-    std::cout << json{{"packs", r->packs}, {"chunks", r->chunks}, {"manifests", r->manifests},
-                      {"skipped", r->skipped}, {"dangling_names", r->dangling_names}}.dump()
+    std::cout << json{{"packs", r->packs},
+                      {"chunks", r->chunks},
+                      {"manifests", r->manifests},
+                      {"skipped", r->skipped},
+                      {"dangling_names", r->dangling_names},
+                      {"tenants_restored", r->tenants_restored},
+                      {"tenants_unrestored", r->tenants_unrestored}}
+                         .dump()
               << "\n";
   } else {
     for (const auto& s : r->skipped) std::printf("SKIPPED %s\n", s.c_str());
     for (const auto& n : r->dangling_names) std::printf("DANGLING name %s\n", n.c_str());
+    for (const auto& t : r->tenants_restored) {
+      std::printf("RESTORED tenant %s (S3 access keys are not: `artifact-store tenant add %s` "
+                  "issues one)\n",
+                  t.c_str(), t.c_str());
+    }
+    for (const auto& t : r->tenants_unrestored) std::printf("UNRESTORED %s\n", t.c_str());
     std::printf("reindexed %" PRIu64 " packs: %" PRIu64 " chunks, %" PRIu64 " manifests\n",
                 r->packs, r->chunks, r->manifests);
   }

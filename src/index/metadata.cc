@@ -213,6 +213,30 @@ Result<uint32_t> Metadata::LoadTenantDomain(const std::string& tenant, bool crea
   return static_cast<uint32_t>(st.Int(0));
 }
 
+Status Metadata::RestoreTenant(const std::string& tenant, uint32_t domain) {
+  WriteLock l(this);
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare("SELECT name, domain FROM tenants WHERE name = ? OR domain = ?"));
+  st.Bind(1, tenant).Bind(2, static_cast<int64_t>(domain));
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) {
+    const std::string name = st.Text(0);
+    const auto dom = static_cast<uint32_t>(st.Int(1));
+    if (name == tenant && dom == domain) return Status::OK();
+    return Status::AlreadyExists("tenant '" + tenant + "' for domain " + std::to_string(domain) +
+                                 ": the database has tenant '" + name + "' in domain " +
+                                 std::to_string(dom));
+  }
+  AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO tenants VALUES (?, ?, ?)"));
+  ins.Bind(1, tenant)
+      .Bind(2, static_cast<int64_t>(domain))
+      .Bind(3, static_cast<int64_t>(std::time(nullptr)));
+  AS_RETURN_IF_ERROR(ins.Run());
+  std::unique_lock<std::shared_mutex> w(domains_mu_);
+  domains_[tenant] = domain;
+  return Status::OK();
+}
+
 namespace {
 // One chunk's location; shared by FindChunk and FindChunks (statements are
 // cached per connection by the address of their text).

@@ -144,6 +144,10 @@ class Metadata {
 
   // The dedup domain of a tenant; with create, a new tenant gets a new domain.
   Result<uint32_t> TenantDomain(const std::string& tenant, bool create);
+  // Disaster recovery (reindex into a new database): binds `tenant` to the
+  // domain its packs were written in. OK if already so bound; AlreadyExists,
+  // naming both, if the tenant has another domain or the domain another tenant.
+  Status RestoreTenant(const std::string& tenant, uint32_t domain);
 
   Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d);
   // FindChunk for d[0..n) in one read transaction (one snapshot): (*out)[i]

@@ -43,18 +43,6 @@ Result<std::string> RandomText(size_t n, std::string_view alphabet) {
   return out;
 }
 
-// Tenant names end up in messages, keys and metadata: keep them plain.
-Status CheckTenant(const std::string& t) {
-  bool ok = !t.empty() && t.size() <= 64;
-  for (char c : t) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
-                               c == '_' || c == '.');
-  if (!ok) {
-    return Status::InvalidArgument("tenant name '" + t +
-                                   "': use 1-64 letters, digits, '-', '_' or '.'");
-  }
-  return Status::OK();
-}
-
 Status CheckBucket(const std::string& b) {
   if (b.empty() || b.find('/') != std::string::npos || b.find('\0') != std::string::npos) {
     return Status::InvalidArgument("bucket name '" + b + "': must be non-empty, without '/'");
@@ -68,6 +56,18 @@ constexpr std::string_view kSecretAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";  // 64
 
 }  // namespace
+
+// Tenant names end up in messages, keys and metadata: keep them plain.
+Status CheckTenant(const std::string& t) {
+  bool ok = !t.empty() && t.size() <= 64;
+  for (char c : t) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                               c == '_' || c == '.');
+  if (!ok) {
+    return Status::InvalidArgument("tenant name '" + t +
+                                   "': use 1-64 letters, digits, '-', '_' or '.'");
+  }
+  return Status::OK();
+}
 
 ArtifactInfo InfoFromName(const NameRow& n) {
   ArtifactInfo a;

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <map>
+#include <set>
 #include <unordered_set>
 
 #include "hash/blake3.h"
@@ -105,6 +107,9 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
 
   AS_ASSIGN_OR_RETURN(auto names, meta_->AllNames());
   if (names.empty()) {
+    std::set<uint32_t> domains;
+    for (const SealedPack& p : r.packs) domains.insert(p.domain);
+    AS_RETURN_IF_ERROR(RestoreTenants(manifests, r.manifests, domains, &rep));
     // Disaster recovery: newest manifest per hinted name wins.
     std::vector<size_t> order(manifests.size());
     for (size_t i = 0; i < order.size(); i++) order[i] = i;
@@ -125,8 +130,8 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
       n.content = m.content;
       n.size = m.size;
       n.created = m.created;
-      AS_ASSIGN_OR_RETURN(uint32_t dom, meta_->TenantDomain(n.tenant, true));
-      if (dom != r.manifests[i].domain) continue;  // tenant ids differ: leave it to the operator
+      auto dom = meta_->TenantDomain(n.tenant, false);
+      if (!dom.ok() || *dom != r.manifests[i].domain) continue;  // not restored: reported
       c.name = n;
       AS_RETURN_IF_ERROR(meta_->CommitPut(c));
     }
@@ -140,6 +145,48 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
   }
   AS_RETURN_IF_ERROR(LoadFilter());
   return rep;
+}
+
+// A manifest's name hint starts with its tenant's name and its pack records
+// the tenant's domain: each domain whose hints agree on one tenant gets it
+// back under its old id (so names come back and GC keeps their chunks). A
+// domain no hint names, or two hints name differently, is reserved under a
+// name no tenant can have, so no new tenant is given it and dedups against
+// another's chunks.
+Status StoreImpl::RestoreTenants(const std::vector<Manifest>& manifests,
+                                 const std::vector<ManifestRow>& rows,
+                                 const std::set<uint32_t>& domains, ReindexReport* rep) {
+  std::map<uint32_t, std::set<std::string>> named;
+  for (size_t i = 0; i < manifests.size(); i++) {
+    const std::string& hint = manifests[i].name_hint;
+    const size_t slash = hint.find('/');
+    if (slash != std::string::npos && slash > 0)
+      named[rows[i].domain].insert(hint.substr(0, slash));
+  }
+  for (uint32_t dom : domains) {
+    const auto it = named.find(dom);
+    std::string why;
+    if (it != named.end() && it->second.size() == 1) {
+      const std::string& tenant = *it->second.begin();
+      Status s = CheckTenant(tenant);
+      if (s.ok()) s = meta_->RestoreTenant(tenant, dom);
+      if (s.ok()) {
+        rep->tenants_restored.push_back(tenant);
+        continue;
+      }
+      why = s.message();
+    } else if (it == named.end()) {
+      why = "no manifest in it names its tenant";
+    } else {
+      why = "its manifests name " + std::to_string(it->second.size()) + " tenants";
+    }
+    const std::string placeholder = "#unclaimed-domain-" + std::to_string(dom);
+    Status s = meta_->RestoreTenant(placeholder, dom);
+    rep->tenants_unrestored.push_back(
+        "domain " + std::to_string(dom) + ": " + why +
+        (s.ok() ? "; reserved as '" + placeholder + "'" : "; not reserved: " + s.message()));
+  }
+  return Status::OK();
 }
 
 }  // namespace as

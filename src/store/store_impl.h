@@ -36,6 +36,9 @@ ArtifactInfo InfoFromName(const NameRow& n);
 Status SaveChunkerParams(Metadata* m, const ChunkerParams& p);
 Result<ChunkerParams> LoadChunkerParams(Metadata* m);
 
+// InvalidArgument unless t is a usable tenant name (1-64 of [A-Za-z0-9._-]).
+Status CheckTenant(const std::string& t);
+
 class StoreImpl final : public Store {
  public:
   static Result<std::unique_ptr<StoreImpl>> OpenImpl(const std::string& dir,
@@ -165,6 +168,10 @@ class StoreImpl final : public Store {
                      uint8_t* dst, int depth = 0);
   static constexpr int kMaxBaseDepth = 4;
   Status LoadFilter();
+  // Reindex into a new database: tenants back from the name hints (reindex.cc).
+  Status RestoreTenants(const std::vector<Manifest>& manifests,
+                        const std::vector<ManifestRow>& rows, const std::set<uint32_t>& domains,
+                        ReindexReport* rep);
   ArtifactInfo InfoFrom(const Resolved& r, const Manifest& m);
   Result<std::unique_ptr<PackWriter>> NewPackWriter(uint32_t domain, bool small = false);
   // Extra threads for a put's compression or a get's read-ahead: the spare

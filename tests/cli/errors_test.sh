@@ -119,6 +119,7 @@ test_lost_metadata_is_rebuilt_from_packs() {
   expect_fail as ls || return 1
   expect_in "$ERR" "repair --reindex" || return 1
   as repair --reindex > "$TMP/r" || { fail "repair: $(cat "$TMP/r")"; return 1; }
+  expect_in "$(cat "$TMP/r")" "RESTORED tenant default" || return 1
   as ls | grep -q "b/a" && as ls | grep -q "c/b" || { fail "names not restored: $(as ls)"; return 1; }
   as get b/a | cmp - "$TMP/a" || { fail "b/a after repair"; return 1; }
   as get c/b | cmp - "$TMP/b" || { fail "c/b after repair"; return 1; }

@@ -246,6 +246,11 @@ struct ReindexReport {
   uint64_t packs = 0, chunks = 0, manifests = 0;
   std::vector<std::string> skipped;  // pack files that did not verify, and why
   std::vector<std::string> dangling_names;  // names whose manifest is gone
+  // Database lost: tenants brought back from the manifests' name hints (their
+  // access keys are not: `tenant add NAME` issues new ones), and what could
+  // not be, with why.
+  std::vector<std::string> tenants_restored;
+  std::vector<std::string> tenants_unrestored;
 };
 
 class Store {
