@@ -2,7 +2,7 @@
 
 namespace as {
 
-BackgroundBlake3::~BackgroundBlake3() {
+BackgroundConsumer::~BackgroundConsumer() {
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
@@ -12,11 +12,11 @@ BackgroundBlake3::~BackgroundBlake3() {
   if (thread_.joinable()) thread_.join();
 }
 
-void BackgroundBlake3::Update(const uint8_t* data, size_t n) {
+void BackgroundConsumer::Update(const uint8_t* data, size_t n) {
   if (n == 0) return;
   if (!thread_.joinable()) {
     if (n < kThreadFrom) {
-      hasher_.Update(data, n);  // no thread yet: only this one touches it
+      consume_(data, n);  // no thread yet: only the caller consumes
       return;
     }
     thread_ = std::thread([this] { Run(); });
@@ -28,17 +28,12 @@ void BackgroundBlake3::Update(const uint8_t* data, size_t n) {
   cv_.notify_all();
 }
 
-void BackgroundBlake3::Wait() {
+void BackgroundConsumer::Wait() {
   std::unique_lock<std::mutex> l(mu_);
   cv_.wait(l, [&] { return todo_.empty() && !busy_; });
 }
 
-Digest BackgroundBlake3::Finalize() {
-  Wait();
-  return hasher_.Finalize();
-}
-
-void BackgroundBlake3::Run() {
+void BackgroundConsumer::Run() {
   std::unique_lock<std::mutex> l(mu_);
   while (true) {
     cv_.wait(l, [&] { return stop_ || !todo_.empty(); });
@@ -47,11 +42,16 @@ void BackgroundBlake3::Run() {
     todo_.pop_front();
     busy_ = true;
     l.unlock();
-    hasher_.Update(p, n);
+    consume_(p, n);
     l.lock();
     busy_ = false;
     cv_.notify_all();
   }
+}
+
+Digest BackgroundBlake3::Finalize() {
+  Wait();
+  return hasher_.Finalize();
 }
 
 }  // namespace as

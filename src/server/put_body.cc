@@ -95,20 +95,33 @@ Result<size_t> PutBody::Read(uint8_t* buf, size_t cap) {
                                      std::to_string(*expected_length_));
     return s3::ToStatus(*error_);
   }
-  md5_.Update(buf, n);
-  if (payload_sha256_) payload_sha256_->Update(buf, n);
-  if (checksum_sha256_) checksum_sha256_->Update(buf, n);
-  if (want_crc32c_) crc32c_ = kernels_.crc32c(crc32c_, buf, n);
   return n;
+}
+
+void PutBody::Observe(const uint8_t* data, size_t n) {
+  md5_.Update(data, n);
+  if (payload_sha256_) payload_sha256_->Update(data, n);
+  if (checksum_sha256_) checksum_sha256_->Update(data, n);
+  if (want_crc32c_) crc32c_ = kernels_.crc32c(crc32c_, data, n);
+  observed_ += n;
 }
 
 ByteSource PutBody::source() {
   return [this](uint8_t* buf, size_t cap) { return Read(buf, cap); };
 }
 
+std::function<void(const uint8_t*, size_t)> PutBody::observer() {
+  return [this](const uint8_t* data, size_t n) { Observe(data, n); };
+}
+
 std::optional<s3::S3Error> PutBody::error() const { return error_; }
 
 std::optional<s3::S3Error> PutBody::Finish(ObjectAttrs* attrs) {
+  if (observed_ != bytes_) {  // a put without observer(): no digest to trust
+    return s3::MakeS3Error(500, "InternalError",
+                           "body digests cover " + std::to_string(observed_) + " of " +
+                               std::to_string(bytes_) + " bytes");
+  }
   uint8_t md5[16];
   md5_.Finish(md5);
   md5_hex_ = ToHex(md5, 16);

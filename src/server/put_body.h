@@ -6,8 +6,8 @@
 //    per-chunk signatures of aws-chunked (STREAMING-*), un-framed here;
 //  - Content-MD5 and x-amz-checksum-crc32c / -sha256 (headers or aws-chunked
 //    trailers).
-// As the bytes pass it computes the MD5 (the object's ETag) and any checksum
-// the client sent, so nothing is read twice.
+// As the store passes the bytes to observer() it computes the MD5 (the
+// object's ETag) and any checksum the client sent, so nothing is read twice.
 #pragma once
 
 #include <memory>
@@ -32,7 +32,11 @@ class PutBody {
                                                         const s3::SigV4Auth& auth,
                                                         const std::string& secret,
                                                         const KernelTable& kernels);
+  // The body's bytes, for Store::Put / PutPart; pass observer() as
+  // PutOptions::observe with it: the digests (MD5 ETag, checksums, the signed
+  // payload hash) are computed there, on another CPU when the store has one.
   ByteSource source();
+  std::function<void(const uint8_t*, size_t)> observer();
   // After the source returned 0: every check; fills attrs->etag and the
   // checksums. The S3 error to answer otherwise.
   std::optional<s3::S3Error> Finish(ObjectAttrs* attrs);
@@ -44,6 +48,7 @@ class PutBody {
  private:
   PutBody(RequestBody& body, const KernelTable& k) : body_(body), kernels_(k) {}
   Result<size_t> Read(uint8_t* buf, size_t cap);
+  void Observe(const uint8_t* data, size_t n);
 
   RequestBody& body_;
   const KernelTable& kernels_;
@@ -57,6 +62,7 @@ class PutBody {
   std::unique_ptr<StreamingDigest> payload_sha256_, checksum_sha256_;
   uint32_t crc32c_ = 0;
   uint64_t bytes_ = 0;
+  uint64_t observed_ = 0;  // bytes the digests have seen (Observe)
   std::string md5_hex_;
   std::optional<s3::S3Error> error_;
 };

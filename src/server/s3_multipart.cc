@@ -66,6 +66,7 @@ void UploadPart(S3Request& r) {
   ObjectAttrs attrs;
   std::optional<s3::S3Error> finish_error;
   PutOptions po;
+  po.observe = (*body)->observer();
   po.finish = [&]() -> Result<std::string> {
     if ((*body)->bytes() > r.max_put_bytes) finish_error = s3::err::EntityTooLarge();
     if (!finish_error) finish_error = (*body)->Finish(&attrs);

@@ -71,6 +71,7 @@ void PutObject(S3Request& r) {
   if (!body.ok()) return r.Error(body.error());
   std::optional<s3::S3Error> finish_error;
   PutOptions po;
+  po.observe = (*body)->observer();
   po.require_bucket = true;
   po.finish = [&]() -> Result<std::string> {
     if ((*body)->bytes() > r.max_put_bytes) finish_error = s3::err::EntityTooLarge();

@@ -11,13 +11,30 @@
 namespace as {
 
 namespace {
-// Gives a put's whole-stream hash to another CPU: the stream's buffer ranges
-// are hashed where they lie, before the stream reuses them.
+// Gives a put's whole-stream passes to other CPUs: its BLAKE3 and the
+// caller's PutOptions::observe each run on a thread of their own over the
+// stream's buffer ranges, done with them before the stream reuses them.
 class WholeStreamTap : public ChunkStream::Tap {
  public:
-  void Read(const uint8_t* data, size_t n) override { hash.Update(data, n); }
-  void BeforeReuse() override { hash.Wait(); }
-  BackgroundBlake3 hash;
+  explicit WholeStreamTap(const BackgroundConsumer::Consume& observe) {
+    if (observe) observe_.emplace(observe);
+  }
+  void Read(const uint8_t* data, size_t n) override {
+    hash_.Update(data, n);
+    if (observe_) observe_->Update(data, n);
+  }
+  void BeforeReuse() override {
+    hash_.Wait();
+    if (observe_) observe_->Wait();
+  }
+  Digest Finish() {
+    if (observe_) observe_->Wait();
+    return hash_.Finalize();
+  }
+
+ private:
+  BackgroundBlake3 hash_;
+  std::optional<BackgroundConsumer> observe_;
 };
 }  // namespace
 
@@ -183,16 +200,18 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   DeltaCursor cursor;
   Blake3Hasher whole;
   ChunkStream stream(chunker_, source);
-  // With another CPU to use, the whole-stream hash runs beside the cutting
-  // and per-chunk hashing (the put's two BLAKE3 passes), else chunk by chunk
-  // while each is in cache.
+  // With another CPU to use, the whole-stream passes run beside the cutting
+  // and per-chunk hashing, else chunk by chunk while each is in cache.
   std::optional<WholeStreamTap> tap;
-  if (workers > 0) stream.SetTap(&tap.emplace());
+  if (workers > 0) stream.SetTap(&tap.emplace(options.observe));
   ChunkView c;
   while (true) {
     AS_ASSIGN_OR_RETURN(bool more, stream.Next(&c));
     if (!more) break;
-    if (!tap) whole.Update(c.data, c.size);
+    if (!tap) {
+      whole.Update(c.data, c.size);
+      if (options.observe) options.observe(c.data, c.size);
+    }
     Digest d = Blake3(c.data, c.size);
     manifest.chunks.push_back(ChunkRef{d, static_cast<uint32_t>(c.size)});
     if (options.progress) options.progress(c.offset + c.size);
@@ -214,7 +233,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
     AS_RETURN_IF_ERROR(pipeline.Add(d, c.data, c.size, std::move(base)));
   }
   AS_RETURN_IF_ERROR(pipeline.Finish());
-  manifest.content = tap ? tap->hash.Finalize() : whole.Finalize();
+  manifest.content = tap ? tap->Finish() : whole.Finalize();
   manifest.size = stream.bytes_read();
   std::string attrs;
   if (options.finish) {

@@ -75,5 +75,42 @@ TEST(CompressPipelineTest, SameResultForAnyWorkerCount) {
   }
 }
 
+TEST(CompressPipelineTest, ObserveSeesEveryByteInOrderBeforeFinish) {
+  // PutOptions::observe (the S3 layer's MD5 and checksums): inline without
+  // workers, on a thread of its own with them; done either way by finish.
+  const std::vector<uint8_t> data = testing::RandomBytes(11 << 20, 5);
+  for (int workers : {0, 1}) {
+    std::string dir = testing::TempDir("observe");
+    StoreOptions o;
+    o.create_if_missing = true;
+    o.compress_workers = workers;
+    auto st = Store::Open(dir, o);
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    std::vector<uint8_t> seen;
+    size_t seen_at_finish = 0;
+    PutOptions po;
+    po.observe = [&](const uint8_t* p, size_t n) { seen.insert(seen.end(), p, p + n); };
+    po.finish = [&]() -> Result<std::string> {
+      seen_at_finish = seen.size();
+      return std::string();
+    };
+    size_t pos = 0;
+    auto r = (*st)->Put(
+        {kDefaultTenant, "b", "k"},
+        [&](uint8_t* buf, size_t cap) -> Result<size_t> {
+          size_t n = std::min({cap, data.size() - pos, size_t{3} << 20});
+          if (n) std::memcpy(buf, data.data() + pos, n);
+          pos += n;
+          return n;
+        },
+        po);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(seen_at_finish, data.size()) << workers << " workers";
+    EXPECT_TRUE(seen == data) << workers << " workers";
+    st->reset();
+    std::filesystem::remove_all(dir);
+  }
+}
+
 }  // namespace
 }  // namespace as

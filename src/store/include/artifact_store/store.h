@@ -114,6 +114,12 @@ struct PutOptions {
   // ETag, content type and user metadata there). An error aborts the put and
   // nothing is committed, so a body that fails its checksum is never stored.
   std::function<Result<std::string>()> finish;
+  // Sees every byte of the source once, in order, all before `finish` is
+  // called: for digests the caller keeps (the S3 layer's MD5 ETag and
+  // checksums). It may be called on another thread than Put's, while the
+  // source is still being read (never two calls at once), so that with a
+  // spare CPU this pass runs beside the put's own cutting and hashing.
+  std::function<void(const uint8_t* data, size_t n)> observe;
   // NotFound("bucket ...") unless the bucket exists, checked in the commit
   // (S3 semantics). Without it a put creates its bucket (CLI semantics).
   bool require_bucket = false;
