@@ -152,14 +152,7 @@ Status CompressPipeline::Drain(bool all) {
       if (!b->done && !must_wait) return Status::OK();
       // Rather than wait, compress a batch no worker has taken yet: when
       // compression is the slower side, the caller's CPU helps with it.
-      while (!b->done && !todo_.empty()) {
-        std::shared_ptr<Batch> mine = todo_.front();
-        todo_.pop_front();
-        l.unlock();
-        CompressBatch(mine.get(), &inline_);
-        l.lock();
-        mine->done = true;
-      }
+      while (!b->done && !todo_.empty()) CompressNext(l, &inline_);
       cv_.wait(l, [&] { return b->done; });
     }
     inflight_.pop_front();
@@ -202,15 +195,19 @@ void CompressPipeline::Work() {
   while (true) {
     cv_.wait(l, [&] { return stop_ || !todo_.empty(); });
     if (todo_.empty()) return;
-    std::shared_ptr<Batch> b = todo_.front();
-    todo_.pop_front();
-    l.unlock();
-    CompressBatch(b.get(), &c);
-    l.lock();
-    b->done = true;
-    b.reset();  // the caller reuses it once emitted
-    cv_.notify_all();
+    CompressNext(l, &c);
   }
+}
+
+void CompressPipeline::CompressNext(std::unique_lock<std::mutex>& l, Compressor* c) {
+  std::shared_ptr<Batch> b = todo_.front();
+  todo_.pop_front();
+  l.unlock();
+  CompressBatch(b.get(), c);
+  l.lock();
+  b->done = true;
+  b.reset();  // the caller reuses it once emitted
+  cv_.notify_all();
 }
 
 }  // namespace as

@@ -64,6 +64,9 @@ class CompressPipeline {
   Status EmitBatch(const Batch& b);  // its frames, in order
   void Recycle(std::shared_ptr<Batch> b);
   void CompressBatch(Batch* b, Compressor* c);
+  // Takes the oldest queued batch and compresses it with the lock `l` (on
+  // mu_) released; marks it done.
+  void CompressNext(std::unique_lock<std::mutex>& l, Compressor* c);
   // One chunk's frame fields and payload (*out, valid until the next call
   // with the same compressor and scratch).
   static FrameInfo Encode(Compressor* c, const Digest& d, const uint8_t* src, size_t n,
