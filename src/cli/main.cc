@@ -127,7 +127,12 @@ int main(int argc, char** argv) {
 
   bool reindex = false, repair_json = false;
   auto* c_repair = app.add_subcommand("repair", "Repair the metadata from the packs");
-  c_repair->add_flag("--reindex", reindex, "Rebuild the chunk/manifest/pack index from packs")
+  c_repair
+      ->add_flag("--reindex", reindex,
+                 "Rebuild the chunk/manifest/pack index from the packs. If metadata.db was "
+                 "lost, also the tenants (under their old dedup domains) and the names, from "
+                 "the manifests' name hints; S3 access keys are not in the packs: issue new "
+                 "ones with `tenant add NAME`")
       ->required();
   c_repair->add_flag("--json", repair_json, "Print JSON");
   c_repair->callback([&] { rc = CmdReindex(g, repair_json); });
