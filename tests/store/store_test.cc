@@ -548,6 +548,47 @@ TEST_F(StoreCorruptionTest, FlippedByteIsFoundAndGetStopsBeforeIt) {
   ExpectReads("b/y", y_);
 }
 
+TEST_F(StoreCorruptionTest, ParallelVerifyReportsWhatASerialOneDoes) {
+  // Damage in two packs and a third pack gone: verify on one thread and on
+  // four (packs checked in parallel) must give the same report, in the same
+  // order, names included.
+  Build();
+  std::string pack;
+  FooterEntry e;
+  Bytes raw;
+  PickChunk(&pack, &e, &raw);
+  ASSERT_TRUE(as::testing::FlipByte(pack, e.offset + format::kFrameHeaderSize + 7));
+  ASSERT_TRUE(as::testing::FlipByte(x_packs_[1], fs::file_size(x_packs_[1]) / 2));
+  fs::remove(x_packs_[2]);
+  auto run = [&](int workers, bool full) {
+    StoreOptions o = SmallOptions();
+    o.compress_workers = workers;
+    Open(nullptr, o);
+    auto v = store_->Verify(full);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? *v : VerifyReport{};
+  };
+  for (bool full : {false, true}) {
+    VerifyReport one = run(0, full), four = run(3, full);
+    EXPECT_FALSE(one.ok());
+    EXPECT_GE(one.bad.size(), 3u);
+    EXPECT_EQ(four.packs, one.packs);
+    EXPECT_EQ(four.frames, one.frames);
+    EXPECT_EQ(four.bytes, one.bytes);
+    EXPECT_EQ(four.manifests, one.manifests);
+    EXPECT_EQ(four.problems, one.problems);
+    ASSERT_EQ(four.bad.size(), one.bad.size());
+    for (size_t i = 0; i < one.bad.size(); i++) {
+      EXPECT_EQ(four.bad[i].pack, one.bad[i].pack) << i;
+      EXPECT_EQ(four.bad[i].offset, one.bad[i].offset) << i;
+      EXPECT_EQ(four.bad[i].digest, one.bad[i].digest) << i;
+      EXPECT_EQ(four.bad[i].problem, one.bad[i].problem) << i;
+      EXPECT_EQ(four.bad[i].broken_names, one.bad[i].broken_names) << i;
+    }
+    ExpectOnlyXBroken(four);
+  }
+}
+
 TEST_F(StoreCorruptionTest, TruncatedPackIsReported) {
   Build();
   const std::string pack = x_packs_[0];
