@@ -6,10 +6,11 @@ SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 NOASM_BUILD ?= build-noasm
+FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 
 .PHONY: all setup build build-asan test unit-test asan-test cli-test server-test noasm-test kcheck \
-  run serve bench format clean
+  run serve bench fuzz format clean
 
 all: build
 
@@ -63,6 +64,21 @@ noasm-test: setup $(NOASM_BUILD)/build.ninja
 test: unit-test cli-test server-test asan-test noasm-test kcheck
 	@echo "make test: all suites passed"
 
+# libFuzzer (clang, ASan+UBSan) on every parser of untrusted bytes, FUZZ_SECONDS
+# each (fuzz/fuzz.h); corpora kept in $(FUZZ_BUILD)/corpus. Not part of `test`:
+# what it finds becomes a unit test.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= cbor manifest frame attrs xml uri http sigv4 chunked list server
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DAS_FUZZ=ON -DAS_SANITIZE=ON -DAS_BUILD_BENCH=OFF
+
+fuzz:
+	@bash scripts/setup.sh fuzz
+	$(MAKE) $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) --target as_fuzz -j $(JOBS)
+	bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 run: build
 	@$(BUILD)/bin/artifact-store $(ARGS)
 
@@ -77,4 +93,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(NOASM_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(NOASM_BUILD) $(FUZZ_BUILD)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package the build, tests and benchmarks need.
 # Idempotent: runs `apt-get update` only when something is missing.
+# `setup.sh fuzz` also installs clang (libFuzzer) for `make fuzz`.
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +15,7 @@ PACKAGES=(
   libboost-dev libpugixml-dev
   awscli rclone s3cmd python3-boto3 curl wrk nginx-light
 )
+if [ "${1:-}" = fuzz ]; then PACKAGES+=(clang); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -175,7 +175,7 @@ class Decoder {
     entries.reserve(static_cast<size_t>(std::min(count, kMaxReserve)));
     size_t prev_start = 0, prev_end = 0;
     for (uint64_t i = 0; i < count; ++i) {
-      entries.emplace_back();
+      entries.emplace_back(Value(), Value());
       const size_t key_start = pos_;
       AS_RETURN_IF_ERROR(Item(&entries.back().first, depth + 1));
       const size_t key_end = pos_;
