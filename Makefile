@@ -68,7 +68,7 @@ test: unit-test cli-test server-test asan-test noasm-test kcheck
 # each (fuzz/fuzz.h); corpora kept in $(FUZZ_BUILD)/corpus. Not part of `test`:
 # what it finds becomes a unit test.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= cbor manifest frame attrs xml uri http sigv4 chunked list server
+FUZZ_TARGETS ?= cbor manifest frame attrs xml uri http sigv4 chunked list server damage
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DAS_FUZZ=ON -DAS_SANITIZE=ON -DAS_BUILD_BENCH=OFF

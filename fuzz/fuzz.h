@@ -41,6 +41,9 @@ void FuzzAwsChunked(const uint8_t* data, size_t size);
 void FuzzListing(const uint8_t* data, size_t size);
 // The HTTP server, S3 API and store together (fuzz/server_requests.cc).
 void FuzzServer(const uint8_t* data, size_t size);
+// A damaged store: gets never give a wrong byte, verify is truthful
+// (fuzz/store_damage.cc).
+void FuzzStoreDamage(const uint8_t* data, size_t size);
 
 // Every harness, by name.
 std::span<const FuzzTarget> AllTargets();

@@ -24,7 +24,10 @@ for t in "$@"; do
   # per-input leak checks would see its caches grow; its store goes in tmp.
   leaks=1
   [ "$t" = server ] && leaks=0
-  tmp=$build/fuzz-tmp/$t
+  # Stores the harnesses make go to memory when it can: they fsync a lot.
+  tmpbase=$build/fuzz-tmp
+  [ -d /dev/shm ] && [ -w /dev/shm ] && tmpbase=/dev/shm/as-fuzz-$$
+  tmp=$tmpbase/$t
   rm -rf "$tmp" && mkdir -p "$tmp"
   if TMPDIR=$tmp AS_FUZZ_TARGET=$t ASAN_OPTIONS=detect_leaks=$leaks UBSAN_OPTIONS=print_stacktrace=1 \
       "$bin" "${args[@]}" "${dirs[@]}" > "$log" 2>&1; then
@@ -38,6 +41,7 @@ for t in "$@"; do
     [ -n "$art" ] && echo "  replay: AS_FUZZ_TARGET=$t $bin $art"
   fi
   rm -rf "$tmp"
+  rmdir "$tmpbase" 2>/dev/null
 done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: findings in: ${failed[*]}" >&2

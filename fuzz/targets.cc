@@ -15,6 +15,8 @@ std::span<const FuzzTarget> AllTargets() {
       {"chunked", "aws-chunked decoder; encode/decode round trip, tamper detection",
        FuzzAwsChunked},
       {"list", "ListObjects paging against a model: every entry exactly once", FuzzListing},
+      {"damage", "damaged packs / lost database: no wrong byte out, verify truthful",
+       FuzzStoreDamage},
       {"server", "signed requests through the server, S3 API and store: never a 5xx", FuzzServer},
   };
   return kTargets;
