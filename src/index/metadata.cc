@@ -507,8 +507,11 @@ Status Metadata::InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location
   return st.Run();
 }
 
-Status Metadata::InsertChunkBase(const ChunkKey& key, const Digest& base) {
-  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR IGNORE INTO chunk_bases VALUES (?,?,?)"));
+Result<SqliteStmt> Metadata::PrepareInsertChunkBase() {
+  return db_->Prepare("INSERT OR IGNORE INTO chunk_bases VALUES (?,?,?)");
+}
+
+Status Metadata::InsertChunkBase(SqliteStmt& st, const ChunkKey& key, const Digest& base) {
   st.Bind(1, int64_t{key.domain});
   BindDigest(st, 2, key.digest);
   BindDigest(st, 3, base);
@@ -537,9 +540,12 @@ Status Metadata::CommitPutRows(const PutCommit& c, const std::vector<int64_t>& i
   for (const auto& [d, loc] : c.chunks) {
     AS_RETURN_IF_ERROR(InsertChunk(ins, ChunkKey{c.domain, d}, loc, ids));
   }
-  for (const auto& [d, base] : c.bases) {
-    LogRoot({"", c.domain, base, true});
-    AS_RETURN_IF_ERROR(InsertChunkBase(ChunkKey{c.domain, d}, base));
+  if (!c.bases.empty()) {
+    AS_ASSIGN_OR_RETURN(auto bst, PrepareInsertChunkBase());
+    for (const auto& [d, base] : c.bases) {
+      LogRoot({"", c.domain, base, true});
+      AS_RETURN_IF_ERROR(InsertChunkBase(bst, ChunkKey{c.domain, d}, base));
+    }
   }
   if (c.manifest) AS_RETURN_IF_ERROR(InsertManifest(*c.manifest, ids));
   if (c.complete_upload) AS_RETURN_IF_ERROR(DeleteUploadLocked(*c.complete_upload));
@@ -674,7 +680,8 @@ Status Metadata::CommitReindex(const Reindex& r) {
     AS_RETURN_IF_ERROR(InsertPacks(r.packs, &ids));
     AS_ASSIGN_OR_RETURN(auto ins, PrepareInsertChunk());
     for (const auto& [key, loc] : r.chunks) AS_RETURN_IF_ERROR(InsertChunk(ins, key, loc, ids));
-    for (const auto& [key, base] : r.bases) AS_RETURN_IF_ERROR(InsertChunkBase(key, base));
+    AS_ASSIGN_OR_RETURN(auto bst, PrepareInsertChunkBase());
+    for (const auto& [key, base] : r.bases) AS_RETURN_IF_ERROR(InsertChunkBase(bst, key, base));
     for (const auto& m : r.manifests) AS_RETURN_IF_ERROR(InsertManifest(m, ids));
     return Status::OK();
   });

@@ -268,7 +268,8 @@ class Metadata {
   // CommitPut's rows but the packs' (ids: the put's packs' row ids).
   Status CommitPutRows(const PutCommit& c, const std::vector<int64_t>& ids, SqliteStmt& ins);
   Status InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids);
-  Status InsertChunkBase(const ChunkKey& key, const Digest& base);
+  Result<SqliteStmt> PrepareInsertChunkBase();
+  Status InsertChunkBase(SqliteStmt& st, const ChunkKey& key, const Digest& base);
   Result<SqliteStmt> PrepareInsertChunk();
   Status InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location& loc,
                      const std::vector<int64_t>& ids);

@@ -185,6 +185,9 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     // deduplicated against), and so does one a running put has leased.
     std::unordered_set<uint64_t> kept_deltas;  // delta chunks whose rows stay
     for (const PackRow& p : packs) {
+      // Without delta chunks a kept pack's rows decide nothing: skip them
+      // (this runs under the commit lock).
+      if (bases_of.empty() && !drop.count(p.id)) continue;
       for (Rec& r : by_pack[p.id]) {
         if (r.manifest) continue;
         const uint64_t key = ChunkFilter::Key(r.key.domain, r.key.digest);
@@ -217,6 +220,7 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     dead_keys.clear();
     dead_recs.clear();
     for (const PackRow& p : packs) {
+      if (base_keys.empty()) break;
       if (!drop.count(p.id)) continue;
       for (Rec& r : by_pack[p.id]) {
         const uint64_t key = ChunkFilter::Key(r.key.domain, r.key.digest);
