@@ -5,6 +5,7 @@
 #include <optional>
 #include <string_view>
 
+#include "base/bytes.h"
 #include "cbor/cbor.h"
 
 namespace as {
@@ -169,6 +170,16 @@ std::string ObjectAttrs::Encode() const {
   if (parts) e.emplace_back(cbor::Value::Uint(kParts), cbor::Value::Uint(parts));
   std::vector<uint8_t> b = cbor::Encode(cbor::Value::Map(std::move(e)));
   return std::string(b.begin(), b.end());
+}
+
+std::string ContentEtag(const Digest& content) {
+  return ToHex(content.bytes.data(), std::min<size_t>(content.size(), 16)) + "-1";
+}
+
+Result<ObjectAttrs> ObjectAttrs::DecodeFor(const std::string& bytes, const Digest& content) {
+  AS_ASSIGN_OR_RETURN(ObjectAttrs a, Decode(bytes));
+  if (a.etag.empty()) a.etag = ContentEtag(content);
+  return a;
 }
 
 Result<ObjectAttrs> ObjectAttrs::Decode(const std::string& bytes) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "base/digest.h"
 #include "base/status.h"
 
 namespace as {
@@ -26,6 +27,18 @@ struct ObjectAttrs {
   std::string Encode() const;
   // An empty string (a name put by the CLI) decodes to empty attrs.
   static Result<ObjectAttrs> Decode(const std::string& bytes);
+  // Decode, for what S3 shows of an object whose content digest is
+  // `content`: one put without the S3 API (by the CLI, or a name restored by
+  // `repair --reindex`) has no MD5, and its ETag is ContentEtag(content).
+  static Result<ObjectAttrs> DecodeFor(const std::string& bytes, const Digest& content);
 };
+
+// The ETag of an object without an MD5: the first 16 bytes of its content
+// digest in hex, then "-1". It is stable and changes with the bytes, so
+// conditional requests and sync tools work; the part-count suffix is what
+// S3 clients (s3cmd, rclone, mc) take as "not an MD5 of the bytes", so they
+// do not compare it with one they computed (with no ETag at all, s3cmd
+// warns of an MD5 mismatch and downloads the object again on every sync).
+std::string ContentEtag(const Digest& content);
 
 }  // namespace as

@@ -174,6 +174,23 @@ bool AnsweredSubresource(S3Request& r) {
             "</AccessControlList></AccessControlPolicy>");
       return true;
     }
+    if (k == "tagging" && !r.key.empty() && (r.req.method == "GET" || r.req.method == "DELETE")) {
+      // No object has tags here. awscli reads them to carry them along with
+      // a multipart copy (aws s3 cp/mv/sync between S3 locations, 8 MiB up).
+      r.w.SetOperation(r.req.method == "GET" ? "GetObjectTagging" : "DeleteObjectTagging");
+      if (!r.store->Lookup(r.Name()).ok()) {
+        if (r.RequireBucket()) r.Error(NoSuchKey(r.key));
+        return true;
+      }
+      if (r.req.method == "DELETE") {
+        r.w.Send(204, "", "").IgnoreError();
+        return true;
+      }
+      r.Xml(200,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging xmlns=\""
+            "http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet></TagSet></Tagging>");
+      return true;
+    }
     r.w.SetOperation("Unsupported");
     r.Error(s3::MakeS3Error(501, "NotImplemented",
                             "This server does not implement the ?" + k + " sub-resource"));

@@ -116,7 +116,7 @@ void ListObjects(S3Request& r) {
     std::vector<s3::ObjectSummary> out;
     out.reserve(rows.size());
     for (const ArtifactInfo& a : rows) {
-      AS_ASSIGN_OR_RETURN(ObjectAttrs attrs, ObjectAttrs::Decode(a.attrs));
+      AS_ASSIGN_OR_RETURN(ObjectAttrs attrs, ObjectAttrs::DecodeFor(a.attrs, a.content));
       out.push_back(s3::ObjectSummary{a.name->key, a.size, attrs.etag, a.created * 1000});
     }
     return out;

@@ -1,11 +1,13 @@
-// Multipart uploads: Create, UploadPart, Complete, Abort, ListParts,
-// ListMultipartUploads. Parts are stored and deduplicated as they arrive;
+// Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort,
+// ListParts, ListMultipartUploads. Parts are stored and deduplicated as they arrive;
 // Complete binds the name to one manifest of all the parts' chunks.
 #include <map>
 
 #include "base/bytes.h"
 #include "hash/sha.h"
 #include "s3/xml.h"
+#include "server/get_pipe.h"
+#include "server/object_attrs.h"
 #include "server/put_body.h"
 #include "server/s3_request.h"
 
@@ -47,14 +49,97 @@ void CreateMultipart(S3Request& r) {
   r.Xml(200, s3::InitiateMultipartUploadXml({r.bucket, r.key, u->id}));
 }
 
+namespace {
+
+// x-amz-copy-source-range "bytes=FIRST-LAST" (both given, inclusive) within
+// an object of `size` bytes; absent = the whole object.
+std::optional<s3::S3Error> ParseCopyRange(const std::string* h, uint64_t size,
+                                          std::optional<ByteRange>* out) {
+  if (!h) return std::nullopt;
+  auto bad = [&] {
+    return s3::err::InvalidArgument("Range specified is not valid for source object of size: " +
+                                    std::to_string(size));
+  };
+  std::string_view v = *h;
+  if (v.substr(0, 6) != "bytes=") return bad();
+  v.remove_prefix(6);
+  const size_t dash = v.find('-');
+  auto num = [](std::string_view t) -> std::optional<uint64_t> {
+    if (t.empty() || t.size() > 19) return std::nullopt;
+    uint64_t n = 0;
+    for (char c : t) {
+      if (c < '0' || c > '9') return std::nullopt;
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return n;
+  };
+  if (dash == std::string_view::npos) return bad();
+  auto first = num(v.substr(0, dash)), last = num(v.substr(dash + 1));
+  if (!first || !last || *first > *last || *last >= size) return bad();
+  *out = ByteRange{*first, *last};
+  return std::nullopt;
+}
+
+// UploadPartCopy: the part is (a range of) another object's bytes. They are
+// read, checked as every get checks them, and put again as the part, so
+// dedup stores nothing new; the part's MD5 (its ETag) is taken as they pass.
+void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
+  r.w.SetOperation("UploadPartCopy");
+  auto upload = FindUpload(r);
+  if (!upload) return;
+  auto src = FindCopySource(r, source);
+  if (!src) return;
+  std::optional<ByteRange> range;
+  if (auto e = ParseCopyRange(r.Header("x-amz-copy-source-range"), src->size, &range)) {
+    return r.Error(*e);
+  }
+  const uint64_t length = range ? *range->last - range->first + 1 : src->size;
+  if (length > r.max_put_bytes) return r.Error(s3::err::EntityTooLarge());
+  Status read_error;
+  GetPipe pipe(
+      [&](const ByteSink& sink) { return r.store->GetFound(r.tenant, *src, sink, range); });
+  StreamingDigest md5(StreamingDigest::Kind::kMd5);
+  uint64_t got = 0;
+  ByteSource from = [&](uint8_t* buf, size_t cap) -> Result<size_t> {
+    auto n = pipe.Read(buf, cap);
+    if (!n.ok()) {
+      read_error = n.status();
+      return n;
+    }
+    md5.Update(buf, *n);
+    got += *n;
+    return n;
+  };
+  ObjectAttrs attrs;
+  PutOptions po;
+  po.finish = [&]() -> Result<std::string> {
+    if (got != length) {
+      return Status::Corruption("copy source gave " + std::to_string(got) + " of " +
+                                std::to_string(length) + " bytes");
+    }
+    uint8_t d[16];
+    md5.Finish(d);
+    attrs.etag = ToHex(d, 16);
+    return attrs.Encode();
+  };
+  auto part = r.store->PutPart(r.tenant, upload->id, number, from, po);
+  if (!part.ok()) {
+    if (!read_error.ok()) return r.Error(read_error, NoSuchKey(src->name->key));
+    return r.Error(part.status(), NoSuchUpload(upload->id));
+  }
+  r.Xml(200, s3::CopyPartResultXml(s3::CopyResultDoc{part->created * 1000, attrs.etag}));
+}
+
+}  // namespace
+
 void UploadPart(S3Request& r) {
   r.w.SetOperation("UploadPart");
   auto number = ParseNumber(r.Query("partNumber"));
   if (!number || *number < 1 || *number > kMaxParts) {
     return r.Error(s3::err::InvalidArgument("Part number must be an integer between 1 and 10000"));
   }
-  if (r.HasQuery("x-amz-copy-source") || r.Header("x-amz-copy-source")) {
-    return r.Error(s3::MakeS3Error(501, "NotImplemented", "UploadPartCopy is not implemented"));
+  if (const std::string* src = r.Header("x-amz-copy-source")) {
+    return UploadPartCopy(r, *number, *src);
   }
   if (r.req.content_length && *r.req.content_length > r.max_put_bytes) {
     return r.Error(s3::err::EntityTooLarge());

@@ -23,7 +23,7 @@ void GetOrHead(S3Request& r, bool head) {
     if (info.status().code() == Code::kNotFound && !r.RequireBucket()) return;
     return r.Error(info.status(), NoSuchKey(r.key));
   }
-  auto attrs = ObjectAttrs::Decode(info->attrs);
+  auto attrs = ObjectAttrs::DecodeFor(info->attrs, info->content);
   if (!attrs.ok()) return r.Error(InternalError(attrs.status()));
   s3::ConditionHeaders ch{Opt(r.Header("if-match")), Opt(r.Header("if-none-match")),
                           Opt(r.Header("if-modified-since")),
@@ -92,23 +92,42 @@ void PutObject(S3Request& r) {
   r.w.Send(200, "", "").IgnoreError();
 }
 
-void CopyObject(S3Request& r, const std::string& source) {
-  r.w.SetOperation("CopyObject");
+}  // namespace
+
+std::optional<ArtifactInfo> FindCopySource(S3Request& r, const std::string& source) {
   // "/bucket/key" or "bucket/key", URL-encoded, maybe "?versionId=...".
   std::string_view src = source;
   if (auto q = src.find('?'); q != std::string_view::npos) src = src.substr(0, q);
   auto decoded = s3::UriDecode(src);
-  if (!decoded.ok()) return r.Error(decoded.error());
+  if (!decoded.ok()) {
+    r.Error(decoded.error());
+    return std::nullopt;
+  }
   std::string text = *decoded;
   if (!text.empty() && text[0] == '/') text.erase(0, 1);
   auto from = ObjectName::Parse(text, r.tenant);
   if (!from.ok()) {
-    return r.Error(s3::err::InvalidArgument("x-amz-copy-source: " + from.status().message()));
+    r.Error(s3::err::InvalidArgument("x-amz-copy-source: " + from.status().message()));
+    return std::nullopt;
   }
-  if (!r.RequireBucket()) return;
-  auto src_info = r.store->Lookup(*from);
-  if (!src_info.ok()) return r.Error(src_info.status(), NoSuchKey(from->key));
-  auto src_attrs = ObjectAttrs::Decode(src_info->attrs);
+  if (!r.RequireBucket()) return std::nullopt;
+  auto info = r.store->Lookup(*from);
+  if (!info.ok()) {
+    r.Error(info.status(), NoSuchKey(from->key));
+    return std::nullopt;
+  }
+  info->name = *from;
+  return *info;
+}
+
+namespace {
+
+void CopyObject(S3Request& r, const std::string& source) {
+  r.w.SetOperation("CopyObject");
+  auto src_info = FindCopySource(r, source);
+  if (!src_info) return;
+  const ObjectName& from = *src_info->name;
+  auto src_attrs = ObjectAttrs::DecodeFor(src_info->attrs, src_info->content);
   if (!src_attrs.ok()) return r.Error(InternalError(src_attrs.status()));
   const std::string* directive = r.Header("x-amz-metadata-directive");
   ObjectAttrs attrs = *src_attrs;
@@ -120,13 +139,13 @@ void CopyObject(S3Request& r, const std::string& source) {
     fresh->checksum_crc32c = src_attrs->checksum_crc32c;
     fresh->checksum_sha256 = src_attrs->checksum_sha256;
     attrs = *fresh;
-  } else if (from->bucket == r.bucket && from->key == r.key) {
+  } else if (from.bucket == r.bucket && from.key == r.key) {
     return r.Error(s3::err::InvalidRequest(
         "This copy request is illegal because it is trying to copy an object to itself without "
         "changing the object's metadata."));
   }
-  auto copied = r.store->Copy(*from, r.Name(), attrs.Encode(), true);
-  if (!copied.ok()) return r.Error(copied.status(), NoSuchKey(from->key));
+  auto copied = r.store->Copy(from, r.Name(), attrs.Encode(), true);
+  if (!copied.ok()) return r.Error(copied.status(), NoSuchKey(from.key));
   s3::CopyResultDoc doc{copied->created * 1000, attrs.etag};
   r.Xml(200, s3::CopyObjectResultXml(doc));
 }

@@ -65,8 +65,14 @@ void SendArtifact(S3Request& r, const ArtifactInfo& info, bool head, const s3::S
 // Sub-resources this server does not keep (?tagging, ?policy, ...): true
 // after answering 501 NotImplemented, so the request is not mistaken for a
 // plain object or bucket operation. GET ?acl is answered (a canned
-// owner-only policy: there are no ACLs here), as clients such as s3cmd ask.
+// owner-only policy: there are no ACLs here), as clients such as s3cmd ask,
+// and so are GET and DELETE of an object's ?tagging (there are no tags).
 bool AnsweredSubresource(S3Request& r);
+
+// The object an x-amz-copy-source header names (URL-encoded "/bucket/key",
+// in the caller's tenant), with its name set; nullopt after answering the
+// error (bad name, no such bucket or key).
+std::optional<ArtifactInfo> FindCopySource(S3Request& r, const std::string& source);
 
 // Operations, by area (s3_buckets.cc, s3_objects.cc, s3_multipart.cc,
 // content_api.cc).

@@ -63,6 +63,19 @@ test_aws_s3_cp_large_file_is_multipart() {
   case "$etag" in *-3\") ;; *) fail "ETag of a 3-part upload: $etag" ;; esac
   awsa s3 cp s3://awsbig/big.bin "$TMP/back" >/dev/null
   cmp "$TMP/big" "$TMP/back"
+  # Between S3 locations, above 8 MiB, the CLI reads the source's tags and
+  # copies it in ranged parts (UploadPartCopy); mv then deletes the source.
+  awsa s3 cp s3://awsbig/big.bin s3://awsbig/copy.bin >/dev/null
+  awsa s3 mv s3://awsbig/copy.bin s3://awsbig/moved.bin >/dev/null
+  awsa s3 cp s3://awsbig/moved.bin "$TMP/moved" >/dev/null
+  cmp "$TMP/big" "$TMP/moved"
+  local ls
+  ls=$(awsa s3 ls s3://awsbig/)
+  expect_not_in "$ls" "copy.bin"
+  awsa s3 mb s3://awsbig2 >/dev/null
+  awsa s3 sync s3://awsbig/ s3://awsbig2/ >/dev/null
+  awsa s3 cp s3://awsbig2/big.bin "$TMP/synced" >/dev/null
+  cmp "$TMP/big" "$TMP/synced"
 }
 
 # Expected multipart ETag: md5 of the concatenated part md5s, "-" part count.
