@@ -76,6 +76,7 @@ struct Fixture {
   std::unique_ptr<S3Api> api;
   std::unique_ptr<HttpServer> server;
   s3::SigV4Credentials alice, bob;
+  std::string upload_id;  // of /bkt/up, put in targets for "@U"
 
   std::string Request(const std::string& method, const std::string& target,
                       std::vector<s3::HttpHeader> headers, const std::string& body,
@@ -127,14 +128,19 @@ Fixture* Setup() {
   const int port = f->server->port();
   std::string big;
   for (int i = 0; i < 300; i++) big += "line " + std::to_string(i * 7919 % 1000) + "\n";
-  for (const auto& [m, t, body] : std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"PUT", "/bkt", ""},
-           {"PUT", "/bkt/k", "hello"},
-           {"PUT", "/bkt/dir/x", "x"},
-           {"PUT", "/bkt/big", big},
-           {"POST", "/bkt/up?uploads", ""}}) {
+  for (const auto& [m, t, body] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{{"PUT", "/bkt", ""},
+                                                                      {"PUT", "/bkt/k", "hello"},
+                                                                      {"PUT", "/bkt/dir/x", "x"},
+                                                                      {"PUT", "/bkt/big", big}}) {
     (void)RoundTrip(port, f->Request(m, t, {}, body, f->alice, false));
   }
+  // Upload ids are random: the fuzzer names this one "@U".
+  std::string init =
+      RoundTrip(port, f->Request("POST", "/bkt/up?uploads", {}, "", f->alice, false));
+  size_t id_at = init.find("<UploadId>"), id_end = init.find("</UploadId>");
+  if (id_at == std::string::npos || id_end == std::string::npos) FuzzFail("no upload: " + init);
+  f->upload_id = init.substr(id_at + 10, id_end - id_at - 10);
   (void)RoundTrip(port, f->Request("PUT", "/bobs", {}, "", f->bob, false));
   return f;
 }
@@ -163,7 +169,8 @@ bool Framing(std::string name) {
 
 }  // namespace
 
-// Input: flags, target line, "name: value" lines up to an empty line, body.
+// Input: flags, target line ("@U" stands for the id of an upload in
+// progress on /bkt/up), "name: value" lines up to an empty line, body.
 void FuzzServer(const uint8_t* data, size_t size) {
   static Fixture* f = Setup();
   FuzzInput in(data, size);
@@ -172,6 +179,9 @@ void FuzzServer(const uint8_t* data, size_t size) {
   if (target.empty() || target[0] != '/') target.insert(target.begin(), '/');
   for (char& c : target) {
     if (c <= 0x20 || c >= 0x7f) c = '_';
+  }
+  for (size_t at; (at = target.find("@U")) != std::string::npos;) {
+    target.replace(at, 2, f->upload_id);
   }
   std::vector<s3::HttpHeader> headers;
   while (!in.empty()) {
