@@ -146,6 +146,81 @@ s3::S3Expected<ObjectAttrs> AttrsFromHeaders(const HttpRequest& req) {
   return a;
 }
 
+namespace {
+
+// GET ?acl: a canned owner-only policy (there are no ACLs here); s3cmd asks.
+void AnswerAcl(S3Request& r) {
+  r.w.SetOperation("GetAcl");
+  if (r.key.empty() ? !r.RequireBucket() : !r.store->Lookup(r.Name()).ok()) {
+    if (!r.key.empty()) r.Error(NoSuchKey(r.key));
+    return;
+  }
+  // Tenant names are letters, digits and - _ . only: no escaping needed.
+  r.Xml(200,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy xmlns=\""
+        "http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>" + r.tenant +
+        "</ID><DisplayName>" + r.tenant + "</DisplayName></Owner><AccessControlList><Grant>"
+        "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+        "xsi:type=\"CanonicalUser\"><ID>" + r.tenant + "</ID><DisplayName>" + r.tenant +
+        "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>"
+        "</AccessControlList></AccessControlPolicy>");
+}
+
+// GET or DELETE of an object's ?tagging: no object has tags here. awscli
+// reads them to carry them along with a multipart copy (aws s3 cp/mv/sync
+// between S3 locations, from 8 MiB).
+void AnswerObjectTagging(S3Request& r) {
+  const bool get = r.req.method == "GET";
+  r.w.SetOperation(get ? "GetObjectTagging" : "DeleteObjectTagging");
+  if (!r.store->Lookup(r.Name()).ok()) {
+    if (r.RequireBucket()) r.Error(NoSuchKey(r.key));
+    return;
+  }
+  if (!get) {
+    r.w.Send(204, "", "").IgnoreError();
+    return;
+  }
+  r.Xml(200,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging xmlns=\""
+        "http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet></TagSet></Tagging>");
+}
+
+// A bucket configuration this server never has: reading it gets S3's own
+// answer for one that was never set (tools that manage buckets, such as
+// Terraform, read them all and take these 404s as "unset", a 501 as a failure).
+struct Unconfigured {
+  const char* subresource;
+  const char* code;
+  const char* message;
+};
+constexpr Unconfigured kUnconfigured[] = {
+    {"cors", "NoSuchCORSConfiguration", "The CORS configuration does not exist"},
+    {"encryption", "ServerSideEncryptionConfigurationNotFoundError",
+     "The server side encryption configuration was not found"},
+    {"lifecycle", "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"},
+    {"object-lock", "ObjectLockConfigurationNotFoundError",
+     "Object Lock configuration does not exist for this bucket"},
+    {"ownershipControls", "OwnershipControlsNotFoundError",
+     "The bucket ownership controls were not found"},
+    {"policy", "NoSuchBucketPolicy", "The bucket policy does not exist"},
+    {"publicAccessBlock", "NoSuchPublicAccessBlockConfiguration",
+     "The public access block configuration was not found"},
+    {"replication", "ReplicationConfigurationNotFoundError",
+     "The replication configuration was not found"},
+    {"tagging", "NoSuchTagSet", "The TagSet does not exist"},
+    {"website", "NoSuchWebsiteConfiguration", "The specified bucket does not have a website "
+                                              "configuration"},
+};
+
+const Unconfigured* FindUnconfigured(std::string_view k) {
+  for (const auto& u : kUnconfigured) {
+    if (k == u.subresource) return &u;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 bool AnsweredSubresource(S3Request& r) {
   static const std::set<std::string, std::less<>> kUnsupported = {
       "accelerate", "acl",     "analytics",  "attributes", "cors",          "encryption",
@@ -153,42 +228,23 @@ bool AnsweredSubresource(S3Request& r) {
       "metrics",    "notification", "object-lock", "ownershipControls",    "policy",
       "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
       "retention",  "select",  "tagging",    "torrent",    "versions",      "website"};
+  const std::string& m = r.req.method;
   for (const auto& [k, v] : r.query) {
     // Every name above starts with a lowercase letter; the X-Amz-* of a
     // presigned URL never do, and need no lookup.
     if (k.empty() || k[0] < 'a' || k[0] > 'z' || !kUnsupported.count(k)) continue;
-    if (k == "acl" && (r.req.method == "GET" || r.req.method == "HEAD")) {
-      r.w.SetOperation("GetAcl");
-      if (r.key.empty() ? !r.RequireBucket() : !r.store->Lookup(r.Name()).ok()) {
-        if (!r.key.empty()) r.Error(NoSuchKey(r.key));
-        return true;
-      }
-      // Tenant names are letters, digits and - _ . only: no escaping needed.
-      r.Xml(200,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<AccessControlPolicy xmlns=\""
-            "http://s3.amazonaws.com/doc/2006-03-01/\"><Owner><ID>" + r.tenant +
-            "</ID><DisplayName>" + r.tenant + "</DisplayName></Owner><AccessControlList><Grant>"
-            "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-            "xsi:type=\"CanonicalUser\"><ID>" + r.tenant + "</ID><DisplayName>" + r.tenant +
-            "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission></Grant>"
-            "</AccessControlList></AccessControlPolicy>");
+    if (k == "acl" && (m == "GET" || m == "HEAD")) {
+      AnswerAcl(r);
       return true;
     }
-    if (k == "tagging" && !r.key.empty() && (r.req.method == "GET" || r.req.method == "DELETE")) {
-      // No object has tags here. awscli reads them to carry them along with
-      // a multipart copy (aws s3 cp/mv/sync between S3 locations, 8 MiB up).
-      r.w.SetOperation(r.req.method == "GET" ? "GetObjectTagging" : "DeleteObjectTagging");
-      if (!r.store->Lookup(r.Name()).ok()) {
-        if (r.RequireBucket()) r.Error(NoSuchKey(r.key));
-        return true;
-      }
-      if (r.req.method == "DELETE") {
-        r.w.Send(204, "", "").IgnoreError();
-        return true;
-      }
-      r.Xml(200,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging xmlns=\""
-            "http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet></TagSet></Tagging>");
+    if (k == "tagging" && !r.key.empty() && (m == "GET" || m == "DELETE")) {
+      AnswerObjectTagging(r);
+      return true;
+    }
+    const Unconfigured* u = r.key.empty() && m == "GET" ? FindUnconfigured(k) : nullptr;
+    if (u) {
+      r.w.SetOperation("GetBucketConfiguration");
+      if (r.RequireBucket()) r.Error(s3::MakeS3Error(404, u->code, u->message));
       return true;
     }
     r.w.SetOperation("Unsupported");

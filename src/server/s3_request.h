@@ -64,9 +64,11 @@ void SendArtifact(S3Request& r, const ArtifactInfo& info, bool head, const s3::S
 
 // Sub-resources this server does not keep (?tagging, ?policy, ...): true
 // after answering 501 NotImplemented, so the request is not mistaken for a
-// plain object or bucket operation. GET ?acl is answered (a canned
-// owner-only policy: there are no ACLs here), as clients such as s3cmd ask,
-// and so are GET and DELETE of an object's ?tagging (there are no tags).
+// plain object or bucket operation. Reads are answered where an answer is
+// true: GET ?acl (a canned owner-only policy: there are no ACLs here), as
+// clients such as s3cmd ask; GET and DELETE of an object's ?tagging (there
+// are no tags); GET of a bucket configuration that is never set (?cors,
+// ?policy, ?lifecycle, ...) with S3's 404 for an unset one.
 bool AnsweredSubresource(S3Request& r);
 
 // The object an x-amz-copy-source header names (URL-encoded "/bucket/key",

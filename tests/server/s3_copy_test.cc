@@ -1,9 +1,11 @@
-// Objects put without the S3 API, and copies between objects that S3
-// clients make: the ETag an object without an MD5 shows, GET ?tagging (which
-// awscli reads before a multipart copy) and UploadPartCopy.
+// What S3 clients read and copy beyond the basic operations: the ETag an
+// object without an MD5 shows, GET ?tagging (which awscli reads before a
+// multipart copy), UploadPartCopy, and the bucket configurations tools read.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/bytes.h"
 #include "hash/blake3.h"
@@ -75,6 +77,28 @@ TEST_F(S3ApiTest, ObjectTaggingIsReadAsEmpty) {
   EXPECT_EQ(Do("GET", "/nobucket/k?tagging").status, 404);
   EXPECT_EQ(Do("GET", "/tagb/k?tagging", "", {}, &bob_).status, 404);  // not bob's
   EXPECT_EQ(Do("PUT", "/tagb/k?tagging", "<Tagging/>").status, 501);
+}
+
+// Tools that manage buckets read every configuration; one never set is a
+// 404 with S3's code for it, not a 501. Setting one stays NotImplemented.
+TEST_F(S3ApiTest, UnsetBucketConfigurationsReadAsS3AnswersThem) {
+  ASSERT_EQ(Do("PUT", "/cfgb").status, 200);
+  for (const auto& [sub, code] : std::vector<std::pair<std::string, std::string>>{
+           {"cors", "NoSuchCORSConfiguration"},
+           {"policy", "NoSuchBucketPolicy"},
+           {"lifecycle", "NoSuchLifecycleConfiguration"},
+           {"encryption", "ServerSideEncryptionConfigurationNotFoundError"},
+           {"tagging", "NoSuchTagSet"},
+           {"website", "NoSuchWebsiteConfiguration"},
+           {"publicAccessBlock", "NoSuchPublicAccessBlockConfiguration"}}) {
+    auto got = Do("GET", "/cfgb?" + sub);
+    EXPECT_EQ(got.status, 404) << sub;
+    EXPECT_NE(got.body.find("<Code>" + code + "</Code>"), std::string::npos) << got.body;
+    EXPECT_EQ(Do("GET", "/nobucket?" + sub).status, 404) << sub;  // NoSuchBucket
+    EXPECT_EQ(Do("PUT", "/cfgb?" + sub, "<x/>").status, 501) << sub;
+  }
+  EXPECT_NE(Do("GET", "/nobucket?cors").body.find("NoSuchBucket"), std::string::npos);
+  EXPECT_EQ(Do("GET", "/cfgb?analytics").status, 501);
 }
 
 // What `aws s3 cp s3://... s3://...` does for objects of 8 MiB and more:
