@@ -8,6 +8,7 @@
 // fault), within 30 seconds.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -43,13 +44,26 @@ std::string RoundTrip(int port, const std::string& request) {
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    FuzzFail("connect: " + std::string(strerror(errno)));
+    // libFuzzer's SIGALRM (its -timeout clock) interrupts blocking calls: an
+    // interrupted connect goes on by itself; wait for it to finish.
+    int err = errno;
+    if (err == EINTR) {
+      pollfd p{fd, POLLOUT, 0};
+      while (poll(&p, 1, 30000) < 0 && errno == EINTR) {
+      }
+      socklen_t len = sizeof err;
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    }
+    if (err != 0) {
+      close(fd);
+      FuzzFail("connect: " + std::string(strerror(err)));
+    }
   }
   // The server may answer (and close) before taking the whole body: a send
   // error after that is the client's problem, not the server's.
   for (size_t off = 0; off < request.size();) {
     ssize_t n = send(fd, request.data() + off, request.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     off += static_cast<size_t>(n);
   }
