@@ -91,9 +91,12 @@ int main(int argc, char** argv) {
 
   bool verify_full = false, verify_json = false;
   auto* c_verify = app.add_subcommand(
-      "verify", "Check every frame's CRC-32C; exit 3 if anything is damaged");
+      "verify",
+      "Check metadata.db (SQLite quick_check) and every frame's CRC-32C; exit 3 if anything is "
+      "damaged");
   c_verify->add_flag("--full", verify_full,
-                     "Also re-hash every chunk (BLAKE3) and decode every manifest");
+                     "Also re-hash every chunk (BLAKE3), decode every manifest and run SQLite's "
+                     "full integrity_check");
   c_verify->add_flag("--json", verify_json, "Print JSON");
   c_verify->callback([&] { rc = CmdVerify(g, verify_full, verify_json); });
 

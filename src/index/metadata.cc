@@ -687,6 +687,20 @@ Status Metadata::CommitReindex(const Reindex& r) {
   });
 }
 
+Result<std::vector<std::string>> Metadata::CheckIntegrity(bool thorough) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st,
+                      r.db().Prepare(thorough ? "PRAGMA integrity_check" : "PRAGMA quick_check"));
+  std::vector<std::string> out;
+  for (;;) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    std::string line = st.Text(0);
+    if (line != "ok") out.push_back(std::move(line));
+  }
+  return out;
+}
+
 Result<StoreTotals> Metadata::Totals() {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(

@@ -228,6 +228,11 @@ class Metadata {
   Status CommitReindex(const Reindex& r);
 
   Result<StoreTotals> Totals();
+  // SQLite's own check of metadata.db (PRAGMA quick_check, or integrity_check
+  // when `thorough`): what it reports, empty when the file is sound. SQLite
+  // keeps no checksums, so a damaged page that no other query reads (the
+  // tenants, the names) is found only here.
+  Result<std::vector<std::string>> CheckIntegrity(bool thorough);
 
   // Buckets (metadata_objects.cc). CreateBucket: AlreadyExists if it does;
   // DeleteBucket: NotFound, or FailedPrecondition while it holds names.

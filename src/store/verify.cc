@@ -51,6 +51,14 @@ Result<VerifyReport> StoreImpl::Verify(bool full, const Progress& progress) {
   ActiveOp op(&active_ops_);
   VerifyReport rep;
   rep.full = full;
+  // The database first: a damaged page that the checks below never read
+  // (tenants, names) would otherwise pass as a clean store that gets fail on.
+  auto db_check = meta_->CheckIntegrity(full);
+  if (!db_check.ok()) {
+    rep.problems.push_back("metadata.db: " + db_check.status().message());
+  } else {
+    for (std::string& m : *db_check) rep.problems.push_back("metadata.db: " + std::move(m));
+  }
   AS_ASSIGN_OR_RETURN(auto packs, meta_->ListPacks());
   std::map<int64_t, PackRows> by_pack;
   std::unordered_set<uint64_t> indexed_chunks;
