@@ -54,6 +54,18 @@ struct FuzzFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A header name the harnesses pass on: what an HTTP parser would accept as
+// one, narrowed to letters, digits, '-' and '_'.
+inline bool IsHeaderName(std::string_view s) {
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_')) {
+      return false;
+    }
+  }
+  return !s.empty();
+}
+
 // Takes an input apart: fixed-size integers from the front, then pieces.
 // Reading past the end yields zeros and empty pieces, never an error, so a
 // harness need not check lengths.

@@ -161,12 +161,6 @@ Fixture* Setup() {
 
 const char* const kMethods[] = {"GET", "PUT", "HEAD", "POST", "DELETE"};
 
-bool IsToken(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
-  });
-}
 bool IsValue(std::string_view v) {
   return std::all_of(v.begin(), v.end(), [](char c) {
     auto u = static_cast<unsigned char>(c);
@@ -208,7 +202,7 @@ void FuzzServer(const uint8_t* data, size_t size) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
       value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    if (IsToken(name) && IsValue(value) && !Framing(name)) headers.emplace_back(name, value);
+    if (IsHeaderName(name) && IsValue(value) && !Framing(name)) headers.emplace_back(name, value);
   }
   const std::string body(in.Rest());
   const std::string method = kMethods[flags % 5];
