@@ -13,7 +13,9 @@ struct StreamingDigest::State {
 
 StreamingDigest::StreamingDigest(Kind kind) : s_(new State) {
   s_->ctx = EVP_MD_CTX_new();
-  const EVP_MD* md = kind == Kind::kSha256 ? EVP_sha256() : EVP_md5();
+  const EVP_MD* md = kind == Kind::kSha256 ? EVP_sha256()
+                     : kind == Kind::kSha1 ? EVP_sha1()
+                                           : EVP_md5();
   // Failure here means OpenSSL itself is broken; there is nothing sane to return.
   if (!s_->ctx || EVP_DigestInit_ex(s_->ctx, md, nullptr) != 1) std::abort();
 }
