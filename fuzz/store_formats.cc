@@ -92,11 +92,7 @@ void FuzzAttrs(const uint8_t* data, size_t size) {
   Result<ObjectAttrs> b = ObjectAttrs::Decode(a->Encode());
   if (!b.ok())
     FuzzFail("attrs re-encoded from a decoded value do not decode: " + b.status().ToString());
-  if (a->etag != b->etag || a->content_type != b->content_type || a->headers != b->headers ||
-      a->user != b->user || a->checksum_crc32c != b->checksum_crc32c ||
-      a->checksum_sha256 != b->checksum_sha256 || a->parts != b->parts) {
-    FuzzFail("attrs changed across Encode/Decode");
-  }
+  if (*a != *b) FuzzFail("attrs changed across Encode/Decode");
 }
 
 }  // namespace as::fuzz

@@ -101,6 +101,11 @@ void AddOwner(pugi::xml_node parent, const char* name, const Owner& o) {
   Add(n, "ID", o.id);
   Add(n, "DisplayName", o.display_name);
 }
+void AddChecksum(pugi::xml_node n, const ChecksumXml& c) {
+  if (c.element.empty()) return;
+  Add(n, c.element.c_str(), c.value);
+  if (!c.type.empty()) Add(n, "ChecksumType", c.type);
+}
 
 std::string CopyResult(const char* root, const CopyResultDoc& c) {
   Doc d(root);
@@ -184,6 +189,7 @@ std::string CompleteMultipartUploadXml(const CompleteMultipartUploadDoc& m) {
   Add(d.root(), "Bucket", m.bucket);
   Add(d.root(), "Key", m.key);
   Add(d.root(), "ETag", Quoted(m.etag));
+  AddChecksum(d.root(), m.checksum);
   return d.Finish();
 }
 
@@ -201,6 +207,8 @@ std::string ListPartsXml(const ListPartsDoc& l) {
     AddOwner(r, "Owner", *l.owner);
   }
   Add(r, "StorageClass", "STANDARD");
+  if (!l.checksum_algorithm.empty()) Add(r, "ChecksumAlgorithm", l.checksum_algorithm);
+  if (!l.checksum_type.empty()) Add(r, "ChecksumType", l.checksum_type);
   Add(r, "PartNumberMarker", l.part_number_marker);
   if (l.is_truncated) Add(r, "NextPartNumberMarker", l.next_part_number_marker);
   Add(r, "MaxParts", l.max_parts);
@@ -211,6 +219,7 @@ std::string ListPartsXml(const ListPartsDoc& l) {
     Add(n, "LastModified", FormatIso8601(p.last_modified));
     Add(n, "ETag", Quoted(p.etag));
     Add(n, "Size", p.size);
+    AddChecksum(n, p.checksum);
   }
   return d.Finish();
 }

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "s3/checksum.h"
 #include "s3/listing.h"
 
 namespace as::s3 {
@@ -80,9 +81,17 @@ struct InitiateMultipartUploadDoc {
 };
 std::string InitiateMultipartUploadXml(const InitiateMultipartUploadDoc& d);
 
+// An S3 additional checksum as a document carries it: <ChecksumCRC32>
+// (Spec(algo).element) holding the base64 value, and <ChecksumType>.
+struct ChecksumXml {
+  std::string element = {};  // "" = no checksum
+  std::string value = {}, type = {};
+};
+
 struct CompleteMultipartUploadDoc {
   std::string location = {}, bucket = {}, key = {};
   std::string etag = {};  // without quotes, e.g. "<hex>-3"
+  ChecksumXml checksum = {};
 };
 std::string CompleteMultipartUploadXml(const CompleteMultipartUploadDoc& d);
 
@@ -98,6 +107,7 @@ struct PartSummary {
   int64_t last_modified = 0;  // unix ms
   std::string etag = {};      // without quotes
   uint64_t size = 0;
+  ChecksumXml checksum = {};  // type unused
 };
 struct ListPartsDoc {
   std::string bucket = {}, key = {}, upload_id = {};
@@ -106,6 +116,7 @@ struct ListPartsDoc {
   uint32_t max_parts = 1000;
   bool is_truncated = false;
   std::optional<Owner> owner = {};  // set = Initiator and Owner
+  std::string checksum_algorithm = {}, checksum_type = {};  // "" = none
   std::vector<PartSummary> parts = {};
 };
 std::string ListPartsXml(const ListPartsDoc& d);
@@ -145,8 +156,10 @@ std::string LocationConstraintXml(std::string_view region);
 struct CompletePart {
   uint32_t part_number = 0;  // 1..10000
   std::string etag;          // one pair of surrounding quotes removed
+  // <ChecksumCRC32>... of the part, as given (base64, not checked here).
+  std::vector<std::pair<ChecksumAlgo, std::string>> checksums;
 };
-// <CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>...: parts in
+// <CompleteMultipartUpload><Part><PartNumber/><ETag/><ChecksumCRC32/>?...</Part>...: parts in
 // document order (the server checks ascending order: InvalidPartOrder). At
 // least one part.
 Result<std::vector<CompletePart>> ParseCompleteMultipartUpload(std::string_view body);

@@ -108,6 +108,10 @@ Result<std::vector<CompletePart>> ParseCompleteMultipartUpload(std::string_view 
     if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
     if (e.empty()) return Malformed("part " + std::to_string(part.part_number) + " has an empty ETag");
     part.etag = std::string(e);
+    for (ChecksumAlgo a : kAllChecksumAlgos) {
+      AS_ASSIGN_OR_RETURN(pugi::xml_node c, Single(p, Spec(a).element));
+      if (c) part.checksums.emplace_back(a, std::string(TrimXmlSpace(Text(c))));
+    }
     parts.push_back(std::move(part));
   }
   if (parts.empty()) return Malformed("<CompleteMultipartUpload> lists no <Part>");

@@ -20,7 +20,28 @@ enum Key : uint64_t {
   kCrc32c = 4,
   kSha256 = 5,
   kParts = 6,
+  kCrc32 = 7,
+  kCrc64Nvme = 8,
+  kSha1 = 9,
+  kChecksumType = 10,       // 1 = COMPOSITE
+  kChecksumAlgorithm = 11,  // an upload's: s3::ChecksumAlgo as a number
 };
+
+// The attrs key of each checksum, in s3::ChecksumAlgo order.
+constexpr uint64_t kChecksumKey[s3::kChecksumAlgos] = {kCrc32, kCrc32c, kCrc64Nvme, kSha1, kSha256};
+
+std::string* ChecksumField(ObjectAttrs& a, uint64_t key) {
+  for (s3::ChecksumAlgo algo : s3::kAllChecksumAlgos) {
+    if (kChecksumKey[s3::Index(algo)] == key) return &a.checksum(algo);
+  }
+  return nullptr;
+}
+
+bool SetChecksumAlgorithm(ObjectAttrs& a, uint64_t v) {
+  if (v >= s3::kChecksumAlgos) return false;
+  a.checksum_algorithm = static_cast<s3::ChecksumAlgo>(v);
+  return true;
+}
 
 cbor::Value Str(const std::string& s) {
   return cbor::Value::Bytes(std::vector<uint8_t>(s.begin(), s.end()));
@@ -81,20 +102,20 @@ class FastReader {
         case kUser:
           ok = StrMap(&a.user);
           break;
-        case kCrc32c:
-          ok = Bytes(&a.checksum_crc32c);
-          break;
-        case kSha256:
-          ok = Bytes(&a.checksum_sha256);
-          break;
-        case kParts: {
-          uint64_t parts = 0;
-          ok = Head(0, &parts);
-          a.parts = static_cast<uint32_t>(parts);
+        case kParts:
+        case kChecksumType:
+        case kChecksumAlgorithm: {
+          uint64_t v = 0;
+          ok = Head(0, &v);
+          if (key == kParts) a.parts = static_cast<uint32_t>(v);
+          if (key == kChecksumType) a.checksum_composite = v == 1;
+          if (key == kChecksumAlgorithm) ok = ok && SetChecksumAlgorithm(a, v);
           break;
         }
         default:
-          break;  // a newer writer's field: the full decoder skips it
+          // A newer writer's field stays !ok: the full decoder skips it.
+          if (std::string* field = ChecksumField(a, key)) ok = Bytes(field);
+          break;
       }
       if (!ok) return std::nullopt;
     }
@@ -165,9 +186,17 @@ std::string ObjectAttrs::Encode() const {
   if (!content_type.empty()) e.emplace_back(cbor::Value::Uint(kContentType), Str(content_type));
   if (!headers.empty()) e.emplace_back(cbor::Value::Uint(kHeaders), StrMap(headers));
   if (!user.empty()) e.emplace_back(cbor::Value::Uint(kUser), StrMap(user));
-  if (!checksum_crc32c.empty()) e.emplace_back(cbor::Value::Uint(kCrc32c), Str(checksum_crc32c));
-  if (!checksum_sha256.empty()) e.emplace_back(cbor::Value::Uint(kSha256), Str(checksum_sha256));
   if (parts) e.emplace_back(cbor::Value::Uint(kParts), cbor::Value::Uint(parts));
+  for (s3::ChecksumAlgo a : s3::kAllChecksumAlgos) {
+    if (!checksum(a).empty()) {
+      e.emplace_back(cbor::Value::Uint(kChecksumKey[s3::Index(a)]), Str(checksum(a)));
+    }
+  }
+  if (checksum_composite) e.emplace_back(cbor::Value::Uint(kChecksumType), cbor::Value::Uint(1));
+  if (checksum_algorithm) {
+    e.emplace_back(cbor::Value::Uint(kChecksumAlgorithm),
+                   cbor::Value::Uint(static_cast<uint64_t>(*checksum_algorithm)));
+  }
   std::vector<uint8_t> b = cbor::Encode(cbor::Value::Map(std::move(e)));
   return std::string(b.begin(), b.end());
 }
@@ -207,19 +236,25 @@ Result<ObjectAttrs> ObjectAttrs::Decode(const std::string& bytes) {
         AS_RETURN_IF_ERROR(AsStrMap(val, &a.user));
         break;
       }
-      case kCrc32c: {
-        AS_ASSIGN_OR_RETURN(a.checksum_crc32c, AsStr(val));
-        break;
-      }
-      case kSha256: {
-        AS_ASSIGN_OR_RETURN(a.checksum_sha256, AsStr(val));
-        break;
-      }
       case kParts:
         if (!val.is_uint()) return Status::Corruption("object attrs: parts is not a number");
         a.parts = static_cast<uint32_t>(val.as_uint());
         break;
-      default: break;  // a newer writer's field
+      case kChecksumType:
+        if (!val.is_uint())
+          return Status::Corruption("object attrs: checksum type is not a number");
+        a.checksum_composite = val.as_uint() == 1;
+        break;
+      case kChecksumAlgorithm:
+        if (!val.is_uint() || !SetChecksumAlgorithm(a, val.as_uint())) {
+          return Status::Corruption("object attrs: unknown checksum algorithm");
+        }
+        break;
+      default:
+        if (std::string* field = ChecksumField(a, k.as_uint())) {
+          AS_ASSIGN_OR_RETURN(*field, AsStr(val));
+        }
+        break;  // else a newer writer's field
     }
   }
   return a;

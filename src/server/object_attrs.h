@@ -5,12 +5,15 @@
 // need not be UTF-8. Decoding tolerates unknown keys (newer writers).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "base/digest.h"
 #include "base/status.h"
+#include "s3/checksum.h"
 
 namespace as {
 
@@ -21,9 +24,20 @@ struct ObjectAttrs {
   // Expires: name (lowercase) -> value, returned as stored.
   std::map<std::string, std::string> headers;
   std::map<std::string, std::string> user;  // x-amz-meta-<name> (lowercase) -> value
-  std::string checksum_crc32c, checksum_sha256;  // base64, as S3 returns them
+  // S3 additional checksums, indexed by s3::Index(algo): base64 as S3
+  // returns them ("<base64>-N" for a COMPOSITE one); empty = none. A new
+  // object has at most one; older ones may have both CRC32C and SHA256.
+  std::array<std::string, s3::kChecksumAlgos> checksums;
+  bool checksum_composite = false;  // checksums[...] is COMPOSITE, not FULL_OBJECT
+  // Of a multipart upload: the algorithm named at Create, which every part
+  // computes and Complete combines.
+  std::optional<s3::ChecksumAlgo> checksum_algorithm;
   uint32_t parts = 0;  // multipart: number of parts (0 = single put)
 
+  std::string& checksum(s3::ChecksumAlgo a) { return checksums[s3::Index(a)]; }
+  const std::string& checksum(s3::ChecksumAlgo a) const { return checksums[s3::Index(a)]; }
+
+  bool operator==(const ObjectAttrs&) const = default;
   std::string Encode() const;
   // An empty string (a name put by the CLI) decodes to empty attrs.
   static Result<ObjectAttrs> Decode(const std::string& bytes);

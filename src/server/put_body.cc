@@ -15,24 +15,76 @@ std::optional<std::string> HeaderValue(const HttpRequest& req, std::string_view 
   return *v;
 }
 
-std::string Crc32cBase64(uint32_t crc) {
-  const char be[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16),
-                      static_cast<char>(crc >> 8), static_cast<char>(crc)};
-  return s3::Base64Encode(std::string_view(be, 4));
-}
-
 bool IsStreaming(s3::PayloadMode m) {
   return m == s3::PayloadMode::kStreamingSigned || m == s3::PayloadMode::kStreamingSignedTrailer ||
          m == s3::PayloadMode::kStreamingUnsignedTrailer;
 }
 
+s3::S3Error BadChecksumRequest(std::string message) {
+  return s3::err::InvalidRequest(std::move(message));
+}
+
+// The one checksum a request declares: its algorithm, and its value when a
+// header carries it (a trailer's comes after the body).
+struct DeclaredChecksum {
+  std::optional<s3::ChecksumAlgo> algo;
+  std::optional<std::string> value;  // binary
+  bool trailer = false;              // the value comes in an aws-chunked trailer
+};
+
+s3::S3Expected<DeclaredChecksum> FindDeclaredChecksum(const HttpRequest& req) {
+  DeclaredChecksum d;
+  auto declare = [&](s3::ChecksumAlgo a) -> std::optional<s3::S3Error> {
+    if (d.algo) {
+      return BadChecksumRequest(
+          "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.");
+    }
+    d.algo = a;
+    return std::nullopt;
+  };
+  for (const auto& [name, value] : req.headers) {
+    auto a = s3::ChecksumAlgoOfHeader(name);
+    if (!a) continue;
+    if (auto e = declare(*a)) return *e;
+    d.value = s3::DecodeChecksum(*a, value);
+    if (!d.value) {
+      return BadChecksumRequest("Value for " + std::string(s3::Spec(*a).header) +
+                                " header is invalid.");
+    }
+  }
+  if (const std::string* trailer = req.Header("x-amz-trailer")) {
+    std::string_view t = *trailer;
+    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    if (auto a = s3::ChecksumAlgoOfHeader(t)) {
+      if (auto e = declare(*a)) return *e;
+      d.trailer = true;
+    } else if (t.rfind("x-amz-checksum-", 0) == 0) {
+      return BadChecksumRequest("The value specified in the x-amz-trailer header is not supported");
+    }
+  }
+  if (const std::string* sdk = req.Header("x-amz-sdk-checksum-algorithm")) {
+    auto a = s3::ParseChecksumAlgo(*sdk);
+    if (!a) return BadChecksumRequest("Value for x-amz-sdk-checksum-algorithm header is invalid.");
+    if (!d.algo) {
+      return BadChecksumRequest(
+          "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or "
+          "x-amz-trailer headers were found.");
+    }
+    if (*a != *d.algo) {
+      return BadChecksumRequest("Value for x-amz-sdk-checksum-algorithm header is invalid.");
+    }
+  }
+  return d;
+}
+
 }  // namespace
 
-s3::S3Expected<std::unique_ptr<PutBody>> PutBody::Create(const HttpRequest& req,
-                                                        RequestBody& body,
-                                                        const s3::SigV4Auth& auth,
-                                                        const std::string& secret,
-                                                        const KernelTable& kernels) {
+s3::S3Expected<std::unique_ptr<PutBody>> PutBody::Create(const HttpRequest& req, RequestBody& body,
+                                                         const s3::SigV4Auth& auth,
+                                                         const std::string& secret,
+                                                         const KernelTable& kernels,
+                                                         std::optional<s3::ChecksumAlgo> required) {
   std::unique_ptr<PutBody> b(new PutBody(body, kernels));
   b->auth_ = &auth;
   if (!req.content_length && !req.chunked) {
@@ -44,14 +96,18 @@ s3::S3Expected<std::unique_ptr<PutBody>> PutBody::Create(const HttpRequest& req,
     auto raw = s3::Base64Decode(*b->content_md5_);
     if (!raw || raw->size() != 16) return s3::err::InvalidDigest();
   }
-  // Declared checksums: as headers now, or as aws-chunked trailers later.
-  b->crc32c_header_ = HeaderValue(req, "x-amz-checksum-crc32c");
-  b->sha256_header_ = HeaderValue(req, "x-amz-checksum-sha256");
-  const std::string* trailer = req.Header("x-amz-trailer");
-  b->want_crc32c_ = b->crc32c_header_ || (trailer && *trailer == "x-amz-checksum-crc32c");
-  b->want_sha256_ = b->sha256_header_ || (trailer && *trailer == "x-amz-checksum-sha256");
-  if (b->want_sha256_) {
-    b->checksum_sha256_ = std::make_unique<StreamingDigest>(StreamingDigest::Kind::kSha256);
+  // The declared checksum: a header now, or an aws-chunked trailer later.
+  auto declared = FindDeclaredChecksum(req);
+  if (!declared.ok()) return declared.error();
+  if (required && declared->algo && *declared->algo != *required) {
+    return BadChecksumRequest(
+        std::string("Checksum Type mismatch occurred, expected checksum Type: ") +
+        s3::Spec(*required).name + ", actual checksum Type: " + s3::Spec(*declared->algo).name);
+  }
+  if (auto algo = declared->algo ? declared->algo : required) {
+    b->checksum_ = std::make_unique<s3::Checksummer>(*algo, kernels.crc32c);
+    b->declared_checksum_ = std::move(declared->value);
+    b->checksum_in_trailer_ = declared->trailer;
   }
   if (auth.payload_mode == s3::PayloadMode::kSha256) {
     b->payload_sha256_ = std::make_unique<StreamingDigest>(StreamingDigest::Kind::kSha256);
@@ -101,8 +157,7 @@ Result<size_t> PutBody::Read(uint8_t* buf, size_t cap) {
 void PutBody::Observe(const uint8_t* data, size_t n) {
   md5_.Update(data, n);
   if (payload_sha256_) payload_sha256_->Update(data, n);
-  if (checksum_sha256_) checksum_sha256_->Update(data, n);
-  if (want_crc32c_) crc32c_ = kernels_.crc32c(crc32c_, data, n);
+  if (checksum_) checksum_->Update(data, n);
   observed_ += n;
 }
 
@@ -134,34 +189,29 @@ std::optional<s3::S3Error> PutBody::Finish(ObjectAttrs* attrs) {
   if (content_md5_ && *s3::Base64Decode(*content_md5_) != std::string(reinterpret_cast<char*>(md5), 16)) {
     return s3::err::BadDigest();
   }
-  auto declared = [&](const std::optional<std::string>& header,
-                      const char* name) -> std::optional<std::string> {
-    if (header) return header;
-    if (!chunked_) return std::nullopt;
-    for (const auto& [k, v] : chunked_->trailers()) {
-      if (k == name) return v;
+  if (checksum_) {
+    const s3::ChecksumSpec& spec = s3::Spec(checksum_->algo());
+    std::string got = checksum_->Finish();
+    std::optional<std::string> want = declared_checksum_;
+    if (!want && chunked_) {  // a trailer, if the request named one
+      for (const auto& [k, v] : chunked_->trailers()) {
+        if (k != spec.header) continue;
+        want = s3::DecodeChecksum(checksum_->algo(), v);
+        if (!want)
+          return BadChecksumRequest("Value for " + std::string(spec.header) +
+                                    " trailer is invalid.");
+      }
     }
-    return std::nullopt;
-  };
-  if (want_crc32c_) {
-    std::string got = Crc32cBase64(crc32c_);
-    auto want = declared(crc32c_header_, "x-amz-checksum-crc32c");
+    if (!want && checksum_in_trailer_) {
+      return BadChecksumRequest("x-amz-trailer names " + std::string(spec.header) +
+                                ", but the body ended without that trailer.");
+    }
     if (want && *want != got) {
       return s3::MakeS3Error(400, "BadDigest",
-                             "The CRC32C you specified did not match the calculated checksum.");
+                             std::string("The ") + spec.name +
+                                 " you specified did not match the calculated checksum.");
     }
-    attrs->checksum_crc32c = got;
-  }
-  if (want_sha256_) {
-    uint8_t d[32];
-    checksum_sha256_->Finish(d);
-    std::string got = s3::Base64Encode(std::string_view(reinterpret_cast<char*>(d), 32));
-    auto want = declared(sha256_header_, "x-amz-checksum-sha256");
-    if (want && *want != got) {
-      return s3::MakeS3Error(400, "BadDigest",
-                             "The SHA256 you specified did not match the calculated checksum.");
-    }
-    attrs->checksum_sha256 = got;
+    attrs->checksum(checksum_->algo()) = s3::Base64Encode(got);
   }
   return std::nullopt;
 }

@@ -4,8 +4,9 @@
 //  - the length: Content-Length (or x-amz-decoded-content-length);
 //  - x-amz-content-sha256 (a hex SHA-256 of the whole body), or the
 //    per-chunk signatures of aws-chunked (STREAMING-*), un-framed here;
-//  - Content-MD5 and x-amz-checksum-crc32c / -sha256 (headers or aws-chunked
-//    trailers).
+//  - Content-MD5 and one x-amz-checksum-<algorithm> (CRC32, CRC32C,
+//    CRC64NVME, SHA1, SHA256; a header, or an aws-chunked trailer named by
+//    x-amz-trailer), with x-amz-sdk-checksum-algorithm agreeing with it.
 // As the store passes the bytes to observer() it computes the MD5 (the
 // object's ETag) and any checksum the client sent, so nothing is read twice.
 #pragma once
@@ -17,6 +18,7 @@
 #include "artifact_store/store.h"
 #include "hash/sha.h"
 #include "s3/aws_chunked.h"
+#include "s3/checksum.h"
 #include "s3/sigv4.h"
 #include "server/http_server.h"
 #include "server/object_attrs.h"
@@ -26,19 +28,21 @@ namespace as {
 class PutBody {
  public:
   // Errors: a body whose framing the request does not say (no length),
-  // an invalid Content-MD5 or checksum header.
-  static s3::S3Expected<std::unique_ptr<PutBody>> Create(const HttpRequest& req,
-                                                        RequestBody& body,
-                                                        const s3::SigV4Auth& auth,
-                                                        const std::string& secret,
-                                                        const KernelTable& kernels);
+  // an invalid Content-MD5 or checksum header, two checksums, an
+  // x-amz-sdk-checksum-algorithm with no checksum. `required` (a part of an
+  // upload created with a checksum algorithm): the checksum computed even
+  // when none is declared; declaring another one is an error.
+  static s3::S3Expected<std::unique_ptr<PutBody>> Create(
+      const HttpRequest& req, RequestBody& body, const s3::SigV4Auth& auth,
+      const std::string& secret, const KernelTable& kernels,
+      std::optional<s3::ChecksumAlgo> required = std::nullopt);
   // The body's bytes, for Store::Put / PutPart; pass observer() as
   // PutOptions::observe with it: the digests (MD5 ETag, checksums, the signed
   // payload hash) are computed there, on another CPU when the store has one.
   ByteSource source();
   std::function<void(const uint8_t*, size_t)> observer();
   // After the source returned 0: every check; fills attrs->etag and the
-  // checksums. The S3 error to answer otherwise.
+  // checksum. The S3 error to answer otherwise.
   std::optional<s3::S3Error> Finish(ObjectAttrs* attrs);
   // The S3 error behind a failed read, if the failure was the client's.
   std::optional<s3::S3Error> error() const;
@@ -56,11 +60,13 @@ class PutBody {
   std::unique_ptr<s3::AwsChunkedDecoder> chunked_;
   std::optional<uint64_t> expected_length_;
   std::optional<std::string> content_md5_;  // base64, as sent
-  std::optional<std::string> crc32c_header_, sha256_header_;  // base64, as sent
-  bool want_crc32c_ = false, want_sha256_ = false;
+  // The checksum computed, and its declared value (binary) when a header
+  // gave it; from a trailer it is known at the end.
+  std::unique_ptr<s3::Checksummer> checksum_;
+  std::optional<std::string> declared_checksum_;
+  bool checksum_in_trailer_ = false;
   StreamingDigest md5_{StreamingDigest::Kind::kMd5};
-  std::unique_ptr<StreamingDigest> payload_sha256_, checksum_sha256_;
-  uint32_t crc32c_ = 0;
+  std::unique_ptr<StreamingDigest> payload_sha256_;
   uint64_t bytes_ = 0;
   uint64_t observed_ = 0;  // bytes the digests have seen (Observe)
   std::string md5_hex_;

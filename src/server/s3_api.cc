@@ -110,8 +110,24 @@ void S3Request::SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& at
   if (attrs.parts) w.SetHeader("x-amz-mp-parts-count", std::to_string(attrs.parts));
   const std::string* mode = req.Header("x-amz-checksum-mode");
   if (mode && AsciiIEquals(*mode, "enabled")) {
-    if (!attrs.checksum_crc32c.empty()) w.SetHeader("x-amz-checksum-crc32c", attrs.checksum_crc32c);
-    if (!attrs.checksum_sha256.empty()) w.SetHeader("x-amz-checksum-sha256", attrs.checksum_sha256);
+    const std::string* range = req.Header("range");
+    if (!range || s3::ResolveRange(*range, info.size).kind != s3::RangeResult::Kind::kPartial) {
+      SetChecksumHeaders(attrs);
+    }
+  }
+}
+
+void S3Request::SetChecksumHeaders(const ObjectAttrs& attrs) {
+  bool any = false;
+  for (s3::ChecksumAlgo a : s3::kAllChecksumAlgos) {
+    if (attrs.checksum(a).empty()) continue;
+    w.SetHeader(s3::Spec(a).header, attrs.checksum(a));
+    any = true;
+  }
+  if (any) {
+    w.SetHeader("x-amz-checksum-type",
+                s3::ChecksumTypeName(attrs.checksum_composite ? s3::ChecksumType::kComposite
+                                                              : s3::ChecksumType::kFullObject));
   }
 }
 

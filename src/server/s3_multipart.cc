@@ -5,6 +5,7 @@
 
 #include "base/bytes.h"
 #include "hash/sha.h"
+#include "s3/http_util.h"
 #include "s3/xml.h"
 #include "server/get_pipe.h"
 #include "server/object_attrs.h"
@@ -28,6 +29,80 @@ std::optional<UploadInfo> FindUpload(S3Request& r) {
   return *u;
 }
 
+const char* TypeName(const ObjectAttrs& a) {
+  return s3::ChecksumTypeName(a.checksum_composite ? s3::ChecksumType::kComposite
+                                                   : s3::ChecksumType::kFullObject);
+}
+
+// x-amz-checksum-algorithm and x-amz-checksum-type of CreateMultipartUpload:
+// every part will compute that checksum, and Complete will combine them.
+std::optional<s3::S3Error> UploadChecksum(S3Request& r, ObjectAttrs* attrs) {
+  const std::string* algo = r.Header("x-amz-checksum-algorithm");
+  const std::string* type = r.Header("x-amz-checksum-type");
+  if (!algo) {
+    if (!type) return std::nullopt;
+    return s3::err::InvalidRequest("x-amz-checksum-type requires x-amz-checksum-algorithm.");
+  }
+  auto a = s3::ParseChecksumAlgo(*algo);
+  if (!a) {
+    return s3::err::InvalidRequest(
+        "Checksum algorithm provided is unsupported. Please try again with any of the valid "
+        "types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+  }
+  s3::ChecksumType t = s3::DefaultChecksumType(*a);
+  if (type) {
+    auto parsed = s3::ParseChecksumType(*type);
+    if (!parsed) return s3::err::InvalidRequest("Value for x-amz-checksum-type header is invalid.");
+    if (!s3::ChecksumTypeAllowed(*a, *parsed)) {
+      return s3::err::InvalidRequest(std::string("The ") + s3::ChecksumTypeName(*parsed) +
+                                     " checksum type cannot be used with the " + s3::Spec(*a).name +
+                                     " checksum algorithm.");
+    }
+    t = *parsed;
+  }
+  attrs->checksum_algorithm = a;
+  attrs->checksum_composite = t == s3::ChecksumType::kComposite;
+  return std::nullopt;
+}
+
+// The algorithm an upload was created with, if any.
+std::optional<s3::ChecksumAlgo> UploadAlgorithm(const UploadInfo& u) {
+  auto a = ObjectAttrs::Decode(u.attrs);
+  return a.ok() ? a->checksum_algorithm : std::nullopt;
+}
+
+// A multipart object's checksum from its parts' (base64) checksums, in order:
+// COMPOSITE, the algorithm over their binary values, or FULL_OBJECT, the
+// CRC of all the bytes combined from each part's CRC and length.
+class ObjectChecksum {
+ public:
+  ObjectChecksum(std::optional<s3::ChecksumAlgo> a, bool composite, s3::Crc32cFn crc32c)
+      : algo_(a), composite_(composite), crc32c_(crc32c) {}
+  // False when the part has no valid checksum of the algorithm.
+  bool Add(const std::string& part_checksum, uint64_t part_size) {
+    auto raw = s3::DecodeChecksum(*algo_, part_checksum);
+    if (!raw) return false;
+    if (composite_) {
+      joined_ += *raw;
+    } else {
+      whole_ = parts_ == 0 ? *raw : s3::CrcCombine(*algo_, whole_, *raw, part_size);
+    }
+    parts_++;
+    return true;
+  }
+  std::string Finish() const {
+    if (composite_) return s3::CompositeChecksum(*algo_, joined_, parts_, crc32c_);
+    return s3::Base64Encode(whole_);
+  }
+
+ private:
+  std::optional<s3::ChecksumAlgo> algo_;
+  bool composite_;
+  s3::Crc32cFn crc32c_;
+  std::string joined_, whole_;
+  size_t parts_ = 0;
+};
+
 std::optional<uint32_t> ParseNumber(const std::string* s) {
   if (!s || s->empty() || s->size() > 5) return std::nullopt;
   uint32_t n = 0;
@@ -44,8 +119,13 @@ void CreateMultipart(S3Request& r) {
   r.w.SetOperation("CreateMultipartUpload");
   auto attrs = AttrsFromHeaders(r.req);
   if (!attrs.ok()) return r.Error(attrs.error());
+  if (auto e = UploadChecksum(r, &*attrs)) return r.Error(*e);
   auto u = r.store->CreateUpload(r.Name(), attrs->Encode());
   if (!u.ok()) return r.Error(u.status(), NoSuchBucket(r.bucket));
+  if (attrs->checksum_algorithm) {
+    r.w.SetHeader("x-amz-checksum-algorithm", s3::Spec(*attrs->checksum_algorithm).name);
+    r.w.SetHeader("x-amz-checksum-type", TypeName(*attrs));
+  }
   r.Xml(200, s3::InitiateMultipartUploadXml({r.bucket, r.key, u->id}));
 }
 
@@ -99,6 +179,10 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
   GetPipe pipe(
       [&](const ByteSink& sink) { return r.store->GetFound(r.tenant, *src, sink, range); });
   StreamingDigest md5(StreamingDigest::Kind::kMd5);
+  std::unique_ptr<s3::Checksummer> checksum;  // the upload's algorithm, if it has one
+  if (auto algo = UploadAlgorithm(*upload)) {
+    checksum = std::make_unique<s3::Checksummer>(*algo, r.store->kernels().crc32c);
+  }
   uint64_t got = 0;
   ByteSource from = [&](uint8_t* buf, size_t cap) -> Result<size_t> {
     auto n = pipe.Read(buf, cap);
@@ -107,6 +191,7 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
       return n;
     }
     md5.Update(buf, *n);
+    if (checksum) checksum->Update(buf, *n);
     got += *n;
     return n;
   };
@@ -120,6 +205,7 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
     uint8_t d[16];
     md5.Finish(d);
     attrs.etag = ToHex(d, 16);
+    if (checksum) attrs.checksum(checksum->algo()) = s3::Base64Encode(checksum->Finish());
     return attrs.Encode();
   };
   auto part = r.store->PutPart(r.tenant, upload->id, number, from, po);
@@ -146,7 +232,8 @@ void UploadPart(S3Request& r) {
   }
   auto upload = FindUpload(r);
   if (!upload) return;
-  auto body = PutBody::Create(r.req, r.body, r.auth, r.secret, r.store->kernels());
+  auto body = PutBody::Create(r.req, r.body, r.auth, r.secret, r.store->kernels(),
+                              UploadAlgorithm(*upload));
   if (!body.ok()) return r.Error(body.error());
   ObjectAttrs attrs;
   std::optional<s3::S3Error> finish_error;
@@ -165,8 +252,7 @@ void UploadPart(S3Request& r) {
     return r.Error(part.status(), NoSuchUpload(upload->id));
   }
   r.w.SetHeader("ETag", Quoted(attrs.etag));
-  if (!attrs.checksum_crc32c.empty()) r.w.SetHeader("x-amz-checksum-crc32c", attrs.checksum_crc32c);
-  if (!attrs.checksum_sha256.empty()) r.w.SetHeader("x-amz-checksum-sha256", attrs.checksum_sha256);
+  r.SetChecksumHeaders(attrs);
   r.w.Send(200, "", "").IgnoreError();
 }
 
@@ -189,8 +275,12 @@ void CompleteMultipart(S3Request& r) {
   if (!parts.ok()) return r.Error(parts.status(), NoSuchUpload(upload->id));
   std::map<uint32_t, const PartInfo*> have;
   for (const PartInfo& p : *parts) have[p.number] = &p;
+  auto attrs = ObjectAttrs::Decode(upload->attrs);
+  if (!attrs.ok()) return r.Error(InternalError(attrs.status()));
+  const std::optional<s3::ChecksumAlgo> algo = attrs->checksum_algorithm;
   // The multipart ETag: MD5 of the parts' binary MD5s, then "-N".
   StreamingDigest md5(StreamingDigest::Kind::kMd5);
+  ObjectChecksum checksum(algo, attrs->checksum_composite, r.store->kernels().crc32c);
   std::vector<uint32_t> numbers;
   uint32_t last = 0;
   for (const s3::CompletePart& want : *wanted) {
@@ -200,29 +290,49 @@ void CompleteMultipart(S3Request& r) {
     }
     last = want.part_number;
     auto it = have.find(want.part_number);
-    auto attrs = it == have.end() ? Result<ObjectAttrs>(ObjectAttrs{})
-                                  : ObjectAttrs::Decode(it->second->attrs);
-    if (it == have.end() || !attrs.ok() || attrs->etag != want.etag) {
-      return r.Error(s3::MakeS3Error(
-          400, "InvalidPart",
-          "One or more of the specified parts could not be found or its entity tag did not "
-          "match: part " + std::to_string(want.part_number)));
+    auto part = it == have.end() ? Result<ObjectAttrs>(ObjectAttrs{})
+                                 : ObjectAttrs::Decode(it->second->attrs);
+    auto invalid = [&](const std::string& what) {
+      r.Error(s3::MakeS3Error(400, "InvalidPart",
+                              "One or more of the specified parts could not be found or its " +
+                                  what + " did not match: part " +
+                                  std::to_string(want.part_number)));
+    };
+    if (it == have.end() || !part.ok() || part->etag != want.etag) return invalid("entity tag");
+    for (const auto& [a, value] : want.checksums) {
+      if (part->checksum(a) != value) return invalid(std::string(s3::Spec(a).name) + " checksum");
     }
-    auto raw = FromHex(attrs->etag);
+    if (algo && !checksum.Add(part->checksum(*algo), it->second->size)) {
+      return invalid(std::string(s3::Spec(*algo).name) + " checksum");
+    }
+    auto raw = FromHex(part->etag);
     if (raw) md5.Update(raw->data(), raw->size());
     numbers.push_back(want.part_number);
   }
   uint8_t d[16];
   md5.Finish(d);
-  auto attrs = ObjectAttrs::Decode(upload->attrs);
-  if (!attrs.ok()) return r.Error(InternalError(attrs.status()));
   attrs->etag = ToHex(d, 16) + "-" + std::to_string(numbers.size());
   attrs->parts = static_cast<uint32_t>(numbers.size());
+  s3::ChecksumXml checksum_xml;
+  if (algo) {
+    const s3::ChecksumSpec& spec = s3::Spec(*algo);
+    attrs->checksum(*algo) = checksum.Finish();
+    attrs->checksum_algorithm.reset();
+    // A whole-object value the client computed itself must agree.
+    const std::string* declared = r.Header(spec.header);
+    if (declared && !attrs->checksum_composite && *declared != attrs->checksum(*algo)) {
+      return r.Error(s3::MakeS3Error(400, "BadDigest",
+                                     std::string("The ") + spec.name +
+                                         " you specified did not match the "
+                                         "calculated checksum."));
+    }
+    checksum_xml = s3::ChecksumXml{spec.element, attrs->checksum(*algo), TypeName(*attrs)};
+  }
   auto done = r.store->CompleteUpload(r.tenant, upload->id, numbers, attrs->Encode());
   if (!done.ok()) return r.Error(done.status(), NoSuchUpload(upload->id));
   r.w.SetHeader("x-amz-meta-as-content", done->content.ToString());
-  r.Xml(200, s3::CompleteMultipartUploadXml({"/" + r.bucket + "/" + r.key, r.bucket, r.key,
-                                             attrs->etag}));
+  r.Xml(200, s3::CompleteMultipartUploadXml(
+                 {"/" + r.bucket + "/" + r.key, r.bucket, r.key, attrs->etag, checksum_xml}));
 }
 
 void AbortMultipart(S3Request& r) {
@@ -249,6 +359,12 @@ void ListParts(S3Request& r) {
   auto max = ParseNumber(r.Query("max-parts"));
   doc.part_number_marker = marker.value_or(0);
   doc.max_parts = std::min<uint32_t>(max.value_or(1000), 1000);
+  const std::optional<s3::ChecksumAlgo> algo = UploadAlgorithm(*upload);
+  if (algo) {
+    doc.checksum_algorithm = s3::Spec(*algo).name;
+    auto upload_attrs = ObjectAttrs::Decode(upload->attrs);
+    if (upload_attrs.ok()) doc.checksum_type = TypeName(*upload_attrs);
+  }
   for (const PartInfo& p : *parts) {
     if (p.number <= doc.part_number_marker) continue;
     if (doc.parts.size() == doc.max_parts) {
@@ -256,8 +372,14 @@ void ListParts(S3Request& r) {
       break;
     }
     auto attrs = ObjectAttrs::Decode(p.attrs);
-    doc.parts.push_back(s3::PartSummary{p.number, p.created * 1000,
-                                        attrs.ok() ? attrs->etag : std::string(), p.size});
+    s3::PartSummary part{p.number, p.created * 1000, attrs.ok() ? attrs->etag : std::string(),
+                         p.size};
+    // The part's checksum: the upload's algorithm, or the one it was sent with.
+    for (s3::ChecksumAlgo a : s3::kAllChecksumAlgos) {
+      if (!attrs.ok() || attrs->checksum(a).empty() || (algo && a != *algo)) continue;
+      part.checksum = s3::ChecksumXml{s3::Spec(a).element, attrs->checksum(a), ""};
+    }
+    doc.parts.push_back(std::move(part));
     doc.next_part_number_marker = p.number;
   }
   r.Xml(200, s3::ListPartsXml(doc));

@@ -87,8 +87,7 @@ void PutObject(S3Request& r) {
   }
   r.w.SetHeader("ETag", Quoted(attrs->etag));
   r.w.SetHeader("x-amz-meta-as-content", put->content.ToString());
-  if (!attrs->checksum_crc32c.empty()) r.w.SetHeader("x-amz-checksum-crc32c", attrs->checksum_crc32c);
-  if (!attrs->checksum_sha256.empty()) r.w.SetHeader("x-amz-checksum-sha256", attrs->checksum_sha256);
+  r.SetChecksumHeaders(*attrs);
   r.w.Send(200, "", "").IgnoreError();
 }
 
@@ -136,8 +135,8 @@ void CopyObject(S3Request& r, const std::string& source) {
     if (!fresh.ok()) return r.Error(fresh.error());
     fresh->etag = src_attrs->etag;
     fresh->parts = src_attrs->parts;
-    fresh->checksum_crc32c = src_attrs->checksum_crc32c;
-    fresh->checksum_sha256 = src_attrs->checksum_sha256;
+    fresh->checksums = src_attrs->checksums;
+    fresh->checksum_composite = src_attrs->checksum_composite;
     attrs = *fresh;
   } else if (from.bucket == r.bucket && from.key == r.key) {
     return r.Error(s3::err::InvalidRequest(

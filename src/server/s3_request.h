@@ -45,7 +45,12 @@ struct S3Request {
   bool RequireBucket();
   // Object headers of a stored object: ETag, Last-Modified, Content-Type,
   // the kept content headers and x-amz-meta-*.
+  // With x-amz-checksum-mode: ENABLED, also the stored checksum, unless the
+  // answer is a part of the object (a Range), which it does not describe.
   void SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& attrs);
+  // x-amz-checksum-<algorithm> of each checksum the object has, and
+  // x-amz-checksum-type.
+  void SetChecksumHeaders(const ObjectAttrs& attrs);
 };
 
 // Attributes a request declares for the object it creates: Content-Type, the

@@ -202,8 +202,11 @@ TEST(ObjectAttrsTest, DecodeRoundTripsAndKeepsTheStrictRules) {
   a.content_type = "text/plain";
   a.headers = {{"cache-control", "no-cache"}, {"content-encoding", "gzip"}};
   a.user = {{"a", ""}, {"bb", std::string(300, 'x')}, {"c", "\xff\r"}};
-  a.checksum_crc32c = "yZRlqg==";
-  a.checksum_sha256 = std::string(44, 'A');
+  a.checksum(s3::ChecksumAlgo::kCrc32c) = "yZRlqg==";
+  a.checksum(s3::ChecksumAlgo::kSha256) = std::string(44, 'A');
+  a.checksum(s3::ChecksumAlgo::kCrc64Nvme) = "AAAAAAAAAAA=-2";
+  a.checksum_composite = true;
+  a.checksum_algorithm = s3::ChecksumAlgo::kSha1;
   a.parts = 70000;
   auto back = ObjectAttrs::Decode(a.Encode());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -211,14 +214,16 @@ TEST(ObjectAttrsTest, DecodeRoundTripsAndKeepsTheStrictRules) {
   EXPECT_EQ(back->content_type, a.content_type);
   EXPECT_EQ(back->headers, a.headers);
   EXPECT_EQ(back->user, a.user);
-  EXPECT_EQ(back->checksum_crc32c, a.checksum_crc32c);
-  EXPECT_EQ(back->checksum_sha256, a.checksum_sha256);
+  EXPECT_EQ(back->checksums, a.checksums);
+  EXPECT_TRUE(back->checksum_composite);
+  EXPECT_EQ(back->checksum_algorithm, s3::ChecksumAlgo::kSha1);
   EXPECT_EQ(back->parts, a.parts);
+  EXPECT_EQ(*back, a);
   EXPECT_TRUE(ObjectAttrs::Decode("").ok());
 
   auto bytes = [](std::vector<uint8_t> b) { return std::string(b.begin(), b.end()); };
-  // A newer writer's field (key 9, an array) is skipped.
-  auto newer = ObjectAttrs::Decode(bytes({0xa2, 0x00, 0x41, 'e', 0x09, 0x81, 0x01}));
+  // A newer writer's field (key 20, an array) is skipped.
+  auto newer = ObjectAttrs::Decode(bytes({0xa2, 0x00, 0x41, 'e', 0x14, 0x81, 0x01}));
   ASSERT_TRUE(newer.ok());
   EXPECT_EQ(newer->etag, "e");
   // Not canonical, or not attrs: errors, as cbor::Decode has them.
@@ -231,6 +236,7 @@ TEST(ObjectAttrsTest, DecodeRoundTripsAndKeepsTheStrictRules) {
            bytes({0xa1, 0x00, 0x61, 'e'}),                                    // text, not bytes
            bytes({0xa1, 0x00, 0x42, 'e'}),                                    // truncated
            bytes({0x80}),                                                     // not a map
+           bytes({0xa1, 0x0b, 0x05}),  // checksum algorithm 5: there is none
        }) {
     EXPECT_FALSE(ObjectAttrs::Decode(bad).ok()) << ::testing::PrintToString(bad);
   }

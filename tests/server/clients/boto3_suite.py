@@ -8,6 +8,7 @@ B_KEY/B_SECRET (tenant bob), TMP (scratch directory). Exit 0 = pass,
 77 = skipped (this botocore lacks a feature), anything else = fail.
 Run with Debian's /usr/bin/python3 and python3-boto3.
 """
+import base64
 import hashlib
 import os
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zlib
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -382,6 +384,10 @@ def put_with_checksum(algorithm, attr):
         raise Skip("botocore cannot compute %s here: %s" % (algorithm, e))
     assert res["ETag"] == md5_etag(body), res
     assert s3.get_object(Bucket="cksum", Key="k-" + algorithm)["Body"].read() == body
+    # Asked for, the checksum comes back, and botocore checks the body against it.
+    got = s3.get_object(Bucket="cksum", Key="k-" + algorithm, ChecksumMode="ENABLED")
+    assert got["Body"].read() == body
+    assert got.get(attr) == res.get(attr) and got.get(attr), (got.get(attr), res.get(attr))
     # A checksum that does not match the body is refused and nothing is stored.
     wrong = {attr: "AAAAAA==" if algorithm.startswith("CRC") else "A" * 43 + "="}
     expect_error(lambda: s3.put_object(Bucket="cksum", Key="bad-" + algorithm, Body=body, **wrong),
@@ -396,6 +402,40 @@ def case_checksum_sha256():
 
 def case_checksum_crc32c():
     put_with_checksum("CRC32C", "ChecksumCRC32C")
+
+
+def case_checksum_crc32():
+    # What current AWS SDKs send with every upload by default.
+    put_with_checksum("CRC32", "ChecksumCRC32")
+
+
+def case_checksum_sha1():
+    put_with_checksum("SHA1", "ChecksumSHA1")
+
+
+def case_multipart_checksum():
+    # An upload created with a checksum algorithm: each part's is checked and
+    # listed, and the object's is the CRC32 of the parts' CRC32s, "-2".
+    s3 = client()
+    s3.create_bucket(Bucket="cksum-mp")
+    p1, p2 = data(5 * 1024 * 1024, b"p1"), data(70000, b"p2")
+    up = s3.create_multipart_upload(Bucket="cksum-mp", Key="k", ChecksumAlgorithm="CRC32")
+    parts = []
+    for n, body in ((1, p1), (2, p2)):
+        r = s3.upload_part(Bucket="cksum-mp", Key="k", UploadId=up["UploadId"], PartNumber=n,
+                           Body=body, ChecksumAlgorithm="CRC32")
+        parts.append({"PartNumber": n, "ETag": r["ETag"], "ChecksumCRC32": r["ChecksumCRC32"]})
+    listed = s3.list_parts(Bucket="cksum-mp", Key="k", UploadId=up["UploadId"])
+    listed_crcs = [p["ChecksumCRC32"] for p in listed["Parts"]]
+    assert listed_crcs == [p["ChecksumCRC32"] for p in parts], listed
+    done = s3.complete_multipart_upload(Bucket="cksum-mp", Key="k", UploadId=up["UploadId"],
+                                        MultipartUpload={"Parts": parts})
+    raw = b"".join(base64.b64decode(p["ChecksumCRC32"]) for p in parts)
+    want = base64.b64encode(zlib.crc32(raw).to_bytes(4, "big")).decode() + "-2"
+    assert done.get("ChecksumCRC32") == want, (done.get("ChecksumCRC32"), want)
+    got = s3.get_object(Bucket="cksum-mp", Key="k", ChecksumMode="ENABLED")
+    assert got["Body"].read() == p1 + p2
+    assert got.get("ChecksumCRC32") == want, got.get("ChecksumCRC32")
 
 
 # ---- tenants and the content-addressed API ---------------------------------

@@ -16,5 +16,8 @@ test_boto3_presigned_expired() { boto3_test presigned_expired; }
 test_boto3_bad_credentials() { boto3_test bad_credentials; }
 test_boto3_checksum_sha256() { boto3_test checksum_sha256; }
 test_boto3_checksum_crc32c() { boto3_test checksum_crc32c; }
+test_boto3_checksum_crc32() { boto3_test checksum_crc32; }
+test_boto3_checksum_sha1() { boto3_test checksum_sha1; }
+test_boto3_multipart_checksum() { boto3_test multipart_checksum; }
 test_boto3_tenant_isolation() { boto3_test tenant_isolation; }
 test_boto3_content_api() { need_client b3sum; boto3_test content_api; }
