@@ -246,8 +246,10 @@ class Metadata {
                                         const std::string& prefix, const std::string& after,
                                         size_t limit);
   // Binds `to` to the manifest `from` names, in one transaction (no bytes
-  // move). NotFound if `from` is gone.
-  Result<NameRow> CopyName(const NameRow& from_key, NameRow to, bool require_bucket);
+  // move). NotFound if `from` is gone; FailedPrecondition if `expect` is
+  // given and `from` names another manifest now.
+  Result<NameRow> CopyName(const NameRow& from_key, NameRow to, bool require_bucket,
+                           const std::optional<Digest>& expect = std::nullopt);
 
   Status CreateUpload(const UploadRow& u);
   Result<std::optional<UploadRow>> GetUpload(const std::string& id);

@@ -143,7 +143,8 @@ Status Metadata::BindNameLocked(const NameRow& n, bool require_bucket) {
   return st.Run();
 }
 
-Result<NameRow> Metadata::CopyName(const NameRow& from, NameRow to, bool require_bucket) {
+Result<NameRow> Metadata::CopyName(const NameRow& from, NameRow to, bool require_bucket,
+                                   const std::optional<Digest>& expect) {
   WriteLock l(this);
   Status s = InTransaction(db_.get(), [&]() -> Status {
     AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
@@ -152,6 +153,10 @@ Result<NameRow> Metadata::CopyName(const NameRow& from, NameRow to, bool require
     AS_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return Status::NotFound("name " + from.bucket + "/" + from.key);
     AS_ASSIGN_OR_RETURN(NameRow src, ColName(st));
+    if (expect && src.manifest != *expect) {
+      return Status::FailedPrecondition("name " + from.bucket + "/" + from.key +
+                                        " was rebound during the copy");
+    }
     to.manifest = src.manifest;
     to.content = src.content;
     to.size = src.size;

@@ -105,7 +105,8 @@ Result<std::vector<ArtifactInfo>> StoreImpl::ListBucket(const std::string& tenan
 }
 
 Result<ArtifactInfo> StoreImpl::Copy(const ObjectName& from, const ObjectName& to,
-                                     const std::string& attrs, bool require_bucket) {
+                                     const std::string& attrs, bool require_bucket,
+                                     const std::optional<Digest>& if_manifest) {
   if (from.tenant != to.tenant) {
     return Status::InvalidArgument("copy from tenant " + from.tenant + " to " + to.tenant +
                                    ": copies stay within a tenant");
@@ -122,7 +123,7 @@ Result<ArtifactInfo> StoreImpl::Copy(const ObjectName& from, const ObjectName& t
   // Under the commit lock like a put: GC's mark sees the source name or the
   // copy, never neither.
   std::shared_lock<std::shared_mutex> l(commit_mu_);
-  AS_ASSIGN_OR_RETURN(NameRow row, meta_->CopyName(src, dst, require_bucket));
+  AS_ASSIGN_OR_RETURN(NameRow row, meta_->CopyName(src, dst, require_bucket, if_manifest));
   AS_ASSIGN_OR_RETURN(auto bound, meta_->GetName(to.tenant, to.bucket, to.key));
   return InfoFromName(bound ? *bound : row);
 }

@@ -70,7 +70,8 @@ class StoreImpl final : public Store {
                                                const std::string& prefix,
                                                const std::string& after, size_t limit) override;
   Result<ArtifactInfo> Copy(const ObjectName& from, const ObjectName& to, const std::string& attrs,
-                            bool require_bucket) override;
+                            bool require_bucket,
+                            const std::optional<Digest>& if_manifest = std::nullopt) override;
   Result<std::vector<uint8_t>> ManifestBytes(const std::string& tenant,
                                              const std::string& ref) override;
   Status CreateBucket(const std::string& tenant, const std::string& bucket) override;

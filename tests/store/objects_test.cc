@@ -133,6 +133,17 @@ TEST_F(ObjectsTest, CopyBindsTheSameManifestWithoutNewBytes) {
                 .status()
                 .code(),
             Code::kNotFound);
+  // Bound only while the source still names the manifest the caller saw.
+  auto seen = store_->Lookup({"default", "b", "src"});
+  ASSERT_TRUE(seen.ok());
+  auto same =
+      store_->Copy({"default", "b", "src"}, {"default", "b", "dst3"}, "", false, seen->manifest);
+  EXPECT_TRUE(same.ok()) << same.status().ToString();
+  ASSERT_TRUE(store_->Put({"default", "b", "src"}, Whole(RandomBytes(1000, 6)), po).ok());
+  auto stale =
+      store_->Copy({"default", "b", "src"}, {"default", "b", "dst4"}, "", false, seen->manifest);
+  EXPECT_EQ(stale.status().code(), Code::kFailedPrecondition) << stale.status().ToString();
+  EXPECT_EQ(store_->Lookup({"default", "b", "dst4"}).status().code(), Code::kNotFound);
 }
 
 TEST_F(ObjectsTest, MultipartCompletesToTheConcatenation) {

@@ -316,9 +316,12 @@ class Store {
                                                        size_t limit) = 0;
   // Binds `to` to the artifact `from` names, without copying a byte. Empty
   // attrs keep from's. NotFound if `from` is gone (or to's bucket, with
-  // require_bucket).
+  // require_bucket). With `if_manifest` (the manifest of an earlier Lookup of
+  // `from`, whose attrs the caller derived `attrs` from): FailedPrecondition,
+  // and nothing bound, if `from` names another manifest by now.
   virtual Result<ArtifactInfo> Copy(const ObjectName& from, const ObjectName& to,
-                                    const std::string& attrs, bool require_bucket) = 0;
+                                    const std::string& attrs, bool require_bucket,
+                                    const std::optional<Digest>& if_manifest = std::nullopt) = 0;
   // The canonical CBOR of an artifact's manifest (checked against its digest).
   virtual Result<std::vector<uint8_t>> ManifestBytes(const std::string& tenant,
                                                      const std::string& ref) = 0;
