@@ -111,6 +111,7 @@ std::string CopyResult(const char* root, const CopyResultDoc& c) {
   Doc d(root);
   Add(d.root(), "LastModified", FormatIso8601(c.last_modified));
   Add(d.root(), "ETag", Quoted(c.etag));
+  AddChecksum(d.root(), c.checksum);
   return d.Finish();
 }
 

@@ -98,6 +98,7 @@ std::string CompleteMultipartUploadXml(const CompleteMultipartUploadDoc& d);
 struct CopyResultDoc {
   int64_t last_modified = 0;  // unix ms
   std::string etag = {};      // without quotes
+  ChecksumXml checksum = {};  // type unused
 };
 std::string CopyObjectResultXml(const CopyResultDoc& d);
 std::string CopyPartResultXml(const CopyResultDoc& d);  // UploadPartCopy

@@ -289,6 +289,12 @@ s3::S3Error NoSuchBucket(const std::string& bucket) {
 s3::S3Error NoSuchUpload(const std::string& id) {
   return s3::MakeS3Error(404, "NoSuchUpload", "The specified upload does not exist: " + id);
 }
+s3::S3Error UnsupportedChecksumAlgorithm() {
+  return s3::err::InvalidRequest(
+      "Checksum algorithm provided is unsupported. Please try again with any of the valid types: "
+      "[CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+}
+
 s3::S3Error InternalError(const Status& s) {
   return s3::MakeS3Error(500, "InternalError", s.ToString());
 }

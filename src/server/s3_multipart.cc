@@ -44,11 +44,7 @@ std::optional<s3::S3Error> UploadChecksum(S3Request& r, ObjectAttrs* attrs) {
     return s3::err::InvalidRequest("x-amz-checksum-type requires x-amz-checksum-algorithm.");
   }
   auto a = s3::ParseChecksumAlgo(*algo);
-  if (!a) {
-    return s3::err::InvalidRequest(
-        "Checksum algorithm provided is unsupported. Please try again with any of the valid "
-        "types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
-  }
+  if (!a) return UnsupportedChecksumAlgorithm();
   s3::ChecksumType t = s3::DefaultChecksumType(*a);
   if (type) {
     auto parsed = s3::ParseChecksumType(*type);
@@ -213,7 +209,13 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
     if (!read_error.ok()) return r.Error(read_error, NoSuchKey(src->name->key));
     return r.Error(part.status(), NoSuchUpload(upload->id));
   }
-  r.Xml(200, s3::CopyPartResultXml(s3::CopyResultDoc{part->created * 1000, attrs.etag}));
+  s3::ChecksumXml checksum_xml;
+  if (checksum) {
+    const s3::ChecksumSpec& spec = s3::Spec(checksum->algo());
+    checksum_xml = {spec.element, attrs.checksum(checksum->algo()), ""};
+  }
+  r.Xml(200,
+        s3::CopyPartResultXml(s3::CopyResultDoc{part->created * 1000, attrs.etag, checksum_xml}));
 }
 
 }  // namespace

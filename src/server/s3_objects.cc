@@ -16,6 +16,11 @@ std::optional<std::string> Opt(const std::string* p) {
   return p ? std::optional<std::string>(*p) : std::nullopt;
 }
 
+s3::S3Error PreconditionFailed() {
+  return s3::MakeS3Error(412, "PreconditionFailed",
+                         "At least one of the pre-conditions you specified did not hold");
+}
+
 void GetOrHead(S3Request& r, bool head) {
   r.w.SetOperation(head ? "HeadObject" : "GetObject");
   auto info = r.store->Lookup(r.Name());
@@ -39,11 +44,7 @@ void GetOrHead(S3Request& r, bool head) {
     r.w.SetHeader("Last-Modified", s3::FormatHttpDate(info->created));
     return r.w.Send(304, "", "").IgnoreError();
   }
-  if (cond == s3::ConditionResult::kPreconditionFailed) {
-    return r.Error(s3::MakeS3Error(412, "PreconditionFailed",
-                                   "At least one of the pre-conditions you specified did not "
-                                   "hold"));
-  }
+  if (cond == s3::ConditionResult::kPreconditionFailed) return r.Error(PreconditionFailed());
   r.SetObjectHeaders(*info, *attrs);
   // response-* query parameters override headers (presigned download links).
   static const std::pair<const char*, const char*> kOverrides[] = {
@@ -116,37 +117,98 @@ std::optional<ArtifactInfo> FindCopySource(S3Request& r, const std::string& sour
     return std::nullopt;
   }
   info->name = *from;
+  // x-amz-copy-source-if-*: the copy happens only if the source is the
+  // version the client means; otherwise 412 (never 304, as S3).
+  s3::ConditionHeaders ch{Opt(r.Header("x-amz-copy-source-if-match")),
+                          Opt(r.Header("x-amz-copy-source-if-none-match")),
+                          Opt(r.Header("x-amz-copy-source-if-modified-since")),
+                          Opt(r.Header("x-amz-copy-source-if-unmodified-since"))};
+  if (ch.if_match || ch.if_none_match || ch.if_modified_since || ch.if_unmodified_since) {
+    auto attrs = ObjectAttrs::DecodeFor(info->attrs, info->content);
+    if (!attrs.ok()) {
+      r.Error(InternalError(attrs.status()));
+      return std::nullopt;
+    }
+    if (s3::EvaluateConditions(ch, s3::ObjectState{attrs->etag, info->created}, true) !=
+        s3::ConditionResult::kProceed) {
+      r.Error(PreconditionFailed());
+      return std::nullopt;
+    }
+  }
   return *info;
 }
 
 namespace {
 
+// x-amz-checksum-algorithm on a copy: the copy has that checksum, the
+// source's when it has a FULL_OBJECT one, else computed from the source's
+// bytes (read and checked like any get; the only case a copy reads them).
+std::optional<s3::S3Error> CopyChecksum(S3Request& r, const ArtifactInfo& src, ObjectAttrs* attrs) {
+  const std::string* h = r.Header("x-amz-checksum-algorithm");
+  if (!h) return std::nullopt;
+  auto a = s3::ParseChecksumAlgo(*h);
+  if (!a) return UnsupportedChecksumAlgorithm();
+  if (!attrs->checksum(*a).empty() && !attrs->checksum_composite) return std::nullopt;
+  s3::Checksummer c(*a, r.store->kernels().crc32c);
+  Status s = r.store->GetFound(
+      r.tenant, src,
+      [&](const uint8_t* p, size_t n) {
+        c.Update(p, n);
+        return Status::OK();
+      },
+      std::nullopt);
+  if (!s.ok()) return s.code() == Code::kNotFound ? NoSuchKey(src.name->key) : InternalError(s);
+  attrs->checksums = {};
+  attrs->checksum(*a) = s3::Base64Encode(c.Finish());
+  attrs->checksum_composite = false;
+  return std::nullopt;
+}
+
+s3::ChecksumXml ChecksumElement(const ObjectAttrs& a) {
+  for (s3::ChecksumAlgo algo : s3::kAllChecksumAlgos) {
+    if (!a.checksum(algo).empty()) return {s3::Spec(algo).element, a.checksum(algo), ""};
+  }
+  return {};
+}
+
 void CopyObject(S3Request& r, const std::string& source) {
   r.w.SetOperation("CopyObject");
-  auto src_info = FindCopySource(r, source);
-  if (!src_info) return;
-  const ObjectName& from = *src_info->name;
-  auto src_attrs = ObjectAttrs::DecodeFor(src_info->attrs, src_info->content);
-  if (!src_attrs.ok()) return r.Error(InternalError(src_attrs.status()));
-  const std::string* directive = r.Header("x-amz-metadata-directive");
-  ObjectAttrs attrs = *src_attrs;
-  if (directive && *directive == "REPLACE") {
-    auto fresh = AttrsFromHeaders(r.req);
-    if (!fresh.ok()) return r.Error(fresh.error());
-    fresh->etag = src_attrs->etag;
-    fresh->parts = src_attrs->parts;
-    fresh->checksums = src_attrs->checksums;
-    fresh->checksum_composite = src_attrs->checksum_composite;
-    attrs = *fresh;
-  } else if (from.bucket == r.bucket && from.key == r.key) {
-    return r.Error(s3::err::InvalidRequest(
-        "This copy request is illegal because it is trying to copy an object to itself without "
-        "changing the object's metadata."));
+  // The copy's attrs (ETag, checksums) are the source's as looked up: the
+  // copy binds only if the source still names that manifest, else it is
+  // looked up again, so they never describe other bytes.
+  for (int attempt = 1;; attempt++) {
+    auto src_info = FindCopySource(r, source);
+    if (!src_info) return;
+    const ObjectName& from = *src_info->name;
+    auto src_attrs = ObjectAttrs::DecodeFor(src_info->attrs, src_info->content);
+    if (!src_attrs.ok()) return r.Error(InternalError(src_attrs.status()));
+    const std::string* directive = r.Header("x-amz-metadata-directive");
+    ObjectAttrs attrs = *src_attrs;
+    if (directive && *directive == "REPLACE") {
+      auto fresh = AttrsFromHeaders(r.req);
+      if (!fresh.ok()) return r.Error(fresh.error());
+      fresh->etag = src_attrs->etag;
+      fresh->parts = src_attrs->parts;
+      fresh->checksums = src_attrs->checksums;
+      fresh->checksum_composite = src_attrs->checksum_composite;
+      attrs = *fresh;
+    } else if (from.bucket == r.bucket && from.key == r.key) {
+      return r.Error(s3::err::InvalidRequest(
+          "This copy request is illegal because it is trying to copy an object to itself "
+          "without changing the object's metadata."));
+    }
+    if (auto e = CopyChecksum(r, *src_info, &attrs)) return r.Error(*e);
+    auto copied = r.store->Copy(from, r.Name(), attrs.Encode(), true, src_info->manifest);
+    if (!copied.ok() && copied.status().code() == Code::kFailedPrecondition) {
+      if (attempt < 5) continue;
+      return r.Error(
+          s3::MakeS3Error(409, "OperationAborted",
+                          "The copy source kept changing during the copy. Please try again."));
+    }
+    if (!copied.ok()) return r.Error(copied.status(), NoSuchKey(from.key));
+    s3::CopyResultDoc doc{copied->created * 1000, attrs.etag, ChecksumElement(attrs)};
+    return r.Xml(200, s3::CopyObjectResultXml(doc));
   }
-  auto copied = r.store->Copy(from, r.Name(), attrs.Encode(), true);
-  if (!copied.ok()) return r.Error(copied.status(), NoSuchKey(from.key));
-  s3::CopyResultDoc doc{copied->created * 1000, attrs.etag};
-  r.Xml(200, s3::CopyObjectResultXml(doc));
 }
 
 void DeleteObject(S3Request& r) {

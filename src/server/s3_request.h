@@ -61,6 +61,8 @@ s3::S3Error NoSuchKey(const std::string& key);
 s3::S3Error NoSuchBucket(const std::string& bucket);
 s3::S3Error NoSuchUpload(const std::string& id);
 s3::S3Error InternalError(const Status& s);
+// An x-amz-checksum-algorithm that names none of S3's five.
+s3::S3Error UnsupportedChecksumAlgorithm();
 
 // Answers a GET or HEAD of an artifact whose other headers are set: the
 // Range header (416, or 206 with Content-Range), then the bytes, each chunk
@@ -78,7 +80,9 @@ bool AnsweredSubresource(S3Request& r);
 
 // The object an x-amz-copy-source header names (URL-encoded "/bucket/key",
 // in the caller's tenant), with its name set; nullopt after answering the
-// error (bad name, no such bucket or key).
+// error (bad name, no such bucket or key, 412 when an
+// x-amz-copy-source-if-match / -if-none-match / -if-modified-since /
+// -if-unmodified-since does not hold for it).
 std::optional<ArtifactInfo> FindCopySource(S3Request& r, const std::string& source);
 
 // Operations, by area (s3_buckets.cc, s3_objects.cc, s3_multipart.cc,

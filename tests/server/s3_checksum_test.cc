@@ -71,6 +71,21 @@ TEST_F(S3ChecksumTest, EveryAlgorithmIsCheckedKeptAndReturned) {
   ASSERT_EQ(Do("PUT", "/cks/copy", "", {{"x-amz-copy-source", "/cks/CRC32"}}).status, 200);
   EXPECT_EQ(Do("HEAD", "/cks/copy", "", {kMode}).Header("x-amz-checksum-crc32"),
             B64(ChecksumAlgo::kCrc32, data));
+  // A copy asked for another algorithm reads the source to compute it; asked
+  // for the one the source has, it keeps that.
+  auto sha = Do("PUT", "/cks/copy-sha", "",
+                {{"x-amz-copy-source", "/cks/CRC32"}, {"x-amz-checksum-algorithm", "SHA256"}});
+  ASSERT_EQ(sha.status, 200) << sha.body;
+  EXPECT_EQ(Element(sha.body, "ChecksumSHA256"), B64(ChecksumAlgo::kSha256, data));
+  auto head = Do("HEAD", "/cks/copy-sha", "", {kMode});
+  EXPECT_EQ(head.Header("x-amz-checksum-sha256"), B64(ChecksumAlgo::kSha256, data));
+  EXPECT_EQ(head.Header("x-amz-checksum-crc32"), "");
+  auto kept = Do("PUT", "/cks/copy-crc", "",
+                 {{"x-amz-copy-source", "/cks/CRC32"}, {"x-amz-checksum-algorithm", "CRC32"}});
+  EXPECT_EQ(Element(kept.body, "ChecksumCRC32"), B64(ChecksumAlgo::kCrc32, data));
+  ExpectError(Do("PUT", "/cks/copy-bad", "",
+                 {{"x-amz-copy-source", "/cks/CRC32"}, {"x-amz-checksum-algorithm", "MD5"}}),
+              400, "InvalidRequest", "copy with an unknown algorithm");
 }
 
 TEST_F(S3ChecksumTest, MalformedChecksumRequestsAreRefused) {

@@ -9,6 +9,8 @@
 
 #include "base/bytes.h"
 #include "hash/blake3.h"
+#include "s3/checksum.h"
+#include "s3/http_util.h"
 #include "s3_api_fixture.h"
 
 namespace as {
@@ -146,6 +148,57 @@ TEST_F(S3ApiTest, UploadPartCopyCopiesRangesOfCheckedBytes) {
   auto done = Do("POST", "/upc/dst?uploadId=" + id, xml);
   ASSERT_EQ(done.status, 200) << done.body;
   EXPECT_EQ(Do("GET", "/upc/dst").body, src + cli);
+}
+
+TEST_F(S3ApiTest, CopiesHappenOnlyWhenTheSourceConditionsHold) {
+  ASSERT_EQ(Do("PUT", "/cpc").status, 200);
+  const std::string src = RandomString(5000, 10);
+  ASSERT_EQ(Do("PUT", "/cpc/src", src).status, 200);
+  const std::string etag = "\"" + Md5Hex(src) + "\"";
+  const std::string past = "Mon, 01 Jan 2001 00:00:00 GMT",
+                    future = "Fri, 01 Jan 2100 00:00:00 GMT";
+  struct Case {
+    const char* header;
+    std::string value;
+    int status;  // 200 copied, 412 not
+  };
+  const std::vector<Case> cases = {
+      {"x-amz-copy-source-if-match", etag, 200},
+      {"x-amz-copy-source-if-match", "\"0123\"", 412},
+      {"x-amz-copy-source-if-none-match", etag, 412},
+      {"x-amz-copy-source-if-none-match", "\"0123\"", 200},
+      {"x-amz-copy-source-if-unmodified-since", past, 412},
+      {"x-amz-copy-source-if-unmodified-since", future, 200},
+      {"x-amz-copy-source-if-modified-since", future, 412},
+      {"x-amz-copy-source-if-modified-since", past, 200},
+  };
+  int n = 0;
+  for (const Case& c : cases) {
+    const std::string dst = "/cpc/dst" + std::to_string(n++);
+    auto r = Do("PUT", dst, "", {{"x-amz-copy-source", "/cpc/src"}, {c.header, c.value}});
+    EXPECT_EQ(r.status, c.status) << c.header << ": " << c.value << ": " << r.body;
+    EXPECT_EQ(Do("HEAD", dst).status, c.status == 200 ? 200 : 404) << c.header;
+    if (c.status == 412) {
+      EXPECT_NE(r.body.find("PreconditionFailed"), std::string::npos) << r.body;
+    }
+  }
+  // UploadPartCopy takes the same conditions; a part it copies into an upload
+  // created with a checksum algorithm gets that checksum.
+  auto init = Do("POST", "/cpc/mp?uploads", "", {{"x-amz-checksum-algorithm", "CRC32"}});
+  const std::string id = Between(init.body, "<UploadId>", "</UploadId>");
+  const std::string part = "/cpc/mp?uploadId=" + id + "&partNumber=1";
+  auto refused = Do("PUT", part, "",
+                    {{"x-amz-copy-source", "/cpc/src"}, {"x-amz-copy-source-if-match", "\"0\""}});
+  EXPECT_EQ(refused.status, 412) << refused.body;
+  EXPECT_EQ(Do("GET", "/cpc/mp?uploadId=" + id).body.find("<Part>"), std::string::npos);
+  auto copied = Do("PUT", part, "",
+                   {{"x-amz-copy-source", "/cpc/src"}, {"x-amz-copy-source-if-match", etag}});
+  ASSERT_EQ(copied.status, 200) << copied.body;
+  s3::Checksummer crc(s3::ChecksumAlgo::kCrc32, store_->kernels().crc32c);
+  crc.Update(reinterpret_cast<const uint8_t*>(src.data()), src.size());
+  EXPECT_EQ(
+      Between(Do("GET", "/cpc/mp?uploadId=" + id).body, "<ChecksumCRC32>", "</ChecksumCRC32>"),
+      s3::Base64Encode(crc.Finish()));
 }
 
 }  // namespace
