@@ -58,6 +58,7 @@ struct ServeArgs {
   std::string ready_file;
   int64_t gc_interval = 3600;  // seconds; 0 = never
   std::string region = "us-east-1";
+  std::vector<std::string> domains;  // virtual-hosted-style: <bucket>.<domain>
 };
 
 int CmdInit(const Globals& g, const InitArgs& a);

@@ -172,6 +172,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   c_serve->add_option("--region", serve.region, "Region reported to S3 clients")
       ->capture_default_str();
+  c_serve->add_option("--domain", serve.domains,
+                      "Also serve virtual-hosted-style requests (Host: BUCKET.DOMAIN, the default "
+                      "of the AWS SDKs for Go, Java and JavaScript when the endpoint is a DNS "
+                      "name) for this domain; repeat for several (env ARTIFACT_STORE_DOMAINS, "
+                      "comma-separated). Path-style requests work either way")
+      ->envname("ARTIFACT_STORE_DOMAINS")
+      ->delimiter(',');
   c_serve->callback([&] { rc = CmdServe(g, serve); });
 
   auto* c_tenant = app.add_subcommand("tenant", "Manage tenants and their S3 access keys");

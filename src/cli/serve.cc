@@ -137,6 +137,7 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
   Metrics metrics;
   S3ApiOptions api_options;
   api_options.region = a.region;
+  api_options.domains = a.domains;
   S3Api api(store->get(), &metrics, api_options);
   S3Api::AddStoreGauges(store->get(), &metrics);
   HttpServerOptions ho;

@@ -2,6 +2,7 @@
 
 #include <isa-l/crc.h>
 
+#include "base/bytes.h"
 #include "s3/http_util.h"
 
 namespace as::s3 {
@@ -15,17 +16,6 @@ constexpr ChecksumSpec kSpecs[kChecksumAlgos] = {
     {"SHA1", "x-amz-checksum-sha1", "ChecksumSHA1", 20, false},
     {"SHA256", "x-amz-checksum-sha256", "ChecksumSHA256", 32, false},
 };
-
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); i++) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // CRC-64/NVME: reflected polynomial 0x9a6c9329ac4bc9b5 (normal
 // 0xad93d23594c93659), initial value and final xor all ones.
@@ -114,14 +104,14 @@ const ChecksumSpec& Spec(ChecksumAlgo a) {
 
 std::optional<ChecksumAlgo> ParseChecksumAlgo(std::string_view name) {
   for (ChecksumAlgo a : kAllChecksumAlgos) {
-    if (IEquals(name, Spec(a).name)) return a;
+    if (AsciiIEquals(name, Spec(a).name)) return a;
   }
   return std::nullopt;
 }
 
 std::optional<ChecksumAlgo> ChecksumAlgoOfHeader(std::string_view header) {
   for (ChecksumAlgo a : kAllChecksumAlgos) {
-    if (IEquals(header, Spec(a).header)) return a;
+    if (AsciiIEquals(header, Spec(a).header)) return a;
   }
   return std::nullopt;
 }
@@ -131,8 +121,8 @@ const char* ChecksumTypeName(ChecksumType t) {
 }
 
 std::optional<ChecksumType> ParseChecksumType(std::string_view name) {
-  if (IEquals(name, "COMPOSITE")) return ChecksumType::kComposite;
-  if (IEquals(name, "FULL_OBJECT")) return ChecksumType::kFullObject;
+  if (AsciiIEquals(name, "COMPOSITE")) return ChecksumType::kComposite;
+  if (AsciiIEquals(name, "FULL_OBJECT")) return ChecksumType::kFullObject;
   return std::nullopt;
 }
 

@@ -14,6 +14,27 @@ namespace as {
 
 namespace {
 
+// The bucket of a virtual-hosted-style request: Host "<bucket>.<domain>"
+// (port ignored, any case) for one of `domains`.
+std::optional<std::string> VirtualHostBucket(const HttpRequest& req,
+                                             const std::vector<std::string>& domains) {
+  const std::string* host_header = req.Header("host");
+  if (!host_header || domains.empty()) return std::nullopt;
+  std::string_view host = *host_header;
+  if (auto colon = host.rfind(':'); colon != std::string_view::npos && host.back() != ']') {
+    host = host.substr(0, colon);
+  }
+  for (const std::string& d : domains) {
+    if (host.size() < d.size() + 2 || host[host.size() - d.size() - 1] != '.') continue;
+    if (!AsciiIEquals(host.substr(host.size() - d.size()), d)) continue;
+    std::string bucket(host.substr(0, host.size() - d.size() - 1));
+    // Bucket names are lowercase; hosts are not case-sensitive.
+    for (char& c : bucket) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return bucket;
+  }
+  return std::nullopt;
+}
+
 // Splits "/bucket/key..." (decoded) into bucket and key.
 void SplitPath(const std::string& path, std::string* bucket, std::string* key) {
   size_t start = path.empty() || path[0] != '/' ? 0 : 1;
@@ -377,8 +398,14 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
   r.tenant = (*key)->tenant;
   r.secret = (*key)->secret;
 
-  if (r.path.rfind("/v1/", 0) == 0) return ContentOp(r);
-  SplitPath(r.path, &r.bucket, &r.key);
+  if (auto bucket = VirtualHostBucket(req, options_.domains)) {
+    r.bucket = std::move(*bucket);
+    r.key = r.path.rfind('/', 0) == 0 ? r.path.substr(1) : r.path;
+  } else if (r.path.rfind("/v1/", 0) == 0) {
+    return ContentOp(r);
+  } else {
+    SplitPath(r.path, &r.bucket, &r.key);
+  }
   if (r.bucket.empty()) {
     if (req.method == "GET") return ListBuckets(r);
     w.SetOperation("Unsupported");

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "artifact_store/store.h"
 #include "server/http_server.h"
@@ -22,6 +23,10 @@ namespace as {
 struct S3ApiOptions {
   std::string region = "us-east-1";  // what GetBucketLocation says
   uint64_t max_put_bytes = 5ull << 30;  // PutObject / UploadPart limit (S3's 5 GiB)
+  // Virtual-hosted style: a request whose Host is "<bucket>.<domain>" (any
+  // case, any port) for one of these names the bucket there and the key in
+  // its path. Other requests are path-style ("/bucket/key").
+  std::vector<std::string> domains;
 };
 
 class S3Api {

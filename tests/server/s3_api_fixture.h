@@ -39,7 +39,9 @@ class S3ApiTest : public ::testing::Test {
     ASSERT_TRUE(a.ok() && b.ok());
     alice_ = {a->id, a->secret, "us-east-1"};
     bob_ = {b->id, b->secret, "us-east-1"};
-    api_ = std::make_unique<S3Api>(store_.get(), &metrics_);
+    S3ApiOptions api_options;
+    api_options.domains = {"s3.test"};  // virtual-hosted style, when a test sends that Host
+    api_ = std::make_unique<S3Api>(store_.get(), &metrics_, api_options);
     HttpServerOptions ho;
     ho.listen = "127.0.0.1:0";
     ho.threads = 4;
@@ -60,7 +62,7 @@ class S3ApiTest : public ::testing::Test {
     const s3::SigV4Credentials& c = who ? *who : alice_;
     const int64_t now = std::time(nullptr);
     if (payload_hash.empty()) payload_hash = s3::Sha256Hex(body);
-    std::vector<s3::HttpHeader> h = {{"host", "127.0.0.1:" + std::to_string(server_->port())},
+    std::vector<s3::HttpHeader> h = {{"host", host_.empty() ? HostPort() : host_},
                                      {"x-amz-date", s3::FormatAmzDate(now)},
                                      {"x-amz-content-sha256", payload_hash}};
     for (auto& e : extra) h.push_back(e);
@@ -82,6 +84,9 @@ class S3ApiTest : public ::testing::Test {
     return cl.Read(method == "HEAD");
   }
 
+  std::string HostPort() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+  // The Host header Do sends; empty = HostPort().
+  std::string host_;
   // Set to build the body from the Authorization value (aws-chunked seeds
   // its chunk signatures with the request's signature).
   std::function<std::string(const std::string& auth)> body_for_auth_;

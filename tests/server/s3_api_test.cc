@@ -173,6 +173,27 @@ TEST_F(S3ApiTest, AwsChunkedUploadsAreCheckedChunkByChunk) {
   EXPECT_EQ(Do("HEAD", "/chk/bad").status, 404);
 }
 
+TEST_F(S3ApiTest, VirtualHostedStyleNamesTheBucketInTheHost) {
+  const std::string port = std::to_string(server_->port());
+  host_ = "vbkt.s3.test:" + port;
+  ASSERT_EQ(Do("PUT", "/").status, 200);  // CreateBucket
+  ASSERT_EQ(Do("PUT", "/dir/a%20b", "bytes").status, 200);
+  EXPECT_EQ(Do("GET", "/dir/a%20b").body, "bytes");
+  auto list = Do("GET", "/?list-type=2&prefix=dir%2F");
+  EXPECT_NE(list.body.find("<Key>dir/a b</Key>"), std::string::npos) << list.body;
+  host_ = "VBKT.S3.Test";  // hosts are not case-sensitive; no port
+  EXPECT_EQ(Do("GET", "/dir/a%20b").body, "bytes");
+  // The domain alone, or another host: path-style.
+  host_ = "s3.test:" + port;
+  EXPECT_NE(Do("GET", "/").body.find("<Name>vbkt</Name>"), std::string::npos);
+  EXPECT_EQ(Do("GET", "/vbkt/dir/a%20b").body, "bytes");
+  host_ = "vbkt.elsewhere.test:" + port;
+  EXPECT_EQ(Do("GET", "/vbkt/dir/a%20b").body, "bytes");
+  EXPECT_EQ(Do("GET", "/dir/a%20b").status, 404);  // bucket "dir"
+  host_.clear();
+  EXPECT_EQ(Do("GET", "/vbkt/dir/a%20b").body, "bytes");
+}
+
 TEST_F(S3ApiTest, PresignedUrlsWorkUntilTheyExpire) {
   ASSERT_EQ(Do("PUT", "/pre").status, 200);
   ASSERT_EQ(Do("PUT", "/pre/k", "hello").status, 200);

@@ -10,7 +10,9 @@ Run with Debian's /usr/bin/python3 and python3-boto3.
 """
 import base64
 import hashlib
+import io
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +22,7 @@ import zlib
 from datetime import datetime, timedelta, timezone
 
 import boto3
+import boto3.s3.transfer
 import botocore
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -436,6 +439,49 @@ def case_multipart_checksum():
     got = s3.get_object(Bucket="cksum-mp", Key="k", ChecksumMode="ENABLED")
     assert got["Body"].read() == p1 + p2
     assert got.get("ChecksumCRC32") == want, got.get("ChecksumCRC32")
+
+
+def case_virtual_hosted():
+    # The AWS SDKs for Go, Java and JavaScript address a bucket as BUCKET.HOST
+    # when the endpoint is a DNS name; the server runs with --domain s3.test.
+    # Only the name lookup is ours: s3.test and its subdomains are the server.
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if host == "s3.test" or host.endswith(".s3.test"):
+            host = "127.0.0.1"
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    socket.getaddrinfo = resolve
+    port = ENDPOINT.rsplit(":", 1)[1]
+    s3 = boto3.client("s3", endpoint_url="http://s3.test:" + port, region_name=REGION,
+                      aws_access_key_id=os.environ["A_KEY"],
+                      aws_secret_access_key=os.environ["A_SECRET"],
+                      config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"},
+                                    retries={"max_attempts": 1}))
+    s3.create_bucket(Bucket="vhost")
+    body = data(100000, b"vh")
+    s3.put_object(Bucket="vhost", Key="a/b c.txt", Body=body)
+    assert s3.get_object(Bucket="vhost", Key="a/b c.txt")["Body"].read() == body
+    listed = s3.list_objects_v2(Bucket="vhost", Prefix="a/")
+    assert [o["Key"] for o in listed["Contents"]] == ["a/b c.txt"], listed
+    # The same bucket, path-style.
+    assert client().get_object(Bucket="vhost", Key="a/b c.txt")["Body"].read() == body
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "vhost", "Key": "a/b c.txt"},
+                                    ExpiresIn=60)
+    assert url.startswith("http://vhost.s3.test:"), url
+    status, got = http("GET", url)
+    assert status == 200 and got == body, (status, got[:100])
+    big = data(9 * 1024 * 1024, b"vhbig")
+    s3.upload_fileobj(io.BytesIO(big), "vhost", "big",
+                      Config=boto3.s3.transfer.TransferConfig(multipart_threshold=5 * 1024 * 1024,
+                                                              multipart_chunksize=5 * 1024 * 1024))
+    head = s3.head_object(Bucket="vhost", Key="big")
+    assert head["ETag"].endswith('-2"'), head["ETag"]
+    assert s3.get_object(Bucket="vhost", Key="big")["Body"].read() == big
+    s3.delete_objects(Bucket="vhost", Delete={"Objects": [{"Key": "big"}, {"Key": "a/b c.txt"}]})
+    s3.delete_bucket(Bucket="vhost")
+    assert "vhost" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
 # ---- tenants and the content-addressed API ---------------------------------

@@ -19,5 +19,11 @@ test_boto3_checksum_crc32c() { boto3_test checksum_crc32c; }
 test_boto3_checksum_crc32() { boto3_test checksum_crc32; }
 test_boto3_checksum_sha1() { boto3_test checksum_sha1; }
 test_boto3_multipart_checksum() { boto3_test multipart_checksum; }
+test_boto3_virtual_hosted() {
+  need_client boto3
+  SERVE_ARGS="--domain s3.test" start_server
+  boto3_case virtual_hosted
+  stop_server
+}
 test_boto3_tenant_isolation() { boto3_test tenant_isolation; }
 test_boto3_content_api() { need_client b3sum; boto3_test content_api; }

@@ -96,7 +96,8 @@ start_server() {
 # port; sets SERVER_PID, ENDPOINT, HOSTPORT and the client configurations.
 serve_store() {
   rm -f "$TMP/ready"
-  "$AS_BIN" -s "$TMP/store" serve --listen 127.0.0.1:0 --ready-file "$TMP/ready" \
+  # shellcheck disable=SC2086  # SERVE_ARGS: extra serve options, word-split
+  "$AS_BIN" -s "$TMP/store" serve --listen 127.0.0.1:0 --ready-file "$TMP/ready" ${SERVE_ARGS:-} \
     >"$TMP/server.log" 2>&1 &
   SERVER_PID=$!
   trap on_exit EXIT
