@@ -25,7 +25,39 @@ enum Key : uint64_t {
   kSha1 = 9,
   kChecksumType = 10,       // 1 = COMPOSITE
   kChecksumAlgorithm = 11,  // an upload's: s3::ChecksumAlgo as a number
+  kPartSizes = 12,          // bytes: one unsigned LEB128 per part
 };
+
+std::string EncodePartSizes(const std::vector<uint64_t>& sizes) {
+  std::string out;
+  for (uint64_t v : sizes) {
+    do {
+      uint8_t b = v & 0x7f;
+      v >>= 7;
+      out.push_back(static_cast<char>(v ? b | 0x80 : b));
+    } while (v);
+  }
+  return out;
+}
+
+bool DecodePartSizes(std::string_view in, std::vector<uint64_t>* out) {
+  out->clear();
+  uint64_t v = 0;
+  int shift = 0;
+  for (char c : in) {
+    const uint8_t b = static_cast<uint8_t>(c);
+    if (shift > 63 || (shift == 63 && (b & 0x7e))) return false;  // over 64 bits
+    if (b == 0 && shift > 0) return false;  // a needless zero group: one spelling each
+    v |= uint64_t(b & 0x7f) << shift;
+    shift += 7;
+    if (!(b & 0x80)) {
+      out->push_back(v);
+      v = 0;
+      shift = 0;
+    }
+  }
+  return shift == 0;  // no unfinished number
+}
 
 // The attrs key of each checksum, in s3::ChecksumAlgo order.
 constexpr uint64_t kChecksumKey[s3::kChecksumAlgos] = {kCrc32, kCrc32c, kCrc64Nvme, kSha1, kSha256};
@@ -115,6 +147,10 @@ class FastReader {
         default:
           // A newer writer's field stays !ok: the full decoder skips it.
           if (std::string* field = ChecksumField(a, key)) ok = Bytes(field);
+          if (key == kPartSizes) {
+            std::string raw;
+            ok = Bytes(&raw) && DecodePartSizes(raw, &a.part_sizes);
+          }
           break;
       }
       if (!ok) return std::nullopt;
@@ -197,6 +233,9 @@ std::string ObjectAttrs::Encode() const {
     e.emplace_back(cbor::Value::Uint(kChecksumAlgorithm),
                    cbor::Value::Uint(static_cast<uint64_t>(*checksum_algorithm)));
   }
+  if (!part_sizes.empty()) {
+    e.emplace_back(cbor::Value::Uint(kPartSizes), Str(EncodePartSizes(part_sizes)));
+  }
   std::vector<uint8_t> b = cbor::Encode(cbor::Value::Map(std::move(e)));
   return std::string(b.begin(), b.end());
 }
@@ -250,6 +289,13 @@ Result<ObjectAttrs> ObjectAttrs::Decode(const std::string& bytes) {
           return Status::Corruption("object attrs: unknown checksum algorithm");
         }
         break;
+      case kPartSizes: {
+        AS_ASSIGN_OR_RETURN(std::string raw, AsStr(val));
+        if (!DecodePartSizes(raw, &a.part_sizes)) {
+          return Status::Corruption("object attrs: part sizes are not LEB128 numbers");
+        }
+        break;
+      }
       default:
         if (std::string* field = ChecksumField(a, k.as_uint())) {
           AS_ASSIGN_OR_RETURN(*field, AsStr(val));

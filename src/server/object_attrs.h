@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/digest.h"
 #include "base/status.h"
@@ -33,6 +34,9 @@ struct ObjectAttrs {
   // computes and Complete combines.
   std::optional<s3::ChecksumAlgo> checksum_algorithm;
   uint32_t parts = 0;  // multipart: number of parts (0 = single put)
+  // Multipart: each part's size, in order (GET ?partNumber=N). Empty for one
+  // completed before they were recorded.
+  std::vector<uint64_t> part_sizes;
 
   std::string& checksum(s3::ChecksumAlgo a) { return checksums[s3::Index(a)]; }
   const std::string& checksum(s3::ChecksumAlgo a) const { return checksums[s3::Index(a)]; }

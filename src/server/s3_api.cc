@@ -128,11 +128,13 @@ void S3Request::SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& at
   for (const auto& [k, v] : attrs.user) w.SetHeader("x-amz-meta-" + k, v);
   // Our own identity of the bytes, checkable with b3sum.
   w.SetHeader("x-amz-meta-as-content", DigestText(info.content));
-  if (attrs.parts) w.SetHeader("x-amz-mp-parts-count", std::to_string(attrs.parts));
   const std::string* mode = req.Header("x-amz-checksum-mode");
   if (mode && AsciiIEquals(*mode, "enabled")) {
+    // A part (?partNumber) of a multipart object is not what they describe.
     const std::string* range = req.Header("range");
-    if (!range || s3::ResolveRange(*range, info.size).kind != s3::RangeResult::Kind::kPartial) {
+    const bool part = HasQuery("partNumber") && attrs.parts > 1;
+    if (!part &&
+        (!range || s3::ResolveRange(*range, info.size).kind != s3::RangeResult::Kind::kPartial)) {
       SetChecksumHeaders(attrs);
     }
   }

@@ -310,6 +310,7 @@ void CompleteMultipart(S3Request& r) {
     auto raw = FromHex(part->etag);
     if (raw) md5.Update(raw->data(), raw->size());
     numbers.push_back(want.part_number);
+    attrs->part_sizes.push_back(it->second->size);
   }
   uint8_t d[16];
   md5.Finish(d);

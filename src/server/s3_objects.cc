@@ -21,6 +21,47 @@ s3::S3Error PreconditionFailed() {
                          "At least one of the pre-conditions you specified did not hold");
 }
 
+// GET/HEAD ?partNumber=N: the bytes of part N of a multipart object (a
+// single-put object is one part); S3's errors for a bad number, a part that
+// does not exist, or a Range as well. An object completed before part sizes
+// were recorded cannot say where its parts are: 501, so a client falls back
+// to ranges instead of reading whole objects as parts.
+s3::S3Expected<s3::RangeResult> PartRange(S3Request& r, const std::string& text, uint64_t size,
+                                          const ObjectAttrs& a) {
+  uint32_t n = 0;
+  bool digits = !text.empty() && text.size() <= 5;
+  for (char c : text) {
+    digits = digits && c >= '0' && c <= '9';
+    if (digits) n = n * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (!digits || n < 1 || n > 10000) {
+    return s3::err::InvalidArgument(
+        "Part number must be an integer between 1 and 10000, inclusive");
+  }
+  if (r.Header("range")) {
+    return s3::err::InvalidRequest(
+        "Cannot specify both Range header and partNumber query parameter");
+  }
+  const uint32_t parts = a.parts ? a.parts : 1;
+  if (a.parts && a.part_sizes.size() != a.parts) {
+    return s3::MakeS3Error(501, "NotImplemented",
+                           "The part sizes of this object were not recorded (it was completed by "
+                           "an older version); read it by Range instead");
+  }
+  if (n > parts)
+    return s3::MakeS3Error(416, "InvalidPartNumber", "The requested partnumber is not satisfiable");
+  s3::RangeResult range;
+  range.kind = s3::RangeResult::Kind::kPartial;
+  uint64_t length = size;
+  if (a.parts) {
+    for (uint32_t i = 0; i + 1 < n; i++) range.first += a.part_sizes[i];
+    length = a.part_sizes[n - 1];
+  }
+  if (length == 0) range.kind = s3::RangeResult::Kind::kWhole;  // an empty part (or object)
+  range.last = range.first + length - 1;
+  return range;
+}
+
 void GetOrHead(S3Request& r, bool head) {
   r.w.SetOperation(head ? "HeadObject" : "GetObject");
   auto info = r.store->Lookup(r.Name());
@@ -45,7 +86,15 @@ void GetOrHead(S3Request& r, bool head) {
     return r.w.Send(304, "", "").IgnoreError();
   }
   if (cond == s3::ConditionResult::kPreconditionFailed) return r.Error(PreconditionFailed());
+  std::optional<s3::RangeResult> part;
+  if (const std::string* n = r.Query("partNumber")) {
+    auto p = PartRange(r, *n, info->size, *attrs);
+    if (!p.ok()) return r.Error(p.error());
+    part = *p;
+  }
   r.SetObjectHeaders(*info, *attrs);
+  // S3 says how many parts there are only to a request for one.
+  if (part && attrs->parts) r.w.SetHeader("x-amz-mp-parts-count", std::to_string(attrs->parts));
   // response-* query parameters override headers (presigned download links).
   static const std::pair<const char*, const char*> kOverrides[] = {
       {"response-content-type", "Content-Type"},
@@ -57,7 +106,12 @@ void GetOrHead(S3Request& r, bool head) {
   for (const auto& [param, header] : kOverrides) {
     if (const std::string* v = r.Query(param)) r.w.SetHeader(header, *v);
   }
-  SendArtifact(r, *info, head, NoSuchKey(r.key));
+  if (part && part->kind == s3::RangeResult::Kind::kWhole && info->size > 0) {
+    // An empty part of a non-empty object: no bytes, not the whole object.
+    r.w.WriteHead(0).IgnoreError();
+    return r.w.Finish().IgnoreError();
+  }
+  SendArtifact(r, *info, head, NoSuchKey(r.key), part);
 }
 
 void PutObject(S3Request& r) {
@@ -222,10 +276,11 @@ void DeleteObject(S3Request& r) {
 
 }  // namespace
 
-void SendArtifact(S3Request& r, const ArtifactInfo& info, bool head, const s3::S3Error& gone) {
+void SendArtifact(S3Request& r, const ArtifactInfo& info, bool head, const s3::S3Error& gone,
+                  const std::optional<s3::RangeResult>& part) {
   std::optional<std::string_view> rh;
   if (const std::string* h = r.Header("range")) rh = *h;
-  auto range = s3::ResolveRange(rh, info.size);
+  auto range = part ? *part : s3::ResolveRange(rh, info.size);
   if (range.kind == s3::RangeResult::Kind::kUnsatisfiable) {
     r.w.SetHeader("Content-Range", s3::ContentRange(range, info.size));
     return r.Error(s3::MakeS3Error(416, "InvalidRange", "The requested range is not satisfiable"));

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "artifact_store/store.h"
+#include "s3/http_util.h"
 #include "s3/s3_error.h"
 #include "s3/sigv4.h"
 #include "s3/uri.h"
@@ -67,7 +68,9 @@ s3::S3Error UnsupportedChecksumAlgorithm();
 // Answers a GET or HEAD of an artifact whose other headers are set: the
 // Range header (416, or 206 with Content-Range), then the bytes, each chunk
 // checked before it is sent. `gone` answers an artifact removed meanwhile.
-void SendArtifact(S3Request& r, const ArtifactInfo& info, bool head, const s3::S3Error& gone);
+// `part` (GET ?partNumber): that range instead of the Range header's.
+void SendArtifact(S3Request& r, const ArtifactInfo& info, bool head, const s3::S3Error& gone,
+                  const std::optional<s3::RangeResult>& part = std::nullopt);
 
 // Sub-resources this server does not keep (?tagging, ?policy, ...): true
 // after answering 501 NotImplemented, so the request is not mistaken for a

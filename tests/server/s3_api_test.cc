@@ -229,6 +229,7 @@ TEST(ObjectAttrsTest, DecodeRoundTripsAndKeepsTheStrictRules) {
   a.checksum_composite = true;
   a.checksum_algorithm = s3::ChecksumAlgo::kSha1;
   a.parts = 70000;
+  a.part_sizes = {5u << 20, 0, 127, 128, ~uint64_t{0}};
   auto back = ObjectAttrs::Decode(a.Encode());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->etag, a.etag);
@@ -257,7 +258,9 @@ TEST(ObjectAttrsTest, DecodeRoundTripsAndKeepsTheStrictRules) {
            bytes({0xa1, 0x00, 0x61, 'e'}),                                    // text, not bytes
            bytes({0xa1, 0x00, 0x42, 'e'}),                                    // truncated
            bytes({0x80}),                                                     // not a map
-           bytes({0xa1, 0x0b, 0x05}),  // checksum algorithm 5: there is none
+           bytes({0xa1, 0x0b, 0x05}),              // checksum algorithm 5: there is none
+           bytes({0xa1, 0x0c, 0x42, 0x80, 0x00}),  // part size with a needless zero group
+           bytes({0xa1, 0x0c, 0x41, 0x80}),        // part size cut short
        }) {
     EXPECT_FALSE(ObjectAttrs::Decode(bad).ok()) << ::testing::PrintToString(bad);
   }

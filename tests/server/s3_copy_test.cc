@@ -201,5 +201,53 @@ TEST_F(S3ApiTest, CopiesHappenOnlyWhenTheSourceConditionsHold) {
       s3::Base64Encode(crc.Finish()));
 }
 
+TEST_F(S3ApiTest, GetByPartNumberReadsThatPart) {
+  ASSERT_EQ(Do("PUT", "/gpn").status, 200);
+  const std::vector<std::string> parts = {RandomString(300001, 11), RandomString(4097, 12),
+                                          RandomString(70000, 13)};
+  auto init = Do("POST", "/gpn/mp?uploads", "", {{"x-amz-checksum-algorithm", "CRC32"}});
+  const std::string id = Between(init.body, "<UploadId>", "</UploadId>");
+  std::string xml = "<CompleteMultipartUpload>";
+  for (size_t i = 0; i < parts.size(); i++) {
+    const std::string n = std::to_string(i + 1);
+    auto u = Do("PUT", "/gpn/mp?uploadId=" + id + "&partNumber=" + n, parts[i]);
+    ASSERT_EQ(u.status, 200) << u.body;
+    xml += "<Part><PartNumber>" + n + "</PartNumber><ETag>" + u.Header("etag") + "</ETag></Part>";
+  }
+  ASSERT_EQ(Do("POST", "/gpn/mp?uploadId=" + id, xml + "</CompleteMultipartUpload>").status, 200);
+  const std::string total = std::to_string(parts[0].size() + parts[1].size() + parts[2].size());
+
+  auto p2 = Do("GET", "/gpn/mp?partNumber=2", "", {{"x-amz-checksum-mode", "ENABLED"}});
+  EXPECT_EQ(p2.status, 206);
+  EXPECT_EQ(p2.body, parts[1]);
+  EXPECT_EQ(p2.Header("content-range"), "bytes 300001-304097/" + total);
+  EXPECT_EQ(p2.Header("x-amz-mp-parts-count"), "3");
+  EXPECT_EQ(p2.Header("x-amz-checksum-crc32"), "");  // the object's, not the part's
+  auto p3 = Do("HEAD", "/gpn/mp?partNumber=3");
+  EXPECT_EQ(p3.status, 206);
+  EXPECT_EQ(p3.Header("content-length"), "70000");
+  EXPECT_EQ(Do("GET", "/gpn/mp?partNumber=1").body, parts[0]);
+  // Only a request for a part hears how many there are.
+  auto whole = Do("GET", "/gpn/mp");
+  EXPECT_EQ(whole.body, parts[0] + parts[1] + parts[2]);
+  EXPECT_EQ(whole.Header("x-amz-mp-parts-count"), "");
+
+  auto four = Do("GET", "/gpn/mp?partNumber=4");
+  EXPECT_EQ(four.status, 416) << four.body;
+  EXPECT_NE(four.body.find("InvalidPartNumber"), std::string::npos);
+  for (const char* bad : {"0", "10001", "x", ""}) {
+    EXPECT_EQ(Do("GET", std::string("/gpn/mp?partNumber=") + bad).status, 400) << bad;
+  }
+  EXPECT_EQ(Do("GET", "/gpn/mp?partNumber=1", "", {{"range", "bytes=0-9"}}).status, 400);
+
+  // A single put is one part.
+  ASSERT_EQ(Do("PUT", "/gpn/one", "0123456789").status, 200);
+  auto one = Do("GET", "/gpn/one?partNumber=1");
+  EXPECT_EQ(one.status, 206);
+  EXPECT_EQ(one.body, "0123456789");
+  EXPECT_EQ(one.Header("x-amz-mp-parts-count"), "");
+  EXPECT_EQ(Do("GET", "/gpn/one?partNumber=2").status, 416);
+}
+
 }  // namespace
 }  // namespace as
