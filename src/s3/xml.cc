@@ -176,6 +176,40 @@ std::string ListBucketResultXml(const ListObjectsParams& p, const ListPage& page
   return d.Finish();
 }
 
+std::string ListVersionsResultXml(const ListObjectsParams& p, std::string_view version_id_marker,
+                                  const ListPage& page) {
+  auto enc = [&](std::string_view s) { return p.encoding_url ? UrlEncode(s) : std::string(s); };
+  Doc d("ListVersionsResult");
+  pugi::xml_node r = d.root();
+  Add(r, "Name", p.bucket);
+  Add(r, "Prefix", enc(p.prefix));
+  Add(r, "KeyMarker", enc(p.marker));
+  Add(r, "VersionIdMarker", version_id_marker);
+  if (page.is_truncated) {
+    Add(r, "NextKeyMarker", enc(page.next));
+    Add(r, "NextVersionIdMarker", "null");
+  }
+  Add(r, "MaxKeys", p.max_keys);
+  if (!p.delimiter.empty()) Add(r, "Delimiter", enc(p.delimiter));
+  if (p.encoding_url) Add(r, "EncodingType", "url");
+  AddBool(r, "IsTruncated", page.is_truncated);
+  for (const ObjectSummary& o : page.contents) {
+    pugi::xml_node c = r.append_child("Version");
+    Add(c, "Key", enc(o.key));
+    Add(c, "VersionId", "null");
+    AddBool(c, "IsLatest", true);
+    Add(c, "LastModified", FormatIso8601(o.last_modified));
+    Add(c, "ETag", Quoted(o.etag));
+    Add(c, "Size", o.size);
+    if (p.owner) AddOwner(c, "Owner", *p.owner);
+    Add(c, "StorageClass", "STANDARD");
+  }
+  for (const std::string& cp : page.common_prefixes) {
+    Add(r.append_child("CommonPrefixes"), "Prefix", enc(cp));
+  }
+  return d.Finish();
+}
+
 std::string InitiateMultipartUploadXml(const InitiateMultipartUploadDoc& m) {
   Doc d("InitiateMultipartUploadResult");
   Add(d.root(), "Bucket", m.bucket);

@@ -75,6 +75,12 @@ struct ListObjectsParams {
 // without one the client resumes from the last Key). V2: KeyCount (contents
 // plus common prefixes) and, when truncated, NextContinuationToken.
 std::string ListBucketResultXml(const ListObjectsParams& p, const ListPage& page);
+// ListObjectVersions of a bucket that never had versioning: every object is
+// its one, latest version, with VersionId "null" (as S3 lists objects put
+// while versioning was off). p.marker is the KeyMarker; when truncated,
+// NextKeyMarker is page.next and NextVersionIdMarker "null".
+std::string ListVersionsResultXml(const ListObjectsParams& p, std::string_view version_id_marker,
+                                  const ListPage& page);
 
 struct InitiateMultipartUploadDoc {
   std::string bucket = {}, key = {}, upload_id = {};

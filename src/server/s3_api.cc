@@ -276,6 +276,7 @@ bool AnsweredSubresource(S3Request& r) {
       AnswerAcl(r);
       return true;
     }
+    if (k == "versions" && r.key.empty() && m == "GET") return false;  // ListObjectVersions
     if (k == "tagging" && !r.key.empty() && (m == "GET" || m == "DELETE")) {
       AnswerObjectTagging(r);
       return true;

@@ -75,9 +75,12 @@ void DeleteObjects(S3Request& r) {
   r.Xml(200, s3::DeleteResultXml(doc, req->quiet));
 }
 
+// ListObjects V1 and V2, and ListObjectVersions (?versions: buckets are never
+// versioned, so each object is its one version, "null").
 void ListObjects(S3Request& r) {
-  const bool v2 = r.Query("list-type") && *r.Query("list-type") == "2";
-  r.w.SetOperation(v2 ? "ListObjectsV2" : "ListObjects");
+  const bool versions = r.HasQuery("versions");
+  const bool v2 = !versions && r.Query("list-type") && *r.Query("list-type") == "2";
+  r.w.SetOperation(versions ? "ListObjectVersions" : v2 ? "ListObjectsV2" : "ListObjects");
   if (!r.RequireBucket()) return;
   auto q = [&](const char* name) { return r.Query(name) ? *r.Query(name) : std::string(); };
   std::optional<std::string_view> mk;
@@ -106,7 +109,7 @@ void ListObjects(S3Request& r) {
     }
   } else {
     p.owner = OwnerOf(r);
-    p.marker = q("marker");
+    p.marker = q(versions ? "key-marker" : "marker");
     lr.start = p.marker;
   }
   Status attrs_error;
@@ -123,6 +126,7 @@ void ListObjects(S3Request& r) {
   };
   auto page = s3::ListObjectsPage(lr, source);
   if (!page.ok()) return r.Error(InternalError(page.status()));
+  if (versions) return r.Xml(200, s3::ListVersionsResultXml(p, q("version-id-marker"), *page));
   r.Xml(200, s3::ListBucketResultXml(p, *page));
 }
 
@@ -170,9 +174,10 @@ void BucketOp(S3Request& r) {
     // Sub-resources we do not keep (acl, policy, tagging, ...) are refused
     // rather than answered with a listing.
     for (const auto& [k, v] : r.query) {
-      static const char* kList[] = {"list-type", "prefix", "delimiter", "max-keys", "marker",
-                                    "continuation-token", "start-after", "encoding-type",
-                                    "fetch-owner"};
+      static const char* kList[] = {"list-type",   "prefix",        "delimiter",
+                                    "max-keys",    "marker",        "continuation-token",
+                                    "start-after", "encoding-type", "fetch-owner",
+                                    "versions",    "key-marker",    "version-id-marker"};
       bool known = k.rfind("X-Amz-", 0) == 0 || k.rfind("x-amz-", 0) == 0;  // presigned
       for (const char* n : kList) known = known || k == n;
       if (!known) {

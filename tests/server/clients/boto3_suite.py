@@ -299,6 +299,34 @@ def case_list_v2_pagination():
         assert o["StorageClass"] == "STANDARD", o
 
 
+def case_list_object_versions():
+    # Buckets are never versioned: every object is its one version, "null".
+    # Tools that empty a bucket (Terraform's force_destroy, cleanup scripts)
+    # list versions and delete each by VersionId.
+    s3 = client()
+    fill_list_bucket(s3, "lsv")
+    assert s3.get_bucket_versioning(Bucket="lsv").get("Status") is None
+    keys = []
+    for page in s3.get_paginator("list_object_versions").paginate(
+            Bucket="lsv", PaginationConfig={"PageSize": 3}):
+        for v in page.get("Versions", []):
+            assert v["VersionId"] == "null" and v["IsLatest"], v
+            body = v["Key"].encode()
+            assert v["ETag"] == md5_etag(body) and v["Size"] == len(body), v
+            keys.append(v["Key"])
+        assert not page.get("DeleteMarkers"), page
+    assert keys == LIST_KEYS, keys
+    page = s3.list_object_versions(Bucket="lsv", Delimiter="/", Prefix="")
+    assert [p["Prefix"] for p in page["CommonPrefixes"]] == ["a/", "b/", "f/"], page
+    page = s3.list_object_versions(Bucket="lsv", KeyMarker="c")
+    assert [v["Key"] for v in page["Versions"]] == ["d e", "f/ü", "g+h"], page
+    objects = [{"Key": k, "VersionId": "null"} for k in keys]
+    done = s3.delete_objects(Bucket="lsv", Delete={"Objects": objects})
+    assert len(done["Deleted"]) == len(keys) and not done.get("Errors"), done
+    assert "Versions" not in s3.list_object_versions(Bucket="lsv")
+    s3.delete_bucket(Bucket="lsv")
+
+
 def case_list_v1_marker():
     s3 = client()
     fill_list_bucket(s3, "lst1")
