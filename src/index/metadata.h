@@ -245,6 +245,11 @@ class Metadata {
   Result<std::vector<NameRow>> ListKeys(const std::string& tenant, const std::string& bucket,
                                         const std::string& prefix, const std::string& after,
                                         size_t limit);
+  // Replaces a name's attrs only. NotFound if there is no such name;
+  // FailedPrecondition if `expect` is given and the name names another
+  // manifest.
+  Status SetNameAttrs(const std::string& tenant, const std::string& bucket, const std::string& key,
+                      const std::string& attrs, const std::optional<Digest>& expect);
   // Binds `to` to the manifest `from` names, in one transaction (no bytes
   // move). NotFound if `from` is gone; FailedPrecondition if `expect` is
   // given and `from` names another manifest now.

@@ -143,6 +143,27 @@ Status Metadata::BindNameLocked(const NameRow& n, bool require_bucket) {
   return st.Run();
 }
 
+Status Metadata::SetNameAttrs(const std::string& tenant, const std::string& bucket,
+                              const std::string& key, const std::string& attrs,
+                              const std::optional<Digest>& expect) {
+  WriteLock l(this);
+  return InTransaction(db_.get(), [&]() -> Status {
+    AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(std::string("SELECT ") + kNameCols +
+                                              " FROM names WHERE tenant=? AND bucket=? AND key=?"));
+    st.Bind(1, tenant).Bind(2, bucket).Bind(3, key);
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return Status::NotFound("name " + bucket + "/" + key);
+    AS_ASSIGN_OR_RETURN(NameRow current, ColName(st));
+    if (expect && current.manifest != *expect) {
+      return Status::FailedPrecondition("name " + bucket + "/" + key + " was rebound meanwhile");
+    }
+    AS_ASSIGN_OR_RETURN(
+        auto up, db_->Prepare("UPDATE names SET attrs=? WHERE tenant=? AND bucket=? AND key=?"));
+    up.BindBlob(1, attrs.data(), attrs.size()).Bind(2, tenant).Bind(3, bucket).Bind(4, key);
+    return up.Run();
+  });
+}
+
 Result<NameRow> Metadata::CopyName(const NameRow& from, NameRow to, bool require_bucket,
                                    const std::optional<Digest>& expect) {
   WriteLock l(this);

@@ -128,6 +128,11 @@ Result<ArtifactInfo> StoreImpl::Copy(const ObjectName& from, const ObjectName& t
   return InfoFromName(bound ? *bound : row);
 }
 
+Status StoreImpl::SetAttrs(const ObjectName& name, const std::string& attrs,
+                           const std::optional<Digest>& if_manifest) {
+  return meta_->SetNameAttrs(name.tenant, name.bucket, name.key, attrs, if_manifest);
+}
+
 Result<std::vector<uint8_t>> StoreImpl::ManifestBytes(const std::string& tenant,
                                                       const std::string& ref) {
   AS_ASSIGN_OR_RETURN(Resolved r, Resolve(tenant, ref));

@@ -72,6 +72,8 @@ class StoreImpl final : public Store {
   Result<ArtifactInfo> Copy(const ObjectName& from, const ObjectName& to, const std::string& attrs,
                             bool require_bucket,
                             const std::optional<Digest>& if_manifest = std::nullopt) override;
+  Status SetAttrs(const ObjectName& name, const std::string& attrs,
+                  const std::optional<Digest>& if_manifest) override;
   Result<std::vector<uint8_t>> ManifestBytes(const std::string& tenant,
                                              const std::string& ref) override;
   Status CreateBucket(const std::string& tenant, const std::string& bucket) override;

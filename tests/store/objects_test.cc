@@ -146,6 +146,24 @@ TEST_F(ObjectsTest, CopyBindsTheSameManifestWithoutNewBytes) {
   EXPECT_EQ(store_->Lookup({"default", "b", "dst4"}).status().code(), Code::kNotFound);
 }
 
+TEST_F(ObjectsTest, SetAttrsChangesOnlyTheAttrs) {
+  ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(RandomBytes(5000, 7))).ok());
+  auto before = store_->Lookup({"default", "b", "k"});
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(store_->SetAttrs({"default", "b", "k"}, "tagged", before->manifest).ok());
+  auto after = store_->Lookup({"default", "b", "k"});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->attrs, "tagged");
+  EXPECT_EQ(after->manifest, before->manifest);
+  EXPECT_EQ(after->created, before->created);
+  // Rebound meanwhile: refused, unchanged.
+  ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(RandomBytes(5000, 8))).ok());
+  EXPECT_EQ(store_->SetAttrs({"default", "b", "k"}, "stale", before->manifest).code(),
+            Code::kFailedPrecondition);
+  EXPECT_EQ(store_->Lookup({"default", "b", "k"})->attrs, "");
+  EXPECT_EQ(store_->SetAttrs({"default", "b", "gone"}, "x", std::nullopt).code(), Code::kNotFound);
+}
+
 TEST_F(ObjectsTest, MultipartCompletesToTheConcatenation) {
   ASSERT_TRUE(store_->CreateBucket("default", "mp").ok());
   EXPECT_EQ(store_->CreateUpload({"default", "nob", "k"}, "").status().code(), Code::kNotFound);

@@ -322,6 +322,12 @@ class Store {
   virtual Result<ArtifactInfo> Copy(const ObjectName& from, const ObjectName& to,
                                     const std::string& attrs, bool require_bucket,
                                     const std::optional<Digest>& if_manifest = std::nullopt) = 0;
+  // Replaces a name's attrs, keeping what it names and when it was bound
+  // (S3 object tagging). NotFound if the name is gone; FailedPrecondition,
+  // and nothing changed, if `if_manifest` is given and the name names
+  // another manifest by now.
+  virtual Status SetAttrs(const ObjectName& name, const std::string& attrs,
+                          const std::optional<Digest>& if_manifest) = 0;
   // The canonical CBOR of an artifact's manifest (checked against its digest).
   virtual Result<std::vector<uint8_t>> ManifestBytes(const std::string& tenant,
                                                      const std::string& ref) = 0;
