@@ -210,6 +210,17 @@ std::string ListVersionsResultXml(const ListObjectsParams& p, std::string_view v
   return d.Finish();
 }
 
+std::string TaggingXml(const Tags& tags) {
+  Doc d("Tagging");
+  pugi::xml_node set = d.root().append_child("TagSet");
+  for (const auto& [k, v] : tags) {
+    pugi::xml_node t = set.append_child("Tag");
+    Add(t, "Key", k);
+    Add(t, "Value", v);
+  }
+  return d.Finish();
+}
+
 std::string InitiateMultipartUploadXml(const InitiateMultipartUploadDoc& m) {
   Doc d("InitiateMultipartUploadResult");
   Add(d.root(), "Bucket", m.bucket);

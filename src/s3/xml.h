@@ -155,6 +155,10 @@ struct DeleteResultDoc {
 // Quiet mode lists only the errors (S3: "only keys that encountered an error").
 std::string DeleteResultXml(const DeleteResultDoc& d, bool quiet);
 
+// GetObjectTagging: <Tagging><TagSet><Tag><Key/><Value/></Tag>...
+using Tags = std::vector<std::pair<std::string, std::string>>;
+std::string TaggingXml(const Tags& tags);
+
 // GetBucketLocation. S3 writes an empty element for us-east-1; pass "" for it.
 std::string LocationConstraintXml(std::string_view region);
 
@@ -170,6 +174,11 @@ struct CompletePart {
 // document order (the server checks ascending order: InvalidPartOrder). At
 // least one part.
 Result<std::vector<CompletePart>> ParseCompleteMultipartUpload(std::string_view body);
+
+// PutObjectTagging's <Tagging><TagSet><Tag><Key/><Value/></Tag>...: the tags
+// in document order (an empty Value may be an empty element); limits and
+// repeated keys are the caller's to check.
+Result<Tags> ParseTagging(std::string_view body);
 
 inline constexpr size_t kMaxDeleteKeys = 1000;
 struct DeleteRequest {

@@ -138,6 +138,21 @@ Result<DeleteRequest> ParseDelete(std::string_view body) {
   return req;
 }
 
+Result<Tags> ParseTagging(std::string_view body) {
+  pugi::xml_document doc;
+  AS_ASSIGN_OR_RETURN(pugi::xml_node root, Load(doc, body, "Tagging"));
+  AS_ASSIGN_OR_RETURN(pugi::xml_node set, Required(root, "TagSet"));
+  Tags tags;
+  for (pugi::xml_node t : set.children()) {
+    if (t.type() != pugi::node_element || LocalName(t) != "Tag") continue;
+    if (tags.size() == 50) return Malformed("<TagSet> lists more than 50 tags");
+    AS_ASSIGN_OR_RETURN(pugi::xml_node key, Required(t, "Key"));
+    AS_ASSIGN_OR_RETURN(pugi::xml_node value, Required(t, "Value"));
+    tags.emplace_back(Text(key), Text(value));  // as sent: spaces belong to tags
+  }
+  return tags;
+}
+
 Result<std::optional<std::string>> ParseCreateBucketConfiguration(std::string_view body) {
   if (TrimXmlSpace(body).empty()) return std::optional<std::string>();
   pugi::xml_document doc;

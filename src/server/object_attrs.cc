@@ -26,6 +26,7 @@ enum Key : uint64_t {
   kChecksumType = 10,       // 1 = COMPOSITE
   kChecksumAlgorithm = 11,  // an upload's: s3::ChecksumAlgo as a number
   kPartSizes = 12,          // bytes: one unsigned LEB128 per part
+  kTags = 13,
 };
 
 std::string EncodePartSizes(const std::vector<uint64_t>& sizes) {
@@ -134,6 +135,9 @@ class FastReader {
         case kUser:
           ok = StrMap(&a.user);
           break;
+        case kTags:
+          ok = StrMap(&a.tags);
+          break;
         case kParts:
         case kChecksumType:
         case kChecksumAlgorithm: {
@@ -233,6 +237,7 @@ std::string ObjectAttrs::Encode() const {
     e.emplace_back(cbor::Value::Uint(kChecksumAlgorithm),
                    cbor::Value::Uint(static_cast<uint64_t>(*checksum_algorithm)));
   }
+  if (!tags.empty()) e.emplace_back(cbor::Value::Uint(kTags), StrMap(tags));
   if (!part_sizes.empty()) {
     e.emplace_back(cbor::Value::Uint(kPartSizes), Str(EncodePartSizes(part_sizes)));
   }
@@ -273,6 +278,10 @@ Result<ObjectAttrs> ObjectAttrs::Decode(const std::string& bytes) {
       }
       case kUser: {
         AS_RETURN_IF_ERROR(AsStrMap(val, &a.user));
+        break;
+      }
+      case kTags: {
+        AS_RETURN_IF_ERROR(AsStrMap(val, &a.tags));
         break;
       }
       case kParts:

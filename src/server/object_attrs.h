@@ -25,6 +25,7 @@ struct ObjectAttrs {
   // Expires: name (lowercase) -> value, returned as stored.
   std::map<std::string, std::string> headers;
   std::map<std::string, std::string> user;  // x-amz-meta-<name> (lowercase) -> value
+  std::map<std::string, std::string> tags;  // S3 object tags: key -> value
   // S3 additional checksums, indexed by s3::Index(algo): base64 as S3
   // returns them ("<base64>-N" for a COMPOSITE one); empty = none. A new
   // object has at most one; older ones may have both CRC32C and SHA256.

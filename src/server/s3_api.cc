@@ -128,6 +128,7 @@ void S3Request::SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& at
   for (const auto& [k, v] : attrs.user) w.SetHeader("x-amz-meta-" + k, v);
   // Our own identity of the bytes, checkable with b3sum.
   w.SetHeader("x-amz-meta-as-content", DigestText(info.content));
+  if (!attrs.tags.empty()) w.SetHeader("x-amz-tagging-count", std::to_string(attrs.tags.size()));
   const std::string* mode = req.Header("x-amz-checksum-mode");
   if (mode && AsciiIEquals(*mode, "enabled")) {
     // A part (?partNumber) of a multipart object is not what they describe.
@@ -182,7 +183,24 @@ s3::S3Expected<ObjectAttrs> AttrsFromHeaders(const HttpRequest& req) {
     return s3::MakeS3Error(400, "MetadataTooLarge",
                            "Your metadata headers exceed the maximum allowed metadata size.");
   }
+  auto tags = TagsFromHeader(req);
+  if (!tags.ok()) return tags.error();
+  a.tags = std::move(*tags);
   return a;
+}
+
+Result<std::string> ReadBody(S3Request& r, size_t max) {
+  std::string out;
+  uint8_t buf[65536];
+  while (true) {
+    AS_ASSIGN_OR_RETURN(size_t n, r.body.Read(buf, sizeof(buf)));
+    if (n == 0) break;
+    out.append(reinterpret_cast<char*>(buf), n);
+    if (out.size() > max) {
+      return Status::InvalidArgument("request body over " + std::to_string(max) + " bytes");
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -208,22 +226,6 @@ void AnswerAcl(S3Request& r) {
 // GET or DELETE of an object's ?tagging: no object has tags here. awscli
 // reads them to carry them along with a multipart copy (aws s3 cp/mv/sync
 // between S3 locations, from 8 MiB).
-void AnswerObjectTagging(S3Request& r) {
-  const bool get = r.req.method == "GET";
-  r.w.SetOperation(get ? "GetObjectTagging" : "DeleteObjectTagging");
-  if (!r.store->Lookup(r.Name()).ok()) {
-    if (r.RequireBucket()) r.Error(NoSuchKey(r.key));
-    return;
-  }
-  if (!get) {
-    r.w.Send(204, "", "").IgnoreError();
-    return;
-  }
-  r.Xml(200,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Tagging xmlns=\""
-        "http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet></TagSet></Tagging>");
-}
-
 // A bucket configuration this server never has: reading it gets S3's own
 // answer for one that was never set (tools that manage buckets, such as
 // Terraform, read them all and take these 404s as "unset", a 501 as a failure).
@@ -277,8 +279,8 @@ bool AnsweredSubresource(S3Request& r) {
       return true;
     }
     if (k == "versions" && r.key.empty() && m == "GET") return false;  // ListObjectVersions
-    if (k == "tagging" && !r.key.empty() && (m == "GET" || m == "DELETE")) {
-      AnswerObjectTagging(r);
+    if (k == "tagging" && !r.key.empty() && (m == "GET" || m == "PUT" || m == "DELETE")) {
+      ObjectTagging(r);
       return true;
     }
     const Unconfigured* u = r.key.empty() && m == "GET" ? FindUnconfigured(k) : nullptr;

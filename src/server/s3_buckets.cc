@@ -26,27 +26,13 @@ bool ValidBucketName(const std::string& b) {
 
 s3::Owner OwnerOf(const S3Request& r) { return s3::Owner{r.tenant, r.tenant}; }
 
-// Reads a small XML request body (at most 1 MiB: DeleteObjects of 1000 long
-// keys fits).
-Result<std::string> ReadSmallBody(S3Request& r) {
-  std::string out;
-  uint8_t buf[65536];
-  while (true) {
-    AS_ASSIGN_OR_RETURN(size_t n, r.body.Read(buf, sizeof(buf)));
-    if (n == 0) break;
-    out.append(reinterpret_cast<char*>(buf), n);
-    if (out.size() > (1u << 20)) return Status::InvalidArgument("request body over 1 MiB");
-  }
-  return out;
-}
-
 void CreateBucket(S3Request& r) {
   r.w.SetOperation("CreateBucket");
   if (!ValidBucketName(r.bucket)) {
     return r.Error(s3::MakeS3Error(400, "InvalidBucketName",
                                    "The specified bucket is not valid: " + r.bucket));
   }
-  auto body = ReadSmallBody(r);
+  auto body = ReadBody(r, 1 << 20);
   if (!body.ok()) return r.Error(s3::err::IncompleteBody(body.status().message()));
   auto cfg = s3::ParseCreateBucketConfiguration(*body);
   if (!cfg.ok()) return r.Error(s3::err::MalformedXML(cfg.status().message()));
@@ -59,7 +45,7 @@ void CreateBucket(S3Request& r) {
 void DeleteObjects(S3Request& r) {
   r.w.SetOperation("DeleteObjects");
   if (!r.RequireBucket()) return;
-  auto body = ReadSmallBody(r);
+  auto body = ReadBody(r, 1 << 20);
   if (!body.ok()) return r.Error(s3::err::MalformedXML(body.status().message()));
   auto req = s3::ParseDelete(*body);
   if (!req.ok()) return r.Error(s3::err::MalformedXML(req.status().message()));

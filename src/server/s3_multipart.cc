@@ -262,16 +262,14 @@ void CompleteMultipart(S3Request& r) {
   r.w.SetOperation("CompleteMultipartUpload");
   auto upload = FindUpload(r);
   if (!upload) return;
-  std::string xml;
-  uint8_t buf[65536];
-  while (true) {
-    auto n = r.body.Read(buf, sizeof(buf));
-    if (!n.ok()) return r.Error(s3::err::IncompleteBody(n.status().message()));
-    if (*n == 0) break;
-    xml.append(reinterpret_cast<char*>(buf), *n);
-    if (xml.size() > (4u << 20)) return r.Error(s3::err::MalformedXML("body over 4 MiB"));
+  auto xml = ReadBody(r, 4 << 20);
+  if (!xml.ok()) {
+    if (xml.status().code() == Code::kInvalidArgument) {
+      return r.Error(s3::err::MalformedXML(xml.status().message()));
+    }
+    return r.Error(s3::err::IncompleteBody(xml.status().message()));
   }
-  auto wanted = s3::ParseCompleteMultipartUpload(xml);
+  auto wanted = s3::ParseCompleteMultipartUpload(*xml);
   if (!wanted.ok()) return r.Error(s3::err::MalformedXML(wanted.status().message()));
   auto parts = r.store->ListParts(r.tenant, upload->id);
   if (!parts.ok()) return r.Error(parts.status(), NoSuchUpload(upload->id));

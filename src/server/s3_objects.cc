@@ -251,6 +251,16 @@ void CopyObject(S3Request& r, const std::string& source) {
           "This copy request is illegal because it is trying to copy an object to itself "
           "without changing the object's metadata."));
     }
+    // Tags: the source's, unless x-amz-tagging-directive: REPLACE takes
+    // x-amz-tagging's (independent of the metadata directive, as S3).
+    const std::string* tagging = r.Header("x-amz-tagging-directive");
+    if (tagging && *tagging == "REPLACE") {
+      auto tags = TagsFromHeader(r.req);
+      if (!tags.ok()) return r.Error(tags.error());
+      attrs.tags = std::move(*tags);
+    } else {
+      attrs.tags = src_attrs->tags;
+    }
     if (auto e = CopyChecksum(r, *src_info, &attrs)) return r.Error(*e);
     auto copied = r.store->Copy(from, r.Name(), attrs.Encode(), true, src_info->manifest);
     if (!copied.ok() && copied.status().code() == Code::kFailedPrecondition) {

@@ -2,6 +2,7 @@
 // from it, who sent it, and the helpers every operation uses to answer.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,14 @@ s3::S3Error NoSuchUpload(const std::string& id);
 s3::S3Error InternalError(const Status& s);
 // An x-amz-checksum-algorithm that names none of S3's five.
 s3::S3Error UnsupportedChecksumAlgorithm();
+// A request body read whole; InvalidArgument past `max` bytes (the XML
+// documents of the API are small).
+Result<std::string> ReadBody(S3Request& r, size_t max);
+// x-amz-tagging ("k=v&k2=v2", URL-encoded) checked against S3's limits
+// (InvalidTag); none = no tags.
+s3::S3Expected<std::map<std::string, std::string>> TagsFromHeader(const HttpRequest& req);
+// GET, PUT and DELETE of an object's ?tagging.
+void ObjectTagging(S3Request& r);
 
 // Answers a GET or HEAD of an artifact whose other headers are set: the
 // Range header (416, or 206 with Content-Range), then the bytes, each chunk

@@ -230,6 +230,7 @@ TEST(ObjectAttrsTest, DecodeRoundTripsAndKeepsTheStrictRules) {
   a.checksum_algorithm = s3::ChecksumAlgo::kSha1;
   a.parts = 70000;
   a.part_sizes = {5u << 20, 0, 127, 128, ~uint64_t{0}};
+  a.tags = {{"project", "blue"}, {"empty", ""}};
   auto back = ObjectAttrs::Decode(a.Encode());
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->etag, a.etag);

@@ -67,18 +67,83 @@ TEST_F(S3ApiTest, ObjectsPutWithoutS3ShowAContentEtag) {
   EXPECT_EQ(Do("HEAD", "/clib/s3.bin").Header("etag"), "\"" + Md5Hex(data) + "\"");
 }
 
-TEST_F(S3ApiTest, ObjectTaggingIsReadAsEmpty) {
+TEST_F(S3ApiTest, ObjectTagsAreKeptReplacedAndCopied) {
   ASSERT_EQ(Do("PUT", "/tagb").status, 200);
-  ASSERT_EQ(Do("PUT", "/tagb/k", "v").status, 200);
+  ASSERT_EQ(Do("PUT", "/tagb/k", "v", {{"x-amz-tagging", "project=blue&team=a+b%26c"}}).status,
+            200);
   auto tags = Do("GET", "/tagb/k?tagging");
   ASSERT_EQ(tags.status, 200) << tags.body;
-  EXPECT_NE(tags.body.find("<TagSet></TagSet>"), std::string::npos) << tags.body;
+  EXPECT_NE(tags.body.find("<Tag><Key>project</Key><Value>blue</Value></Tag>"), std::string::npos)
+      << tags.body;
+  EXPECT_NE(tags.body.find("<Tag><Key>team</Key><Value>a b&amp;c</Value></Tag>"), std::string::npos)
+      << tags.body;
+  const auto before = Do("HEAD", "/tagb/k");
+  EXPECT_EQ(before.Header("x-amz-tagging-count"), "2");
+
+  // Replacing them changes neither the bytes, the ETag nor Last-Modified.
+  const std::string one =
+      "<Tagging><TagSet><Tag><Key>env</Key><Value></Value></Tag></TagSet></Tagging>";
+  ASSERT_EQ(Do("PUT", "/tagb/k?tagging", one).status, 200);
+  tags = Do("GET", "/tagb/k?tagging");
+  EXPECT_NE(tags.body.find("<Key>env</Key>"), std::string::npos) << tags.body;
+  EXPECT_EQ(tags.body.find("project"), std::string::npos) << tags.body;
+  const auto after = Do("HEAD", "/tagb/k");
+  EXPECT_EQ(after.Header("etag"), before.Header("etag"));
+  EXPECT_EQ(after.Header("last-modified"), before.Header("last-modified"));
+  EXPECT_EQ(after.Header("x-amz-tagging-count"), "1");
+  EXPECT_EQ(Do("GET", "/tagb/k").body, "v");
+
+  // Copies keep the source's tags unless told to replace them.
+  ASSERT_EQ(Do("PUT", "/tagb/c1", "", {{"x-amz-copy-source", "/tagb/k"}}).status, 200);
+  EXPECT_NE(Do("GET", "/tagb/c1?tagging").body.find("<Key>env</Key>"), std::string::npos);
+  ASSERT_EQ(Do("PUT", "/tagb/c2", "",
+               {{"x-amz-copy-source", "/tagb/k"},
+                {"x-amz-tagging-directive", "REPLACE"},
+                {"x-amz-tagging", "x=1"}})
+                .status,
+            200);
+  EXPECT_NE(Do("GET", "/tagb/c2?tagging").body.find("<Key>x</Key><Value>1</Value>"),
+            std::string::npos);
+  // A multipart upload takes them at Create.
+  auto init = Do("POST", "/tagb/mp?uploads", "", {{"x-amz-tagging", "mp=yes"}});
+  const std::string id = Between(init.body, "<UploadId>", "</UploadId>");
+  auto part = Do("PUT", "/tagb/mp?uploadId=" + id + "&partNumber=1", "data");
+  ASSERT_EQ(Do("POST", "/tagb/mp?uploadId=" + id,
+               "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" +
+                   part.Header("etag") + "</ETag></Part></CompleteMultipartUpload>")
+                .status,
+            200);
+  EXPECT_EQ(Do("HEAD", "/tagb/mp").Header("x-amz-tagging-count"), "1");
+
   EXPECT_EQ(Do("DELETE", "/tagb/k?tagging").status, 204);
-  EXPECT_EQ(Do("GET", "/tagb/k").body, "v");  // the object is untouched
+  EXPECT_EQ(Do("HEAD", "/tagb/k").Header("x-amz-tagging-count"), "");
+  EXPECT_EQ(Do("GET", "/tagb/k").body, "v");
+
+  // What S3 refuses; nothing changes.
+  std::string eleven = "<Tagging><TagSet>";
+  for (int i = 0; i < 11; i++) {
+    eleven += "<Tag><Key>k" + std::to_string(i) + "</Key><Value>v</Value></Tag>";
+  }
+  eleven += "</TagSet></Tagging>";
+  const std::string twice =
+      "<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>a</Key><Value>2</Value>"
+      "</Tag></TagSet></Tagging>";
+  const std::string reserved =
+      "<Tagging><TagSet><Tag><Key>aws:x</Key><Value>1</Value></Tag></TagSet></Tagging>";
+  for (const std::string& bad : std::vector<std::string>{eleven, twice, reserved}) {
+    auto r = Do("PUT", "/tagb/k?tagging", bad);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("InvalidTag"), std::string::npos) << r.body;
+  }
+  EXPECT_NE(Do("PUT", "/tagb/k?tagging", "<Tagging/>").body.find("MalformedXML"),
+            std::string::npos);
+  EXPECT_EQ(Do("PUT", "/tagb/bad", "v", {{"x-amz-tagging", "aws:a=1"}}).status, 400);
+  EXPECT_EQ(Do("HEAD", "/tagb/bad").status, 404);
+  EXPECT_EQ(Do("HEAD", "/tagb/k").Header("x-amz-tagging-count"), "");
   EXPECT_EQ(Do("GET", "/tagb/nope?tagging").status, 404);
+  EXPECT_EQ(Do("PUT", "/tagb/nope?tagging", one).status, 404);
   EXPECT_EQ(Do("GET", "/nobucket/k?tagging").status, 404);
   EXPECT_EQ(Do("GET", "/tagb/k?tagging", "", {}, &bob_).status, 404);  // not bob's
-  EXPECT_EQ(Do("PUT", "/tagb/k?tagging", "<Tagging/>").status, 501);
 }
 
 // Tools that manage buckets read every configuration; one never set is a

@@ -327,6 +327,28 @@ def case_list_object_versions():
     s3.delete_bucket(Bucket="lsv")
 
 
+def case_object_tagging():
+    s3 = client()
+    s3.create_bucket(Bucket="tagged")
+    s3.put_object(Bucket="tagged", Key="k", Body=b"x", Tagging="project=blue&owner=a b")
+    got = s3.get_object_tagging(Bucket="tagged", Key="k")["TagSet"]
+    assert sorted((t["Key"], t["Value"]) for t in got) == [("owner", "a b"), ("project", "blue")], got
+    assert s3.get_object(Bucket="tagged", Key="k")["TagCount"] == 2
+    s3.put_object_tagging(Bucket="tagged", Key="k",
+                          Tagging={"TagSet": [{"Key": "env", "Value": "prod"}]})
+    assert s3.get_object_tagging(Bucket="tagged", Key="k")["TagSet"] == [
+        {"Key": "env", "Value": "prod"}]
+    s3.copy_object(Bucket="tagged", Key="copy", CopySource={"Bucket": "tagged", "Key": "k"})
+    assert s3.get_object_tagging(Bucket="tagged", Key="copy")["TagSet"] == [
+        {"Key": "env", "Value": "prod"}]
+    expect_error(lambda: s3.put_object_tagging(
+        Bucket="tagged", Key="k", Tagging={"TagSet": [{"Key": "aws:x", "Value": "1"}]}),
+        {"InvalidTag"}, {400})
+    s3.delete_object_tagging(Bucket="tagged", Key="k")
+    assert s3.get_object_tagging(Bucket="tagged", Key="k")["TagSet"] == []
+    assert s3.get_object(Bucket="tagged", Key="k")["Body"].read() == b"x"
+
+
 def case_list_v1_marker():
     s3 = client()
     fill_list_bucket(s3, "lst1")

@@ -12,6 +12,7 @@ test_boto3_copy_object() { need_client b3sum; boto3_test copy_object; }
 test_boto3_list_v2_pagination() { boto3_test list_v2_pagination; }
 test_boto3_list_v1_marker() { boto3_test list_v1_marker; }
 test_boto3_list_object_versions() { boto3_test list_object_versions; }
+test_boto3_object_tagging() { boto3_test object_tagging; }
 test_boto3_presigned() { boto3_test presigned; }
 test_boto3_presigned_expired() { boto3_test presigned_expired; }
 test_boto3_bad_credentials() { boto3_test bad_credentials; }
