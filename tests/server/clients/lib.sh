@@ -188,7 +188,7 @@ boto3_case() {
 need_client() {
   case "$1" in
     aws) [ -x "$AWS" ] || skip "/usr/bin/aws not installed" ;;
-    rclone | s3cmd | b3sum | curl) command -v "$1" >/dev/null || skip "$1 not installed" ;;
+    rclone | s3cmd | b3sum | curl | restic) command -v "$1" >/dev/null || skip "$1 not installed" ;;
     boto3) "$PY" -c 'import boto3' 2>/dev/null || skip "python3-boto3 not installed" ;;
   esac
 }
