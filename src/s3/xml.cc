@@ -210,6 +210,31 @@ std::string ListVersionsResultXml(const ListObjectsParams& p, std::string_view v
   return d.Finish();
 }
 
+std::string ObjectAttributesXml(const ObjectAttributesDoc& a) {
+  Doc d("GetObjectAttributesResponse");
+  pugi::xml_node r = d.root();
+  if (a.etag) Add(r, "ETag", *a.etag);
+  if (a.checksum && !a.checksum->element.empty()) {
+    AddChecksum(r.append_child("Checksum"), *a.checksum);
+  }
+  if (a.parts) {
+    pugi::xml_node p = r.append_child("ObjectParts");
+    Add(p, "TotalPartsCount", a.parts->total);
+    Add(p, "PartNumberMarker", a.parts->marker);
+    Add(p, "NextPartNumberMarker", a.parts->next_marker);
+    Add(p, "MaxParts", a.parts->max_parts);
+    AddBool(p, "IsTruncated", a.parts->truncated);
+    for (const auto& [number, size] : a.parts->parts) {
+      pugi::xml_node part = p.append_child("Part");
+      Add(part, "PartNumber", number);
+      Add(part, "Size", size);
+    }
+  }
+  if (a.storage_class) Add(r, "StorageClass", "STANDARD");
+  if (a.size) Add(r, "ObjectSize", *a.size);
+  return d.Finish();
+}
+
 std::string TaggingXml(const Tags& tags) {
   Doc d("Tagging");
   pugi::xml_node set = d.root().append_child("TagSet");

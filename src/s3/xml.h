@@ -155,6 +155,21 @@ struct DeleteResultDoc {
 // Quiet mode lists only the errors (S3: "only keys that encountered an error").
 std::string DeleteResultXml(const DeleteResultDoc& d, bool quiet);
 
+// GetObjectAttributes: only what was asked for (unset = not asked).
+struct ObjectAttributesDoc {
+  std::optional<std::string> etag = {};  // without quotes, as S3 writes it here
+  std::optional<ChecksumXml> checksum = {};
+  struct Parts {
+    uint32_t total = 0, marker = 0, next_marker = 0, max_parts = 1000;
+    bool truncated = false;
+    std::vector<std::pair<uint32_t, uint64_t>> parts = {};  // number, size
+  };
+  std::optional<Parts> parts = {};
+  bool storage_class = false;
+  std::optional<uint64_t> size = {};
+};
+std::string ObjectAttributesXml(const ObjectAttributesDoc& d);
+
 // GetObjectTagging: <Tagging><TagSet><Tag><Key/><Value/></Tag>...
 using Tags = std::vector<std::pair<std::string, std::string>>;
 std::string TaggingXml(const Tags& tags);

@@ -279,6 +279,10 @@ bool AnsweredSubresource(S3Request& r) {
       return true;
     }
     if (k == "versions" && r.key.empty() && m == "GET") return false;  // ListObjectVersions
+    if (k == "attributes" && !r.key.empty() && m == "GET") {
+      GetObjectAttributes(r);
+      return true;
+    }
     if (k == "tagging" && !r.key.empty() && (m == "GET" || m == "PUT" || m == "DELETE")) {
       ObjectTagging(r);
       return true;

@@ -73,6 +73,8 @@ Result<std::string> ReadBody(S3Request& r, size_t max);
 s3::S3Expected<std::map<std::string, std::string>> TagsFromHeader(const HttpRequest& req);
 // GET, PUT and DELETE of an object's ?tagging.
 void ObjectTagging(S3Request& r);
+// GET of an object's ?attributes.
+void GetObjectAttributes(S3Request& r);
 
 // Answers a GET or HEAD of an artifact whose other headers are set: the
 // Range header (416, or 206 with Content-Range), then the bytes, each chunk

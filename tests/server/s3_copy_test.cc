@@ -314,5 +314,49 @@ TEST_F(S3ApiTest, GetByPartNumberReadsThatPart) {
   EXPECT_EQ(Do("GET", "/gpn/one?partNumber=2").status, 416);
 }
 
+TEST_F(S3ApiTest, GetObjectAttributesAnswersWhatIsAskedFor) {
+  ASSERT_EQ(Do("PUT", "/goa").status, 200);
+  const std::string p1 = RandomString(6000, 14), p2 = RandomString(500, 15);
+  auto init = Do("POST", "/goa/mp?uploads", "", {{"x-amz-checksum-algorithm", "CRC32"}});
+  const std::string id = Between(init.body, "<UploadId>", "</UploadId>");
+  auto u1 = Do("PUT", "/goa/mp?uploadId=" + id + "&partNumber=1", p1);
+  auto u2 = Do("PUT", "/goa/mp?uploadId=" + id + "&partNumber=2", p2);
+  auto done = Do("POST", "/goa/mp?uploadId=" + id,
+                 "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" +
+                     u1.Header("etag") + "</ETag></Part><Part><PartNumber>2</PartNumber><ETag>" +
+                     u2.Header("etag") + "</ETag></Part></CompleteMultipartUpload>");
+  ASSERT_EQ(done.status, 200) << done.body;
+  const std::string all = "ETag,Checksum,ObjectParts,StorageClass,ObjectSize";
+  auto a = Do("GET", "/goa/mp?attributes", "", {{"x-amz-object-attributes", all}});
+  ASSERT_EQ(a.status, 200) << a.body;
+  EXPECT_EQ("\"" + Between(a.body, "<ETag>", "</ETag>") + "\"",
+            Do("HEAD", "/goa/mp").Header("etag"));
+  EXPECT_EQ(Between(a.body, "<ChecksumCRC32>", "</ChecksumCRC32>"),
+            Between(done.body, "<ChecksumCRC32>", "</ChecksumCRC32>"));
+  EXPECT_NE(a.body.find("<ChecksumType>COMPOSITE</ChecksumType>"), std::string::npos) << a.body;
+  EXPECT_NE(a.body.find("<TotalPartsCount>2</TotalPartsCount>"), std::string::npos);
+  EXPECT_NE(a.body.find("<Part><PartNumber>2</PartNumber><Size>500</Size></Part>"),
+            std::string::npos)
+      << a.body;
+  EXPECT_NE(a.body.find("<StorageClass>STANDARD</StorageClass>"), std::string::npos);
+  EXPECT_NE(a.body.find("<ObjectSize>6500</ObjectSize>"), std::string::npos);
+  // Pages of parts; only what is asked for.
+  auto page = Do("GET", "/goa/mp?attributes", "",
+                 {{"x-amz-object-attributes", "ObjectParts"}, {"x-amz-max-parts", "1"}});
+  EXPECT_NE(page.body.find("<IsTruncated>true</IsTruncated>"), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find("<NextPartNumberMarker>1</NextPartNumberMarker>"), std::string::npos);
+  EXPECT_EQ(page.body.find("<ETag>"), std::string::npos);
+  EXPECT_EQ(page.body.find("<ObjectSize>"), std::string::npos);
+  // A single put has no parts.
+  ASSERT_EQ(Do("PUT", "/goa/one", "abc").status, 200);
+  auto one = Do("GET", "/goa/one?attributes", "", {{"x-amz-object-attributes", all}});
+  EXPECT_EQ(one.body.find("<ObjectParts>"), std::string::npos) << one.body;
+  EXPECT_EQ(Between(one.body, "<ETag>", "</ETag>"), Md5Hex("abc"));
+  EXPECT_EQ(Do("GET", "/goa/one?attributes").status, 400);
+  EXPECT_EQ(Do("GET", "/goa/one?attributes", "", {{"x-amz-object-attributes", "Color"}}).status,
+            400);
+  EXPECT_EQ(Do("GET", "/goa/none?attributes", "", {{"x-amz-object-attributes", all}}).status, 404);
+}
+
 }  // namespace
 }  // namespace as

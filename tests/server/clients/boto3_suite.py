@@ -493,6 +493,12 @@ def case_multipart_checksum():
     part2 = s3.get_object(Bucket="cksum-mp", Key="k", PartNumber=2)
     assert part2["PartsCount"] == 2 and part2["Body"].read() == p2, part2.get("PartsCount")
     assert s3.head_object(Bucket="cksum-mp", Key="k", PartNumber=1)["ContentLength"] == len(p1)
+    attrs = s3.get_object_attributes(Bucket="cksum-mp", Key="k",
+                                     ObjectAttributes=["ETag", "Checksum", "ObjectParts",
+                                                       "ObjectSize"])
+    assert attrs["ObjectSize"] == len(p1) + len(p2), attrs
+    assert attrs["Checksum"]["ChecksumCRC32"] == want, attrs
+    assert [p["Size"] for p in attrs["ObjectParts"]["Parts"]] == [len(p1), len(p2)], attrs
 
 
 def case_virtual_hosted():

@@ -1,0 +1,93 @@
+// GetObjectAttributes (GET ?attributes): what x-amz-object-attributes asks
+// for of ETag, Checksum, ObjectParts, StorageClass and ObjectSize, from the
+// object's attrs, without reading its bytes.
+#include <algorithm>
+#include <set>
+
+#include "s3/xml.h"
+#include "server/s3_request.h"
+
+namespace as {
+
+namespace {
+
+std::optional<uint32_t> Number(const std::string* s, uint32_t absent) {
+  if (!s) return absent;
+  if (s->empty() || s->size() > 5) return std::nullopt;
+  uint32_t n = 0;
+  for (char c : *s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return n;
+}
+
+}  // namespace
+
+void GetObjectAttributes(S3Request& r) {
+  r.w.SetOperation("GetObjectAttributes");
+  const std::string* wanted = r.Header("x-amz-object-attributes");
+  if (!wanted || wanted->empty()) {
+    return r.Error(s3::err::InvalidArgument("x-amz-object-attributes must name attributes"));
+  }
+  std::set<std::string, std::less<>> names;
+  std::string_view list = *wanted;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item != "ETag" && item != "Checksum" && item != "ObjectParts" && item != "StorageClass" &&
+        item != "ObjectSize") {
+      return r.Error(
+          s3::err::InvalidArgument("Invalid attribute name specified: " + std::string(item)));
+    }
+    names.emplace(item);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  const auto max_parts = Number(r.Header("x-amz-max-parts"), 1000);
+  const auto marker = Number(r.Header("x-amz-part-number-marker"), 0);
+  if (!max_parts || !marker) {
+    return r.Error(
+        s3::err::InvalidArgument("x-amz-max-parts and x-amz-part-number-marker are "
+                                 "numbers"));
+  }
+  auto info = r.store->Lookup(r.Name());
+  if (!info.ok()) {
+    if (info.status().code() == Code::kNotFound && !r.RequireBucket()) return;
+    return r.Error(info.status(), NoSuchKey(r.key));
+  }
+  auto attrs = ObjectAttrs::DecodeFor(info->attrs, info->content);
+  if (!attrs.ok()) return r.Error(InternalError(attrs.status()));
+
+  s3::ObjectAttributesDoc doc;
+  if (names.count("ETag")) doc.etag = attrs->etag;
+  if (names.count("Checksum")) {
+    for (s3::ChecksumAlgo a : s3::kAllChecksumAlgos) {
+      if (attrs->checksum(a).empty()) continue;
+      doc.checksum = s3::ChecksumXml{s3::Spec(a).element, attrs->checksum(a),
+                                     attrs->checksum_composite ? "COMPOSITE" : "FULL_OBJECT"};
+    }
+  }
+  if (names.count("ObjectParts") && attrs->parts) {
+    s3::ObjectAttributesDoc::Parts p;
+    p.total = attrs->parts;
+    p.marker = *marker;
+    p.max_parts = std::min<uint32_t>(*max_parts, 1000);
+    for (uint32_t n = p.marker + 1; n <= attrs->part_sizes.size(); n++) {
+      if (p.parts.size() == p.max_parts) {
+        p.truncated = true;
+        break;
+      }
+      p.parts.emplace_back(n, attrs->part_sizes[n - 1]);
+      p.next_marker = n;
+    }
+    doc.parts = std::move(p);
+  }
+  doc.storage_class = names.count("StorageClass") > 0;
+  if (names.count("ObjectSize")) doc.size = info->size;
+  r.w.SetHeader("Last-Modified", s3::FormatHttpDate(info->created));
+  r.Xml(200, s3::ObjectAttributesXml(doc));
+}
+
+}  // namespace as
