@@ -140,6 +140,30 @@ std::string ListAllMyBucketsXml(const Owner& owner, const std::vector<BucketSumm
   return d.Finish();
 }
 
+// A listing page's objects (as <Contents>, or as <Version>: each the one,
+// latest version "null") and common prefixes.
+static void AddEntries(pugi::xml_node r, const char* element, const ListObjectsParams& p,
+                       const ListPage& page) {
+  auto enc = [&](std::string_view s) { return p.encoding_url ? UrlEncode(s) : std::string(s); };
+  const bool version = std::string_view(element) == "Version";
+  for (const ObjectSummary& o : page.contents) {
+    pugi::xml_node c = r.append_child(element);
+    Add(c, "Key", enc(o.key));
+    if (version) {
+      Add(c, "VersionId", "null");
+      AddBool(c, "IsLatest", true);
+    }
+    Add(c, "LastModified", FormatIso8601(o.last_modified));
+    Add(c, "ETag", Quoted(o.etag));
+    Add(c, "Size", o.size);
+    if (p.owner) AddOwner(c, "Owner", *p.owner);
+    Add(c, "StorageClass", "STANDARD");
+  }
+  for (const std::string& cp : page.common_prefixes) {
+    Add(r.append_child("CommonPrefixes"), "Prefix", enc(cp));
+  }
+}
+
 std::string ListBucketResultXml(const ListObjectsParams& p, const ListPage& page) {
   auto enc = [&](std::string_view s) { return p.encoding_url ? UrlEncode(s) : std::string(s); };
   const bool v2 = p.version == 2;
@@ -161,18 +185,7 @@ std::string ListBucketResultXml(const ListObjectsParams& p, const ListPage& page
   if (!p.delimiter.empty()) Add(r, "Delimiter", enc(p.delimiter));
   if (p.encoding_url) Add(r, "EncodingType", "url");
   AddBool(r, "IsTruncated", truncated);
-  for (const ObjectSummary& o : page.contents) {
-    pugi::xml_node c = r.append_child("Contents");
-    Add(c, "Key", enc(o.key));
-    Add(c, "LastModified", FormatIso8601(o.last_modified));
-    Add(c, "ETag", Quoted(o.etag));
-    Add(c, "Size", o.size);
-    if (p.owner) AddOwner(c, "Owner", *p.owner);
-    Add(c, "StorageClass", "STANDARD");
-  }
-  for (const std::string& cp : page.common_prefixes) {
-    Add(r.append_child("CommonPrefixes"), "Prefix", enc(cp));
-  }
+  AddEntries(r, "Contents", p, page);
   return d.Finish();
 }
 
@@ -193,20 +206,7 @@ std::string ListVersionsResultXml(const ListObjectsParams& p, std::string_view v
   if (!p.delimiter.empty()) Add(r, "Delimiter", enc(p.delimiter));
   if (p.encoding_url) Add(r, "EncodingType", "url");
   AddBool(r, "IsTruncated", page.is_truncated);
-  for (const ObjectSummary& o : page.contents) {
-    pugi::xml_node c = r.append_child("Version");
-    Add(c, "Key", enc(o.key));
-    Add(c, "VersionId", "null");
-    AddBool(c, "IsLatest", true);
-    Add(c, "LastModified", FormatIso8601(o.last_modified));
-    Add(c, "ETag", Quoted(o.etag));
-    Add(c, "Size", o.size);
-    if (p.owner) AddOwner(c, "Owner", *p.owner);
-    Add(c, "StorageClass", "STANDARD");
-  }
-  for (const std::string& cp : page.common_prefixes) {
-    Add(r.append_child("CommonPrefixes"), "Prefix", enc(cp));
-  }
+  AddEntries(r, "Version", p, page);
   return d.Finish();
 }
 

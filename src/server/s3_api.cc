@@ -189,6 +189,32 @@ s3::S3Expected<ObjectAttrs> AttrsFromHeaders(const HttpRequest& req) {
   return a;
 }
 
+std::optional<uint32_t> ParseSmallNumber(const std::string* s) {
+  if (!s || s->empty() || s->size() > 5) return std::nullopt;
+  uint32_t n = 0;
+  for (char c : *s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return n;
+}
+
+std::optional<FoundObject> FindObject(S3Request& r) {
+  auto info = r.store->Lookup(r.Name());
+  if (!info.ok()) {
+    if (info.status().code() != Code::kNotFound || r.RequireBucket()) {
+      r.Error(info.status(), NoSuchKey(r.key));
+    }
+    return std::nullopt;
+  }
+  auto attrs = ObjectAttrs::DecodeFor(info->attrs, info->content);
+  if (!attrs.ok()) {
+    r.Error(InternalError(attrs.status()));
+    return std::nullopt;
+  }
+  return FoundObject{std::move(*info), std::move(*attrs)};
+}
+
 Result<std::string> ReadBody(S3Request& r, size_t max) {
   std::string out;
   uint8_t buf[65536];

@@ -9,21 +9,6 @@
 
 namespace as {
 
-namespace {
-
-std::optional<uint32_t> Number(const std::string* s, uint32_t absent) {
-  if (!s) return absent;
-  if (s->empty() || s->size() > 5) return std::nullopt;
-  uint32_t n = 0;
-  for (char c : *s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + static_cast<uint32_t>(c - '0');
-  }
-  return n;
-}
-
-}  // namespace
-
 void GetObjectAttributes(S3Request& r) {
   r.w.SetOperation("GetObjectAttributes");
   const std::string* wanted = r.Header("x-amz-object-attributes");
@@ -45,20 +30,19 @@ void GetObjectAttributes(S3Request& r) {
     names.emplace(item);
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
   }
-  const auto max_parts = Number(r.Header("x-amz-max-parts"), 1000);
-  const auto marker = Number(r.Header("x-amz-part-number-marker"), 0);
+  const std::string* max_header = r.Header("x-amz-max-parts");
+  const std::string* marker_header = r.Header("x-amz-part-number-marker");
+  const auto max_parts = max_header ? ParseSmallNumber(max_header) : 1000;
+  const auto marker = marker_header ? ParseSmallNumber(marker_header) : 0;
   if (!max_parts || !marker) {
     return r.Error(
         s3::err::InvalidArgument("x-amz-max-parts and x-amz-part-number-marker are "
                                  "numbers"));
   }
-  auto info = r.store->Lookup(r.Name());
-  if (!info.ok()) {
-    if (info.status().code() == Code::kNotFound && !r.RequireBucket()) return;
-    return r.Error(info.status(), NoSuchKey(r.key));
-  }
-  auto attrs = ObjectAttrs::DecodeFor(info->attrs, info->content);
-  if (!attrs.ok()) return r.Error(InternalError(attrs.status()));
+  auto found = FindObject(r);
+  if (!found) return;
+  const ArtifactInfo* info = &found->info;
+  const ObjectAttrs* attrs = &found->attrs;
 
   s3::ObjectAttributesDoc doc;
   if (names.count("ETag")) doc.etag = attrs->etag;

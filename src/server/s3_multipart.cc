@@ -99,16 +99,6 @@ class ObjectChecksum {
   size_t parts_ = 0;
 };
 
-std::optional<uint32_t> ParseNumber(const std::string* s) {
-  if (!s || s->empty() || s->size() > 5) return std::nullopt;
-  uint32_t n = 0;
-  for (char c : *s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + static_cast<uint32_t>(c - '0');
-  }
-  return n;
-}
-
 }  // namespace
 
 void CreateMultipart(S3Request& r) {
@@ -222,7 +212,7 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
 
 void UploadPart(S3Request& r) {
   r.w.SetOperation("UploadPart");
-  auto number = ParseNumber(r.Query("partNumber"));
+  auto number = ParseSmallNumber(r.Query("partNumber"));
   if (!number || *number < 1 || *number > kMaxParts) {
     return r.Error(s3::err::InvalidArgument("Part number must be an integer between 1 and 10000"));
   }
@@ -356,8 +346,8 @@ void ListParts(S3Request& r) {
   doc.key = r.key;
   doc.upload_id = upload->id;
   doc.owner = s3::Owner{r.tenant, r.tenant};
-  auto marker = ParseNumber(r.Query("part-number-marker"));
-  auto max = ParseNumber(r.Query("max-parts"));
+  auto marker = ParseSmallNumber(r.Query("part-number-marker"));
+  auto max = ParseSmallNumber(r.Query("max-parts"));
   doc.part_number_marker = marker.value_or(0);
   doc.max_parts = std::min<uint32_t>(max.value_or(1000), 1000);
   const std::optional<s3::ChecksumAlgo> algo = UploadAlgorithm(*upload);

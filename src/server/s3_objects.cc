@@ -28,13 +28,9 @@ s3::S3Error PreconditionFailed() {
 // to ranges instead of reading whole objects as parts.
 s3::S3Expected<s3::RangeResult> PartRange(S3Request& r, const std::string& text, uint64_t size,
                                           const ObjectAttrs& a) {
-  uint32_t n = 0;
-  bool digits = !text.empty() && text.size() <= 5;
-  for (char c : text) {
-    digits = digits && c >= '0' && c <= '9';
-    if (digits) n = n * 10 + static_cast<uint32_t>(c - '0');
-  }
-  if (!digits || n < 1 || n > 10000) {
+  const std::optional<uint32_t> number = ParseSmallNumber(&text);
+  const uint32_t n = number.value_or(0);
+  if (n < 1 || n > 10000) {
     return s3::err::InvalidArgument(
         "Part number must be an integer between 1 and 10000, inclusive");
   }
@@ -64,13 +60,10 @@ s3::S3Expected<s3::RangeResult> PartRange(S3Request& r, const std::string& text,
 
 void GetOrHead(S3Request& r, bool head) {
   r.w.SetOperation(head ? "HeadObject" : "GetObject");
-  auto info = r.store->Lookup(r.Name());
-  if (!info.ok()) {
-    if (info.status().code() == Code::kNotFound && !r.RequireBucket()) return;
-    return r.Error(info.status(), NoSuchKey(r.key));
-  }
-  auto attrs = ObjectAttrs::DecodeFor(info->attrs, info->content);
-  if (!attrs.ok()) return r.Error(InternalError(attrs.status()));
+  auto found = FindObject(r);
+  if (!found) return;
+  const ArtifactInfo* info = &found->info;
+  const ObjectAttrs* attrs = &found->attrs;
   s3::ConditionHeaders ch{Opt(r.Header("if-match")), Opt(r.Header("if-none-match")),
                           Opt(r.Header("if-modified-since")),
                           Opt(r.Header("if-unmodified-since"))};

@@ -75,6 +75,15 @@ s3::S3Expected<std::map<std::string, std::string>> TagsFromHeader(const HttpRequ
 void ObjectTagging(S3Request& r);
 // GET of an object's ?attributes.
 void GetObjectAttributes(S3Request& r);
+// A part number or count as S3 writes them: 1 to 5 decimal digits.
+std::optional<uint32_t> ParseSmallNumber(const std::string* s);
+// The object the request names and its attrs (ObjectAttrs::DecodeFor);
+// nullopt after answering NoSuchBucket, NoSuchKey or the error.
+struct FoundObject {
+  ArtifactInfo info;
+  ObjectAttrs attrs;
+};
+std::optional<FoundObject> FindObject(S3Request& r);
 
 // Answers a GET or HEAD of an artifact whose other headers are set: the
 // Range header (416, or 206 with Content-Range), then the bytes, each chunk
