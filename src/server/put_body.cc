@@ -85,7 +85,7 @@ s3::S3Expected<std::unique_ptr<PutBody>> PutBody::Create(const HttpRequest& req,
                                                          const std::string& secret,
                                                          const KernelTable& kernels,
                                                          std::optional<s3::ChecksumAlgo> required) {
-  std::unique_ptr<PutBody> b(new PutBody(body, kernels));
+  std::unique_ptr<PutBody> b(new PutBody(body));
   b->auth_ = &auth;
   if (!req.content_length && !req.chunked) {
     return s3::MakeS3Error(411, "MissingContentLength",

@@ -50,12 +50,11 @@ class PutBody {
   std::string md5_hex() const { return md5_hex_; }
 
  private:
-  PutBody(RequestBody& body, const KernelTable& k) : body_(body), kernels_(k) {}
+  explicit PutBody(RequestBody& body) : body_(body) {}
   Result<size_t> Read(uint8_t* buf, size_t cap);
   void Observe(const uint8_t* data, size_t n);
 
   RequestBody& body_;
-  const KernelTable& kernels_;
   const s3::SigV4Auth* auth_ = nullptr;
   std::unique_ptr<s3::AwsChunkedDecoder> chunked_;
   std::optional<uint64_t> expected_length_;
