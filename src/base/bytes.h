@@ -26,5 +26,8 @@ std::optional<std::vector<uint8_t>> FromHex(std::string_view s);
 // (never locale-dependent).
 bool AsciiIEquals(std::string_view a, std::string_view b);
 bool AsciiIStartsWith(std::string_view s, std::string_view prefix);
+// `s` without leading and trailing spaces and tabs (HTTP's optional
+// whitespace around header values and list items).
+std::string_view TrimOws(std::string_view s);
 
 }  // namespace as

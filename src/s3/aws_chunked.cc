@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/bytes.h"
 #include "s3/sigv4.h"
 
 namespace as::s3 {
@@ -24,12 +25,6 @@ bool HasTrailer(PayloadMode m) {
 }
 
 std::string At(uint64_t offset) { return " at byte offset " + std::to_string(offset); }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool IsLowerHex64(std::string_view s) {
   if (s.size() != 64) return false;
@@ -81,7 +76,7 @@ S3Expected<AwsChunkedParams> AwsChunkedParamsFor(const SigV4Auth& auth, std::str
     if (n.size() == 28 && std::equal(n.begin(), n.end(), "x-amz-decoded-content-length",
                                      [](char a, char b) { return (a | 0x20) == b || a == b; })) {
       if (len) return err::InvalidArgument("x-amz-decoded-content-length is repeated");
-      len = Trim(v);
+      len = TrimOws(v);
     }
   }
   if (!len) {
@@ -275,7 +270,7 @@ Status AwsChunkedDecoder::FinishBody() {
     for (char& c : name) {
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
-    std::string value(Trim(std::string_view(line).substr(colon + 1)));
+    std::string value(TrimOws(std::string_view(line).substr(colon + 1)));
     if (name == "x-amz-trailer-signature") {
       if (!signed_) {
         return Fail(err::InvalidRequest("trailer signature in an unsigned body" + At(at)));

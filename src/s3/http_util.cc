@@ -11,12 +11,6 @@ namespace {
 
 bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && IsOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // Decimal digits only. Saturates rather than failing: a position beyond any
 // object is still a well-formed range (first past the end is a 416, a last
 // past the end is clamped), and RFC 9110 puts no bound on the digits.

@@ -13,12 +13,6 @@ namespace {
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // All values of header `name`, in the order received.
 std::vector<std::string_view> HeaderValues(std::span<const HttpHeader> headers,
                                            std::string_view name) {
@@ -160,7 +154,7 @@ S3Expected<SigV4Auth> ParseHeaderAuth(const HttpRequestView& req, std::string_vi
   while (start <= rest.size()) {
     size_t comma = rest.find(',', start);
     if (comma == std::string_view::npos) comma = rest.size();
-    std::string_view part = Trim(rest.substr(start, comma - start));
+    std::string_view part = TrimOws(rest.substr(start, comma - start));
     start = comma + 1;
     size_t eq = part.find('=');
     std::string_view key = eq == std::string_view::npos ? part : part.substr(0, eq);
@@ -187,11 +181,11 @@ S3Expected<SigV4Auth> ParseHeaderAuth(const HttpRequestView& req, std::string_vi
   auto amz = HeaderValues(req.headers, "x-amz-date");
   std::optional<int64_t> t;
   if (amz.size() == 1) {
-    t = ParseAmzDate(Trim(amz[0]));
-    a.amz_date = Trim(amz[0]);  // signed as sent
+    t = ParseAmzDate(TrimOws(amz[0]));
+    a.amz_date = TrimOws(amz[0]);  // signed as sent
   } else if (amz.empty()) {
     auto date = HeaderValues(req.headers, "date");
-    if (date.size() == 1) t = ParseRfc1123Date(Trim(date[0]));
+    if (date.size() == 1) t = ParseRfc1123Date(TrimOws(date[0]));
     if (t) a.amz_date = FormatAmzDate(*t);  // the string to sign takes the ISO 8601 form
   }
   if (!t) {
@@ -211,7 +205,7 @@ S3Expected<SigV4Auth> ParseHeaderAuth(const HttpRequestView& req, std::string_vi
   if (sha.empty()) {
     return err::InvalidRequest("Missing required header for this request: x-amz-content-sha256");
   }
-  std::string_view p = sha.size() == 1 ? Trim(sha[0]) : std::string_view();
+  std::string_view p = sha.size() == 1 ? TrimOws(sha[0]) : std::string_view();
   if (p == "UNSIGNED-PAYLOAD") {
     a.payload_mode = PayloadMode::kUnsigned;
   } else if (p == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
@@ -316,7 +310,7 @@ S3Expected<SigV4Auth> ParseSigV4(const HttpRequestView& req, int64_t now) {
                                   "query parameter or the Authorization header should be "
                                   "specified");
   }
-  if (!auth_headers.empty()) return ParseHeaderAuth(req, Trim(auth_headers[0]), now);
+  if (!auth_headers.empty()) return ParseHeaderAuth(req, TrimOws(auth_headers[0]), now);
   if (query_v4) return ParsePresigned(req, params, now);
   if (query_v2) {
     return err::InvalidRequest("The authorization mechanism you have provided is not "

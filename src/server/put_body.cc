@@ -53,9 +53,7 @@ s3::S3Expected<DeclaredChecksum> FindDeclaredChecksum(const HttpRequest& req) {
     }
   }
   if (const std::string* trailer = req.Header("x-amz-trailer")) {
-    std::string_view t = *trailer;
-    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
-    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    const std::string_view t = TrimOws(*trailer);
     if (auto a = s3::ChecksumAlgoOfHeader(t)) {
       if (auto e = declare(*a)) return *e;
       d.trailer = true;

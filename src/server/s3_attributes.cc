@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/bytes.h"
 #include "s3/xml.h"
 #include "server/s3_request.h"
 
@@ -19,9 +20,7 @@ void GetObjectAttributes(S3Request& r) {
   std::string_view list = *wanted;
   while (!list.empty()) {
     size_t comma = list.find(',');
-    std::string_view item = list.substr(0, comma);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    const std::string_view item = TrimOws(list.substr(0, comma));
     if (item != "ETag" && item != "Checksum" && item != "ObjectParts" && item != "StorageClass" &&
         item != "ObjectSize") {
       return r.Error(

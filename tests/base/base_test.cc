@@ -172,6 +172,14 @@ TEST(Bytes, HexRoundTrip) {
 
 // ---------------------------------------------------------------- Status
 
+TEST(Bytes, TrimOwsTakesSpacesAndTabsFromBothEnds) {
+  EXPECT_EQ(TrimOws(" \t a b \t"), "a b");
+  EXPECT_EQ(TrimOws("x"), "x");
+  EXPECT_EQ(TrimOws(" \t "), "");
+  EXPECT_EQ(TrimOws(""), "");
+  EXPECT_EQ(TrimOws("\na\n"), "\na\n");  // only optional whitespace
+}
+
 TEST(Status, Basics) {
   Status ok;
   EXPECT_TRUE(ok.ok());
