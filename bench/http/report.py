@@ -88,6 +88,41 @@ def size_name(n):
     return {4096: "4 KiB", 1 << 20: "1 MiB", LARGE: "64 MiB"}.get(n, f"{n} B")
 
 
+def whole_cpus(groups, agg):
+    """The same points counted by whole CPUs (/proc/stat), where the loopback's TCP work
+    shows wherever it ran: on the server's CPU, in softirq or not, or on the client's."""
+    rows = []
+    for k in sorted(groups, key=lambda k: (k[0], k[3], k[2], k[1])):
+        o, n = groups[k].get("ours", []), groups[k].get("nginx", [])
+        vals = {f + s: agg(recs, f) for s, recs in (("o", o), ("n", n))
+                for f in ("mb_per_srv", "mb_per_both", "srv_frac", "cli_frac")}
+        if vals["mb_per_srvo"] is None or vals["mb_per_srvn"] is None:
+            continue
+        label = size_name(k[2]) + (" text" if k[1].startswith("t") else "")
+        rows.append(f"| {k[0]} {label} | {k[3]} "
+                    f"| {fmt_n(vals['srv_fraco'], 2)} / {fmt_n(vals['srv_fracn'], 2)} "
+                    f"| {fmt_n(vals['cli_fraco'], 2)} / {fmt_n(vals['cli_fracn'], 2)} "
+                    f"| {fmt_n(vals['mb_per_srvo'])} / {fmt_n(vals['mb_per_srvn'])} "
+                    f"| **{fmt_ratio(vals['mb_per_srvo'], vals['mb_per_srvn'])}** "
+                    f"| {fmt_n(vals['mb_per_botho'])} / {fmt_n(vals['mb_per_bothn'])} "
+                    f"| **{fmt_ratio(vals['mb_per_botho'], vals['mb_per_bothn'])}** |")
+    if not rows:
+        return
+    print("### Whole CPUs\n")
+    print("Busy ticks of the server's and the client's pinned CPUs from /proc/stat "
+          "(user, system, irq, softirq), whoever ran there. On loopback the receiving "
+          "socket's TCP work runs in the context that transmits: the server's send call, "
+          "or the client's acknowledgement when the send queue is already full; so server "
+          "CPU alone moves with how the sender paces its writes. Medians.\n")
+    print("| request | conns | server CPU busy ours / nginx | client CPU busy ours / nginx "
+          "| MB per server CPU-s ours / nginx | **ratio** "
+          "| MB per (server + client) CPU-s ours / nginx | **ratio** |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(r)
+    print()
+
+
 def main():
     pts = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
     groups = {}
@@ -111,6 +146,14 @@ def main():
                 rec["mb_per_cpu"] = (mbps * p["wall"] / p["cpu_s"]
                                      if p["cpu_s"] > 0 and mbps is not None else None)
                 rec["cpu_frac"] = p["cpu_s"] / p["wall"]
+                # Whole CPUs (older logs lack these): on loopback the receiver's TCP work
+                # runs in whichever context sends or acknowledges, partly in softirq.
+                srv, cli = p.get("srv_busy_s"), p.get("cli_busy_s")
+                if srv and cli and mbps is not None:
+                    rec["mb_per_srv"] = mbps * p["wall"] / srv
+                    rec["mb_per_both"] = mbps * p["wall"] / (srv + cli)
+                    rec["srv_frac"] = srv / p["wall"]
+                    rec["cli_frac"] = cli / p["wall"]
         groups.setdefault((p["method"], p["obj"], p["bytes"], p["conns"]), {}).setdefault(
             p["server"], []).append(rec)
 
@@ -156,6 +199,7 @@ def main():
                   f"| {row['oerr']} / {row['nerr']} |")
         print()
 
+    whole_cpus(groups, agg)
     reps = max(p["rep"] for p in pts)
     print(f"Medians of {reps} runs. MB/s = 10^6 bytes of object per second; for 64 MiB "
           "objects GET MB/s is wrk's Transfer/sec and PUT MB/s the body bytes the server "

@@ -177,6 +177,19 @@ ss_rx() {  # body bytes the server has consumed on its established connections o
     { for (i = 1; i <= NF; i++) if ($i ~ /^bytes_received:/) { split($i, a, ":"); s += a[2] - q } }
     END { printf "%d\n", s }'
 }
+cpus_of() {  # a taskset CPU list ("1", "0-1", "0,2") as space-separated numbers
+  local part out=()
+  IFS=, read -ra parts <<<"$1"
+  for part in "${parts[@]}"; do
+    if [[ $part == *-* ]]; then out+=($(seq "${part%-*}" "${part#*-}")); else out+=("$part"); fi
+  done
+  echo "${out[@]}"
+}
+cpu_busy() {  # busy ticks of the given CPUs, whoever ran there: user+nice+system+irq+softirq
+  awk -v want=" $* " '/^cpu[0-9]+ / { if (index(want, " " substr($1, 4) " ")) s += $2 + $3 + $4 + $7 + $8 }
+    END { printf "%d\n", s }' /proc/stat
+}
+SCPUS=$(cpus_of "$SCPU"); CCPUS=$(cpus_of "$CCPU")
 HZ=$(getconf CLK_TCK)
 RAW="$T/raw"; mkdir -p "$RAW"
 JL="$T/points.jsonl"; : >"$JL"
@@ -198,9 +211,9 @@ point() {  # server method obj conns rep
     seed=$(( seed + 100000000 )); export AS_SEED=$seed
   fi
   f="$RAW/$srv-$m-$n-c$c-r$r.txt"
-  local c0 w0 c1 w1 wp port x0=0 x1=0 t0x=0 t1x=0 k0=0 k1=0
+  local c0 w0 c1 w1 b0 b1 d0 d1 wp port x0=0 x1=0 t0x=0 t1x=0 k0=0 k1=0
   port=$AS_PORT; [[ $srv == nginx ]] && port=$NG_PORT
-  c0=$(cpu_ticks $pids); w0=$(date +%s.%N)
+  c0=$(cpu_ticks $pids); w0=$(date +%s.%N); b0=$(cpu_busy $SCPUS); d0=$(cpu_busy $CCPUS)
   taskset -c "$CCPU" wrk -t1 -c"$c" -d"${D}s" --timeout 60s --latency "${script[@]}" "$u" >"$f" 2>&1 &
   wp=$!
   if [[ $m == PUT ]]; then
@@ -211,12 +224,14 @@ point() {  # server method obj conns rep
     sleep "$(awk -v d="$D" 'BEGIN {print d - 0.5}')"; x1=$(ss_rx "$port"); t1x=$(date +%s.%N); k1=$(cpu_ticks $pids)
   fi
   wait $wp || true
-  w1=$(date +%s.%N); c1=$(cpu_ticks $pids)
-  printf '{"server":"%s","method":"%s","obj":"%s","bytes":%s,"conns":%s,"rep":%s,"cpu_s":%s,"wall":%s,"rx":%s,"rx_secs":%s,"rx_cpu_s":%s,"raw":"%s"}\n' \
+  w1=$(date +%s.%N); c1=$(cpu_ticks $pids); b1=$(cpu_busy $SCPUS); d1=$(cpu_busy $CCPUS)
+  printf '{"server":"%s","method":"%s","obj":"%s","bytes":%s,"conns":%s,"rep":%s,"cpu_s":%s,"wall":%s,"rx":%s,"rx_secs":%s,"rx_cpu_s":%s,"srv_busy_s":%s,"cli_busy_s":%s,"raw":"%s"}\n' \
     "$srv" "$m" "$n" "$(size_of "$n")" "$c" "$r" "$(awk -v a="$c0" -v b="$c1" -v h="$HZ" 'BEGIN {printf "%.3f", (b - a) / h}')" \
     "$(awk -v a="$w0" -v b="$w1" 'BEGIN {printf "%.3f", b - a}')" "$(( x1 - x0 ))" \
     "$(awk -v a="$t0x" -v b="$t1x" 'BEGIN {printf "%.3f", b - a}')" \
-    "$(awk -v a="$k0" -v b="$k1" -v h="$HZ" 'BEGIN {printf "%.3f", (b - a) / h}')" "$f" >>"$JL"
+    "$(awk -v a="$k0" -v b="$k1" -v h="$HZ" 'BEGIN {printf "%.3f", (b - a) / h}')" \
+    "$(awk -v a="$b0" -v b="$b1" -v h="$HZ" 'BEGIN {printf "%.3f", (b - a) / h}')" \
+    "$(awk -v a="$d0" -v b="$d1" -v h="$HZ" 'BEGIN {printf "%.3f", (b - a) / h}')" "$f" >>"$JL"
   log "$srv $m $n c=$c rep $r: $(grep -E '^Requests/sec' "$f" | tr -s ' ') $(grep -E 'Non-2xx|Socket errors' "$f" | tr '\n' ' ')"
 }
 

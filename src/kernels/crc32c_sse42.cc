@@ -36,10 +36,23 @@ inline uint64_t Load64(const uint8_t* p) {
   return v;
 }
 
-template <size_t L>
+// With `prefetch`, the next 3*L bytes (which must be in the buffer) are
+// prefetched while this block runs. The three streams are 2 KiB apart, which
+// the hardware prefetcher follows poorly: on page-cache bytes (a GET's frames)
+// this kernel ran at 9.5 GB/s without it and 22-25 GB/s with it, on a 1 GiB
+// stream (kcheck --bench, AMD EPYC with AVX-512); hot buffers are unchanged.
+template <size_t L, bool prefetch>
 inline uint64_t ThreeWay(uint64_t s, const uint8_t* p, const ShiftTables& shift) {
   uint64_t a = s, b = 0, c = 0;
   for (size_t i = 0; i < L; i += 8) {
+    if (prefetch && i % 64 == 0) {
+      // 192 bytes of the next block per 64 of each stream: the next block
+      // arrives as this one ends.
+      const char* next = reinterpret_cast<const char*>(p + 3 * L + 3 * i);
+      _mm_prefetch(next, _MM_HINT_T0);
+      _mm_prefetch(next + 64, _MM_HINT_T0);
+      _mm_prefetch(next + 128, _MM_HINT_T0);
+    }
     a = _mm_crc32_u64(a, Load64(p + i));
     b = _mm_crc32_u64(b, Load64(p + L + i));
     c = _mm_crc32_u64(c, Load64(p + 2 * L + i));
@@ -52,18 +65,23 @@ inline uint64_t ThreeWay(uint64_t s, const uint8_t* p, const ShiftTables& shift)
 
 uint32_t Crc32cSse42(uint32_t crc, const uint8_t* p, size_t n) {
   uint64_t s = static_cast<uint32_t>(~crc);
+  while (n >= 6 * kLong) {
+    s = ThreeWay<kLong, true>(s, p, kShiftLong);
+    p += 3 * kLong;
+    n -= 3 * kLong;
+  }
   while (n >= 3 * kLong) {
-    s = ThreeWay<kLong>(s, p, kShiftLong);
+    s = ThreeWay<kLong, false>(s, p, kShiftLong);
     p += 3 * kLong;
     n -= 3 * kLong;
   }
   while (n >= 3 * kShort) {
-    s = ThreeWay<kShort>(s, p, kShiftShort);
+    s = ThreeWay<kShort, false>(s, p, kShiftShort);
     p += 3 * kShort;
     n -= 3 * kShort;
   }
   while (n >= 3 * kTiny) {
-    s = ThreeWay<kTiny>(s, p, kShiftTiny);
+    s = ThreeWay<kTiny, false>(s, p, kShiftTiny);
     p += 3 * kTiny;
     n -= 3 * kTiny;
   }
