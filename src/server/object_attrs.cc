@@ -315,4 +315,11 @@ Result<ObjectAttrs> ObjectAttrs::Decode(const std::string& bytes) {
   return a;
 }
 
+std::optional<s3::ChecksumAlgo> ObjectAttrs::FirstChecksum() const {
+  for (s3::ChecksumAlgo a : s3::kAllChecksumAlgos) {
+    if (!checksum(a).empty()) return a;
+  }
+  return std::nullopt;
+}
+
 }  // namespace as

@@ -41,6 +41,15 @@ struct ObjectAttrs {
 
   std::string& checksum(s3::ChecksumAlgo a) { return checksums[s3::Index(a)]; }
   const std::string& checksum(s3::ChecksumAlgo a) const { return checksums[s3::Index(a)]; }
+  // The checksum S3 shows where it shows one (CopyObjectResult,
+  // GetObjectAttributes, ListParts): the first algorithm of
+  // s3::kAllChecksumAlgos that has a value; nullopt when none has.
+  std::optional<s3::ChecksumAlgo> FirstChecksum() const;
+  // "COMPOSITE" or "FULL_OBJECT", as x-amz-checksum-type and the XML say it.
+  const char* ChecksumTypeName() const {
+    return s3::ChecksumTypeName(checksum_composite ? s3::ChecksumType::kComposite
+                                                   : s3::ChecksumType::kFullObject);
+  }
 
   bool operator==(const ObjectAttrs&) const = default;
   std::string Encode() const;

@@ -142,17 +142,12 @@ void S3Request::SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& at
 }
 
 void S3Request::SetChecksumHeaders(const ObjectAttrs& attrs) {
-  bool any = false;
+  // Every checksum kept (an object from before one-per-object has CRC32C and
+  // SHA256, both checked at its PUT); a client validates the one it prefers.
   for (s3::ChecksumAlgo a : s3::kAllChecksumAlgos) {
-    if (attrs.checksum(a).empty()) continue;
-    w.SetHeader(s3::Spec(a).header, attrs.checksum(a));
-    any = true;
+    if (!attrs.checksum(a).empty()) w.SetHeader(s3::Spec(a).header, attrs.checksum(a));
   }
-  if (any) {
-    w.SetHeader("x-amz-checksum-type",
-                s3::ChecksumTypeName(attrs.checksum_composite ? s3::ChecksumType::kComposite
-                                                              : s3::ChecksumType::kFullObject));
-  }
+  if (attrs.FirstChecksum()) w.SetHeader("x-amz-checksum-type", attrs.ChecksumTypeName());
 }
 
 s3::S3Expected<ObjectAttrs> AttrsFromHeaders(const HttpRequest& req) {
@@ -197,6 +192,13 @@ std::optional<uint32_t> ParseSmallNumber(const std::string* s) {
     n = n * 10 + static_cast<uint32_t>(c - '0');
   }
   return n;
+}
+
+void RetryWhileChanging(S3Request& r, const char* message, const std::function<bool()>& once) {
+  for (int attempt = 0; attempt < 5; attempt++) {
+    if (!once()) return;
+  }
+  r.Error(s3::MakeS3Error(409, "OperationAborted", message));
 }
 
 std::optional<FoundObject> FindObject(S3Request& r) {

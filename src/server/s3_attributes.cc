@@ -45,12 +45,9 @@ void GetObjectAttributes(S3Request& r) {
 
   s3::ObjectAttributesDoc doc;
   if (names.count("ETag")) doc.etag = attrs->etag;
-  if (names.count("Checksum")) {
-    for (s3::ChecksumAlgo a : s3::kAllChecksumAlgos) {
-      if (attrs->checksum(a).empty()) continue;
-      doc.checksum = s3::ChecksumXml{s3::Spec(a).element, attrs->checksum(a),
-                                     attrs->checksum_composite ? "COMPOSITE" : "FULL_OBJECT"};
-    }
+  if (auto a = attrs->FirstChecksum(); a && names.count("Checksum")) {
+    doc.checksum =
+        s3::ChecksumXml{s3::Spec(*a).element, attrs->checksum(*a), attrs->ChecksumTypeName()};
   }
   if (names.count("ObjectParts") && attrs->parts) {
     s3::ObjectAttributesDoc::Parts p;

@@ -29,11 +29,6 @@ std::optional<UploadInfo> FindUpload(S3Request& r) {
   return *u;
 }
 
-const char* TypeName(const ObjectAttrs& a) {
-  return s3::ChecksumTypeName(a.checksum_composite ? s3::ChecksumType::kComposite
-                                                   : s3::ChecksumType::kFullObject);
-}
-
 // x-amz-checksum-algorithm and x-amz-checksum-type of CreateMultipartUpload:
 // every part will compute that checksum, and Complete will combine them.
 std::optional<s3::S3Error> UploadChecksum(S3Request& r, ObjectAttrs* attrs) {
@@ -110,7 +105,7 @@ void CreateMultipart(S3Request& r) {
   if (!u.ok()) return r.Error(u.status(), NoSuchBucket(r.bucket));
   if (attrs->checksum_algorithm) {
     r.w.SetHeader("x-amz-checksum-algorithm", s3::Spec(*attrs->checksum_algorithm).name);
-    r.w.SetHeader("x-amz-checksum-type", TypeName(*attrs));
+    r.w.SetHeader("x-amz-checksum-type", attrs->ChecksumTypeName());
   }
   r.Xml(200, s3::InitiateMultipartUploadXml({r.bucket, r.key, u->id}));
 }
@@ -317,7 +312,7 @@ void CompleteMultipart(S3Request& r) {
                                          " you specified did not match the "
                                          "calculated checksum."));
     }
-    checksum_xml = s3::ChecksumXml{spec.element, attrs->checksum(*algo), TypeName(*attrs)};
+    checksum_xml = s3::ChecksumXml{spec.element, attrs->checksum(*algo), attrs->ChecksumTypeName()};
   }
   auto done = r.store->CompleteUpload(r.tenant, upload->id, numbers, attrs->Encode());
   if (!done.ok()) return r.Error(done.status(), NoSuchUpload(upload->id));
@@ -354,7 +349,7 @@ void ListParts(S3Request& r) {
   if (algo) {
     doc.checksum_algorithm = s3::Spec(*algo).name;
     auto upload_attrs = ObjectAttrs::Decode(upload->attrs);
-    if (upload_attrs.ok()) doc.checksum_type = TypeName(*upload_attrs);
+    if (upload_attrs.ok()) doc.checksum_type = upload_attrs->ChecksumTypeName();
   }
   for (const PartInfo& p : *parts) {
     if (p.number <= doc.part_number_marker) continue;
@@ -366,9 +361,11 @@ void ListParts(S3Request& r) {
     s3::PartSummary part{p.number, p.created * 1000, attrs.ok() ? attrs->etag : std::string(),
                          p.size};
     // The part's checksum: the upload's algorithm, or the one it was sent with.
-    for (s3::ChecksumAlgo a : s3::kAllChecksumAlgos) {
-      if (!attrs.ok() || attrs->checksum(a).empty() || (algo && a != *algo)) continue;
-      part.checksum = s3::ChecksumXml{s3::Spec(a).element, attrs->checksum(a), ""};
+    if (attrs.ok()) {
+      auto a = algo ? algo : attrs->FirstChecksum();
+      if (a && !attrs->checksum(*a).empty()) {
+        part.checksum = s3::ChecksumXml{s3::Spec(*a).element, attrs->checksum(*a), ""};
+      }
     }
     doc.parts.push_back(std::move(part));
     doc.next_part_number_marker = p.number;

@@ -212,10 +212,58 @@ std::optional<s3::S3Error> CopyChecksum(S3Request& r, const ArtifactInfo& src, O
 }
 
 s3::ChecksumXml ChecksumElement(const ObjectAttrs& a) {
-  for (s3::ChecksumAlgo algo : s3::kAllChecksumAlgos) {
-    if (!a.checksum(algo).empty()) return {s3::Spec(algo).element, a.checksum(algo), ""};
+  auto algo = a.FirstChecksum();
+  if (!algo) return {};
+  return {s3::Spec(*algo).element, a.checksum(*algo), ""};
+}
+
+// One try of CopyObject; true when the source changed before the copy bound
+// (try again), false once the request is answered.
+bool CopyObjectOnce(S3Request& r, const std::string& source) {
+  auto src_info = FindCopySource(r, source);
+  if (!src_info) return false;
+  const ObjectName& from = *src_info->name;
+  auto fail = [&](const s3::S3Error& e) {
+    r.Error(e);
+    return false;
+  };
+  auto src_attrs = ObjectAttrs::DecodeFor(src_info->attrs, src_info->content);
+  if (!src_attrs.ok()) return fail(InternalError(src_attrs.status()));
+  const std::string* directive = r.Header("x-amz-metadata-directive");
+  ObjectAttrs attrs = *src_attrs;
+  if (directive && *directive == "REPLACE") {
+    auto fresh = AttrsFromHeaders(r.req);
+    if (!fresh.ok()) return fail(fresh.error());
+    fresh->etag = src_attrs->etag;
+    fresh->parts = src_attrs->parts;
+    fresh->checksums = src_attrs->checksums;
+    fresh->checksum_composite = src_attrs->checksum_composite;
+    attrs = *fresh;
+  } else if (from.bucket == r.bucket && from.key == r.key) {
+    return fail(s3::err::InvalidRequest(
+        "This copy request is illegal because it is trying to copy an object to itself "
+        "without changing the object's metadata."));
   }
-  return {};
+  // Tags: the source's, unless x-amz-tagging-directive: REPLACE takes
+  // x-amz-tagging's (independent of the metadata directive, as S3).
+  const std::string* tagging = r.Header("x-amz-tagging-directive");
+  if (tagging && *tagging == "REPLACE") {
+    auto tags = TagsFromHeader(r.req);
+    if (!tags.ok()) return fail(tags.error());
+    attrs.tags = std::move(*tags);
+  } else {
+    attrs.tags = src_attrs->tags;
+  }
+  if (auto e = CopyChecksum(r, *src_info, &attrs)) return fail(*e);
+  auto copied = r.store->Copy(from, r.Name(), attrs.Encode(), true, src_info->manifest);
+  if (!copied.ok() && copied.status().code() == Code::kFailedPrecondition) return true;
+  if (!copied.ok()) {
+    r.Error(copied.status(), NoSuchKey(from.key));
+    return false;
+  }
+  s3::CopyResultDoc doc{copied->created * 1000, attrs.etag, ChecksumElement(attrs)};
+  r.Xml(200, s3::CopyObjectResultXml(doc));
+  return false;
 }
 
 void CopyObject(S3Request& r, const std::string& source) {
@@ -223,49 +271,8 @@ void CopyObject(S3Request& r, const std::string& source) {
   // The copy's attrs (ETag, checksums) are the source's as looked up: the
   // copy binds only if the source still names that manifest, else it is
   // looked up again, so they never describe other bytes.
-  for (int attempt = 1;; attempt++) {
-    auto src_info = FindCopySource(r, source);
-    if (!src_info) return;
-    const ObjectName& from = *src_info->name;
-    auto src_attrs = ObjectAttrs::DecodeFor(src_info->attrs, src_info->content);
-    if (!src_attrs.ok()) return r.Error(InternalError(src_attrs.status()));
-    const std::string* directive = r.Header("x-amz-metadata-directive");
-    ObjectAttrs attrs = *src_attrs;
-    if (directive && *directive == "REPLACE") {
-      auto fresh = AttrsFromHeaders(r.req);
-      if (!fresh.ok()) return r.Error(fresh.error());
-      fresh->etag = src_attrs->etag;
-      fresh->parts = src_attrs->parts;
-      fresh->checksums = src_attrs->checksums;
-      fresh->checksum_composite = src_attrs->checksum_composite;
-      attrs = *fresh;
-    } else if (from.bucket == r.bucket && from.key == r.key) {
-      return r.Error(s3::err::InvalidRequest(
-          "This copy request is illegal because it is trying to copy an object to itself "
-          "without changing the object's metadata."));
-    }
-    // Tags: the source's, unless x-amz-tagging-directive: REPLACE takes
-    // x-amz-tagging's (independent of the metadata directive, as S3).
-    const std::string* tagging = r.Header("x-amz-tagging-directive");
-    if (tagging && *tagging == "REPLACE") {
-      auto tags = TagsFromHeader(r.req);
-      if (!tags.ok()) return r.Error(tags.error());
-      attrs.tags = std::move(*tags);
-    } else {
-      attrs.tags = src_attrs->tags;
-    }
-    if (auto e = CopyChecksum(r, *src_info, &attrs)) return r.Error(*e);
-    auto copied = r.store->Copy(from, r.Name(), attrs.Encode(), true, src_info->manifest);
-    if (!copied.ok() && copied.status().code() == Code::kFailedPrecondition) {
-      if (attempt < 5) continue;
-      return r.Error(
-          s3::MakeS3Error(409, "OperationAborted",
-                          "The copy source kept changing during the copy. Please try again."));
-    }
-    if (!copied.ok()) return r.Error(copied.status(), NoSuchKey(from.key));
-    s3::CopyResultDoc doc{copied->created * 1000, attrs.etag, ChecksumElement(attrs)};
-    return r.Xml(200, s3::CopyObjectResultXml(doc));
-  }
+  RetryWhileChanging(r, "The copy source kept changing during the copy. Please try again.",
+                     [&] { return CopyObjectOnce(r, source); });
 }
 
 void DeleteObject(S3Request& r) {

@@ -84,6 +84,12 @@ struct FoundObject {
   ObjectAttrs attrs;
 };
 std::optional<FoundObject> FindObject(S3Request& r);
+// For a read-modify-write of an object under a manifest guard (Store::Copy,
+// Store::SetAttrs): calls `once` again while it returns true, meaning the
+// object changed between its read and its write (FailedPrecondition), up to
+// 5 calls; then answers 409 OperationAborted with `message`. `once` returns
+// false once it has answered the request.
+void RetryWhileChanging(S3Request& r, const char* message, const std::function<bool()>& once);
 
 // Answers a GET or HEAD of an artifact whose other headers are set: the
 // Range header (416, or 206 with Content-Range), then the bytes, each chunk

@@ -67,27 +67,31 @@ void ObjectTagging(S3Request& r) {
   // The attrs are read, changed and written back only if the name still
   // binds the same manifest (else read again), so a PUT of the object in
   // between is never given the old object's ETag or metadata.
-  for (int attempt = 1;; attempt++) {
+  RetryWhileChanging(r, "The object kept changing. Please try again.", [&] {
     auto info = r.store->Lookup(r.Name());
     if (!info.ok()) {
-      if (info.status().code() == Code::kNotFound && !r.RequireBucket()) return;
-      return r.Error(info.status(), NoSuchKey(r.key));
+      if (info.status().code() != Code::kNotFound || r.RequireBucket()) {
+        r.Error(info.status(), NoSuchKey(r.key));
+      }
+      return false;
     }
     auto attrs = ObjectAttrs::Decode(info->attrs);
-    if (!attrs.ok()) return r.Error(InternalError(attrs.status()));
-    if (m == "GET") {
-      return r.Xml(200, s3::TaggingXml(s3::Tags(attrs->tags.begin(), attrs->tags.end())));
+    if (!attrs.ok()) {
+      r.Error(InternalError(attrs.status()));
+    } else if (m == "GET") {
+      r.Xml(200, s3::TaggingXml(s3::Tags(attrs->tags.begin(), attrs->tags.end())));
+    } else {
+      attrs->tags = tags;
+      Status s = r.store->SetAttrs(r.Name(), attrs->Encode(), info->manifest);
+      if (s.code() == Code::kFailedPrecondition) return true;
+      if (!s.ok()) {
+        r.Error(s, NoSuchKey(r.key));
+      } else {
+        r.w.Send(m == "PUT" ? 200 : 204, "", "").IgnoreError();
+      }
     }
-    attrs->tags = tags;
-    Status s = r.store->SetAttrs(r.Name(), attrs->Encode(), info->manifest);
-    if (s.code() == Code::kFailedPrecondition && attempt < 5) continue;
-    if (s.code() == Code::kFailedPrecondition) {
-      return r.Error(
-          s3::MakeS3Error(409, "OperationAborted", "The object kept changing. Please try again."));
-    }
-    if (!s.ok()) return r.Error(s, NoSuchKey(r.key));
-    return r.w.Send(m == "PUT" ? 200 : 204, "", "").IgnoreError();
-  }
+    return false;
+  });
 }
 
 }  // namespace as

@@ -8,6 +8,7 @@
 #include "s3/checksum.h"
 #include "s3/http_util.h"
 #include "s3_api_fixture.h"
+#include "server/object_attrs.h"
 
 namespace as {
 namespace {
@@ -86,6 +87,38 @@ TEST_F(S3ChecksumTest, EveryAlgorithmIsCheckedKeptAndReturned) {
   ExpectError(Do("PUT", "/cks/copy-bad", "",
                  {{"x-amz-copy-source", "/cks/CRC32"}, {"x-amz-checksum-algorithm", "MD5"}}),
               400, "InvalidRequest", "copy with an unknown algorithm");
+}
+
+// An object from before one checksum per object may keep CRC32C and SHA256.
+// GET returns both; every answer that shows one (CopyObjectResult,
+// GetObjectAttributes) shows the same one, with the same type.
+TEST_F(S3ChecksumTest, AnOlderObjectWithTwoChecksumsShowsTheSameOneEverywhere) {
+  ASSERT_EQ(Do("PUT", "/two").status, 200);
+  const std::string data = RandomString(5000, 7);
+  ASSERT_EQ(Do("PUT", "/two/k", data).status, 200);
+  ObjectName name{"alice", "two", "k"};
+  auto info = store_->Lookup(name);
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  auto attrs = ObjectAttrs::Decode(info->attrs);
+  ASSERT_TRUE(attrs.ok());
+  attrs->checksum(ChecksumAlgo::kCrc32c) = B64(ChecksumAlgo::kCrc32c, data);
+  attrs->checksum(ChecksumAlgo::kSha256) = B64(ChecksumAlgo::kSha256, data);
+  ASSERT_TRUE(store_->SetAttrs(name, attrs->Encode(), info->manifest).ok());
+  EXPECT_EQ(attrs->FirstChecksum(), ChecksumAlgo::kCrc32c);
+
+  auto get = Do("GET", "/two/k", "", {kMode});
+  EXPECT_EQ(get.Header("x-amz-checksum-crc32c"), B64(ChecksumAlgo::kCrc32c, data));
+  EXPECT_EQ(get.Header("x-amz-checksum-sha256"), B64(ChecksumAlgo::kSha256, data));
+  EXPECT_EQ(get.Header("x-amz-checksum-type"), "FULL_OBJECT");
+  auto got = Do("GET", "/two/k?attributes", "", {{"x-amz-object-attributes", "Checksum"}});
+  ASSERT_EQ(got.status, 200) << got.body;
+  EXPECT_EQ(Element(got.body, "ChecksumCRC32C"), B64(ChecksumAlgo::kCrc32c, data)) << got.body;
+  EXPECT_EQ(Element(got.body, "ChecksumSHA256"), "") << got.body;
+  EXPECT_EQ(Element(got.body, "ChecksumType"), "FULL_OBJECT") << got.body;
+  auto copy = Do("PUT", "/two/copy", "", {{"x-amz-copy-source", "/two/k"}});
+  ASSERT_EQ(copy.status, 200) << copy.body;
+  EXPECT_EQ(Element(copy.body, "ChecksumCRC32C"), B64(ChecksumAlgo::kCrc32c, data)) << copy.body;
+  EXPECT_EQ(Element(copy.body, "ChecksumSHA256"), "") << copy.body;
 }
 
 TEST_F(S3ChecksumTest, MalformedChecksumRequestsAreRefused) {
