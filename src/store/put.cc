@@ -39,6 +39,7 @@ class WholeStreamTap : public ChunkStream::Tap {
 }  // namespace
 
 StoreImpl::PutTxn::~PutTxn() {
+  WaitSealing().IgnoreError();  // a pack it sealed is removed below
   if (!committed_) {
     for (const auto& p : commit_.packs) {
       s_->env_->RemoveFile(PackPath(s_->packs_dir_, p.name)).IgnoreError();
@@ -63,14 +64,15 @@ Result<Location> StoreImpl::PutTxn::Append(const FrameInfo& info, const uint8_t*
 Result<Location> StoreImpl::PutTxn::AppendToPack(const FrameInfo& info, const uint8_t* payload) {
   if (writer_ && writer_->size() + info.frame_len() > s_->pack_target_size_ &&
       writer_->frames() > 0) {
-    AS_RETURN_IF_ERROR(Seal());
+    AS_RETURN_IF_ERROR(SealInBackground());
   }
   if (!writer_) {
     AS_ASSIGN_OR_RETURN(writer_, s_->NewPackWriter(commit_.domain));
     written_.push_back(writer_->name());
+    writer_index_ = packs_started_++;
   }
   AS_ASSIGN_OR_RETURN(uint64_t off, writer_->Add(info, payload));
-  return Location{static_cast<int64_t>(commit_.packs.size()), off, info.frame_len(), info.raw_len};
+  return Location{writer_index_, off, info.frame_len(), info.raw_len};
 }
 
 Status StoreImpl::PutTxn::WriteHeld(PackWriter* w) {
@@ -123,7 +125,7 @@ Result<ManifestRow> StoreImpl::PutTxn::AppendManifest(const Manifest& m, Compres
 
 Status StoreImpl::PutTxn::Commit() {
   if (holding_) return s_->group_->Submit(this);
-  if (writer_) AS_RETURN_IF_ERROR(Seal());
+  AS_RETURN_IF_ERROR(Seal());
   std::shared_lock<std::shared_mutex> l(s_->commit_mu_);
   AS_RETURN_IF_ERROR(s_->meta_->CommitPut(commit_));
   committed_ = true;
@@ -131,9 +133,28 @@ Status StoreImpl::PutTxn::Commit() {
 }
 
 Status StoreImpl::PutTxn::Seal() {
+  AS_RETURN_IF_ERROR(WaitSealing());
+  if (!writer_) return Status::OK();
   AS_ASSIGN_OR_RETURN(SealedPack sealed, writer_->Seal());
   writer_.reset();
   commit_.packs.push_back(std::move(sealed));
+  return Status::OK();
+}
+
+Status StoreImpl::PutTxn::SealInBackground() {
+  AS_RETURN_IF_ERROR(WaitSealing());
+  // The thread owns the writer: a failed seal abandons (removes) its file there.
+  sealing_ = std::thread([this, w = std::move(writer_)] { sealed_.emplace(w->Seal()); });
+  return Status::OK();
+}
+
+Status StoreImpl::PutTxn::WaitSealing() {
+  if (!sealing_.joinable()) return Status::OK();
+  sealing_.join();
+  Result<SealedPack> r = std::move(*sealed_);
+  sealed_.reset();
+  if (!r.ok()) return r.status();
+  commit_.packs.push_back(std::move(*r));
   return Status::OK();
 }
 

@@ -8,6 +8,8 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "codec/codec.h"
@@ -19,8 +21,10 @@ namespace as {
 // they add up to at most kHoldBytes (and the target pack size): such a small put is committed by
 // the group commit, in a pack it shares with the puts committing at the same time. Past that, the
 // frames go to packs of the put's own, of about the target size, sealed (fsync + read-back verify)
-// before the one metadata transaction. Until it commits nothing is visible; if it fails, the packs
-// it sealed are removed at once rather than left for gc.
+// before the one metadata transaction. A full pack is sealed on a thread of its own while the put
+// fills the next one, so the device's write-back and fsync overlap with chunking and compressing;
+// Commit waits for every seal. Until it commits nothing is visible; if it fails, the packs it
+// sealed are removed at once rather than left for gc.
 class StoreImpl::PutTxn {
  public:
   static constexpr uint64_t kHoldBytes = 1 << 20;
@@ -55,7 +59,12 @@ class StoreImpl::PutTxn {
   Status Spill();
   // Puts every held frame somewhere and points the locations at them.
   Status Place(const std::function<Result<Location>(const Held&)>& put);
+  // Seals every pack (the one in the background, then the open one).
   Status Seal();
+  // Starts sealing the open pack in the background, after the one before.
+  Status SealInBackground();
+  // Waits for the background seal, if any, and adds its pack to commit_.
+  Status WaitSealing();
 
   StoreImpl* s_;
   PutCommit commit_;
@@ -63,6 +72,10 @@ class StoreImpl::PutTxn {
   std::vector<Held> held_;
   uint64_t held_bytes_ = 0;
   std::unique_ptr<PackWriter> writer_;
+  int64_t writer_index_ = 0;  // the open pack's index in commit_.packs, once sealed
+  int64_t packs_started_ = 0;
+  std::thread sealing_;                       // at most one pack sealing in the background
+  std::optional<Result<SealedPack>> sealed_;  // its result, once joined
   std::vector<std::string> written_;  // pack names, to un-register at the end
   bool committed_ = false;
   uint64_t stored_bytes_ = 0;
