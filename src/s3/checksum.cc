@@ -17,31 +17,6 @@ constexpr ChecksumSpec kSpecs[kChecksumAlgos] = {
     {"SHA256", "x-amz-checksum-sha256", "ChecksumSHA256", 32, false},
 };
 
-// CRC-64/NVME: reflected polynomial 0x9a6c9329ac4bc9b5 (normal
-// 0xad93d23594c93659), initial value and final xor all ones.
-constexpr uint64_t kCrc64NvmePoly = 0x9a6c9329ac4bc9b5ull;
-
-// Slicing by 8: table[k][b] is the CRC register after byte b followed by k
-// zero bytes, so eight input bytes cost eight lookups and one shift.
-struct Crc64Tables {
-  uint64_t t[8][256];
-  Crc64Tables() {
-    for (uint64_t b = 0; b < 256; b++) {
-      uint64_t c = b;
-      for (int i = 0; i < 8; i++) c = (c & 1) ? (c >> 1) ^ kCrc64NvmePoly : c >> 1;
-      t[0][b] = c;
-    }
-    for (int k = 1; k < 8; k++) {
-      for (int b = 0; b < 256; b++) t[k][b] = (t[k - 1][b] >> 8) ^ t[0][t[k - 1][b] & 0xff];
-    }
-  }
-};
-
-const Crc64Tables& Tables() {
-  static const Crc64Tables tables;
-  return tables;
-}
-
 std::string BigEndian(uint64_t v, size_t size) {
   std::string out(size, '\0');
   for (size_t i = 0; i < size; i++) out[size - 1 - i] = static_cast<char>(v >> (8 * i));
@@ -176,20 +151,6 @@ std::string Checksummer::Finish() {
     return std::string(reinterpret_cast<char*>(d), n);
   }
   return BigEndian(crc_, Spec(algo_).size);
-}
-
-uint64_t Crc64Nvme(uint64_t crc, const uint8_t* p, size_t n) {
-  const auto& t = Tables().t;
-  uint64_t c = ~crc;
-  for (; n >= 8; p += 8, n -= 8) {
-    uint64_t w = 0;
-    for (int i = 7; i >= 0; i--) w = (w << 8) | p[i];  // little-endian load
-    c ^= w;
-    c = t[7][c & 0xff] ^ t[6][(c >> 8) & 0xff] ^ t[5][(c >> 16) & 0xff] ^ t[4][(c >> 24) & 0xff] ^
-        t[3][(c >> 32) & 0xff] ^ t[2][(c >> 40) & 0xff] ^ t[1][(c >> 48) & 0xff] ^ t[0][c >> 56];
-  }
-  for (; n > 0; p++, n--) c = (c >> 8) ^ t[0][(c ^ *p) & 0xff];
-  return ~c;
 }
 
 std::string CrcCombine(ChecksumAlgo a, std::string_view crc_a, std::string_view crc_b,

@@ -86,8 +86,18 @@ class Checksummer {
   std::unique_ptr<StreamingDigest> sha_;
 };
 
-// The CRC-64/NVME of `n` bytes continuing from `crc` (0 to start).
+// CRC-64/NVME: reflected polynomial 0x9a6c9329ac4bc9b5 (normal
+// 0xad93d23594c93659), initial value and final xor all ones.
+inline constexpr uint64_t kCrc64NvmePoly = 0x9a6c9329ac4bc9b5ull;
+
+// The CRC-64/NVME of `n` bytes continuing from `crc` (0 to start): the
+// carry-less-multiply version where the CPU has PCLMULQDQ, else the table.
 uint64_t Crc64Nvme(uint64_t crc, const uint8_t* p, size_t n);
+// The two versions, for tests and benchmarks; Crc64NvmeClmul is null on a
+// CPU without PCLMULQDQ.
+uint64_t Crc64NvmeTable(uint64_t crc, const uint8_t* p, size_t n);
+using Crc64Fn = uint64_t (*)(uint64_t crc, const uint8_t* p, size_t n);
+extern const Crc64Fn Crc64NvmeClmul;
 
 // For a CRC algorithm: the CRC of A||B from the binary CRCs of A and B and
 // B's length.
