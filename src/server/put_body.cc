@@ -82,7 +82,8 @@ s3::S3Expected<std::unique_ptr<PutBody>> PutBody::Create(const HttpRequest& req,
                                                          const s3::SigV4Auth& auth,
                                                          const std::string& secret,
                                                          const KernelTable& kernels,
-                                                         std::optional<s3::ChecksumAlgo> required) {
+                                                         std::optional<s3::ChecksumAlgo> required,
+                                                         std::optional<s3::ChecksumAlgo> fallback) {
   std::unique_ptr<PutBody> b(new PutBody(body));
   b->auth_ = &auth;
   if (!req.content_length && !req.chunked) {
@@ -102,7 +103,7 @@ s3::S3Expected<std::unique_ptr<PutBody>> PutBody::Create(const HttpRequest& req,
         std::string("Checksum Type mismatch occurred, expected checksum Type: ") +
         s3::Spec(*required).name + ", actual checksum Type: " + s3::Spec(*declared->algo).name);
   }
-  if (auto algo = declared->algo ? declared->algo : required) {
+  if (auto algo = declared->algo ? declared->algo : required ? required : fallback) {
     b->checksum_ = std::make_unique<s3::Checksummer>(*algo, kernels.crc32c);
     b->declared_checksum_ = std::move(declared->value);
     b->checksum_in_trailer_ = declared->trailer;

@@ -31,11 +31,14 @@ class PutBody {
   // an invalid Content-MD5 or checksum header, two checksums, an
   // x-amz-sdk-checksum-algorithm with no checksum. `required` (a part of an
   // upload created with a checksum algorithm): the checksum computed even
-  // when none is declared; declaring another one is an error.
+  // when none is declared; declaring another one is an error. `fallback`
+  // (PutObject: CRC64NVME, which S3 keeps for every new object): computed
+  // when none is declared, and kept like a declared one.
   static s3::S3Expected<std::unique_ptr<PutBody>> Create(
       const HttpRequest& req, RequestBody& body, const s3::SigV4Auth& auth,
       const std::string& secret, const KernelTable& kernels,
-      std::optional<s3::ChecksumAlgo> required = std::nullopt);
+      std::optional<s3::ChecksumAlgo> required = std::nullopt,
+      std::optional<s3::ChecksumAlgo> fallback = std::nullopt);
   // The body's bytes, for Store::Put / PutPart; pass observer() as
   // PutOptions::observe with it: the digests (MD5 ETag, checksums, the signed
   // payload hash) are computed there, on another CPU when the store has one.

@@ -89,6 +89,24 @@ TEST_F(S3ChecksumTest, EveryAlgorithmIsCheckedKeptAndReturned) {
               400, "InvalidRequest", "copy with an unknown algorithm");
 }
 
+// A PUT that declares no checksum gets a CRC64NVME, as on S3; one that
+// declares another keeps only that.
+TEST_F(S3ChecksumTest, APutWithoutAChecksumKeepsACrc64Nvme) {
+  ASSERT_EQ(Do("PUT", "/dflt").status, 200);
+  const std::string data = RandomString(100000, 3);
+  ASSERT_EQ(Do("PUT", "/dflt/plain", data).status, 200);
+  auto head = Do("HEAD", "/dflt/plain", "", {kMode});
+  EXPECT_EQ(head.Header("x-amz-checksum-crc64nvme"), B64(ChecksumAlgo::kCrc64Nvme, data));
+  EXPECT_EQ(head.Header("x-amz-checksum-type"), "FULL_OBJECT");
+  ASSERT_EQ(
+      Do("PUT", "/dflt/crc32", data, {{"x-amz-checksum-crc32", B64(ChecksumAlgo::kCrc32, data)}})
+          .status,
+      200);
+  head = Do("HEAD", "/dflt/crc32", "", {kMode});
+  EXPECT_EQ(head.Header("x-amz-checksum-crc32"), B64(ChecksumAlgo::kCrc32, data));
+  EXPECT_EQ(head.Header("x-amz-checksum-crc64nvme"), "");
+}
+
 // An object from before one checksum per object may keep CRC32C and SHA256.
 // GET returns both; every answer that shows one (CopyObjectResult,
 // GetObjectAttributes) shows the same one, with the same type.
@@ -101,6 +119,7 @@ TEST_F(S3ChecksumTest, AnOlderObjectWithTwoChecksumsShowsTheSameOneEverywhere) {
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   auto attrs = ObjectAttrs::Decode(info->attrs);
   ASSERT_TRUE(attrs.ok());
+  attrs->checksum(ChecksumAlgo::kCrc64Nvme).clear();  // not kept then
   attrs->checksum(ChecksumAlgo::kCrc32c) = B64(ChecksumAlgo::kCrc32c, data);
   attrs->checksum(ChecksumAlgo::kSha256) = B64(ChecksumAlgo::kSha256, data);
   ASSERT_TRUE(store_->SetAttrs(name, attrs->Encode(), info->manifest).ok());
