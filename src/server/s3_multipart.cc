@@ -62,6 +62,11 @@ std::optional<s3::ChecksumAlgo> UploadAlgorithm(const UploadInfo& u) {
   return a.ok() ? a->checksum_algorithm : std::nullopt;
 }
 
+// What a part of an upload created without x-amz-checksum-algorithm
+// computes when it declares nothing: CRC64NVME, so Complete can give the
+// object a FULL_OBJECT one from the parts' (as S3 does for new objects).
+constexpr s3::ChecksumAlgo kDefaultPartChecksum = s3::ChecksumAlgo::kCrc64Nvme;
+
 // A multipart object's checksum from its parts' (base64) checksums, in order:
 // COMPOSITE, the algorithm over their binary values, or FULL_OBJECT, the
 // CRC of all the bytes combined from each part's CRC and length.
@@ -160,10 +165,9 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
   GetPipe pipe(
       [&](const ByteSink& sink) { return r.store->GetFound(r.tenant, *src, sink, range); });
   StreamingDigest md5(StreamingDigest::Kind::kMd5);
-  std::unique_ptr<s3::Checksummer> checksum;  // the upload's algorithm, if it has one
-  if (auto algo = UploadAlgorithm(*upload)) {
-    checksum = std::make_unique<s3::Checksummer>(*algo, r.store->kernels().crc32c);
-  }
+  // The upload's algorithm, or the default one.
+  auto checksum = std::make_unique<s3::Checksummer>(
+      UploadAlgorithm(*upload).value_or(kDefaultPartChecksum), r.store->kernels().crc32c);
   uint64_t got = 0;
   ByteSource from = [&](uint8_t* buf, size_t cap) -> Result<size_t> {
     auto n = pipe.Read(buf, cap);
@@ -186,7 +190,7 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
     uint8_t d[16];
     md5.Finish(d);
     attrs.etag = ToHex(d, 16);
-    if (checksum) attrs.checksum(checksum->algo()) = s3::Base64Encode(checksum->Finish());
+    attrs.checksum(checksum->algo()) = s3::Base64Encode(checksum->Finish());
     return attrs.Encode();
   };
   auto part = r.store->PutPart(r.tenant, upload->id, number, from, po);
@@ -194,11 +198,8 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
     if (!read_error.ok()) return r.Error(read_error, NoSuchKey(src->name->key));
     return r.Error(part.status(), NoSuchUpload(upload->id));
   }
-  s3::ChecksumXml checksum_xml;
-  if (checksum) {
-    const s3::ChecksumSpec& spec = s3::Spec(checksum->algo());
-    checksum_xml = {spec.element, attrs.checksum(checksum->algo()), ""};
-  }
+  const s3::ChecksumXml checksum_xml{s3::Spec(checksum->algo()).element,
+                                     attrs.checksum(checksum->algo()), ""};
   r.Xml(200,
         s3::CopyPartResultXml(s3::CopyResultDoc{part->created * 1000, attrs.etag, checksum_xml}));
 }
@@ -220,7 +221,7 @@ void UploadPart(S3Request& r) {
   auto upload = FindUpload(r);
   if (!upload) return;
   auto body = PutBody::Create(r.req, r.body, r.auth, r.secret, r.store->kernels(),
-                              UploadAlgorithm(*upload));
+                              UploadAlgorithm(*upload), kDefaultPartChecksum);
   if (!body.ok()) return r.Error(body.error());
   ObjectAttrs attrs;
   std::optional<s3::S3Error> finish_error;
@@ -266,6 +267,9 @@ void CompleteMultipart(S3Request& r) {
   // The multipart ETag: MD5 of the parts' binary MD5s, then "-N".
   StreamingDigest md5(StreamingDigest::Kind::kMd5);
   ObjectChecksum checksum(algo, attrs->checksum_composite, r.store->kernels().crc32c);
+  // Without an algorithm: a FULL_OBJECT default if every part has one.
+  ObjectChecksum fallback(kDefaultPartChecksum, false, r.store->kernels().crc32c);
+  bool fallback_ok = !algo;
   std::vector<uint32_t> numbers;
   uint32_t last = 0;
   for (const s3::CompletePart& want : *wanted) {
@@ -290,6 +294,9 @@ void CompleteMultipart(S3Request& r) {
     if (algo && !checksum.Add(part->checksum(*algo), it->second->size)) {
       return invalid(std::string(s3::Spec(*algo).name) + " checksum");
     }
+    if (fallback_ok) {
+      fallback_ok = fallback.Add(part->checksum(kDefaultPartChecksum), it->second->size);
+    }
     auto raw = FromHex(part->etag);
     if (raw) md5.Update(raw->data(), raw->size());
     numbers.push_back(want.part_number);
@@ -313,6 +320,12 @@ void CompleteMultipart(S3Request& r) {
                                          "calculated checksum."));
     }
     checksum_xml = s3::ChecksumXml{spec.element, attrs->checksum(*algo), attrs->ChecksumTypeName()};
+  } else if (fallback_ok && !numbers.empty()) {
+    attrs->checksum(kDefaultPartChecksum) = fallback.Finish();
+    attrs->checksum_composite = false;
+    checksum_xml =
+        s3::ChecksumXml{s3::Spec(kDefaultPartChecksum).element,
+                        attrs->checksum(kDefaultPartChecksum), attrs->ChecksumTypeName()};
   }
   auto done = r.store->CompleteUpload(r.tenant, upload->id, numbers, attrs->Encode());
   if (!done.ok()) return r.Error(done.status(), NoSuchUpload(upload->id));

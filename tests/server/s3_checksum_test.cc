@@ -289,5 +289,56 @@ TEST_F(S3ChecksumTest, MultipartUploadsCombineTheirPartsChecksums) {
   }
 }
 
+// An upload created without an algorithm: parts that declare nothing (sent
+// or copied) keep a CRC64NVME, and the object gets the FULL_OBJECT CRC64NVME
+// of all its bytes, as a single PUT would. A part that declares another
+// algorithm leaves the object without one.
+TEST_F(S3ChecksumTest, AMultipartUploadWithoutAnAlgorithmGetsAFullObjectCrc64Nvme) {
+  ASSERT_EQ(Do("PUT", "/ckd").status, 200);
+  const std::string p1 = RandomString(300001, 5), p2 = RandomString(70000, 6);
+  ASSERT_EQ(Do("PUT", "/ckd/src", p2).status, 200);
+  auto upload = [&](const std::string& key) {
+    auto cr = Do("POST", key + "?uploads");
+    EXPECT_EQ(cr.status, 200) << cr.body;
+    return Element(cr.body, "UploadId");
+  };
+  const std::string id = upload("/ckd/obj");
+  auto u1 = Do("PUT", "/ckd/obj?uploadId=" + id + "&partNumber=1", p1);
+  auto u2 = Do("PUT", "/ckd/obj?uploadId=" + id + "&partNumber=2", "",
+               {{"x-amz-copy-source", "/ckd/src"}});
+  ASSERT_EQ(u1.status, 200) << u1.body;
+  ASSERT_EQ(u2.status, 200) << u2.body;
+  EXPECT_EQ(u1.Header("x-amz-checksum-crc64nvme"), B64(ChecksumAlgo::kCrc64Nvme, p1));
+  EXPECT_EQ(Element(u2.body, "ChecksumCRC64NVME"), B64(ChecksumAlgo::kCrc64Nvme, p2));
+  auto complete = [&](const std::string& key, const std::string& upload_id, const std::string& e1,
+                      const std::string& e2) {
+    return Do("POST", key + "?uploadId=" + upload_id,
+              "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>" + e1 +
+                  "</ETag></Part><Part><PartNumber>2</PartNumber><ETag>" + e2 +
+                  "</ETag></Part></CompleteMultipartUpload>");
+  };
+  auto done = complete("/ckd/obj", id, u1.Header("etag"), Element(u2.body, "ETag"));
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(Element(done.body, "ChecksumCRC64NVME"), B64(ChecksumAlgo::kCrc64Nvme, p1 + p2));
+  EXPECT_EQ(Element(done.body, "ChecksumType"), "FULL_OBJECT");
+  auto head = Do("HEAD", "/ckd/obj", "", {kMode});
+  EXPECT_EQ(head.Header("x-amz-checksum-crc64nvme"), B64(ChecksumAlgo::kCrc64Nvme, p1 + p2));
+  EXPECT_EQ(head.Header("x-amz-checksum-type"), "FULL_OBJECT");
+
+  const std::string id2 = upload("/ckd/mixed");
+  auto m1 = Do("PUT", "/ckd/mixed?uploadId=" + id2 + "&partNumber=1", p1,
+               {{"x-amz-checksum-crc32", B64(ChecksumAlgo::kCrc32, p1)}});
+  auto m2 = Do("PUT", "/ckd/mixed?uploadId=" + id2 + "&partNumber=2", p2);
+  ASSERT_EQ(m1.status, 200) << m1.body;
+  ASSERT_EQ(m2.status, 200) << m2.body;
+  auto done2 = complete("/ckd/mixed", id2, m1.Header("etag"), m2.Header("etag"));
+  ASSERT_EQ(done2.status, 200) << done2.body;
+  EXPECT_EQ(Element(done2.body, "ChecksumCRC64NVME"), "");
+  head = Do("HEAD", "/ckd/mixed", "", {kMode});
+  EXPECT_EQ(head.Header("x-amz-checksum-crc64nvme"), "");
+  EXPECT_EQ(head.Header("x-amz-checksum-crc32"), "");
+  EXPECT_EQ(Do("GET", "/ckd/mixed").body, p1 + p2);
+}
+
 }  // namespace
 }  // namespace as
