@@ -373,7 +373,8 @@ void ListParts(S3Request& r) {
     auto attrs = ObjectAttrs::Decode(p.attrs);
     s3::PartSummary part{p.number, p.created * 1000, attrs.ok() ? attrs->etag : std::string(),
                          p.size};
-    // The part's checksum: the upload's algorithm, or the one it was sent with.
+    // The part's checksum: the upload's algorithm, or the one it keeps (sent
+    // with it, or the default CRC64NVME).
     if (attrs.ok()) {
       auto a = algo ? algo : attrs->FirstChecksum();
       if (a && !attrs->checksum(*a).empty()) {
