@@ -20,8 +20,6 @@
 //   final reduction (Barrett) out of the vector code.
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "s3/checksum.h"
 
 namespace as::s3 {

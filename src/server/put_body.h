@@ -25,6 +25,11 @@
 
 namespace as {
 
+// The checksum an object or part keeps when its request declares none:
+// CRC64NVME, as S3 keeps for every new object since 2025, so a client that
+// validates downloads (x-amz-checksum-mode) can check any object.
+inline constexpr s3::ChecksumAlgo kDefaultChecksum = s3::ChecksumAlgo::kCrc64Nvme;
+
 class PutBody {
  public:
   // Errors: a body whose framing the request does not say (no length),
@@ -32,8 +37,8 @@ class PutBody {
   // x-amz-sdk-checksum-algorithm with no checksum. `required` (a part of an
   // upload created with a checksum algorithm): the checksum computed even
   // when none is declared; declaring another one is an error. `fallback`
-  // (PutObject: CRC64NVME, which S3 keeps for every new object): computed
-  // when none is declared, and kept like a declared one.
+  // (kDefaultChecksum): computed when none is declared, and kept like a
+  // declared one.
   static s3::S3Expected<std::unique_ptr<PutBody>> Create(
       const HttpRequest& req, RequestBody& body, const s3::SigV4Auth& auth,
       const std::string& secret, const KernelTable& kernels,

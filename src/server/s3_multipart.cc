@@ -62,11 +62,6 @@ std::optional<s3::ChecksumAlgo> UploadAlgorithm(const UploadInfo& u) {
   return a.ok() ? a->checksum_algorithm : std::nullopt;
 }
 
-// What a part of an upload created without x-amz-checksum-algorithm
-// computes when it declares nothing: CRC64NVME, so Complete can give the
-// object a FULL_OBJECT one from the parts' (as S3 does for new objects).
-constexpr s3::ChecksumAlgo kDefaultPartChecksum = s3::ChecksumAlgo::kCrc64Nvme;
-
 // A multipart object's checksum from its parts' (base64) checksums, in order:
 // COMPOSITE, the algorithm over their binary values, or FULL_OBJECT, the
 // CRC of all the bytes combined from each part's CRC and length.
@@ -167,7 +162,7 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
   StreamingDigest md5(StreamingDigest::Kind::kMd5);
   // The upload's algorithm, or the default one.
   auto checksum = std::make_unique<s3::Checksummer>(
-      UploadAlgorithm(*upload).value_or(kDefaultPartChecksum), r.store->kernels().crc32c);
+      UploadAlgorithm(*upload).value_or(kDefaultChecksum), r.store->kernels().crc32c);
   uint64_t got = 0;
   ByteSource from = [&](uint8_t* buf, size_t cap) -> Result<size_t> {
     auto n = pipe.Read(buf, cap);
@@ -221,7 +216,7 @@ void UploadPart(S3Request& r) {
   auto upload = FindUpload(r);
   if (!upload) return;
   auto body = PutBody::Create(r.req, r.body, r.auth, r.secret, r.store->kernels(),
-                              UploadAlgorithm(*upload), kDefaultPartChecksum);
+                              UploadAlgorithm(*upload), kDefaultChecksum);
   if (!body.ok()) return r.Error(body.error());
   ObjectAttrs attrs;
   std::optional<s3::S3Error> finish_error;
@@ -267,8 +262,9 @@ void CompleteMultipart(S3Request& r) {
   // The multipart ETag: MD5 of the parts' binary MD5s, then "-N".
   StreamingDigest md5(StreamingDigest::Kind::kMd5);
   ObjectChecksum checksum(algo, attrs->checksum_composite, r.store->kernels().crc32c);
-  // Without an algorithm: a FULL_OBJECT default if every part has one.
-  ObjectChecksum fallback(kDefaultPartChecksum, false, r.store->kernels().crc32c);
+  // Without an algorithm: the parts' default checksums (kDefaultChecksum, a
+  // CRC) combine into the object's FULL_OBJECT one, if every part has one.
+  ObjectChecksum fallback(kDefaultChecksum, false, r.store->kernels().crc32c);
   bool fallback_ok = !algo;
   std::vector<uint32_t> numbers;
   uint32_t last = 0;
@@ -295,7 +291,7 @@ void CompleteMultipart(S3Request& r) {
       return invalid(std::string(s3::Spec(*algo).name) + " checksum");
     }
     if (fallback_ok) {
-      fallback_ok = fallback.Add(part->checksum(kDefaultPartChecksum), it->second->size);
+      fallback_ok = fallback.Add(part->checksum(kDefaultChecksum), it->second->size);
     }
     auto raw = FromHex(part->etag);
     if (raw) md5.Update(raw->data(), raw->size());
@@ -321,11 +317,10 @@ void CompleteMultipart(S3Request& r) {
     }
     checksum_xml = s3::ChecksumXml{spec.element, attrs->checksum(*algo), attrs->ChecksumTypeName()};
   } else if (fallback_ok && !numbers.empty()) {
-    attrs->checksum(kDefaultPartChecksum) = fallback.Finish();
+    attrs->checksum(kDefaultChecksum) = fallback.Finish();
     attrs->checksum_composite = false;
-    checksum_xml =
-        s3::ChecksumXml{s3::Spec(kDefaultPartChecksum).element,
-                        attrs->checksum(kDefaultPartChecksum), attrs->ChecksumTypeName()};
+    checksum_xml = s3::ChecksumXml{s3::Spec(kDefaultChecksum).element,
+                                   attrs->checksum(kDefaultChecksum), attrs->ChecksumTypeName()};
   }
   auto done = r.store->CompleteUpload(r.tenant, upload->id, numbers, attrs->Encode());
   if (!done.ok()) return r.Error(done.status(), NoSuchUpload(upload->id));

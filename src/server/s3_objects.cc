@@ -115,11 +115,8 @@ void PutObject(S3Request& r) {
   if (!r.RequireBucket()) return;
   auto attrs = AttrsFromHeaders(r.req);
   if (!attrs.ok()) return r.Error(attrs.error());
-  // Every new object keeps a CRC64NVME, as on S3 since 2025, so a client
-  // that validates what it downloads (x-amz-checksum-mode) can check any
-  // object, whoever uploaded it.
   auto body = PutBody::Create(r.req, r.body, r.auth, r.secret, r.store->kernels(), std::nullopt,
-                              s3::ChecksumAlgo::kCrc64Nvme);
+                              kDefaultChecksum);
   if (!body.ok()) return r.Error(body.error());
   std::optional<s3::S3Error> finish_error;
   PutOptions po;
