@@ -15,9 +15,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "base/idle_pool.h"
 
 namespace as {
 namespace {
@@ -28,38 +31,19 @@ constexpr size_t kBuffersPerFile = 4;  // 16 MiB in flight per file at most
 constexpr size_t kPoolKeep = 8;        // idle buffers kept for the next files
 
 // Aligned kBufSize buffers, reused across files.
-class BufferPool {
- public:
-  static BufferPool& Get() {
-    static BufferPool* pool = new BufferPool;  // never destroyed: used at exit
-    return *pool;
-  }
-  uint8_t* Take() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (!idle_.empty()) {
-        uint8_t* p = idle_.back();
-        idle_.pop_back();
-        return p;
-      }
-    }
-    return static_cast<uint8_t*>(std::aligned_alloc(kAlign, kBufSize));
-  }
-  void Give(uint8_t* p) {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (idle_.size() < kPoolKeep) {
-        idle_.push_back(p);
-        return;
-      }
-    }
-    std::free(p);
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<uint8_t*> idle_;
+struct FreeDeleter {
+  void operator()(uint8_t* p) const { std::free(p); }
 };
+using PooledBuf = std::unique_ptr<uint8_t, FreeDeleter>;
+IdlePool<PooledBuf>& Buffers() {
+  static auto* pool = new IdlePool<PooledBuf>(kPoolKeep * kBufSize);  // used until exit
+  return *pool;
+}
+uint8_t* TakeBuf() {
+  PooledBuf p = Buffers().Take(kBufSize);
+  if (!p) p.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlign, kBufSize)));
+  return p.release();
+}
 
 struct AlignedBuf {
   uint8_t* p = nullptr;
@@ -76,7 +60,7 @@ class DirectWritableFile final : public WritableFile {
   ~DirectWritableFile() override {
     Close().IgnoreError();
     for (AlignedBuf* b : owned_) {
-      BufferPool::Get().Give(b->p);
+      Buffers().Give(kBufSize, kBufSize, PooledBuf(b->p));
       delete b;
     }
   }
@@ -135,7 +119,7 @@ class DirectWritableFile final : public WritableFile {
 
  private:
   AlignedBuf* NewBuf() {
-    owned_.push_back(new AlignedBuf{BufferPool::Get().Take(), 0, 0});
+    owned_.push_back(new AlignedBuf{TakeBuf(), 0, 0});
     return owned_.back();
   }
 
