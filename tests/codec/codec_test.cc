@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -128,6 +129,50 @@ TEST(Codec, CompressorIsReusable) {
       EXPECT_TRUE(back == in) << i;
     }
   }
+}
+
+TEST(Codec, ACompressorAfterAnotherStartsFresh) {
+  // Compressors reuse the zstd contexts and buffers of finished ones: what
+  // one compresses must not depend on what an earlier one was set to or
+  // learnt (its level, its codec, that its last input did not compress).
+  const uint64_t seed = testing::TestSeed("Codec.ACompressorAfterAnotherStartsFresh");
+  const std::vector<uint8_t> text = Compressible(64 << 10, seed);
+  auto compress = [&](int level) {
+    Compressor c(CodecId::kZstd, level);
+    std::vector<uint8_t> out;
+    EXPECT_EQ(c.Compress(text.data(), text.size(), &out), CodecId::kZstd);
+    return out;
+  };
+  const std::vector<uint8_t> level1 = compress(1);
+  const std::vector<uint8_t> level19 = compress(19);
+  EXPECT_NE(level1, level19) << "levels 1 and 19 should differ on 64 KiB of text";
+  EXPECT_EQ(compress(1), level1) << "level 1 after a level-19 compressor";
+  {
+    Compressor lz4(CodecId::kLz4, 0);
+    std::vector<uint8_t> out;
+    EXPECT_EQ(lz4.Compress(text.data(), text.size(), &out), CodecId::kLz4);
+  }
+  EXPECT_EQ(compress(1), level1) << "level 1 after an lz4 compressor";
+
+  // 64 KiB of zeros with 8 KiB of random bytes in the middle: the 8 KiB
+  // sample tried after a failure does not compress, the whole does.
+  std::vector<uint8_t> holed(64 << 10, 0);
+  const std::vector<uint8_t> noise = testing::RandomBytes(8 << 10, seed + 1);
+  std::copy(noise.begin(), noise.end(), holed.begin() + (28 << 10));
+  const std::vector<uint8_t> random = testing::RandomBytes(64 << 10, seed + 2);
+  std::vector<uint8_t> out;
+  {
+    Compressor c(CodecId::kZstd, 1);
+    EXPECT_EQ(c.Compress(random.data(), random.size(), &out), CodecId::kNone);
+    EXPECT_EQ(c.Compress(holed.data(), holed.size(), &out), CodecId::kNone)
+        << "the same compressor samples after a failure";
+  }
+  Compressor fresh(CodecId::kZstd, 1);
+  ASSERT_EQ(fresh.Compress(holed.data(), holed.size(), &out), CodecId::kZstd)
+      << "a new compressor must not inherit the failure";
+  std::vector<uint8_t> back(holed.size());
+  ASSERT_TRUE(Decompress(CodecId::kZstd, out.data(), out.size(), back.data(), back.size()).ok());
+  EXPECT_EQ(back, holed);
 }
 
 std::vector<uint8_t> CompressOrDie(CodecId id, const std::vector<uint8_t>& in) {
