@@ -87,16 +87,31 @@ struct ChunkView {
 };
 
 // Chunks a byte stream pulled from a reader, in bounded memory: one buffer of
-// max(buffer_size, 2 * max_size) bytes, allocated once. A cut is computed only
-// when at least max_size bytes are buffered or the reader has reported EOF, so
-// the chunks are the same whatever sizes the reader returns.
+// max(buffer_size, 2 * max_size) bytes, taken once from a process-wide pool of
+// idle ones (at most 64 MiB of them) and given back by Close() or the
+// destructor. A cut is computed only when at least max_size bytes are
+// buffered or the reader has reported EOF, so the chunks are the same
+// whatever sizes the reader returns, and whatever the buffer's size.
 class ChunkStream {
  public:
   // Fills buf[0..cap) with up to cap bytes (cap >= 1); returns how many, 0 at
   // EOF. Returning more than cap is an error (Internal).
   using Reader = std::function<Result<size_t>(uint8_t* buf, size_t cap)>;
 
-  ChunkStream(const Chunker& chunker, Reader reader, size_t buffer_size = 8 << 20);
+  static constexpr size_t kDefaultBuffer = 8 << 20;
+  ChunkStream(const Chunker& chunker, Reader reader, size_t buffer_size = kDefaultBuffer);
+  ~ChunkStream();
+  ChunkStream(const ChunkStream&) = delete;
+  ChunkStream& operator=(const ChunkStream&) = delete;
+
+  // The buffer size for a stream expected to hold `size` bytes (0: unknown):
+  // below 8 MiB, the power of two that holds it (at least 2 * max_size), so
+  // small objects do not each take 8 MiB.
+  static size_t BufferFor(const ChunkerParams& p, uint64_t size);
+
+  // Gives the buffer back early (e.g. before a put waits for its commit).
+  // Next() must not be called after it; bytes_read() still answers.
+  void Close();
 
   // Next chunk: *out is valid (its data pointer too) until the next call.
   // Returns false at the end of the stream. A reader error is returned, with

@@ -119,6 +119,7 @@ int CmdPut(const Globals& g, const PutArgs& a) {
   if (!st.ok()) return Fail(st.status());
   ProgressBar bar("put " + name.ToString(), (*in)->size());
   po.progress = [&](uint64_t done) { bar.Update(done); };
+  po.size_hint = (*in)->size();
   auto r = (*st)->Put(name, (*in)->Source(), po);
   if (!r.ok()) return Fail(r.status().WithContext("put " + a.file));
   auto stats = (*st)->Stats();

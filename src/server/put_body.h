@@ -55,6 +55,8 @@ class PutBody {
   // The S3 error behind a failed read, if the failure was the client's.
   std::optional<s3::S3Error> error() const;
   uint64_t bytes() const { return bytes_; }
+  // The body's length as the request declares it (decoded, for aws-chunked); 0 if unknown.
+  uint64_t expected_length() const { return expected_length_.value_or(0); }
   std::string md5_hex() const { return md5_hex_; }
 
  private:

@@ -177,6 +177,7 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
   };
   ObjectAttrs attrs;
   PutOptions po;
+  po.size_hint = length;
   po.finish = [&]() -> Result<std::string> {
     if (got != length) {
       return Status::Corruption("copy source gave " + std::to_string(got) + " of " +
@@ -222,6 +223,7 @@ void UploadPart(S3Request& r) {
   std::optional<s3::S3Error> finish_error;
   PutOptions po;
   po.observe = (*body)->observer();
+  po.size_hint = (*body)->expected_length();
   po.finish = [&]() -> Result<std::string> {
     if ((*body)->bytes() > r.max_put_bytes) finish_error = s3::err::EntityTooLarge();
     if (!finish_error) finish_error = (*body)->Finish(&attrs);

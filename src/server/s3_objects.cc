@@ -121,6 +121,7 @@ void PutObject(S3Request& r) {
   std::optional<s3::S3Error> finish_error;
   PutOptions po;
   po.observe = (*body)->observer();
+  po.size_hint = (*body)->expected_length();
   po.require_bucket = true;
   po.finish = [&]() -> Result<std::string> {
     if ((*body)->bytes() > r.max_put_bytes) finish_error = s3::err::EntityTooLarge();

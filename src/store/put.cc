@@ -220,7 +220,8 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   const bool delta = options.delta.value_or(options_.delta) && codec != CodecId::kNone;
   DeltaCursor cursor;
   Blake3Hasher whole;
-  ChunkStream stream(chunker_, source);
+  ChunkStream stream(chunker_, source,
+                     ChunkStream::BufferFor(chunker_.params(), options.size_hint));
   // With another CPU to use, the whole-stream passes run beside the cutting
   // and per-chunk hashing, else chunk by chunk while each is in cache.
   std::optional<WholeStreamTap> tap;
@@ -256,6 +257,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   AS_RETURN_IF_ERROR(pipeline.Finish());
   manifest.content = tap ? tap->Finish() : whole.Finalize();
   manifest.size = stream.bytes_read();
+  stream.Close();  // its buffer is not held while the put waits for the commit
   std::string attrs;
   if (options.finish) {
     AS_ASSIGN_OR_RETURN(attrs, options.finish());

@@ -84,6 +84,46 @@ TEST(ChunkStream, SameChunksWhateverTheReadSizes) {
       << "tiny buffer";
 }
 
+TEST(ChunkStream, BufferSizesAndReusedBuffersGiveTheSameChunks) {
+  auto c = Chunker::Create(ChunkerParams{}, MakeKernelTable(DetectCpu()));
+  ASSERT_TRUE(c.ok());
+  const ChunkerParams& p = c->params();
+  const size_t floor = 2 * size_t{p.max_size};
+  EXPECT_EQ(ChunkStream::BufferFor(p, 0), ChunkStream::kDefaultBuffer) << "unknown size";
+  EXPECT_EQ(ChunkStream::BufferFor(p, 4096), floor);
+  EXPECT_EQ(ChunkStream::BufferFor(p, floor + 1), 2 * floor);
+  EXPECT_EQ(ChunkStream::BufferFor(p, 1 << 20), size_t{1} << 20);
+  EXPECT_EQ(ChunkStream::BufferFor(p, (5 << 20) + 3), ChunkStream::kDefaultBuffer);
+  EXPECT_EQ(ChunkStream::BufferFor(p, uint64_t{1} << 40), ChunkStream::kDefaultBuffer);
+
+  // Streams one after another take the buffers of the ones before (stale
+  // bytes in them), and a size hint may be wrong either way: the chunks stay
+  // those of the one-shot cut.
+  const uint64_t seed = testing::TestSeed("ChunkStream.BufferSizesAndReusedBuffers");
+  for (int i = 0; i < 6; i++) {
+    SCOPED_TRACE(i);
+    std::vector<uint8_t> data = testing::RandomBytes((i % 3 + 1) * (700 << 10), seed + i);
+    const uint64_t hint = i < 3 ? data.size() : data.size() / 4;
+    auto reads = [] { return size_t{100000}; };
+    EXPECT_EQ(Stream(*c, data, MemReader(data, reads), ChunkStream::BufferFor(p, hint)),
+              OneShot(*c, data));
+  }
+}
+
+TEST(ChunkStream, CloseGivesTheBufferBackAndEndsTheStream) {
+  auto c = Chunker::Create(ChunkerParams{}, MakeKernelTable(DetectCpu()));
+  ASSERT_TRUE(c.ok());
+  std::vector<uint8_t> data = testing::RandomBytes(1 << 20, 7);
+  ChunkStream s(*c, MemReader(data, [] { return ~size_t{0}; }), 1 << 20);
+  ChunkView v;
+  ASSERT_TRUE(s.Next(&v).ok());
+  s.Close();
+  EXPECT_EQ(s.bytes_read(), data.size());
+  Result<bool> more = s.Next(&v);
+  EXPECT_TRUE(more.ok() && !*more) << "a closed stream has no more chunks";
+  s.Close();  // twice is harmless
+}
+
 // A tap that reads its ranges only when told the buffer is about to be
 // reused (or at the end): had the stream written over a shown byte first,
 // the bytes collected would differ from the input.

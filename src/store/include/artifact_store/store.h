@@ -123,6 +123,9 @@ struct PutOptions {
   // NotFound("bucket ...") unless the bucket exists, checked in the commit
   // (S3 semantics). Without it a put creates its bucket (CLI semantics).
   bool require_bucket = false;
+  // Bytes the source is expected to give, when known (0: unknown). Only sizes
+  // the read buffer: a source that gives more or fewer is still read whole.
+  uint64_t size_hint = 0;
 };
 
 struct PutResult {
