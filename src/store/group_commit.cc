@@ -13,32 +13,53 @@ StoreImpl::~StoreImpl() = default;  // here, where GroupCommit is complete
 
 Status StoreImpl::GroupCommit::Submit(PutTxn* t) {
   Pending me{t, Status::OK()};
-  std::unique_lock<std::mutex> l(mu_);
-  queue_.push_back(&me);
-  while (!me.done) {
-    if (leading_) {
-      cv_.wait(l);
-      continue;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    queue_.push_back(&me);
+    if (!leading_) {  // nobody leads, so the queue held nobody before me
+      leading_ = true;
+      me.state.store(kLead, std::memory_order_relaxed);
     }
-    // Lead: take about a pack's worth (at least one) and commit it.
-    leading_ = true;
-    std::vector<Pending*> batch;
+  }
+  uint32_t s;
+  while ((s = me.state.load(std::memory_order_acquire)) == kWaiting) me.state.wait(kWaiting);
+  if (s == kLead) Lead(&me);
+  return me.status;
+}
+
+void StoreImpl::GroupCommit::Lead(Pending* me) {
+  // Take about a pack's worth (at least one: me, at the front) and commit it.
+  std::vector<Pending*> batch;
+  {
+    std::lock_guard<std::mutex> l(mu_);
     uint64_t bytes = 0;
     while (!queue_.empty() && (batch.empty() || bytes < s_->pack_target_size_)) {
       bytes += queue_.front()->txn->held_bytes();
       batch.push_back(queue_.front());
       queue_.pop_front();
     }
-    l.unlock();
-    std::map<uint32_t, std::vector<Pending*>> by_domain;  // a pack holds one domain
-    for (Pending* p : batch) by_domain[p->txn->commit().domain].push_back(p);
-    for (const auto& [domain, group] : by_domain) Commit(domain, group);
-    l.lock();
-    for (Pending* p : batch) p->done = true;
-    leading_ = false;
-    cv_.notify_all();
   }
-  return me.status;
+  std::map<uint32_t, std::vector<Pending*>> by_domain;  // a pack holds one domain
+  for (Pending* p : batch) by_domain[p->txn->commit().domain].push_back(p);
+  for (const auto& [domain, group] : by_domain) Commit(domain, group);
+  Pending* next = nullptr;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!queue_.empty()) next = queue_.front();
+    leading_ = next != nullptr;
+  }
+  // A woken put may return (and its Pending go) before notify_one: that
+  // only asks the kernel to wake the address (no read of it), and a put that
+  // later waits there tolerates a spurious wake-up.
+  for (Pending* p : batch) {
+    if (p == me) continue;
+    p->state.store(kDone, std::memory_order_release);
+    p->state.notify_one();
+  }
+  if (next) {
+    next->state.store(kLead, std::memory_order_release);
+    next->state.notify_one();
+  }
 }
 
 StoreCounters StoreImpl::Counters() const {

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -98,18 +97,25 @@ class StoreImpl::GroupCommit {
   uint64_t committed_puts() const { return committed_puts_.load(std::memory_order_relaxed); }
 
  private:
+  // A waiting put. Each waits on its own word, set once by the leader that
+  // committed it (kDone) or that hands it the lead (kLead): one wake-up per
+  // put, where one shared condition variable woke every waiter at each
+  // commit and had them all take the mutex again.
+  enum : uint32_t { kWaiting, kDone, kLead };
   struct Pending {
     PutTxn* txn;
     Status status;
-    bool done = false;
+    std::atomic<uint32_t> state{kWaiting};
   };
+  // Commits a batch from the queue (me first in it), then wakes its puts
+  // and hands the lead to the first put still queued, if any.
+  void Lead(Pending* me);
   void Commit(uint32_t domain, const std::vector<Pending*>& group);
 
   StoreImpl* s_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<Pending*> queue_;
-  bool leading_ = false;
+  bool leading_ = false;  // a put is leading, or has been handed the lead
   std::atomic<uint64_t> commits_{0}, committed_puts_{0};
 };
 

@@ -176,5 +176,34 @@ TEST_F(GroupCommitTest, AFailedGroupPackFailsItsPutsAndLeavesNothing) {
   }
 }
 
+TEST_F(GroupCommitTest, ManyThreadsPuttingAtOnceAllCommit) {
+  // Each waiting put is woken once, by the leader that committed it or that
+  // hands it the lead: no put may be left waiting, none committed twice.
+  constexpr int kThreads = 12, kEach = 15;
+  std::vector<std::vector<Obj>> objs(kThreads);
+  for (int t = 0; t < kThreads; t++) {
+    for (int i = 0; i < kEach; i++) {
+      objs[t].push_back(Small("m/t" + std::to_string(t) + "-" + std::to_string(i), 500 + 97 * i));
+    }
+  }
+  std::vector<std::thread> ts;
+  for (auto& mine : objs) {
+    ts.emplace_back([&] {
+      for (Obj& o : mine) o.result = PutObj(&o);
+    });
+  }
+  for (auto& t : ts) t.join();
+  for (const auto& mine : objs) {
+    for (const Obj& o : mine) {
+      ASSERT_TRUE(o.result.ok()) << o.name.ToString() << ": " << o.result.status().ToString();
+      ExpectReads(o);
+    }
+  }
+  const StoreCounters c = store_->Counters();
+  EXPECT_EQ(c.group_committed_puts, uint64_t{kThreads * kEach});
+  EXPECT_LE(c.group_commits, c.group_committed_puts);
+  EXPECT_EQ(StoreTestPeer::GroupQueued(store_.get()), 0u);
+}
+
 }  // namespace
 }  // namespace as
