@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
@@ -148,6 +149,22 @@ int CmdPut(const Globals& g, const PutArgs& a) {
   return 0;
 }
 
+namespace {
+// An artifact's size from its name's row, or a live name holding the digest.
+Result<uint64_t> ArtifactSize(Store& st, const std::string& tenant, const std::string& ref) {
+  Result<ArtifactInfo> info = Status::Internal("unresolved");
+  if (ref.find(':') != std::string::npos && ref.find('/') == std::string::npos) {
+    AS_ASSIGN_OR_RETURN(Digest d, Digest::Parse(ref));
+    info = st.LookupDigest(tenant, d);
+  } else {
+    AS_ASSIGN_OR_RETURN(ObjectName name, ObjectName::Parse(ref, tenant));
+    info = st.Lookup(name);
+  }
+  if (!info.ok()) return info.status();
+  return info->size;
+}
+}  // namespace
+
 int CmdGet(const Globals& g, const GetArgs& a) {
   std::optional<ByteRange> range;
   if (!a.range.empty()) {
@@ -157,14 +174,20 @@ int CmdGet(const Globals& g, const GetArgs& a) {
   }
   auto st = OpenStore(g);
   if (!st.ok()) return Fail(st.status());
-  // The size is only needed to draw a bar; Stat costs an index lookup per chunk.
+  // The size draws the bar and decides how a file is written (Output);
+  // looked up from the name's row alone, not Stat's index lookup per chunk.
   uint64_t total = 0;
-  if (::isatty(2) == 1) {
-    auto info = (*st)->Stat(g.tenant, a.ref);
-    if (!info.ok()) return Fail(info.status());
-    total = info->size;
+  if (::isatty(2) == 1 || Output::IsRegularFile(a.out)) {
+    auto size = ArtifactSize(**st, g.tenant, a.ref);
+    if (!size.ok()) return Fail(size.status().WithContext("get " + a.ref));
+    total = *size;
   }
-  auto out = Output::Open(a.out);
+  uint64_t expected = total;
+  if (range) {
+    const uint64_t end = range->last ? std::min(*range->last + 1, total) : total;
+    expected = end > range->first ? end - range->first : 0;
+  }
+  auto out = Output::Open(a.out, expected);
   if (!out.ok()) return Fail(out.status());
   ProgressBar bar("get " + a.ref, total);
   Status s = (*st)->Get(g.tenant, a.ref, (*out)->Sink(), range,

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "base/env.h"
+
 namespace as::cli {
 
 Result<std::unique_ptr<Input>> Input::Open(const std::string& path) {
@@ -43,7 +45,13 @@ ByteSource Input::Source() {
   };
 }
 
-Result<std::unique_ptr<Output>> Output::Open(const std::string& path) {
+bool Output::IsRegularFile(const std::string& path) {
+  if (path.empty() || path == "-") return false;
+  struct stat st;
+  return ::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode);
+}
+
+Result<std::unique_ptr<Output>> Output::Open(const std::string& path, uint64_t expected_size) {
   std::unique_ptr<Output> out(new Output);
   if (path.empty() || path == "-") return out;
   out->path_ = path;
@@ -52,13 +60,22 @@ Result<std::unique_ptr<Output>> Output::Open(const std::string& path) {
     if (S_ISDIR(st.st_mode)) return Status::InvalidArgument(path + " is a directory");
     // A device, FIFO or socket (-o /dev/null) is written in place: a .part
     // file renamed over it would replace the device node with a file.
-    out->direct_ = true;
+    out->in_place_ = true;
     out->tmp_ = path;
     out->fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (out->fd_ < 0) return Status::FromErrno("open " + path, errno);
     return out;
   }
   out->tmp_ = path + ".part";
+  if (expected_size >= kDirectMin) {
+    WritableFileOptions o;
+    o.direct_io = true;
+    auto f = Env::Default()->NewWritableFile(out->tmp_, o);
+    if (!f.ok()) return f.status();
+    out->file_ = std::move(f).value();
+    out->fd_ = -1;
+    return out;
+  }
   out->fd_ = ::open(out->tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (out->fd_ < 0) return Status::FromErrno("create " + out->tmp_, errno);
   return out;
@@ -66,12 +83,14 @@ Result<std::unique_ptr<Output>> Output::Open(const std::string& path) {
 
 Output::~Output() {
   if (!path_.empty()) {
+    if (file_) file_->Close().IgnoreError();
     if (fd_ >= 0) ::close(fd_);
-    if (!committed_ && !direct_) ::unlink(tmp_.c_str());
+    if (!committed_ && !in_place_) ::unlink(tmp_.c_str());
   }
 }
 
 ByteSink Output::Sink() {
+  if (file_) return [this](const uint8_t* p, size_t n) { return file_->Append(p, n); };
   return [this](const uint8_t* p, size_t n) -> Status {
     while (n > 0) {
       ssize_t w = ::write(fd_, p, n);
@@ -88,24 +107,34 @@ ByteSink Output::Sink() {
 
 Status Output::Commit() {
   if (path_.empty()) return Status::OK();
-  if (direct_) {
+  if (in_place_) {
     const int fd = fd_;
     fd_ = -1;
     committed_ = true;
     if (::close(fd) != 0) return Status::FromErrno("close " + path_, errno);
     return Status::OK();
   }
-  if (::fsync(fd_) != 0) return Status::FromErrno("fsync " + tmp_, errno);
-  if (::close(fd_) != 0) {
+  if (file_) {
+    AS_RETURN_IF_ERROR(file_->Sync());
+    Status s = file_->Close();
+    file_.reset();
+    if (!s.ok()) return s;
+  } else {
+    if (::fsync(fd_) != 0) return Status::FromErrno("fsync " + tmp_, errno);
+    const int fd = fd_;
     fd_ = -1;
-    return Status::FromErrno("close " + tmp_, errno);
+    if (::close(fd) != 0) return Status::FromErrno("close " + tmp_, errno);
   }
-  fd_ = -1;
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
     return Status::FromErrno("rename " + tmp_ + " -> " + path_, errno);
   }
   committed_ = true;
-  return Status::OK();
+  // The new name is durable once its directory is.
+  const size_t slash = path_.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path_.substr(0, slash);
+  return Env::Default()->SyncDir(dir);
 }
 
 }  // namespace as::cli

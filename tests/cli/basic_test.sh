@@ -13,6 +13,26 @@ test_put_digest_matches_b3sum() {
   done
 }
 
+test_large_get_to_file_is_exact_and_replaces_the_file() {
+  # 8 MiB and more goes to the file with O_DIRECT: an unaligned size, an
+  # unaligned range, and a longer file already there.
+  n=$((9 * 1048576 + 123))
+  rand_file "$TMP/big" $n 17
+  as put "$TMP/big" --name b/big >/dev/null 2>&1 || return 1
+  head -c $((n + 5000000)) /dev/zero > "$TMP/out"
+  as get b/big -o "$TMP/out" || return 1
+  cmp "$TMP/big" "$TMP/out" || { fail "get -o of $n bytes differs"; return 1; }
+  [ ! -e "$TMP/out.part" ] || { fail ".part left behind"; return 1; }
+  last=$((n - 77))
+  as get b/big --range 1001-$last -o "$TMP/range" || return 1
+  tail -c +1002 "$TMP/big" | head -c $((last - 1001 + 1)) > "$TMP/want"
+  cmp "$TMP/want" "$TMP/range" || { fail "get --range 1001-$last -o differs"; return 1; }
+  d=$(as stat b/big --json | sed -n 's/.*"content":"\(blake3:[0-9a-f]*\)".*/\1/p')
+  [ -n "$d" ] || { fail "no content digest in stat --json"; return 1; }
+  as get "$d" -o "$TMP/bydigest" || return 1
+  cmp "$TMP/big" "$TMP/bydigest" || { fail "get DIGEST -o differs"; return 1; }
+}
+
 test_stdin_put_needs_name_and_works() {
   rand_file "$TMP/f" 200000 7
   expect_fail as put - < "$TMP/f" || return 1

@@ -45,6 +45,18 @@ test_corrupt_pack_get_stops_verify_names_artifact() {
   grep -q "breaks b/victim" "$TMP/v" || { fail "verify does not name the artifact"; return 1; }
 }
 
+test_corrupt_pack_large_get_to_file_leaves_nothing() {
+  # Large enough for the O_DIRECT output path (8 MiB and more).
+  rand_file "$TMP/f" 12000000 19
+  as put "$TMP/f" --name b/big --codec none 2>/dev/null >/dev/null || return 1
+  p=$(first_pack)
+  # Flip one byte 10 MB in: the first 10 MB are written before the bad chunk.
+  printf '\xff' | dd of="$p" bs=1 seek=10000000 conv=notrunc 2>/dev/null
+  expect_fail as get b/big -o "$TMP/out" || return 1
+  expect_in "$ERR" "CRC-32C mismatch" || return 1
+  [ ! -e "$TMP/out" ] && [ ! -e "$TMP/out.part" ] || { fail "partial output left"; return 1; }
+}
+
 test_truncated_and_missing_pack() {
   rand_file "$TMP/f" 1000000 4
   as put "$TMP/f" --name b/t 2>/dev/null >/dev/null || return 1
