@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
       "get", "Write an artifact's bytes, checked, to stdout or -o FILE");
   c_get->add_option("ref", get.ref, "BUCKET/KEY, or a digest blake3:<hex>")->required();
   c_get->add_option("-o,--output", get.out,
-                    "Output file (written as FILE.part, renamed when complete)");
+                    "Output file (written as FILE.part, fsynced and renamed when complete; "
+                    "8 MiB and more bypass the page cache)");
   c_get->add_option("--range", get.range, "Bytes START-END (inclusive) or START- (to the end)");
   c_get->callback([&] { rc = CmdGet(g, get); });
 
