@@ -24,16 +24,22 @@ test_unknown_name_and_digest() {
 
 first_pack() { find "$TMP/store/packs" -name '*.pack' | head -1; }
 
-test_corrupt_pack_get_stops_verify_names_artifact() {
-  rand_file "$TMP/f" 2000000 9
-  as put "$TMP/f" --name b/victim --codec none 2>/dev/null >/dev/null || return 1
+# Puts SIZE random bytes (seed SEED, stored raw) as b/NAME, flips the byte at
+# AT in its pack (inside some chunk's payload), and checks that get -o fails on
+# the CRC, naming the pack, and leaves neither the file nor its .part. Sets $p.
+corrupt_then_get_to_file() {
+  rand_file "$TMP/f" "$2" "$4"
+  as put "$TMP/f" --name "b/$1" --codec none 2>/dev/null >/dev/null || return 1
   p=$(first_pack)
-  # Flip one byte 1 MB in: inside some chunk's payload.
-  printf '\xff' | dd of="$p" bs=1 seek=1000000 conv=notrunc 2>/dev/null
-  expect_fail as get b/victim -o "$TMP/out" || return 1
+  printf '\xff' | dd of="$p" bs=1 seek="$3" conv=notrunc 2>/dev/null
+  expect_fail as get "b/$1" -o "$TMP/out" || return 1
   expect_in "$ERR" "CRC-32C mismatch" || return 1
   expect_in "$ERR" "$(basename "$p")" || return 1
   [ ! -e "$TMP/out" ] && [ ! -e "$TMP/out.part" ] || { fail "partial output left"; return 1; }
+}
+
+test_corrupt_pack_get_stops_verify_names_artifact() {
+  corrupt_then_get_to_file victim 2000000 1000000 9 || return 1
   # To stdout: the bytes emitted must be a strict, correct prefix.
   as get b/victim > "$TMP/prefix" 2>/dev/null && { fail "get to stdout succeeded"; return 1; }
   n=$(stat -c %s "$TMP/prefix")
@@ -46,15 +52,9 @@ test_corrupt_pack_get_stops_verify_names_artifact() {
 }
 
 test_corrupt_pack_large_get_to_file_leaves_nothing() {
-  # Large enough for the O_DIRECT output path (8 MiB and more).
-  rand_file "$TMP/f" 12000000 19
-  as put "$TMP/f" --name b/big --codec none 2>/dev/null >/dev/null || return 1
-  p=$(first_pack)
-  # Flip one byte 10 MB in: the first 10 MB are written before the bad chunk.
-  printf '\xff' | dd of="$p" bs=1 seek=10000000 conv=notrunc 2>/dev/null
-  expect_fail as get b/big -o "$TMP/out" || return 1
-  expect_in "$ERR" "CRC-32C mismatch" || return 1
-  [ ! -e "$TMP/out" ] && [ ! -e "$TMP/out.part" ] || { fail "partial output left"; return 1; }
+  # 12 MB takes the O_DIRECT output path (8 MiB and more); the first 10 MB
+  # are written before the bad chunk.
+  corrupt_then_get_to_file big 12000000 10000000 19
 }
 
 test_truncated_and_missing_pack() {
