@@ -153,7 +153,7 @@ namespace {
 // An artifact's size from its name's row, or a live name holding the digest.
 Result<uint64_t> ArtifactSize(Store& st, const std::string& tenant, const std::string& ref) {
   Result<ArtifactInfo> info = Status::Internal("unresolved");
-  if (ref.find(':') != std::string::npos && ref.find('/') == std::string::npos) {
+  if (IsDigestRef(ref)) {
     AS_ASSIGN_OR_RETURN(Digest d, Digest::Parse(ref));
     info = st.LookupDigest(tenant, d);
   } else {

@@ -12,7 +12,7 @@ Result<StoreImpl::Resolved> StoreImpl::Resolve(const std::string& tenant, const 
   auto dom = meta_->TenantDomain(tenant, false);
   if (!dom.ok()) return dom.status();
   r.domain = *dom;
-  if (ref.find(':') != std::string::npos && ref.find('/') == std::string::npos) {
+  if (IsDigestRef(ref)) {
     AS_ASSIGN_OR_RETURN(Digest d, Digest::Parse(ref));
     // Only artifacts a live name holds: a removed one may be half collected.
     AS_ASSIGN_OR_RETURN(auto n, meta_->FindNameByDigest(tenant, d));

@@ -52,6 +52,12 @@ struct ObjectName {
   std::string ToString() const { return bucket + "/" + key; }
 };
 
+// What Get, Stat and the CLI take as an artifact reference: a digest
+// ("blake3:<hex>": a ':' and no '/') or a name ("bucket/key").
+inline bool IsDigestRef(const std::string& ref) {
+  return ref.find(':') != std::string::npos && ref.find('/') == std::string::npos;
+}
+
 struct StoreOptions {
   bool create_if_missing = false;
   // Chunker for a NEW store; an existing store keeps the parameters it was
