@@ -95,6 +95,8 @@ IdlePool<std::unique_ptr<Compressor::State>>& States() {
   return *pool;
 }
 
+constexpr size_t kMaxIdleBuffer = 1 << 20;
+
 ZSTD_CCtx* ConfigureZstd(ZSTD_CCtx* c, int level, Use use) {
   if (!c) c = ZSTD_createCCtx();
   ZSTD_CCtx_reset(c, ZSTD_reset_session_and_parameters);
@@ -113,6 +115,12 @@ Compressor::Compressor(CodecId codec, int zstd_level) : s_(States().Take(0)) {
 }
 
 Compressor::~Compressor() {
+  // A chunk's output needs at most 256 KiB; a buffer grown for a large
+  // manifest (tens of MB for a file of many GiB) is not kept idle.
+  if (s_->cap > kMaxIdleBuffer) {
+    s_->buf.reset();
+    s_->cap = 0;
+  }
   States().Give(0, 1, std::move(s_));
 }
 

@@ -167,6 +167,15 @@ TEST(Codec, ACompressorAfterAnotherStartsFresh) {
     EXPECT_EQ(c.Compress(holed.data(), holed.size(), &out), CodecId::kNone)
         << "the same compressor samples after a failure";
   }
+  {
+    // A large input grows the output buffer past what is kept idle.
+    const std::vector<uint8_t> big = Compressible(3 << 20, seed + 3);
+    Compressor c(CodecId::kZstd, 1);
+    ASSERT_EQ(c.Compress(big.data(), big.size(), &out), CodecId::kZstd);
+    std::vector<uint8_t> back(big.size());
+    ASSERT_TRUE(Decompress(CodecId::kZstd, out.data(), out.size(), back.data(), back.size()).ok());
+    EXPECT_EQ(back, big);
+  }
   Compressor fresh(CodecId::kZstd, 1);
   ASSERT_EQ(fresh.Compress(holed.data(), holed.size(), &out), CodecId::kZstd)
       << "a new compressor must not inherit the failure";
