@@ -63,6 +63,10 @@ struct WritableFileOptions {
   bool direct_io = false;
 };
 
+// The directory holding `path` ("." for a bare name, "/" at the root): the
+// one to SyncDir after creating or renaming it.
+std::string ParentDir(const std::string& path);
+
 class Env {
  public:
   virtual ~Env() = default;

@@ -247,6 +247,12 @@ class PosixEnv final : public Env {
 
 }  // namespace
 
+std::string ParentDir(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 Env* Env::Default() {
   static PosixEnv* env = new PosixEnv();
   return env;

@@ -130,11 +130,7 @@ Status Output::Commit() {
   }
   committed_ = true;
   // The new name is durable once its directory is.
-  const size_t slash = path_.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "."
-                          : slash == 0               ? "/"
-                                                     : path_.substr(0, slash);
-  return Env::Default()->SyncDir(dir);
+  return Env::Default()->SyncDir(ParentDir(path_));
 }
 
 }  // namespace as::cli

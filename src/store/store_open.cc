@@ -76,9 +76,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
     if (!env->FileExists(dir)) {
       AS_RETURN_IF_ERROR(env->CreateDirIfMissing(dir));
       // The new directory's own entry must be durable in its parent.
-      auto slash = dir.find_last_of('/');
-      std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
-      AS_RETURN_IF_ERROR(env->SyncDir(parent));
+      AS_RETURN_IF_ERROR(env->SyncDir(ParentDir(dir)));
     }
   } else {
     AS_ASSIGN_OR_RETURN(std::string text, env->ReadFileToString(marker));
