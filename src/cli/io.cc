@@ -67,17 +67,12 @@ Result<std::unique_ptr<Output>> Output::Open(const std::string& path, uint64_t e
     return out;
   }
   out->tmp_ = path + ".part";
-  if (expected_size >= kDirectMin) {
-    WritableFileOptions o;
-    o.direct_io = true;
-    auto f = Env::Default()->NewWritableFile(out->tmp_, o);
-    if (!f.ok()) return f.status();
-    out->file_ = std::move(f).value();
-    out->fd_ = -1;
-    return out;
-  }
-  out->fd_ = ::open(out->tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out->fd_ < 0) return Status::FromErrno("create " + out->tmp_, errno);
+  WritableFileOptions o;
+  o.direct_io = expected_size >= kDirectMin;
+  auto f = Env::Default()->NewWritableFile(out->tmp_, o);
+  if (!f.ok()) return f.status();
+  out->file_ = std::move(f).value();
+  out->fd_ = -1;
   return out;
 }
 
@@ -96,7 +91,7 @@ ByteSink Output::Sink() {
       ssize_t w = ::write(fd_, p, n);
       if (w < 0) {
         if (errno == EINTR) continue;
-        return Status::FromErrno("write " + (path_.empty() ? std::string("stdout") : tmp_), errno);
+        return Status::FromErrno("write " + (path_.empty() ? std::string("stdout") : path_), errno);
       }
       p += w;
       n -= static_cast<size_t>(w);
@@ -114,17 +109,10 @@ Status Output::Commit() {
     if (::close(fd) != 0) return Status::FromErrno("close " + path_, errno);
     return Status::OK();
   }
-  if (file_) {
-    AS_RETURN_IF_ERROR(file_->Sync());
-    Status s = file_->Close();
-    file_.reset();
-    if (!s.ok()) return s;
-  } else {
-    if (::fsync(fd_) != 0) return Status::FromErrno("fsync " + tmp_, errno);
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) return Status::FromErrno("close " + tmp_, errno);
-  }
+  AS_RETURN_IF_ERROR(file_->Sync());
+  Status s = file_->Close();
+  file_.reset();
+  if (!s.ok()) return s;
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
     return Status::FromErrno("rename " + tmp_ + " -> " + path_, errno);
   }

@@ -52,7 +52,7 @@ class Output {
 
  private:
   int fd_ = 1;
-  std::unique_ptr<WritableFile> file_;  // instead of fd_, for a large regular file
+  std::unique_ptr<WritableFile> file_;  // a regular file's PATH.part (fd_ is for the others)
   std::string path_, tmp_;
   bool committed_ = false;
   bool in_place_ = false;  // path is not a regular file: written in place
