@@ -422,14 +422,19 @@ int CmdCpu(const Globals& g, bool as_json) {
   }
   KernelTable k = MakeKernelTable(used);
   if (as_json) {
-    std::cout << json{{"features", DescribeFeatures(cpu)}, {"tier", TierName(BestTier(used))},
-                      {"kernels", {{"crc32c", k.crc32c_name}, {"fastcdc", k.fastcdc_name}}}}
-                     .dump() << "\n";
+    std::cout << json{{"features", DescribeFeatures(cpu)},
+                      {"tier", TierName(BestTier(used))},
+                      {"kernels",
+                       {{"crc32c", k.crc32c_name},
+                        {"crc64nvme", k.crc64nvme_name},
+                        {"fastcdc", k.fastcdc_name}}}}
+                     .dump()
+              << "\n";
     return 0;
   }
-  std::printf("features: %s\ntier:     %s\ncrc32c:   %s\nfastcdc:  %s\n",
+  std::printf("features:  %s\ntier:      %s\ncrc32c:    %s\ncrc64nvme: %s\nfastcdc:   %s\n",
               DescribeFeatures(cpu).c_str(), TierName(BestTier(used)), k.crc32c_name,
-              k.fastcdc_name);
+              k.crc64nvme_name, k.fastcdc_name);
   return 0;
 }
 

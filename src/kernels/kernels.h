@@ -12,6 +12,7 @@
 
 #include "kernels/cpu.h"
 #include "kernels/crc32c.h"
+#include "kernels/crc64nvme.h"
 #include "kernels/fastcdc_scan.h"
 
 namespace as {
@@ -22,6 +23,11 @@ struct KernelTable {
   // Reads exactly p[0..n). Never fails.
   uint32_t (*crc32c)(uint32_t crc, const uint8_t* p, size_t n) = nullptr;
   const char* crc32c_name = nullptr;  // e.g. "crc32c_sse42"
+
+  // CRC-64/NVME "extend" (S3's CRC64NVME; see kernels/crc64nvme.h): same
+  // contract as crc32c with 64-bit values.
+  uint64_t (*crc64nvme)(uint64_t crc, const uint8_t* p, size_t n) = nullptr;
+  const char* crc64nvme_name = nullptr;  // e.g. "crc64nvme_pclmul"
 
   // FastCDC 2020 cut for ONE chunk starting at src (see kernels/fastcdc_scan.h).
   // Precondition: n >= p.max, or the stream ends at src + n; p validated.
@@ -38,6 +44,7 @@ struct KernelTable {
 KernelTable MakeKernelTable(const CpuFeatures& f);
 
 using Crc32cFn = uint32_t (*)(uint32_t crc, const uint8_t* p, size_t n);
+using Crc64Fn = uint64_t (*)(uint64_t crc, const uint8_t* p, size_t n);
 using FastcdcCutFn = size_t (*)(const FastcdcScanParams& p, const uint8_t* src, size_t n,
                                 uint64_t* hash_out);
 
@@ -53,6 +60,7 @@ struct KernelVariant {
 // Every variant of each kernel this build has, portable first, including those
 // the table never picks (shelved ones). Call only those with `runnable`.
 std::vector<KernelVariant<Crc32cFn>> Crc32cVariants(const CpuFeatures& f);
+std::vector<KernelVariant<Crc64Fn>> Crc64NvmeVariants(const CpuFeatures& f);
 std::vector<KernelVariant<FastcdcCutFn>> FastcdcVariants(const CpuFeatures& f);
 
 }  // namespace as

@@ -116,7 +116,8 @@ std::optional<std::string> DecodeChecksum(ChecksumAlgo a, std::string_view base6
   return raw;
 }
 
-Checksummer::Checksummer(ChecksumAlgo a, Crc32cFn crc32c) : algo_(a), crc32c_(crc32c) {
+Checksummer::Checksummer(ChecksumAlgo a, const KernelTable& k)
+    : algo_(a), crc32c_(k.crc32c), crc64nvme_(k.crc64nvme) {
   if (a == ChecksumAlgo::kSha1)
     sha_ = std::make_unique<StreamingDigest>(StreamingDigest::Kind::kSha1);
   if (a == ChecksumAlgo::kSha256) {
@@ -135,7 +136,7 @@ void Checksummer::Update(const uint8_t* p, size_t n) {
       crc_ = crc32c_(static_cast<uint32_t>(crc_), p, n);
       break;
     case ChecksumAlgo::kCrc64Nvme:
-      crc_ = Crc64Nvme(crc_, p, n);
+      crc_ = crc64nvme_(crc_, p, n);
       break;
     case ChecksumAlgo::kSha1:
     case ChecksumAlgo::kSha256:
@@ -164,8 +165,8 @@ std::string CrcCombine(ChecksumAlgo a, std::string_view crc_a, std::string_view 
 }
 
 std::string CompositeChecksum(ChecksumAlgo a, std::string_view concatenated, size_t parts,
-                              Crc32cFn crc32c) {
-  Checksummer c(a, crc32c);
+                              const KernelTable& k) {
+  Checksummer c(a, k);
   c.Update(reinterpret_cast<const uint8_t*>(concatenated.data()), concatenated.size());
   return Base64Encode(c.Finish()) + "-" + std::to_string(parts);
 }

@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "hash/sha.h"
+#include "kernels/kernels.h"
 
 namespace as::s3 {
 
@@ -64,13 +65,12 @@ ChecksumType DefaultChecksumType(ChecksumAlgo a);
 // Decodes a declared value: base64 of exactly Spec(a).size bytes.
 std::optional<std::string> DecodeChecksum(ChecksumAlgo a, std::string_view base64);
 
-// One running checksum. The CRC-32C kernel is passed in (the CPU's fastest,
-// from the kernel table); CRC32 is ISA-L's, SHA from OpenSSL, CRC64NVME a
-// table-driven loop of our own (about 2 GB/s: nothing faster is packaged).
-using Crc32cFn = uint32_t (*)(uint32_t crc, const uint8_t* p, size_t n);
+// One running checksum. The CRC-32C and CRC-64/NVME kernels come from the
+// kernel table (the CPU's fastest, or what --cpu allows); CRC32 is ISA-L's,
+// SHA from OpenSSL.
 class Checksummer {
  public:
-  Checksummer(ChecksumAlgo a, Crc32cFn crc32c);
+  Checksummer(ChecksumAlgo a, const KernelTable& k);
   ~Checksummer();
   Checksummer(const Checksummer&) = delete;
   Checksummer& operator=(const Checksummer&) = delete;
@@ -82,22 +82,10 @@ class Checksummer {
  private:
   ChecksumAlgo algo_;
   Crc32cFn crc32c_;
+  Crc64Fn crc64nvme_;
   uint64_t crc_ = 0;
   std::unique_ptr<StreamingDigest> sha_;
 };
-
-// CRC-64/NVME: reflected polynomial 0x9a6c9329ac4bc9b5 (normal
-// 0xad93d23594c93659), initial value and final xor all ones.
-inline constexpr uint64_t kCrc64NvmePoly = 0x9a6c9329ac4bc9b5ull;
-
-// The CRC-64/NVME of `n` bytes continuing from `crc` (0 to start): the
-// carry-less-multiply version where the CPU has PCLMULQDQ, else the table.
-uint64_t Crc64Nvme(uint64_t crc, const uint8_t* p, size_t n);
-// The two versions, for tests and benchmarks; Crc64NvmeClmul is null on a
-// CPU without PCLMULQDQ.
-uint64_t Crc64NvmeTable(uint64_t crc, const uint8_t* p, size_t n);
-using Crc64Fn = uint64_t (*)(uint64_t crc, const uint8_t* p, size_t n);
-extern const Crc64Fn Crc64NvmeClmul;
 
 // For a CRC algorithm: the CRC of A||B from the binary CRCs of A and B and
 // B's length.
@@ -107,6 +95,6 @@ std::string CrcCombine(ChecksumAlgo a, std::string_view crc_a, std::string_view 
 // A multipart object's COMPOSITE value: the algorithm over the concatenated
 // binary part checksums, base64, then "-<parts>".
 std::string CompositeChecksum(ChecksumAlgo a, std::string_view concatenated, size_t parts,
-                              Crc32cFn crc32c);
+                              const KernelTable& k);
 
 }  // namespace as::s3

@@ -104,7 +104,7 @@ s3::S3Expected<std::unique_ptr<PutBody>> PutBody::Create(const HttpRequest& req,
         s3::Spec(*required).name + ", actual checksum Type: " + s3::Spec(*declared->algo).name);
   }
   if (auto algo = declared->algo ? declared->algo : required ? required : fallback) {
-    b->checksum_ = std::make_unique<s3::Checksummer>(*algo, kernels.crc32c);
+    b->checksum_ = std::make_unique<s3::Checksummer>(*algo, kernels);
     b->declared_checksum_ = std::move(declared->value);
     b->checksum_in_trailer_ = declared->trailer;
   }

@@ -67,8 +67,8 @@ std::optional<s3::ChecksumAlgo> UploadAlgorithm(const UploadInfo& u) {
 // CRC of all the bytes combined from each part's CRC and length.
 class ObjectChecksum {
  public:
-  ObjectChecksum(std::optional<s3::ChecksumAlgo> a, bool composite, s3::Crc32cFn crc32c)
-      : algo_(a), composite_(composite), crc32c_(crc32c) {}
+  ObjectChecksum(std::optional<s3::ChecksumAlgo> a, bool composite, const KernelTable& k)
+      : algo_(a), composite_(composite), kernels_(k) {}
   // False when the part has no valid checksum of the algorithm.
   bool Add(const std::string& part_checksum, uint64_t part_size) {
     auto raw = s3::DecodeChecksum(*algo_, part_checksum);
@@ -82,14 +82,14 @@ class ObjectChecksum {
     return true;
   }
   std::string Finish() const {
-    if (composite_) return s3::CompositeChecksum(*algo_, joined_, parts_, crc32c_);
+    if (composite_) return s3::CompositeChecksum(*algo_, joined_, parts_, kernels_);
     return s3::Base64Encode(whole_);
   }
 
  private:
   std::optional<s3::ChecksumAlgo> algo_;
   bool composite_;
-  s3::Crc32cFn crc32c_;
+  const KernelTable& kernels_;
   std::string joined_, whole_;
   size_t parts_ = 0;
 };
@@ -162,7 +162,7 @@ void UploadPartCopy(S3Request& r, uint32_t number, const std::string& source) {
   StreamingDigest md5(StreamingDigest::Kind::kMd5);
   // The upload's algorithm, or the default one.
   auto checksum = std::make_unique<s3::Checksummer>(
-      UploadAlgorithm(*upload).value_or(kDefaultChecksum), r.store->kernels().crc32c);
+      UploadAlgorithm(*upload).value_or(kDefaultChecksum), r.store->kernels());
   uint64_t got = 0;
   ByteSource from = [&](uint8_t* buf, size_t cap) -> Result<size_t> {
     auto n = pipe.Read(buf, cap);
@@ -263,10 +263,10 @@ void CompleteMultipart(S3Request& r) {
   const std::optional<s3::ChecksumAlgo> algo = attrs->checksum_algorithm;
   // The multipart ETag: MD5 of the parts' binary MD5s, then "-N".
   StreamingDigest md5(StreamingDigest::Kind::kMd5);
-  ObjectChecksum checksum(algo, attrs->checksum_composite, r.store->kernels().crc32c);
+  ObjectChecksum checksum(algo, attrs->checksum_composite, r.store->kernels());
   // Without an algorithm: the parts' default checksums (kDefaultChecksum, a
   // CRC) combine into the object's FULL_OBJECT one, if every part has one.
-  ObjectChecksum fallback(kDefaultChecksum, false, r.store->kernels().crc32c);
+  ObjectChecksum fallback(kDefaultChecksum, false, r.store->kernels());
   bool fallback_ok = !algo;
   std::vector<uint32_t> numbers;
   uint32_t last = 0;

@@ -198,7 +198,7 @@ std::optional<s3::S3Error> CopyChecksum(S3Request& r, const ArtifactInfo& src, O
   auto a = s3::ParseChecksumAlgo(*h);
   if (!a) return UnsupportedChecksumAlgorithm();
   if (!attrs->checksum(*a).empty() && !attrs->checksum_composite) return std::nullopt;
-  s3::Checksummer c(*a, r.store->kernels().crc32c);
+  s3::Checksummer c(*a, r.store->kernels());
   Status s = r.store->GetFound(
       r.tenant, src,
       [&](const uint8_t* p, size_t n) {

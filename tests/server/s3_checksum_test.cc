@@ -18,7 +18,7 @@ using s3::ChecksumAlgo;
 class S3ChecksumTest : public S3ApiTest {
  protected:
   std::string Binary(ChecksumAlgo a, const std::string& data) {
-    s3::Checksummer c(a, store_->kernels().crc32c);
+    s3::Checksummer c(a, store_->kernels());
     c.Update(reinterpret_cast<const uint8_t*>(data.data()), data.size());
     return c.Finish();
   }

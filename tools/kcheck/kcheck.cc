@@ -174,19 +174,31 @@ double Seconds(std::chrono::steady_clock::time_point t0) {
 
 constexpr int kMaxPrinted = 5;
 
+// ---------------------------------------------------------------- CRCs
 
-// ---------------------------------------------------------------- CRC-32C
+// What differs between the CRC kernels (CRC-32C, CRC-64/NVME): the value
+// type, the reference and the published check value of "123456789".
+template <typename T>
+struct CrcKind {
+  const char* name;
+  T (*reference)(T crc, const uint8_t* p, size_t n);
+  T check;
+};
+const CrcKind<uint32_t> kCrc32c = {"CRC-32C", &Crc32cReference, 0xE3069283u};
+const CrcKind<uint64_t> kCrc64 = {"CRC-64/NVME", &Crc64NvmeReference, 0xAE8B14860A799888ull};
 
+template <typename T>
 struct CrcCase {
   const uint8_t* p;
   size_t n;
-  uint32_t init;
-  uint32_t want;
+  T init;
+  T want;
   const char* kind;  // "len", "mis", "big", "guard"
 };
 
+template <typename T>
 struct CrcCases {
-  std::vector<CrcCase> cases;
+  std::vector<CrcCase<T>> cases;
   std::vector<size_t> chained;  // indexes of cases also checked split in pieces
 };
 
@@ -204,29 +216,30 @@ std::vector<size_t> BigLengths(std::mt19937_64& rng, size_t limit) {
   return v;
 }
 
-CrcCases MakeCrcCases(const GuardedBuffer& buf, uint64_t seed) {
+template <typename T>
+CrcCases<T> MakeCrcCases(const CrcKind<T>& kind, const GuardedBuffer& buf, uint64_t seed) {
   std::mt19937_64 rng(seed ^ 0xC8C32C);
-  CrcCases c;
-  auto add = [&](const uint8_t* p, size_t n, uint32_t init, const char* kind) {
-    c.cases.push_back({p, n, init, Crc32cReference(init, p, n), kind});
+  CrcCases<T> c;
+  auto add = [&](const uint8_t* p, size_t n, T init, const char* what) {
+    c.cases.push_back({p, n, init, kind.reference(init, p, n), what});
   };
   const uint8_t* start = buf.data();
   // Every length 0..1024, each at a random misalignment and initial CRC.
   for (size_t n = 0; n <= 1024; ++n) {
-    add(start + 64 + rng() % 64, n, static_cast<uint32_t>(rng()), "len");
+    add(start + 64 + rng() % 64, n, static_cast<T>(rng()), "len");
   }
   // Every misalignment 0..63 for the lengths around the block sizes.
   for (size_t mis = 0; mis < 64; ++mis) {
     for (size_t n : {1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 191,
                      192, 193, 255, 256, 257, 383, 384, 385, 511, 512, 513, 767, 768, 769, 4096,
                      6144 + 5}) {
-      add(start + 128 + mis, n, static_cast<uint32_t>(rng()), "mis");
+      add(start + 128 + mis, n, static_cast<T>(rng()), "mis");
     }
   }
   // Large lengths, random misalignment, ending anywhere.
   const size_t room = buf.size() - 128;
   for (size_t n : BigLengths(rng, room)) {
-    add(start + rng() % 64, n, static_cast<uint32_t>(rng()), "big");
+    add(start + rng() % 64, n, static_cast<T>(rng()), "big");
   }
   // Inputs ending exactly at the guard page: every short length, the spread.
   for (size_t n = 0; n <= 1024; ++n) add(buf.end() - n, n, 0, "guard");
@@ -239,36 +252,39 @@ CrcCases MakeCrcCases(const GuardedBuffer& buf, uint64_t seed) {
 }
 
 // The child's body for one CRC variant: 0 if every case matched.
-int CheckCrc(Crc32cFn fn, const CrcCases& cs, uint64_t seed) {
+template <typename T>
+int CheckCrc(const CrcKind<T>& kind, T (*fn)(T, const uint8_t*, size_t), const CrcCases<T>& cs,
+             uint64_t seed) {
   int bad = 0;
-  auto fail = [&](const char* what, const CrcCase& c, uint32_t got) {
+  constexpr int kDigits = int(2 * sizeof(T));
+  auto fail = [&](const char* what, const CrcCase<T>& c, T got) {
     if (bad++ < kMaxPrinted) {
       std::fprintf(g_detail,
-                   "      %s: kind %s n %zu addr%%64 %zu init 0x%08" PRIx32 " got 0x%08" PRIx32
-                   " want 0x%08" PRIx32 "\n",
-                   what, c.kind, c.n, size_t(reinterpret_cast<uintptr_t>(c.p) % 64), c.init,
-                   got, c.want);
+                   "      %s: kind %s n %zu addr%%64 %zu init 0x%0*" PRIx64 " got 0x%0*" PRIx64
+                   " want 0x%0*" PRIx64 "\n",
+                   what, c.kind, c.n, size_t(reinterpret_cast<uintptr_t>(c.p) % 64), kDigits,
+                   uint64_t(c.init), kDigits, uint64_t(got), kDigits, uint64_t(c.want));
     }
   };
   // Fixed check values.
-  static const uint8_t kDigits[] = {'1', '2', '3', '4', '5', '6', '7', '8', '9'};
-  if (uint32_t got = fn(0, kDigits, 9); got != 0xE3069283u) {
-    fail("check value", {kDigits, 9, 0, 0xE3069283u, "fixed"}, got);
+  static const uint8_t kNine[] = {'1', '2', '3', '4', '5', '6', '7', '8', '9'};
+  if (T got = fn(0, kNine, 9); got != kind.check) {
+    fail("check value", {kNine, 9, 0, kind.check, "fixed"}, got);
   }
-  if (fn(0x12345678u, nullptr, 0) != 0x12345678u) {
-    fail("n == 0 with null p", {nullptr, 0, 0x12345678u, 0x12345678u, "fixed"},
-         fn(0x12345678u, nullptr, 0));
+  const T init = static_cast<T>(0x0123456789abcdefull);
+  if (T got = fn(init, nullptr, 0); got != init) {
+    fail("n == 0 with null p", {nullptr, 0, init, init, "fixed"}, got);
   }
-  for (const CrcCase& c : cs.cases) {
-    uint32_t got = fn(c.init, c.p, c.n);
+  for (const CrcCase<T>& c : cs.cases) {
+    T got = fn(c.init, c.p, c.n);
     if (got != c.want) fail("mismatch", c, got);
   }
   std::mt19937_64 rng(seed ^ 0xC4A1);
   for (size_t i : cs.chained) {
-    const CrcCase& c = cs.cases[i];
+    const CrcCase<T>& c = cs.cases[i];
     // Random split points; every other case in many small pieces (some empty).
     bool small = rng() % 2;
-    uint32_t crc = c.init;
+    T crc = c.init;
     size_t pos = 0;
     while (pos < c.n) {
       size_t left = c.n - pos;
@@ -467,8 +483,25 @@ std::vector<Named<Fn>> Runnable(const std::vector<KernelVariant<Fn>>& all,
   return out;
 }
 
-Tally RunChecks(uint64_t seed, const std::vector<Named<Crc32cFn>>* crc_override,
-              const std::vector<Named<FastcdcCutFn>>* cdc_override) {
+// Checks each variant in `fns` against `cases` in a child of its own.
+template <typename Fn, typename Check>
+void CheckEach(const std::vector<Named<Fn>>& fns, size_t cases, const Check& check, Tally& tally) {
+  for (const auto& v : fns) {
+    auto t = std::chrono::steady_clock::now();
+    std::string details;
+    std::string failure = RunIsolated([&] { return check(v.fn); }, 300, &details);
+    Report(tally, v.name, failure, details, cases, Seconds(t));
+  }
+}
+
+// The self-test passes overrides (broken variants) instead of the build's.
+struct Overrides {
+  std::vector<Named<Crc32cFn>> crc32c;
+  std::vector<Named<Crc64Fn>> crc64;
+  std::vector<Named<FastcdcCutFn>> cdc;
+};
+
+Tally RunChecks(uint64_t seed, const Overrides* over) {
   CpuFeatures host = DetectCpu();
   std::printf("kcheck: seed %" PRIu64 " (replay with --seed %" PRIu64 ")\n", seed, seed);
   std::printf("kcheck: cpu [%s], best tier %s\n", DescribeFeatures(host).c_str(),
@@ -477,34 +510,33 @@ Tally RunChecks(uint64_t seed, const std::vector<Named<Crc32cFn>>* crc_override,
   GuardedBuffer random(8 << 20), zeros(1 << 20);
   FillRandom(random.data(), random.size(), seed);
   std::memset(zeros.data(), 0, zeros.size());
-  CrcCases crc = MakeCrcCases(random, seed);
+  CrcCases<uint32_t> crc = MakeCrcCases(kCrc32c, random, seed);
+  CrcCases<uint64_t> crc64 = MakeCrcCases(kCrc64, random, seed);
   CdcCases cdc = MakeCdcCases(random, zeros, seed);
-  std::printf("kcheck: %zu CRC-32C cases (%zu also chained), %zu FastCDC cases + %zu streams; "
-              "references took %.2f s\n",
-              crc.cases.size(), crc.chained.size(), cdc.cases.size(), cdc.streams.size(),
-              Seconds(t0));
+  std::printf(
+      "kcheck: %zu CRC cases of each width (%zu also chained), %zu FastCDC cases + %zu "
+      "streams; references took %.2f s\n",
+      crc.cases.size(), crc.chained.size(), cdc.cases.size(), cdc.streams.size(), Seconds(t0));
 
   Tally tally;
-  std::vector<Named<Crc32cFn>> crcs =
-      crc_override ? *crc_override
-                   : Runnable(Crc32cVariants(host), &KernelTable::crc32c,
-                              &KernelTable::crc32c_name, host, "crc32c", tally);
-  for (const auto& v : crcs) {
-    auto t = std::chrono::steady_clock::now();
-    std::string details;
-    std::string failure = RunIsolated([&] { return CheckCrc(v.fn, crc, seed); }, 300, &details);
-    Report(tally, v.name, failure, details, crc.cases.size() + crc.chained.size(), Seconds(t));
-  }
-  std::vector<Named<FastcdcCutFn>> cdcs =
-      cdc_override ? *cdc_override
-                   : Runnable(FastcdcVariants(host), &KernelTable::fastcdc_cut,
-                              &KernelTable::fastcdc_name, host, "fastcdc", tally);
-  for (const auto& v : cdcs) {
-    auto t = std::chrono::steady_clock::now();
-    std::string details;
-    std::string failure = RunIsolated([&] { return CheckCdc(v.fn, cdc, seed); }, 300, &details);
-    Report(tally, v.name, failure, details, cdc.cases.size() + cdc.streams.size(), Seconds(t));
-  }
+  CheckEach(
+      over ? over->crc32c
+           : Runnable(Crc32cVariants(host), &KernelTable::crc32c, &KernelTable::crc32c_name, host,
+                      "crc32c", tally),
+      crc.cases.size() + crc.chained.size(),
+      [&](Crc32cFn fn) { return CheckCrc(kCrc32c, fn, crc, seed); }, tally);
+  CheckEach(
+      over ? over->crc64
+           : Runnable(Crc64NvmeVariants(host), &KernelTable::crc64nvme,
+                      &KernelTable::crc64nvme_name, host, "crc64nvme", tally),
+      crc64.cases.size() + crc64.chained.size(),
+      [&](Crc64Fn fn) { return CheckCrc(kCrc64, fn, crc64, seed); }, tally);
+  CheckEach(
+      over ? over->cdc
+           : Runnable(FastcdcVariants(host), &KernelTable::fastcdc_cut, &KernelTable::fastcdc_name,
+                      host, "fastcdc", tally),
+      cdc.cases.size() + cdc.streams.size(),
+      [&](FastcdcCutFn fn) { return CheckCdc(fn, cdc, seed); }, tally);
   std::printf("kcheck: %d passed, %d failed, %d skipped (seed %" PRIu64 ")\n", tally.passed,
               tally.failed, tally.skipped, seed);
   return tally;
@@ -524,6 +556,9 @@ uint32_t CrcWrongAt1000(uint32_t crc, const uint8_t* p, size_t n) {
 uint32_t CrcIllegal(uint32_t, const uint8_t*, size_t) {
   __builtin_trap();  // ud2 on x86: SIGILL
 }
+uint64_t Crc64WrongCheckValue(uint64_t crc, const uint8_t* p, size_t n) {
+  return Crc64NvmePortable(crc, p, n) ^ (n == 9 ? 1u : 0u);
+}
 size_t CdcOffByOne(const FastcdcScanParams& p, const uint8_t* s, size_t n, uint64_t* h) {
   size_t r = FastcdcCutPortable(p, s, n, h);
   return r > 300 && r < p.max ? r + 1 : r;
@@ -531,12 +566,14 @@ size_t CdcOffByOne(const FastcdcScanParams& p, const uint8_t* s, size_t n, uint6
 
 int SelfTest(uint64_t seed) {
   std::printf("kcheck --self-test: every variant below is broken on purpose and must FAIL\n");
-  std::vector<Named<Crc32cFn>> crc = {{"self-test:crc_overread", &CrcOverread},
-                                      {"self-test:crc_wrong_at_1000", &CrcWrongAt1000},
-                                      {"self-test:crc_sigill", &CrcIllegal}};
-  std::vector<Named<FastcdcCutFn>> cdc = {{"self-test:fastcdc_off_by_one", &CdcOffByOne}};
-  Tally t = RunChecks(seed, &crc, &cdc);
-  int total = int(crc.size() + cdc.size());
+  Overrides o;
+  o.crc32c = {{"self-test:crc_overread", &CrcOverread},
+              {"self-test:crc_wrong_at_1000", &CrcWrongAt1000},
+              {"self-test:crc_sigill", &CrcIllegal}};
+  o.crc64 = {{"self-test:crc64_wrong_check_value", &Crc64WrongCheckValue}};
+  o.cdc = {{"self-test:fastcdc_off_by_one", &CdcOffByOne}};
+  Tally t = RunChecks(seed, &o);
+  int total = int(o.crc32c.size() + o.crc64.size() + o.cdc.size());
   bool ok = t.failed == total && t.passed == 0;
   std::printf("kcheck --self-test: %d of %d broken variants caught: %s\n", t.failed, total,
               ok ? "ok" : "HARNESS BROKEN");
@@ -572,5 +609,5 @@ int main(int argc, char** argv) {
   }
   if (bench) return KcheckBench(baseline);
   if (self_test) return as::SelfTest(seed);
-  return as::RunChecks(seed, nullptr, nullptr).failed == 0 ? 0 : 1;
+  return as::RunChecks(seed, nullptr).failed == 0 ? 0 : 1;
 }
