@@ -17,6 +17,8 @@ const char* CodeName(Code c) {
     case Code::kUnsupported: return "unsupported";
     case Code::kInternal: return "internal error";
     case Code::kFailedPrecondition: return "failed precondition";
+    case Code::kNoSpace:
+      return "out of space";
   }
   return "unknown";
 }
@@ -28,7 +30,10 @@ Status Status::FromErrno(std::string_view what, int err) {
   std::string m(what);
   m += ": ";
   m += std::strerror(err);
-  return Status(err == ENOENT ? Code::kNotFound : Code::kIOError, std::move(m));
+  const Code c = err == ENOENT                    ? Code::kNotFound
+                 : err == ENOSPC || err == EDQUOT ? Code::kNoSpace
+                                                  : Code::kIOError;
+  return Status(c, std::move(m));
 }
 
 const std::string& Status::message() const {

@@ -17,15 +17,16 @@ namespace as {
 
 enum class Code : int {
   kOk = 0,
-  kNotFound = 1,        // unknown name, digest, file
-  kCorruption = 2,      // a check failed: CRC, digest, format
-  kInvalidArgument = 3, // bad input from the caller (range, option, name)
-  kIOError = 4,         // the OS said no
+  kNotFound = 1,         // unknown name, digest, file
+  kCorruption = 2,       // a check failed: CRC, digest, format
+  kInvalidArgument = 3,  // bad input from the caller (range, option, name)
+  kIOError = 4,          // the OS said no
   kAlreadyExists = 5,
-  kBusy = 6,            // store in use by another process
-  kUnsupported = 7,     // newer format version, unknown codec
+  kBusy = 6,         // store in use by another process
+  kUnsupported = 7,  // newer format version, unknown codec
   kInternal = 8,
   kFailedPrecondition = 9,  // the state forbids it: bucket not empty, precondition
+  kNoSpace = 10,            // the file system or the quota is full (ENOSPC, EDQUOT, SQLITE_FULL)
 };
 
 const char* CodeName(Code c);
@@ -40,12 +41,14 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
   static Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
   static Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }
-  // An IOError naming `what` and the errno text, e.g. "open /x/y: No such file".
+  // A status naming `what` and the errno text, e.g. "open /x/y: No such file":
+  // NotFound for ENOENT, NoSpace for ENOSPC and EDQUOT, else IOError.
   static Status FromErrno(std::string_view what, int err);
   static Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
   static Status Busy(std::string m) { return {Code::kBusy, std::move(m)}; }
   static Status Unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status NoSpace(std::string m) { return {Code::kNoSpace, std::move(m)}; }
   static Status FailedPrecondition(std::string m) {
     return {Code::kFailedPrecondition, std::move(m)};
   }

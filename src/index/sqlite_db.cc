@@ -12,6 +12,7 @@ Status SqlError(sqlite3* db, const std::string& path, std::string_view what) {
   if ((code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB) {
     return Status::Corruption(msg);
   }
+  if ((code & 0xff) == SQLITE_FULL) return Status::NoSpace(msg);
   return Status::IOError(msg);
 }
 }  // namespace

@@ -17,7 +17,7 @@ void Blob(S3Request& r, const std::string& ref, bool head) {
   auto info = r.store->LookupDigest(r.tenant, *digest);
   if (!info.ok()) {
     if (info.status().code() == Code::kNotFound) return r.Error(NoSuchDigest(ref));
-    return r.Error(InternalError(info.status()));
+    return r.Error(ServerError(info.status()));
   }
   // The digest names the bytes forever: caches may keep them.
   r.w.SetHeader("ETag", "\"" + info->content.ToString() + "\"");
@@ -36,7 +36,7 @@ void ManifestDoc(S3Request& r, const std::string& ref) {
   auto bytes = r.store->ManifestBytes(r.tenant, ref);
   if (!bytes.ok()) {
     if (bytes.status().code() == Code::kNotFound) return r.Error(NoSuchDigest(ref));
-    return r.Error(InternalError(bytes.status()));
+    return r.Error(ServerError(bytes.status()));
   }
   r.w.SetHeader("Cache-Control", "public, max-age=31536000, immutable");
   r.w.Send(200, std::string(bytes->begin(), bytes->end()), "application/cbor").IgnoreError();

@@ -1,6 +1,7 @@
 #include "server/s3_api.h"
 
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <set>
@@ -86,6 +87,13 @@ std::string S3Request::Resource() const {
 }
 
 void S3Request::Error(const s3::S3Error& e) {
+  // The server's own failures (a full disk, a damaged pack, an I/O error) are
+  // the operator's to see: one line each on stderr. Client errors are not.
+  if (e.http_status >= 500) {
+    std::fprintf(stderr, "artifact-store: %s %s: %d %s (request %s%s): %s\n", req.method.c_str(),
+                 Resource().c_str(), e.http_status, e.code.c_str(), req.request_id.c_str(),
+                 w.head_sent() ? ", body cut short" : "", e.message.c_str());
+  }
   if (w.head_sent()) return;  // mid-stream: the short body tells the client
   s3::ErrorDoc doc{e.code, e.message, Resource(), req.request_id, {}};
   if (e.code == "NoSuchBucket" || e.code == "BucketNotEmpty") doc.extra.push_back({"BucketName", bucket});
@@ -103,7 +111,8 @@ void S3Request::Error(const Status& s, const s3::S3Error& not_found) {
       return Error(s3::MakeS3Error(409, "BucketNotEmpty", s.message()));
     case Code::kAlreadyExists:
       return Error(s3::MakeS3Error(409, "BucketAlreadyOwnedByYou", s.message()));
-    default: return Error(InternalError(s));
+    default:
+      return Error(ServerError(s));
   }
 }
 
@@ -211,7 +220,7 @@ std::optional<FoundObject> FindObject(S3Request& r) {
   }
   auto attrs = ObjectAttrs::DecodeFor(info->attrs, info->content);
   if (!attrs.ok()) {
-    r.Error(InternalError(attrs.status()));
+    r.Error(ServerError(attrs.status()));
     return std::nullopt;
   }
   return FoundObject{std::move(*info), std::move(*attrs)};
@@ -353,7 +362,12 @@ s3::S3Error UnsupportedChecksumAlgorithm() {
       "[CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
 }
 
-s3::S3Error InternalError(const Status& s) {
+s3::S3Error ServerError(const Status& s) {
+  if (s.code() == Code::kNoSpace) {
+    return s3::MakeS3Error(
+        507, "InsufficientStorage",
+        "The store's file system is full; nothing was stored (" + s.message() + ")");
+  }
   return s3::MakeS3Error(500, "InternalError", s.ToString());
 }
 
@@ -407,7 +421,7 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
     return r.Error(auth.error());
   }
   auto key = FindKey(auth->access_key_id);
-  if (!key.ok()) return r.Error(InternalError(key.status()));
+  if (!key.ok()) return r.Error(ServerError(key.status()));
   if (!*key) {
     w.SetOperation("AuthFailed");
     return r.Error(s3::err::InvalidAccessKeyId());

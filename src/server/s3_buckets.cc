@@ -111,7 +111,7 @@ void ListObjects(S3Request& r) {
     return out;
   };
   auto page = s3::ListObjectsPage(lr, source);
-  if (!page.ok()) return r.Error(InternalError(page.status()));
+  if (!page.ok()) return r.Error(ServerError(page.status()));
   if (versions) return r.Xml(200, s3::ListVersionsResultXml(p, q("version-id-marker"), *page));
   r.Xml(200, s3::ListBucketResultXml(p, *page));
 }
@@ -121,7 +121,7 @@ void ListObjects(S3Request& r) {
 void ListBuckets(S3Request& r) {
   r.w.SetOperation("ListBuckets");
   auto buckets = r.store->ListBuckets(r.tenant);
-  if (!buckets.ok()) return r.Error(InternalError(buckets.status()));
+  if (!buckets.ok()) return r.Error(ServerError(buckets.status()));
   std::vector<s3::BucketSummary> out;
   for (const BucketInfo& b : *buckets) out.push_back(s3::BucketSummary{b.name, b.created * 1000});
   r.Xml(200, s3::ListAllMyBucketsXml(OwnerOf(r), out));

@@ -23,7 +23,8 @@ std::optional<UploadInfo> FindUpload(S3Request& r) {
   auto u = r.store->GetUpload(r.tenant, *r.Query("uploadId"));
   if (!u.ok() || u->name.bucket != r.bucket || u->name.key != r.key) {
     if (u.ok() || u.status().code() == Code::kNotFound) r.Error(NoSuchUpload(*r.Query("uploadId")));
-    else r.Error(InternalError(u.status()));
+    else
+      r.Error(ServerError(u.status()));
     return std::nullopt;
   }
   return *u;
@@ -259,7 +260,7 @@ void CompleteMultipart(S3Request& r) {
   std::map<uint32_t, const PartInfo*> have;
   for (const PartInfo& p : *parts) have[p.number] = &p;
   auto attrs = ObjectAttrs::Decode(upload->attrs);
-  if (!attrs.ok()) return r.Error(InternalError(attrs.status()));
+  if (!attrs.ok()) return r.Error(ServerError(attrs.status()));
   const std::optional<s3::ChecksumAlgo> algo = attrs->checksum_algorithm;
   // The multipart ETag: MD5 of the parts' binary MD5s, then "-N".
   StreamingDigest md5(StreamingDigest::Kind::kMd5);
@@ -388,7 +389,7 @@ void ListMultipartUploads(S3Request& r) {
   r.w.SetOperation("ListMultipartUploads");
   if (!r.RequireBucket()) return;
   auto uploads = r.store->ListUploads(r.tenant, r.bucket);
-  if (!uploads.ok()) return r.Error(InternalError(uploads.status()));
+  if (!uploads.ok()) return r.Error(ServerError(uploads.status()));
   s3::ListMultipartUploadsDoc doc;
   doc.bucket = r.bucket;
   if (const std::string* p = r.Query("prefix")) doc.prefix = *p;

@@ -175,7 +175,7 @@ std::optional<ArtifactInfo> FindCopySource(S3Request& r, const std::string& sour
   if (ch.if_match || ch.if_none_match || ch.if_modified_since || ch.if_unmodified_since) {
     auto attrs = ObjectAttrs::DecodeFor(info->attrs, info->content);
     if (!attrs.ok()) {
-      r.Error(InternalError(attrs.status()));
+      r.Error(ServerError(attrs.status()));
       return std::nullopt;
     }
     if (s3::EvaluateConditions(ch, s3::ObjectState{attrs->etag, info->created}, true) !=
@@ -206,7 +206,7 @@ std::optional<s3::S3Error> CopyChecksum(S3Request& r, const ArtifactInfo& src, O
         return Status::OK();
       },
       std::nullopt);
-  if (!s.ok()) return s.code() == Code::kNotFound ? NoSuchKey(src.name->key) : InternalError(s);
+  if (!s.ok()) return s.code() == Code::kNotFound ? NoSuchKey(src.name->key) : ServerError(s);
   attrs->checksums = {};
   attrs->checksum(*a) = s3::Base64Encode(c.Finish());
   attrs->checksum_composite = false;
@@ -230,7 +230,7 @@ bool CopyObjectOnce(S3Request& r, const std::string& source) {
     return false;
   };
   auto src_attrs = ObjectAttrs::DecodeFor(src_info->attrs, src_info->content);
-  if (!src_attrs.ok()) return fail(InternalError(src_attrs.status()));
+  if (!src_attrs.ok()) return fail(ServerError(src_attrs.status()));
   const std::string* directive = r.Header("x-amz-metadata-directive");
   ObjectAttrs attrs = *src_attrs;
   if (directive && *directive == "REPLACE") {
@@ -282,7 +282,7 @@ void DeleteObject(S3Request& r) {
   if (!r.RequireBucket()) return;
   Status s = r.store->Remove(r.Name());
   // S3 answers 204 whether or not the key existed.
-  if (!s.ok() && s.code() != Code::kNotFound) return r.Error(InternalError(s));
+  if (!s.ok() && s.code() != Code::kNotFound) return r.Error(ServerError(s));
   r.w.Send(204, "", "").IgnoreError();
 }
 
@@ -319,7 +319,7 @@ void SendArtifact(S3Request& r, const ArtifactInfo& info, bool head, const s3::S
     Status s = r.store->GetFoundSpans(r.tenant, info, sink, br);
     if (!s.ok()) {
       // NotFound: removed between the lookup and the read.
-      return r.Error(s.code() == Code::kNotFound ? gone : InternalError(s));
+      return r.Error(s.code() == Code::kNotFound ? gone : ServerError(s));
     }
   }
   if (!r.w.head_sent()) r.w.WriteHead(length).IgnoreError();

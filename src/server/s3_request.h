@@ -62,7 +62,10 @@ std::string Quoted(const std::string& etag);
 s3::S3Error NoSuchKey(const std::string& key);
 s3::S3Error NoSuchBucket(const std::string& bucket);
 s3::S3Error NoSuchUpload(const std::string& id);
-s3::S3Error InternalError(const Status& s);
+// The error for a failure of the store itself: 507 InsufficientStorage when
+// its file system is full (the operator's to fix; SDKs do not retry a 507
+// as they do a 500), else 500 InternalError.
+s3::S3Error ServerError(const Status& s);
 // An x-amz-checksum-algorithm that names none of S3's five.
 s3::S3Error UnsupportedChecksumAlgorithm();
 // A request body read whole; InvalidArgument past `max` bytes (the XML

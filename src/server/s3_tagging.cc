@@ -77,7 +77,7 @@ void ObjectTagging(S3Request& r) {
     }
     auto attrs = ObjectAttrs::Decode(info->attrs);
     if (!attrs.ok()) {
-      r.Error(InternalError(attrs.status()));
+      r.Error(ServerError(attrs.status()));
     } else if (m == "GET") {
       r.Xml(200, s3::TaggingXml(s3::Tags(attrs->tags.begin(), attrs->tags.end())));
     } else {

@@ -204,6 +204,7 @@ TEST(Status, Basics) {
       {Status::Busy("m"), Code::kBusy, "busy"},
       {Status::Unsupported("m"), Code::kUnsupported, "unsupported"},
       {Status::Internal("m"), Code::kInternal, "internal error"},
+      {Status::NoSpace("m"), Code::kNoSpace, "out of space"},
   };
   for (const Case& c : cases) {
     EXPECT_FALSE(c.s.ok());
@@ -234,7 +235,10 @@ TEST(Status, FromErrno) {
   Status io = Status::FromErrno("write /x", EACCES);
   EXPECT_EQ(io.code(), Code::kIOError);
   EXPECT_EQ(io.message(), std::string("write /x: ") + std::strerror(EACCES));
-  EXPECT_EQ(Status::FromErrno("w", ENOSPC).code(), Code::kIOError);
+  // A full disk or quota is told apart: the server answers it with a 507.
+  EXPECT_EQ(Status::FromErrno("w", ENOSPC).code(), Code::kNoSpace);
+  EXPECT_EQ(Status::FromErrno("w", EDQUOT).code(), Code::kNoSpace);
+  EXPECT_EQ(Status::FromErrno("w", EIO).code(), Code::kIOError);
 }
 
 Result<int> Half(int x) {

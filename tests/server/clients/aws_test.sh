@@ -177,3 +177,29 @@ PY
   expect_fail awsa s3api head-object --bucket rngbkt --key missing
   expect_in "$ERR" "404"
 }
+
+# A store whose file system fills up (a 48 MiB tmpfs: needs root). The PUT
+# that does not fit gets S3's error XML with 507 InsufficientStorage, which
+# awscli shows and does not retry; the server logs it; nothing of the object
+# is stored or left behind, and a PUT that fits works afterwards.
+test_aws_full_disk_is_507_and_stores_nothing() {
+  need_client aws
+  [ "$(id -u)" = 0 ] || skip "needs root, to mount a 48 MiB tmpfs"
+  mkdir -p "$TMP/store"
+  mount -t tmpfs -o size=48m tmpfs "$TMP/store" 2>/dev/null || skip "cannot mount a tmpfs here"
+  trap 'umount "$TMP/store"' EXIT
+  start_server
+  trap 'rc=$?; stop_server || rc=1; umount "$TMP/store" || rc=1; exit $rc' EXIT
+  rand_file "$TMP/big" 60000000 41
+  rand_file "$TMP/small" 1000000 42
+  awsa s3 mb s3://full >/dev/null
+  expect_fail awsa s3api put-object --bucket full --key big --body "$TMP/big"
+  expect_in "$ERR" "(InsufficientStorage)"
+  expect_in "$ERR" "No space left on device"
+  expect_in "$(cat "$TMP/server.log")" "PUT /full/big: 507 InsufficientStorage"
+  [ -z "$(find "$TMP/store/packs" -name '*.tmp')" ] || fail "a .tmp pack was left"
+  awsa s3 cp "$TMP/small" s3://full/small --only-show-errors
+  [ "$(awsa s3 ls s3://full | awk '{print $NF}')" = small ] || fail "listing: $(awsa s3 ls s3://full)"
+  awsa s3 cp s3://full/small "$TMP/small.back" --only-show-errors
+  cmp "$TMP/small" "$TMP/small.back"
+}
