@@ -330,13 +330,20 @@ int CmdGc(const Globals& g, const GcArgs& a) {
   auto r = (*st)->Gc(o, [&](uint64_t done) { bar.Update(done); });
   if (!r.ok()) return Fail(r.status());
   if (a.json) {
-    std::cout << json{{"dry_run", r->dry_run}, {"live_chunks", r->live_chunks},
-                      {"dead_chunks", r->dead_chunks}, {"dead_manifests", r->dead_manifests},
-                      {"packs_deleted", r->packs_deleted}, {"packs_rewritten", r->packs_rewritten},
-                      {"packs_merged", r->packs_merged}, {"packs_written", r->packs_written},
+    std::cout << json{{"dry_run", r->dry_run},
+                      {"live_chunks", r->live_chunks},
+                      {"dead_chunks", r->dead_chunks},
+                      {"dead_manifests", r->dead_manifests},
+                      {"packs_deleted", r->packs_deleted},
+                      {"packs_rewritten", r->packs_rewritten},
+                      {"packs_merged", r->packs_merged},
+                      {"packs_written", r->packs_written},
                       {"orphan_files_deleted", r->orphan_files_deleted},
-                      {"bytes_reclaimed", r->bytes_reclaimed}, {"bytes_copied", r->bytes_copied}}
-                     .dump() << "\n";
+                      {"bytes_reclaimed", r->bytes_reclaimed},
+                      {"bytes_copied", r->bytes_copied},
+                      {"rewrites_skipped", r->rewrites_skipped}}
+                     .dump()
+              << "\n";
   } else {
     std::string rewrote = std::to_string(r->packs_rewritten) + " rewritten";
     if (r->packs_rewritten) {
@@ -348,6 +355,12 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                 " dead manifests, %" PRIu64 " orphan files\n",
                 r->dry_run ? "[dry run] would have " : "", HumanBytes(r->bytes_reclaimed).c_str(),
                 r->packs_deleted, rewrote.c_str(), r->dead_chunks, r->dead_manifests, r->orphan_files_deleted);
+  }
+  if (!r->rewrites_skipped.empty()) {
+    std::fprintf(stderr,
+                 "artifact-store: gc: no room to rewrite or merge packs, so only packs with no "
+                 "live data were deleted; run gc again once there is room (%s)\n",
+                 r->rewrites_skipped.c_str());
   }
   return 0;
 }

@@ -82,6 +82,12 @@ class BackgroundGc {
       if (!r.ok()) {
         totals_->failures++;
         std::fprintf(stderr, "artifact-store: background gc: %s\n", r.status().ToString().c_str());
+      } else if (!r->rewrites_skipped.empty()) {
+        std::fprintf(stderr,
+                     "artifact-store: background gc: no room to rewrite packs; deleted those "
+                     "with no live data, %llu bytes (%s)\n",
+                     static_cast<unsigned long long>(r->bytes_reclaimed),
+                     r->rewrites_skipped.c_str());
       } else if (r->bytes_reclaimed || r->uploads_expired || r->packs_merged) {
         std::fprintf(stderr,
                      "artifact-store: gc reclaimed %llu bytes, merged %llu small packs into %llu, "

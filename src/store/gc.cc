@@ -33,12 +33,27 @@ uint64_t LiveBytes(const std::vector<Rec>& recs) {
 }
 }  // namespace
 
+// A full file system is when gc is needed most, and a rewrite or merge needs
+// room for its copies before it frees the old packs. Packs with no live frame
+// need none: when the copies do not fit, a second pass deletes just those.
+Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progress) {
+  std::lock_guard<std::mutex> gc_lock(gc_mu_);
+  auto r = GcPass(options, progress);
+  if (r.ok() || r.status().code() != Code::kNoSpace || options.dry_run) return r;
+  GcOptions delete_only = options;
+  delete_only.rewrite_threshold = 0;
+  delete_only.merge_below = 0;
+  auto again = GcPass(delete_only, progress);
+  if (again.ok()) again->rewrites_skipped = r.status().message();
+  return again;
+}
+
 // Mark and sweep (DESIGN contract 9). The mark and the lease check run under
 // the commit lock, so no put commits in between; the copying of live frames
 // runs without it; the index update takes it again briefly. Files are deleted
-// only after the transaction that stops naming them has committed.
-Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progress) {
-  std::lock_guard<std::mutex> gc_lock(gc_mu_);
+// only after the transaction that stops naming them has committed. Called
+// with gc_mu_ held.
+Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& progress) {
   GcReport rep;
   rep.dry_run = options.dry_run;
   std::vector<PackRow> packs;
@@ -237,6 +252,19 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
   }
 
   Metadata::GcCommit commit;
+  // New packs sealed for the copies are named by nothing until CommitGc: if
+  // this pass fails before it, they go (on a full disk they are what filled it).
+  struct Unnamed {
+    ~Unnamed() {
+      if (!armed) return;
+      for (const SealedPack& p : commit->new_packs) {
+        if (!p.name.empty()) s->env_->RemoveFile(PackPath(s->packs_dir_, p.name)).IgnoreError();
+      }
+    }
+    StoreImpl* s;
+    Metadata::GcCommit* commit;
+    bool armed = true;
+  } unnamed{this, &commit};
   std::vector<std::string> delete_files;
   // One open output pack per domain: live frames of every dropped pack of
   // the domain go there, a new one started at the target size, so many
@@ -328,6 +356,7 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     std::unique_lock<std::shared_mutex> l(commit_mu_);
     AS_RETURN_IF_ERROR(meta_->CommitGc(commit));
   }
+  unnamed.armed = false;
   if (!options.dry_run) {
     for (int64_t id : commit.dead_packs) ForgetReader(id);
     for (const std::string& name : delete_files) {

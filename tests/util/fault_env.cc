@@ -45,9 +45,9 @@ class FaultWritableFile final : public WritableFile {
   std::shared_ptr<FaultEnv::FileState> state_;
 };
 
-void FaultEnv::FailAfter(Op op, int n, std::string path_contains) {
+void FaultEnv::FailAfter(Op op, int n, std::string path_contains, Code code) {
   std::lock_guard<std::mutex> l(mu_);
-  faults_[op] = Fault{true, n, std::move(path_contains)};
+  faults_[op] = Fault{true, n, std::move(path_contains), code};
 }
 
 void FaultEnv::ClearFaults() {
@@ -72,8 +72,8 @@ Status FaultEnv::MaybeFail(Op op, const std::string& path) {
   f.armed = false;
   fired_++;
   static const char* kNames[] = {"append", "sync", "syncdir", "rename"};
-  return Status::IOError(std::string("injected ") + kNames[static_cast<int>(op)] +
-                         " failure on " + path);
+  return Status(f.code,
+                std::string("injected ") + kNames[static_cast<int>(op)] + " failure on " + path);
 }
 
 Result<std::unique_ptr<WritableFile>> FaultEnv::NewWritableFile(const std::string& path,

@@ -15,7 +15,8 @@
 // I/O) are left alone.
 //
 // Faults: FailAfter(kind, n) makes the n-th (1-based) later call of that kind
-// fail with IOError; an optional path substring restricts which calls count.
+// fail with IOError (or the code given, e.g. kNoSpace for a full disk); an
+// optional path substring restricts which calls count.
 #pragma once
 
 #include <functional>
@@ -35,7 +36,7 @@ class FaultEnv final : public Env {
   explicit FaultEnv(Env* base = Env::Default()) : base_(base) {}
 
   // Arms a one-shot fault: the n-th matching call of `op` from now fails.
-  void FailAfter(Op op, int n, std::string path_contains = "");
+  void FailAfter(Op op, int n, std::string path_contains = "", Code code = Code::kIOError);
   void ClearFaults();
   // How many faults have fired so far.
   int faults_fired() const;
@@ -96,6 +97,7 @@ class FaultEnv final : public Env {
     bool armed = false;
     int countdown = 0;
     std::string path_contains;
+    Code code = Code::kIOError;
   };
   std::map<Op, Fault> faults_;
   int fired_ = 0;

@@ -235,6 +235,10 @@ struct GcReport {
   uint64_t bytes_reclaimed = 0;  // pack bytes freed (net of rewritten copies)
   uint64_t bytes_copied = 0;
   bool dry_run = false;
+  // Set when the file system had no room for the copies of rewritten and
+  // merged packs: only packs with no live frame were deleted (they need no
+  // copy), and this says why the rest was left for a later gc.
+  std::string rewrites_skipped;
 };
 
 struct StoreStats {
