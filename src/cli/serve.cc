@@ -9,11 +9,14 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
+#include "base/idle_pool.h"
 #include "cli/commands.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -37,29 +40,16 @@ Status WriteReadyFile(const std::string& path, const std::string& url) {
   return Status::OK();
 }
 
-// Runs gc every `interval` seconds until stopped. GC runs beside puts and
-// gets (leases keep what they use); a failure is reported and retried later.
-class BackgroundGc {
+// Runs `fn` every `period` on a thread of its own until destroyed (a period
+// of 0: never). The destructor waits for a run in progress.
+class Every {
  public:
-  // What the runs did, for /metrics (shared: a scrape may outlive this).
-  struct Totals {
-    std::atomic<uint64_t> runs{0}, failures{0}, bytes_reclaimed{0}, packs_merged{0};
-  };
-
-  BackgroundGc(Store* store, int64_t interval, Metrics* metrics)
-      : store_(store), interval_(interval), totals_(std::make_shared<Totals>()) {
-    metrics->AddGaugeSource([t = totals_](std::string* out) {
-      Metrics::AppendCounter(out, "as_gc_runs_total", "Background gc runs.", double(t->runs));
-      Metrics::AppendCounter(out, "as_gc_failures_total", "Background gc runs that failed.",
-                             double(t->failures));
-      Metrics::AppendCounter(out, "as_gc_bytes_reclaimed_total", "Pack bytes gc freed.",
-                             double(t->bytes_reclaimed));
-      Metrics::AppendCounter(out, "as_gc_packs_merged_total",
-                             "Small packs gc merged into full-size ones.", double(t->packs_merged));
-    });
-    if (interval_ > 0) thread_ = std::thread([this] { Run(); });
+  Every(std::chrono::seconds period, std::function<void()> fn) : fn_(std::move(fn)) {
+    if (period.count() > 0) thread_ = std::thread([this, period] { Run(period); });
   }
-  ~BackgroundGc() {
+  Every(const Every&) = delete;
+  Every& operator=(const Every&) = delete;
+  ~Every() {
     {
       std::lock_guard<std::mutex> l(mu_);
       stop_ = true;
@@ -69,45 +59,75 @@ class BackgroundGc {
   }
 
  private:
-  void Run() {
+  void Run(std::chrono::seconds period) {
     std::unique_lock<std::mutex> l(mu_);
-    while (!cv_.wait_for(l, std::chrono::seconds(interval_), [this] { return stop_; })) {
+    while (!cv_.wait_for(l, period, [this] { return stop_; })) {
       l.unlock();
-      auto r = store_->Gc(GcOptions{});
-      totals_->runs++;
-      if (r.ok()) {
-        totals_->bytes_reclaimed += r->bytes_reclaimed;
-        totals_->packs_merged += r->packs_merged;
-      }
-      if (!r.ok()) {
-        totals_->failures++;
-        std::fprintf(stderr, "artifact-store: background gc: %s\n", r.status().ToString().c_str());
-      } else if (!r->rewrites_skipped.empty()) {
-        std::fprintf(stderr,
-                     "artifact-store: background gc: no room to rewrite packs; deleted those "
-                     "with no live data, %llu bytes (%s)\n",
-                     static_cast<unsigned long long>(r->bytes_reclaimed),
-                     r->rewrites_skipped.c_str());
-      } else if (r->bytes_reclaimed || r->uploads_expired || r->packs_merged) {
-        std::fprintf(stderr,
-                     "artifact-store: gc reclaimed %llu bytes, merged %llu small packs into %llu, "
-                     "aborted %llu uploads\n",
-                     static_cast<unsigned long long>(r->bytes_reclaimed),
-                     static_cast<unsigned long long>(r->packs_merged),
-                     static_cast<unsigned long long>(r->packs_written),
-                     static_cast<unsigned long long>(r->uploads_expired));
-      }
+      fn_();
       l.lock();
+    }
+  }
+  std::function<void()> fn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: started once the rest is built
+};
+
+// Runs gc every `interval` seconds. GC runs beside puts and gets (leases keep
+// what they use); a failure is reported and retried at the next run.
+class BackgroundGc {
+ public:
+  // What the runs did, for /metrics (shared: a scrape may outlive this).
+  struct Totals {
+    std::atomic<uint64_t> runs{0}, failures{0}, bytes_reclaimed{0}, packs_merged{0};
+  };
+
+  BackgroundGc(Store* store, int64_t interval, Metrics* metrics)
+      : store_(store), totals_(std::make_shared<Totals>()) {
+    metrics->AddGaugeSource([t = totals_](std::string* out) {
+      Metrics::AppendCounter(out, "as_gc_runs_total", "Background gc runs.", double(t->runs));
+      Metrics::AppendCounter(out, "as_gc_failures_total", "Background gc runs that failed.",
+                             double(t->failures));
+      Metrics::AppendCounter(out, "as_gc_bytes_reclaimed_total", "Pack bytes gc freed.",
+                             double(t->bytes_reclaimed));
+      Metrics::AppendCounter(out, "as_gc_packs_merged_total",
+                             "Small packs gc merged into full-size ones.", double(t->packs_merged));
+    });
+    every_.emplace(std::chrono::seconds(interval), [this] { RunOnce(); });
+  }
+
+ private:
+  void RunOnce() {
+    auto r = store_->Gc(GcOptions{});
+    totals_->runs++;
+    if (r.ok()) {
+      totals_->bytes_reclaimed += r->bytes_reclaimed;
+      totals_->packs_merged += r->packs_merged;
+    }
+    if (!r.ok()) {
+      totals_->failures++;
+      std::fprintf(stderr, "artifact-store: background gc: %s\n", r.status().ToString().c_str());
+    } else if (!r->rewrites_skipped.empty()) {
+      std::fprintf(stderr,
+                   "artifact-store: background gc: no room to rewrite packs; deleted those "
+                   "with no live data, %llu bytes (%s)\n",
+                   static_cast<unsigned long long>(r->bytes_reclaimed),
+                   r->rewrites_skipped.c_str());
+    } else if (r->bytes_reclaimed || r->uploads_expired || r->packs_merged) {
+      std::fprintf(stderr,
+                   "artifact-store: gc reclaimed %llu bytes, merged %llu small packs into %llu, "
+                   "aborted %llu uploads\n",
+                   static_cast<unsigned long long>(r->bytes_reclaimed),
+                   static_cast<unsigned long long>(r->packs_merged),
+                   static_cast<unsigned long long>(r->packs_written),
+                   static_cast<unsigned long long>(r->uploads_expired));
     }
   }
 
   Store* store_;
-  int64_t interval_;
   std::shared_ptr<Totals> totals_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  std::optional<Every> every_;  // last: stopped first
 };
 
 }  // namespace
@@ -157,6 +177,9 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
       &metrics);
   if (!server.ok()) return Fail(server.status());
   BackgroundGc gc(store->get(), a.gc_interval, &metrics);
+  // After a burst the buffer and compressor pools hold ~112 MiB idle; give
+  // back what nobody took again within a minute.
+  Every trim(std::chrono::seconds(30), [] { TrimIdlePools(std::chrono::seconds(60)); });
   std::fprintf(stderr, "artifact-store: serving %s on %s (%d connections at once)\n",
                g.store.c_str(), (*server)->url().c_str(), a.threads);
   if (!a.ready_file.empty()) {

@@ -47,5 +47,27 @@ TEST(IdlePool, TakesBackByKeyAndKeepsWithinTheBudget) {
   EXPECT_EQ(pool.Take(1), nullptr);
 }
 
+// Trimming destroys what has been idle long enough, in every pool, and
+// returns the budget it held; what was given back later stays.
+TEST(IdlePool, TrimDestroysWhatHasBeenIdleLongEnough) {
+  int live = 0;
+  IdlePool<std::unique_ptr<Tracked>> a(100), b(100);
+  a.Give(1, 10, std::make_unique<Tracked>(&live, 1));
+  b.Give(1, 20, std::make_unique<Tracked>(&live, 2));
+  EXPECT_EQ(TrimIdlePools(std::chrono::hours(1)), 0u) << "nothing idle for an hour";
+  EXPECT_EQ(live, 2);
+  const auto cut = IdleClock::now();
+  a.Give(2, 30, std::make_unique<Tracked>(&live, 3));  // given back after the cut
+  EXPECT_EQ(a.TrimGivenBefore(cut), 10u);
+  EXPECT_EQ(live, 2);
+  EXPECT_EQ(a.Take(1), nullptr) << "trimmed";
+  // (>=: other tests of this process may have left objects in the store's pools)
+  EXPECT_GE(TrimIdlePools(std::chrono::seconds(0)), 50u) << "b's and a's later one";
+  EXPECT_EQ(live, 0);
+  // The budget is free again.
+  a.Give(1, 100, std::make_unique<Tracked>(&live, 4));
+  EXPECT_EQ(live, 1);
+}
+
 }  // namespace
 }  // namespace as
