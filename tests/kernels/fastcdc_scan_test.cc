@@ -15,25 +15,17 @@
 #include "kernels/kernels.h"
 #include "seed.h"
 #include "test_util.h"
+#include "variants.h"
 
 namespace as {
 namespace {
 
-using Fn = size_t (*)(const FastcdcScanParams&, const uint8_t*, size_t, uint64_t*);
-struct Variant {
-  std::string name;
-  Fn fn;
-};
+using Fn = FastcdcCutFn;
+using Variant = testing::Variant<Fn>;
 
 std::vector<Variant> Variants() {
-  std::vector<Variant> v = {{"portable", &FastcdcCutPortable}};
-  CpuFeatures host = DetectCpu();
-  for (CpuTier t : {CpuTier::kPortable, CpuTier::kSse42, CpuTier::kAvx2, CpuTier::kAvx512}) {
-    if (!HasTier(host, t)) continue;
-    KernelTable k = MakeKernelTable(CapToTier(host, t));
-    v.push_back({std::string("table@") + TierName(t) + ":" + k.fastcdc_name, k.fastcdc_cut});
-  }
-  return v;
+  return testing::KernelVariants<Fn>("portable", &FastcdcCutPortable, FastcdcVariants(DetectCpu()),
+                                     &KernelTable::fastcdc_cut, &KernelTable::fastcdc_name);
 }
 
 // Small sizes so that every branch (n <= min, min < n < avg, avg <= n < max,

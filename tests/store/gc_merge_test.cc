@@ -74,6 +74,20 @@ class GcMergeTest : public as::testing::TempStoreTest {
     EXPECT_TRUE(g.ok()) << g.status().ToString();
     return g.ok() ? *g : GcReport{};
   }
+  // The store again, over `env` (a FaultEnv).
+  void ReopenWith(Env* env) {
+    store_.reset();
+    auto s = Store::Open(dir_, Options(env));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  // n objects of 40 KB, incompressible: a small pack each.
+  std::vector<Obj> PutSmalls(int n, const std::string& prefix) {
+    std::vector<Obj> v;
+    for (int i = 0; i < n; i++)
+      v.push_back(PutSmall(kDefaultTenant, prefix + std::to_string(i), 40000));
+    return v;
+  }
   uint64_t Packs() {
     auto st = store_->Stats();
     EXPECT_TRUE(st.ok());
@@ -137,12 +151,9 @@ TEST_F(GcMergeTest, SmallPacksOfEachDomainBecomeOne) {
 }
 
 TEST_F(GcMergeTest, MergedOutputRollsOverAtTheTargetSize) {
-  std::vector<Obj> live;
   // 30 packs of ~40 KiB (incompressible): 1.2 MB in all, so at least four
   // new packs of about 256 KiB.
-  for (int i = 0; i < 30; i++) {
-    live.push_back(PutSmall(kDefaultTenant, "r" + std::to_string(i), 40000));
-  }
+  std::vector<Obj> live = PutSmalls(30, "r");
   GcReport g = Gc();
   EXPECT_EQ(g.packs_merged, 30u);
   EXPECT_GE(g.packs_written, 4u);
@@ -222,18 +233,9 @@ TEST_F(GcMergeTest, DedupAgainstADeadChunkAfterTheListingKeepsIt) {
 // orphan grace period). The next gc with room does the merge.
 TEST_F(GcMergeTest, OutOfSpaceDeletesWhatNeedsNoCopy) {
   FaultEnv env;
-  store_.reset();
-  auto s = Store::Open(dir_, Options(&env));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  store_ = std::move(s).value();
-  std::vector<Obj> live;
-  for (int i = 0; i < 30; i++) {
-    live.push_back(PutSmall(kDefaultTenant, "r" + std::to_string(i), 40000));
-  }
-  for (int i = 0; i < 5; i++) {
-    Obj dead = PutSmall(kDefaultTenant, "d" + std::to_string(i), 40000);
-    ASSERT_TRUE(store_->Remove(dead.name).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(ReopenWith(&env));
+  std::vector<Obj> live = PutSmalls(30, "r");
+  for (const Obj& dead : PutSmalls(5, "d")) ASSERT_TRUE(store_->Remove(dead.name).ok());
   ASSERT_EQ(Packs(), 35u);
   // The second output pack's sync (ENOSPC can come from a sync, when the
   // file system allocates late): the first output pack is sealed by then.
@@ -267,14 +269,8 @@ class GcMergeFaultTest : public GcMergeTest,
 TEST_P(GcMergeFaultTest, FailedMergeLosesNothing) {
   const auto [op, nth] = GetParam();
   FaultEnv env;
-  store_.reset();
-  auto s = Store::Open(dir_, Options(&env));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  store_ = std::move(s).value();
-  std::vector<Obj> live;
-  for (int i = 0; i < 30; i++) {
-    live.push_back(PutSmall(kDefaultTenant, "r" + std::to_string(i), 40000));
-  }
+  ASSERT_NO_FATAL_FAILURE(ReopenWith(&env));
+  std::vector<Obj> live = PutSmalls(30, "r");
   env.FailAfter(op, nth, "/packs/");
   GcOptions go;
   go.grace_seconds = 0;
@@ -287,9 +283,7 @@ TEST_P(GcMergeFaultTest, FailedMergeLosesNothing) {
 
   store_.reset();
   ASSERT_TRUE(env.DropUnsyncedData().ok());
-  s = Store::Open(dir_, Options(&env));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  store_ = std::move(s).value();
+  ASSERT_NO_FATAL_FAILURE(ReopenWith(&env));
   ExpectReads(live);
   GcReport again = Gc();  // also sweeps any pack the failed run sealed
   EXPECT_EQ(again.packs_merged, 30u);
