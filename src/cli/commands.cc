@@ -29,6 +29,7 @@ Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create,
   StoreOptions o;
   o.create_if_missing = create;
   o.recreate_missing_metadata = repair;
+  o.reserve_bytes = kReserveBytes;
   if (params) o.chunker = *params;
   if (pack_size) o.pack_target_size = pack_size;
   if (!g.cpu.empty()) {
@@ -341,7 +342,8 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                       {"orphan_files_deleted", r->orphan_files_deleted},
                       {"bytes_reclaimed", r->bytes_reclaimed},
                       {"bytes_copied", r->bytes_copied},
-                      {"rewrites_skipped", r->rewrites_skipped}}
+                      {"rewrites_skipped", r->rewrites_skipped},
+                      {"reserve_released", r->reserve_released}}
                      .dump()
               << "\n";
   } else {
@@ -355,6 +357,13 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                 " dead manifests, %" PRIu64 " orphan files\n",
                 r->dry_run ? "[dry run] would have " : "", HumanBytes(r->bytes_reclaimed).c_str(),
                 r->packs_deleted, rewrote.c_str(), r->dead_chunks, r->dead_manifests, r->orphan_files_deleted);
+  }
+  if (r->reserve_released) {
+    std::fprintf(stderr,
+                 "artifact-store: gc: the file system was full to the last block: released the "
+                 "store's %s reserve (%s/RESERVE) to commit; it is made again once four times "
+                 "that is free\n",
+                 HumanBytes(kReserveBytes).c_str(), g.store.c_str());
   }
   if (!r->rewrites_skipped.empty()) {
     std::fprintf(stderr,

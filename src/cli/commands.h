@@ -13,6 +13,9 @@ namespace as::cli {
 
 inline constexpr int kExitError = 1;
 inline constexpr int kExitDamaged = 3;
+// The store's reserve (StoreOptions::reserve_bytes): what `rm` and `gc` spend
+// when the file system is full to the last block.
+inline constexpr uint64_t kReserveBytes = 16 << 20;
 
 struct Globals {
   std::string store = "./data";

@@ -108,6 +108,11 @@ class BackgroundGc {
     if (!r.ok()) {
       totals_->failures++;
       std::fprintf(stderr, "artifact-store: background gc: %s\n", r.status().ToString().c_str());
+    } else if (r->reserve_released) {
+      std::fprintf(stderr,
+                   "artifact-store: background gc: the file system was full to the last block: "
+                   "released the store's reserve (RESERVE) to commit; %llu bytes freed\n",
+                   static_cast<unsigned long long>(r->bytes_reclaimed));
     } else if (!r->rewrites_skipped.empty()) {
       std::fprintf(stderr,
                    "artifact-store: background gc: no room to rewrite packs; deleted those "

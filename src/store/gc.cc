@@ -39,12 +39,21 @@ uint64_t LiveBytes(const std::vector<Rec>& recs) {
 Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progress) {
   std::lock_guard<std::mutex> gc_lock(gc_mu_);
   auto r = GcPass(options, progress);
+  if (r.ok() && !options.dry_run) KeepReserve();  // if it was spent and there is room again
   if (r.ok() || r.status().code() != Code::kNoSpace || options.dry_run) return r;
   GcOptions delete_only = options;
   delete_only.rewrite_threshold = 0;
   delete_only.merge_below = 0;
   auto again = GcPass(delete_only, progress);
-  if (again.ok()) again->rewrites_skipped = r.status().message();
+  bool released = false;
+  if (!again.ok() && again.status().code() == Code::kNoSpace && ReleaseReserve()) {
+    // Full to the last block: not even the deletions could commit.
+    released = true;
+    again = GcPass(delete_only, progress);
+  }
+  if (!again.ok()) return again;
+  again->rewrites_skipped = r.status().message();
+  again->reserve_released = released;
   return again;
 }
 

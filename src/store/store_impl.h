@@ -229,6 +229,13 @@ class StoreImpl final : public Store {
 
   std::unique_ptr<GroupCommit> group_;  // small puts' shared commits
 
+  // The reserve (StoreOptions::reserve_bytes; reserve.cc). KeepReserve makes
+  // the file if it is missing (once released, only with four times its size
+  // free); ReleaseReserve deletes it: true if there was one to delete.
+  std::mutex reserve_mu_;
+  void KeepReserve();
+  bool ReleaseReserve();
+
   // Tests: called by Gc, without the commit lock, with "marked" after its
   // mark of the roots it read and "listed" after it listed the index.
   std::function<void(const std::string& where)> gc_hook_;

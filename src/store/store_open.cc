@@ -138,6 +138,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   s->lock_ = std::move(lock);
   s->meta_ = std::move(meta);
   AS_RETURN_IF_ERROR(s->LoadFilter());
+  s->KeepReserve();
   return s;
 }
 
@@ -236,6 +237,11 @@ Result<StoreStats> StoreImpl::Stats() {
 
 Status StoreImpl::Remove(const ObjectName& name) {
   Status s = meta_->RemoveName(name.tenant, name.bucket, name.key);
+  // Removing is how room is made: on a file system full to the last block,
+  // spend the reserve on it.
+  if (s.code() == Code::kNoSpace && ReleaseReserve()) {
+    s = meta_->RemoveName(name.tenant, name.bucket, name.key);
+  }
   if (s.code() == Code::kNotFound) {
     return Status::NotFound("no artifact named " + name.ToString());
   }

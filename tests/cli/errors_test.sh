@@ -141,25 +141,30 @@ test_lost_metadata_is_rebuilt_from_packs() {
   as put "$TMP/a" --name b/again --json 2>/dev/null | grep -q '"new_chunks":0' || fail "dedup after repair"
 }
 
-# A full file system (a 64 MiB tmpfs: needs root). A put that does not fit
-# fails naming the device's error and the pack file, leaves no pack file
-# behind and changes no name. gc, whose merge of the live packs does not fit
-# either, still deletes the dead pack (which needs no copy) and says why it
-# did no more; the next gc merges, and the put fits.
-test_full_disk_loses_nothing() {
+# with_tmpfs SIZE FN: runs FN with a store directory on a tmpfs of SIZE
+# mounted at $TMP/fs (fs runs the CLI on it), then unmounts. Skips (77)
+# without root.
+with_tmpfs() {
   mkdir -p "$TMP/fs"
-  if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o size=64m tmpfs "$TMP/fs" 2>/dev/null; then
-    echo "needs root, to mount a 64 MiB tmpfs"
+  if [ "$(id -u)" != 0 ] || ! mount -t tmpfs -o "size=$1" tmpfs "$TMP/fs" 2>/dev/null; then
+    echo "needs root, to mount a $1 tmpfs"
     return 77
   fi
   local rc=0
-  full_disk_steps || rc=1
+  "$2" || rc=1
   umount "$TMP/fs" || rc=1
   return $rc
 }
+fs() { "$AS_BIN" -s "$TMP/fs/store" "$@"; }
+fill_fs() { dd if=/dev/zero of="$TMP/fs/filler" bs=1M 2>/dev/null; true; }
 
+# A full file system. A put that does not fit fails naming the device's
+# error and the pack file, leaves no pack file behind and changes no name.
+# gc, whose merge of the live packs does not fit either, still deletes the
+# dead pack (which needs no copy) and says why it did no more; the next gc
+# merges, and the put fits.
+test_full_disk_loses_nothing() { with_tmpfs 80m full_disk_steps; }
 full_disk_steps() {
-  fs() { "$AS_BIN" -s "$TMP/fs/store" "$@"; }
   fs init >/dev/null || return 1
   rand_file "$TMP/a1" 10000000 31
   rand_file "$TMP/a2" 10000000 32
@@ -180,5 +185,36 @@ full_disk_steps() {
   expect_in "$(cat "$TMP/gc.out")" "2 rewritten into 1" || return 1
   fs put "$TMP/big" --name b/big >/dev/null 2>&1 || { fail "put after gc"; return 1; }
   for n in a1 a2 big; do fs get b/$n | cmp -s - "$TMP/$n" || { fail "b/$n differs"; return 1; }; done
+  fs verify --full >/dev/null || { fail "verify --full"; return 1; }
+}
+
+# Full to the last block (a filler file takes what the store left): the
+# metadata database cannot even log a delete. gc and rm then spend the
+# store's 16 MiB reserve (DIR/RESERVE) and succeed; the reserve comes back
+# once there is room.
+test_full_to_the_last_block_gc_and_rm_spend_the_reserve() { with_tmpfs 100m last_block_steps; }
+last_block_steps() {
+  fs init >/dev/null || return 1
+  [ "$(stat -c %s "$TMP/fs/store/RESERVE")" = 16777216 ] || { fail "no 16 MiB reserve after init"; return 1; }
+  rand_file "$TMP/a" 20000000 51
+  rand_file "$TMP/c" 20000000 52
+  rand_file "$TMP/b" 1000000 53
+  for n in a c b; do fs put "$TMP/$n" --name b/$n >/dev/null 2>&1 || { fail "put $n"; return 1; }; done
+  fs rm b/c >/dev/null || return 1
+  fill_fs
+  fs gc >"$TMP/gc.out" 2>"$TMP/gc.err" || { fail "gc on a full disk: $(cat "$TMP/gc.err")"; return 1; }
+  expect_in "$(cat "$TMP/gc.err")" "released the store's 16.0 MiB reserve" || return 1
+  expect_in "$(cat "$TMP/gc.out")" "1 packs deleted" || return 1
+  [ ! -e "$TMP/fs/store/RESERVE" ] || { fail "the reserve is still there"; return 1; }
+  rm -f "$TMP/fs/filler"
+  fs ls >/dev/null || return 1
+  [ -e "$TMP/fs/store/RESERVE" ] || { fail "the reserve was not made again with room free"; return 1; }
+  fill_fs
+  fs rm b/a >/dev/null 2>"$TMP/rm.err" || { fail "rm on a full disk: $(cat "$TMP/rm.err")"; return 1; }
+  [ ! -e "$TMP/fs/store/RESERVE" ] || { fail "rm did not spend the reserve"; return 1; }
+  fs gc >/dev/null 2>&1 || { fail "gc after rm"; return 1; }
+  names=$(fs ls | awk '{print $NF}' | tr '\n' ' ')
+  [ "$names" = "b/b " ] || { fail "names: $names"; return 1; }
+  fs get b/b | cmp -s - "$TMP/b" || { fail "b/b differs"; return 1; }
   fs verify --full >/dev/null || { fail "verify --full"; return 1; }
 }

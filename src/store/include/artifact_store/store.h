@@ -88,6 +88,13 @@ struct StoreOptions {
   // the manifests, names from their hints). Without this, a missing database
   // is an error that says to run `repair --reindex`.
   bool recreate_missing_metadata = false;
+  // Room kept for freeing room: a file (DIR/RESERVE) of this many bytes.
+  // On a file system full to the last block even `rm` fails (the metadata
+  // database cannot write its log); then Remove and Gc delete the reserve
+  // and try again. It is made again (at open, or after a gc) once the file
+  // system has four times its size free. 0: none (the CLI and `serve` keep
+  // 16 MiB).
+  uint64_t reserve_bytes = 0;
 };
 
 // Pulls bytes: fills buf[0..cap) and returns how many, 0 at end of input.
@@ -239,6 +246,9 @@ struct GcReport {
   // merged packs: only packs with no live frame were deleted (they need no
   // copy), and this says why the rest was left for a later gc.
   std::string rewrites_skipped;
+  // The file system was full to the last block: gc deleted the store's
+  // reserve (StoreOptions::reserve_bytes) to be able to commit.
+  bool reserve_released = false;
 };
 
 struct StoreStats {
