@@ -36,33 +36,41 @@ uint64_t LiveBytes(const std::vector<Rec>& recs) {
 // A full file system is when gc is needed most, and a rewrite or merge needs
 // room for its copies before it frees the old packs. Packs with no live frame
 // need none: when the copies do not fit, a second pass deletes just those.
+// Full to the last block, not even the deletions can commit (SQLite has no
+// room for its log): then the store's reserve is spent on them.
 Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progress) {
   std::lock_guard<std::mutex> gc_lock(gc_mu_);
-  auto r = GcPass(options, progress);
+  bool copies = false;
+  auto r = GcPass(options, progress, &copies);
   if (r.ok() && !options.dry_run) KeepReserve();  // if it was spent and there is room again
   if (r.ok() || r.status().code() != Code::kNoSpace || options.dry_run) return r;
-  GcOptions delete_only = options;
-  delete_only.rewrite_threshold = 0;
-  delete_only.merge_below = 0;
-  auto again = GcPass(delete_only, progress);
-  bool released = false;
-  if (!again.ok() && again.status().code() == Code::kNoSpace && ReleaseReserve()) {
-    // Full to the last block: not even the deletions could commit.
-    released = true;
-    again = GcPass(delete_only, progress);
+  GcOptions next = options;
+  std::string skipped;
+  if (copies) {
+    next.rewrite_threshold = 0;
+    next.merge_below = 0;
+    skipped = r.status().message();
+    r = GcPass(next, progress, nullptr);
   }
-  if (!again.ok()) return again;
-  again->rewrites_skipped = r.status().message();
-  again->reserve_released = released;
-  return again;
+  bool released = false;
+  if (!r.ok() && r.status().code() == Code::kNoSpace && ReleaseReserve()) {
+    released = true;
+    r = GcPass(next, progress, nullptr);
+  }
+  if (!r.ok()) return r;
+  r->rewrites_skipped = skipped;
+  r->reserve_released = released;
+  return r;
 }
 
 // Mark and sweep (DESIGN contract 9). The mark and the lease check run under
 // the commit lock, so no put commits in between; the copying of live frames
 // runs without it; the index update takes it again briefly. Files are deleted
 // only after the transaction that stops naming them has committed. Called
-// with gc_mu_ held.
-Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& progress) {
+// with gc_mu_ held. *copies (if given): whether it chose packs to rewrite or
+// merge, which needs room for their live frames.
+Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& progress,
+                                   bool* copies) {
   GcReport rep;
   rep.dry_run = options.dry_run;
   std::vector<PackRow> packs;
@@ -199,6 +207,9 @@ Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& pro
       if (s.first.size() + s.second < 2) continue;
       drop.insert(s.first.begin(), s.first.end());
       merged.insert(s.first.begin(), s.first.end());
+    }
+    for (const PackRow& p : packs) {
+      if (copies && drop.count(p.id) && LiveBytes(by_pack[p.id]) > 0) *copies = true;
     }
     // Chunks a running put has deduplicated against stay. Dead chunks of the
     // packs GC will drop leave the filter now, so no later put dedups against

@@ -55,9 +55,10 @@ class StoreImpl final : public Store {
   Status Remove(const ObjectName& name) override;
   Result<VerifyReport> Verify(bool full, const Progress& progress) override;
   Result<GcReport> Gc(const GcOptions& options, const Progress& progress) override;
-  // One mark and sweep (gc.cc); Gc runs a second one, deleting only, when
-  // the first has no room for its copies.
-  Result<GcReport> GcPass(const GcOptions& options, const Progress& progress);
+  // One mark and sweep (gc.cc); Gc runs another, deleting only, when the
+  // first has no room for its copies, and spends the reserve if even that
+  // cannot commit.
+  Result<GcReport> GcPass(const GcOptions& options, const Progress& progress, bool* copies);
   Result<StoreStats> Stats() override;
   StoreCounters Counters() const override;  // group_commit.cc
   Result<ReindexReport> Reindex(const Progress& progress) override;
