@@ -379,12 +379,24 @@ int CmdStats(const Globals& g, bool as_json) {
   if (!st.ok()) return Fail(st.status());
   auto s = (*st)->Stats();
   if (!s.ok()) return Fail(s.status());
+  auto space = (*st)->Space();
+  if (!space.ok()) return Fail(space.status());
   if (as_json) {
-    std::cout << json{{"logical_bytes", s->logical_bytes}, {"unique_bytes", s->unique_bytes},
-                      {"stored_bytes", s->stored_bytes}, {"dedup_ratio", s->dedup_ratio()},
-                      {"compression_ratio", s->compression_ratio()}, {"names", s->names},
-                      {"manifests", s->manifests}, {"chunks", s->unique_chunks},
-                      {"packs", s->packs}, {"pack_bytes", s->pack_bytes}}.dump() << "\n";
+    std::cout << json{{"logical_bytes", s->logical_bytes},
+                      {"unique_bytes", s->unique_bytes},
+                      {"stored_bytes", s->stored_bytes},
+                      {"dedup_ratio", s->dedup_ratio()},
+                      {"compression_ratio", s->compression_ratio()},
+                      {"names", s->names},
+                      {"manifests", s->manifests},
+                      {"chunks", s->unique_chunks},
+                      {"packs", s->packs},
+                      {"pack_bytes", s->pack_bytes},
+                      {"fs_size_bytes", space->fs_size_bytes},
+                      {"fs_free_bytes", space->fs_free_bytes},
+                      {"reserve_bytes", space->reserve_bytes}}
+                     .dump()
+              << "\n";
     return 0;
   }
   std::printf("logical bytes:     %" PRIu64 " (%s) in %" PRIu64 " names\n", s->logical_bytes,
@@ -396,6 +408,13 @@ int CmdStats(const Globals& g, bool as_json) {
   std::printf("dedup ratio:       %s\n", Ratio(s->dedup_ratio()).c_str());
   std::printf("compression ratio: %s\n", Ratio(s->compression_ratio()).c_str());
   std::printf("packs:             %" PRIu64 " (%s)\n", s->packs, HumanBytes(s->pack_bytes).c_str());
+  std::printf("file system:       %s free of %s\n", HumanBytes(space->fs_free_bytes).c_str(),
+              HumanBytes(space->fs_size_bytes).c_str());
+  std::printf(
+      "reserve:           %s\n",
+      space->reserve_bytes
+          ? HumanBytes(space->reserve_bytes).c_str()
+          : "none (spent on a full disk, or no room for it; made again once there is room)");
   return 0;
 }
 

@@ -488,6 +488,16 @@ void S3Api::AddStoreGauges(Store* store, Metrics* metrics) {
                          s->compression_ratio());
     Metrics::AppendGauge(out, "as_store_packs", "Sealed pack files.", double(s->packs));
     Metrics::AppendGauge(out, "as_store_names", "Live names.", double(s->names));
+    if (auto space = store->Space(); space.ok()) {
+      Metrics::AppendGauge(out, "as_store_fs_size_bytes", "Size of the store's file system.",
+                           double(space->fs_size_bytes));
+      Metrics::AppendGauge(out, "as_store_fs_free_bytes",
+                           "Bytes free on the store's file system (for this process).",
+                           double(space->fs_free_bytes));
+      Metrics::AppendGauge(out, "as_store_reserve_bytes",
+                           "The store's reserve for freeing a full disk; 0 once spent.",
+                           double(space->reserve_bytes));
+    }
     const StoreCounters c = store->Counters();
     Metrics::AppendCounter(out, "as_store_group_commits_total",
                            "Shared-pack commits of small puts (one fsync and transaction each).",

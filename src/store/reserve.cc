@@ -5,6 +5,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <vector>
 
 #include "store/store_impl.h"
@@ -52,6 +53,18 @@ void StoreImpl::KeepReserve() {
     return;
   }
   meta_->SetMeta(kReleasedKey, "0").IgnoreError();
+}
+
+Result<StoreSpace> StoreImpl::Space() {
+  struct statvfs v {};
+  if (::statvfs(dir_.c_str(), &v) != 0) return Status::FromErrno("statvfs " + dir_, errno);
+  StoreSpace s;
+  s.fs_size_bytes = uint64_t(v.f_blocks) * v.f_frsize;
+  s.fs_free_bytes = uint64_t(v.f_bavail) * v.f_frsize;
+  std::lock_guard<std::mutex> l(reserve_mu_);
+  auto size = env_->FileSize(dir_ + "/" + kReserveFile);
+  s.reserve_bytes = size.ok() ? *size : 0;
+  return s;
 }
 
 bool StoreImpl::ReleaseReserve() {

@@ -61,6 +61,7 @@ class StoreImpl final : public Store {
   Result<GcReport> GcPass(const GcOptions& options, const Progress& progress, bool* copies);
   Result<StoreStats> Stats() override;
   StoreCounters Counters() const override;  // group_commit.cc
+  Result<StoreSpace> Space() override;      // reserve.cc
   Result<ReindexReport> Reindex(const Progress& progress) override;
 
   Status GetFoundSpans(const std::string& tenant, const ArtifactInfo& info,

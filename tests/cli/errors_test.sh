@@ -196,6 +196,7 @@ test_full_to_the_last_block_gc_and_rm_spend_the_reserve() { with_tmpfs 100m last
 last_block_steps() {
   fs init >/dev/null || return 1
   [ "$(stat -c %s "$TMP/fs/store/RESERVE")" = 16777216 ] || { fail "no 16 MiB reserve after init"; return 1; }
+  expect_in "$(fs stats --json)" '"reserve_bytes":16777216' || return 1
   rand_file "$TMP/a" 20000000 51
   rand_file "$TMP/c" 20000000 52
   rand_file "$TMP/b" 1000000 53
@@ -213,6 +214,7 @@ last_block_steps() {
   fill_fs
   fs rm b/a >/dev/null 2>"$TMP/rm.err" || { fail "rm on a full disk: $(cat "$TMP/rm.err")"; return 1; }
   [ ! -e "$TMP/fs/store/RESERVE" ] || { fail "rm did not spend the reserve"; return 1; }
+  expect_in "$(fs stats --json)" '"reserve_bytes":0' || return 1
   fs gc >/dev/null 2>&1 || { fail "gc after rm"; return 1; }
   names=$(fs ls | awk '{print $NF}' | tr '\n' ' ')
   [ "$names" = "b/b " ] || { fail "names: $names"; return 1; }

@@ -279,6 +279,33 @@ TEST_F(StoreTest, PutGetStatRanges) {
 // last < first (built directly, not through ByteRange::Parse) is not rejected;
 // `hi - lo` underflows and the sink is handed a pointer with a length near
 // 2^64 (an out-of-bounds read).
+// The reserve is made at open when asked for, whole or not at all, and Space
+// reports it with the file system's size and free bytes; without the option
+// there is none.
+TEST_F(StoreTest, ReserveIsKeptAndReported) {
+  MakeDir();
+  StoreOptions o = SmallOptions();
+  o.reserve_bytes = (1 << 20) + 123;
+  ASSERT_NO_FATAL_FAILURE(Open(nullptr, o));
+  auto sp = store_->Space();
+  ASSERT_TRUE(sp.ok()) << sp.status().ToString();
+  EXPECT_EQ(sp->reserve_bytes, (1u << 20) + 123);
+  EXPECT_EQ(fs::file_size(dir_ + "/RESERVE"), (1u << 20) + 123);
+  EXPECT_FALSE(fs::exists(dir_ + "/RESERVE.tmp"));
+  EXPECT_GT(sp->fs_size_bytes, 0u);
+  EXPECT_LE(sp->fs_free_bytes, sp->fs_size_bytes);
+
+  fs::remove(dir_ + "/RESERVE");  // as if spent, with room free: made again at open
+  ASSERT_NO_FATAL_FAILURE(Open(nullptr, o));
+  EXPECT_EQ(fs::file_size(dir_ + "/RESERVE"), (1u << 20) + 123);
+
+  ASSERT_NO_FATAL_FAILURE(Open(nullptr, SmallOptions()));
+  fs::remove(dir_ + "/RESERVE");
+  sp = store_->Space();
+  ASSERT_TRUE(sp.ok());
+  EXPECT_EQ(sp->reserve_bytes, 0u) << "none kept without the option";
+}
+
 TEST_F(StoreTest, Bug_InvertedRangeIsInvalidArgument) {
   Open();
   const Bytes data = RandomBytes(100000, seed_);

@@ -19,6 +19,11 @@ test_metrics_prometheus_text() {
   [ "$code" = 200 ] || fail "GET /metrics: $code"
   grep -qi '^content-type: text/plain' "$TMP/headers" || fail "content type: $(cat "$TMP/headers")"
   grep -q '^as_http_requests_total' "$TMP/metrics" || fail "no as_http_requests_total: $(head -40 "$TMP/metrics")"
+  # Room on the disk, for alerts before it fills; serve keeps a 16 MiB reserve.
+  awk '$1 == "as_store_fs_free_bytes" && $2 > 0 {ok = 1} END {exit !ok}' "$TMP/metrics" ||
+    fail "no as_store_fs_free_bytes above 0"
+  awk '$1 == "as_store_reserve_bytes" && $2 == 16777216 {ok = 1} END {exit !ok}' "$TMP/metrics" ||
+    fail "no as_store_reserve_bytes of 16 MiB: $(grep reserve "$TMP/metrics")"
   # Every sample line is "name{labels} value" or "name value".
   "$PY" - "$TMP/metrics" <<'PY'
 import re, sys

@@ -271,6 +271,13 @@ struct StoreCounters {
   uint64_t delta_chunks = 0;          // new chunks committed as delta chunks (zstd-ref)
 };
 
+// The file system the store lives on, and the store's reserve on it.
+struct StoreSpace {
+  uint64_t fs_size_bytes = 0;
+  uint64_t fs_free_bytes = 0;  // available to the store's process (statvfs f_bavail)
+  uint64_t reserve_bytes = 0;  // DIR/RESERVE's size: 0 while spent, or when none is kept
+};
+
 struct ReindexReport {
   uint64_t packs = 0, chunks = 0, manifests = 0;
   std::vector<std::string> skipped;  // pack files that did not verify, and why
@@ -310,6 +317,9 @@ class Store {
   virtual Result<GcReport> Gc(const GcOptions& options, const Progress& progress = nullptr) = 0;
   virtual Result<StoreStats> Stats() = 0;
   virtual StoreCounters Counters() const = 0;
+  // Room on the store's file system (so a full disk can be seen coming) and
+  // the reserve kept for freeing it (StoreOptions::reserve_bytes).
+  virtual Result<StoreSpace> Space() = 0;
   // Rebuilds the chunk, manifest and pack index from the packs alone. Names
   // are kept; if there are none (a lost database), they are restored from the
   // manifests' name hints, newest first.
