@@ -216,7 +216,7 @@ Result<std::vector<PartInfo>> StoreImpl::ListParts(const std::string& tenant,
 
 Status StoreImpl::AbortUpload(const std::string& tenant, const std::string& id) {
   AS_RETURN_IF_ERROR(GetUpload(tenant, id).status());
-  return meta_->DeleteUpload(id);
+  return SpendingReserveIfFull([&] { return meta_->DeleteUpload(id); });
 }
 
 Result<PutResult> StoreImpl::CompleteUpload(const std::string& tenant, const std::string& id,

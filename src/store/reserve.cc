@@ -67,6 +67,12 @@ Result<StoreSpace> StoreImpl::Space() {
   return s;
 }
 
+Status StoreImpl::SpendingReserveIfFull(const std::function<Status()>& op) {
+  Status s = op();
+  if (s.code() == Code::kNoSpace && ReleaseReserve()) s = op();
+  return s;
+}
+
 bool StoreImpl::ReleaseReserve() {
   std::lock_guard<std::mutex> l(reserve_mu_);
   const std::string path = dir_ + "/" + kReserveFile;

@@ -237,6 +237,9 @@ class StoreImpl final : public Store {
   std::mutex reserve_mu_;
   void KeepReserve();
   bool ReleaseReserve();
+  // Runs `op`, a metadata change that makes room (a remove, an abort); if it
+  // fails for want of room, spends the reserve and runs it once more.
+  Status SpendingReserveIfFull(const std::function<Status()>& op);
 
   // Tests: called by Gc, without the commit lock, with "marked" after its
   // mark of the roots it read and "listed" after it listed the index.

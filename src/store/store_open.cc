@@ -236,12 +236,10 @@ Result<StoreStats> StoreImpl::Stats() {
 }
 
 Status StoreImpl::Remove(const ObjectName& name) {
-  Status s = meta_->RemoveName(name.tenant, name.bucket, name.key);
   // Removing is how room is made: on a file system full to the last block,
-  // spend the reserve on it.
-  if (s.code() == Code::kNoSpace && ReleaseReserve()) {
-    s = meta_->RemoveName(name.tenant, name.bucket, name.key);
-  }
+  // the reserve is spent on it.
+  Status s =
+      SpendingReserveIfFull([&] { return meta_->RemoveName(name.tenant, name.bucket, name.key); });
   if (s.code() == Code::kNotFound) {
     return Status::NotFound("no artifact named " + name.ToString());
   }
