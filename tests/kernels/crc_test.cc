@@ -50,22 +50,6 @@ TEST(Crc32c, CheckValues) {
   }
 }
 
-TEST(Crc32c, TableNamesTheBestVariant) {
-  CpuFeatures host = DetectCpu();
-  KernelTable portable = MakeKernelTable(CapToTier(host, CpuTier::kPortable));
-  EXPECT_STREQ(portable.crc32c_name, "crc32c_portable");
-  KernelTable best = MakeKernelTable(host);
-  ASSERT_NE(best.crc32c, nullptr);
-  std::printf("crc32c kernel: %s\n", best.crc32c_name);
-#if defined(AS_ENABLE_ASM) && defined(__x86_64__)
-  if (host.sse42) {
-    EXPECT_STREQ(best.crc32c_name, "crc32c_sse42");
-  }
-#else
-  EXPECT_STREQ(best.crc32c_name, "crc32c_portable");
-#endif
-}
-
 std::vector<testing::Variant<Crc64Fn>> Crc64NvmeAll() {
   return testing::KernelVariants<Crc64Fn>("reference", &Crc64NvmeReference,
                                           Crc64NvmeVariants(DetectCpu()), &KernelTable::crc64nvme,
@@ -82,26 +66,16 @@ TEST(Crc64Nvme, CheckValues) {
   }
 }
 
-TEST(Crc64Nvme, TableNamesTheBestVariant) {
-  CpuFeatures host = DetectCpu();
-  KernelTable portable = MakeKernelTable(CapToTier(host, CpuTier::kPortable));
-  EXPECT_STREQ(portable.crc64nvme_name, "crc64nvme_portable");
-  KernelTable best = MakeKernelTable(host);
-  ASSERT_NE(best.crc64nvme, nullptr);
-#if defined(AS_ENABLE_ASM) && defined(__x86_64__)
-  if (host.sse42 && host.pclmul) {
-    EXPECT_STREQ(best.crc64nvme_name, "crc64nvme_pclmul");
-  }
-#else
-  EXPECT_STREQ(best.crc64nvme_name, "crc64nvme_portable");
-#endif
-}
-
 // What the typed suite needs of a CRC kernel.
 struct Crc32cKind {
   using T = uint32_t;
   using Fn = Crc32cFn;
   static constexpr const char* kName = "Crc32c";
+  static constexpr const char* kPortable = "crc32c_portable";
+  static constexpr const char* kSimd = "crc32c_sse42";  // what the table picks with AS_ENABLE_ASM
+  static bool HasSimd(const CpuFeatures& f) { return f.sse42; }
+  static constexpr auto kField = &KernelTable::crc32c;
+  static constexpr auto kNameField = &KernelTable::crc32c_name;
   static T Reference(T c, const uint8_t* p, size_t n) { return Crc32cReference(c, p, n); }
   static std::vector<testing::Variant<Fn>> All() { return Crc32cAll(); }
 };
@@ -109,6 +83,11 @@ struct Crc64NvmeKind {
   using T = uint64_t;
   using Fn = Crc64Fn;
   static constexpr const char* kName = "Crc64Nvme";
+  static constexpr const char* kPortable = "crc64nvme_portable";
+  static constexpr const char* kSimd = "crc64nvme_pclmul";
+  static bool HasSimd(const CpuFeatures& f) { return f.sse42 && f.pclmul; }
+  static constexpr auto kField = &KernelTable::crc64nvme;
+  static constexpr auto kNameField = &KernelTable::crc64nvme_name;
   static T Reference(T c, const uint8_t* p, size_t n) { return Crc64NvmeReference(c, p, n); }
   static std::vector<testing::Variant<Fn>> All() { return Crc64NvmeAll(); }
 };
@@ -138,6 +117,21 @@ struct KindNames {
 };
 using CrcKinds = ::testing::Types<Crc32cKind, Crc64NvmeKind>;
 TYPED_TEST_SUITE(CrcKernel, CrcKinds, KindNames);
+
+TYPED_TEST(CrcKernel, TableNamesTheBestVariant) {
+  const CpuFeatures host = DetectCpu();
+  const KernelTable portable = MakeKernelTable(CapToTier(host, CpuTier::kPortable));
+  EXPECT_STREQ(portable.*TypeParam::kNameField, TypeParam::kPortable);
+  const KernelTable best = MakeKernelTable(host);
+  ASSERT_NE(best.*TypeParam::kField, nullptr);
+#if defined(AS_ENABLE_ASM) && defined(__x86_64__)
+  if (TypeParam::HasSimd(host)) {
+    EXPECT_STREQ(best.*TypeParam::kNameField, TypeParam::kSimd);
+  }
+#else
+  EXPECT_STREQ(best.*TypeParam::kNameField, TypeParam::kPortable);
+#endif
+}
 
 TYPED_TEST(CrcKernel, AllLengthsAndMisalignments) {
   using T = typename TypeParam::T;
