@@ -75,7 +75,10 @@ int main(int argc, char** argv) {
   c_stat->callback([&] { rc = CmdStat(g, stat_ref, stat_json); });
 
   std::string rm_name;
-  auto* c_rm = app.add_subcommand("rm", "Remove a name (space is reclaimed by gc)");
+  auto* c_rm = app.add_subcommand(
+      "rm",
+      "Remove a name (space is reclaimed by gc). On a disk full to the last block it spends the "
+      "store's 16 MiB reserve (DIR/RESERVE) to commit");
   c_rm->add_option("name", rm_name, "BUCKET/KEY")->required();
   c_rm->callback([&] { rc = CmdRm(g, rm_name); });
 
@@ -103,8 +106,10 @@ int main(int argc, char** argv) {
 
   GcArgs gc;
   auto* c_gc = app.add_subcommand(
-      "gc", "Delete packs with no live chunk, rewrite sparse ones, merge small ones; report what "
-      "was reclaimed");
+      "gc",
+      "Delete packs with no live chunk, rewrite sparse ones, merge small ones; report what was "
+      "reclaimed. On a full disk it deletes what needs no copy first, and at the last block "
+      "spends the store's 16 MiB reserve (DIR/RESERVE) to commit");
   c_gc->add_flag("--dry-run", gc.dry_run, "Report what would be reclaimed; change nothing");
   c_gc->add_option("--threshold", gc.threshold,
                    "Rewrite packs whose live share is under this fraction")
@@ -125,7 +130,9 @@ int main(int argc, char** argv) {
 
   bool stats_json = false;
   auto* c_stats = app.add_subcommand(
-      "stats", "Logical, unique and stored bytes; dedup and compression ratios");
+      "stats",
+      "Logical, unique and stored bytes; dedup and compression ratios; free space and the "
+      "store's reserve");
   c_stats->add_flag("--json", stats_json, "Print JSON");
   c_stats->callback([&] { rc = CmdStats(g, stats_json); });
 
