@@ -41,7 +41,7 @@ uint64_t LiveBytes(const std::vector<Rec>& recs) {
 Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progress) {
   std::lock_guard<std::mutex> gc_lock(gc_mu_);
   bool copies = false;
-  auto r = GcPass(options, progress, &copies);
+  auto r = GcPass(options, progress, &copies, 0);
   if (r.ok() && !options.dry_run) KeepReserve();  // if it was spent and there is room again
   if (r.ok() || r.status().code() != Code::kNoSpace || options.dry_run) return r;
   GcOptions next = options;
@@ -50,12 +50,12 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     next.rewrite_threshold = 0;
     next.merge_below = 0;
     skipped = r.status().message();
-    r = GcPass(next, progress, nullptr);
+    r = GcPass(next, progress, nullptr, kDeletePacksPerCommit);
   }
   bool released = false;
   if (!r.ok() && r.status().code() == Code::kNoSpace && ReleaseReserve()) {
     released = true;
-    r = GcPass(next, progress, nullptr);
+    r = GcPass(next, progress, nullptr, kDeletePacksPerCommit);
   }
   if (!r.ok()) return r;
   r->rewrites_skipped = skipped;
@@ -68,9 +68,10 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
 // runs without it; the index update takes it again briefly. Files are deleted
 // only after the transaction that stops naming them has committed. Called
 // with gc_mu_ held. *copies (if given): whether it chose packs to rewrite or
-// merge, which needs room for their live frames.
-Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& progress,
-                                   bool* copies) {
+// merge, which needs room for their live frames. packs_per_commit > 0: a pass
+// that copies nothing commits its deletions that many packs at a time.
+Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& progress, bool* copies,
+                                   size_t packs_per_commit) {
   GcReport rep;
   rep.dry_run = options.dry_run;
   std::vector<PackRow> packs;
@@ -371,13 +372,16 @@ Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& pro
   for (auto& [domain, out] : outs) {
     if (out.w) AS_RETURN_IF_ERROR(seal(out));
   }
-  if (!options.dry_run && (!commit.dead_packs.empty() || !commit.new_packs.empty() ||
-                            !commit.dead_manifests.empty())) {
-    std::unique_lock<std::shared_mutex> l(commit_mu_);
-    AS_RETURN_IF_ERROR(meta_->CommitGc(commit));
-  }
-  unnamed.armed = false;
-  if (!options.dry_run) {
+  if (options.dry_run) {
+    // nothing to commit or delete
+  } else if (packs_per_commit > 0 && commit.new_packs.empty()) {
+    AS_RETURN_IF_ERROR(CommitDeletions(commit, delete_files, packs_per_commit));
+  } else {
+    if (!commit.dead_packs.empty() || !commit.new_packs.empty() || !commit.dead_manifests.empty()) {
+      std::unique_lock<std::shared_mutex> l(commit_mu_);
+      AS_RETURN_IF_ERROR(meta_->CommitGc(commit));
+    }
+    unnamed.armed = false;
     for (int64_t id : commit.dead_packs) ForgetReader(id);
     for (const std::string& name : delete_files) {
       env_->RemoveFile(PackPath(packs_dir_, name)).IgnoreError();
@@ -419,6 +423,49 @@ Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& pro
     }
   }
   return rep;
+}
+
+// A disk full to the last block may have room for a small transaction only
+// (SQLite logs every index page a commit changes, and dropping many packs
+// changes many): the deletions go a few packs per transaction, each batch's
+// files deleted before the next, so each commit frees room for the next. Each
+// batch is whole: a pack's row goes with its dead chunk and manifest rows.
+Status StoreImpl::CommitDeletions(const Metadata::GcCommit& all,
+                                  const std::vector<std::string>& files, size_t per_commit) {
+  std::map<int64_t, Metadata::GcCommit> by_pack;
+  for (const auto& d : all.dead_chunks) by_pack[d.second].dead_chunks.push_back(d);
+  for (const auto& d : all.dead_manifests) by_pack[d.second].dead_manifests.push_back(d);
+  for (size_t i = 0; i < all.dead_packs.size(); i += per_commit) {
+    Metadata::GcCommit batch;
+    const size_t end = std::min(all.dead_packs.size(), i + per_commit);
+    for (size_t k = i; k < end; k++) {
+      const int64_t id = all.dead_packs[k];
+      Metadata::GcCommit& mine = by_pack[id];
+      batch.dead_packs.push_back(id);
+      batch.dead_chunks.insert(batch.dead_chunks.end(), mine.dead_chunks.begin(),
+                               mine.dead_chunks.end());
+      batch.dead_manifests.insert(batch.dead_manifests.end(), mine.dead_manifests.begin(),
+                                  mine.dead_manifests.end());
+      by_pack.erase(id);
+    }
+    {
+      std::unique_lock<std::shared_mutex> l(commit_mu_);
+      AS_RETURN_IF_ERROR(meta_->CommitGc(batch));
+    }
+    for (size_t k = i; k < end; k++) {
+      ForgetReader(all.dead_packs[k]);
+      env_->RemoveFile(PackPath(packs_dir_, files[k])).IgnoreError();
+    }
+  }
+  // Dead manifest rows whose frames are in packs that stay.
+  Metadata::GcCommit rest;
+  for (const auto& [id, c] : by_pack) {
+    rest.dead_manifests.insert(rest.dead_manifests.end(), c.dead_manifests.begin(),
+                               c.dead_manifests.end());
+  }
+  if (rest.dead_manifests.empty()) return Status::OK();
+  std::unique_lock<std::shared_mutex> l(commit_mu_);
+  return meta_->CommitGc(rest);
 }
 
 }  // namespace as

@@ -58,7 +58,12 @@ class StoreImpl final : public Store {
   // One mark and sweep (gc.cc); Gc runs another, deleting only, when the
   // first has no room for its copies, and spends the reserve if even that
   // cannot commit.
-  Result<GcReport> GcPass(const GcOptions& options, const Progress& progress, bool* copies);
+  Result<GcReport> GcPass(const GcOptions& options, const Progress& progress, bool* copies,
+                          size_t packs_per_commit);
+  // A delete-only pass on a full disk commits this many packs at a time.
+  static constexpr size_t kDeletePacksPerCommit = 16;
+  Status CommitDeletions(const Metadata::GcCommit& all, const std::vector<std::string>& files,
+                         size_t per_commit);
   Result<StoreStats> Stats() override;
   StoreCounters Counters() const override;  // group_commit.cc
   Result<StoreSpace> Space() override;      // reserve.cc

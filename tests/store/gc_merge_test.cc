@@ -228,15 +228,16 @@ TEST_F(GcMergeTest, DedupAgainstADeadChunkAfterTheListingKeepsIt) {
 }
 
 // A full file system: the merge's copies fail for want of room. Gc then
-// deletes the packs with no live frame (they need no copy), says why it did
-// no more, and leaves no pack of the failed copies behind (even inside the
-// orphan grace period). The next gc with room does the merge.
+// deletes the packs with no live frame (they need no copy; 35 of them, so in
+// three commits of at most 16), says why it did no more, and leaves no pack
+// of the failed copies behind (even inside the orphan grace period). The next
+// gc with room does the merge.
 TEST_F(GcMergeTest, OutOfSpaceDeletesWhatNeedsNoCopy) {
   FaultEnv env;
   ASSERT_NO_FATAL_FAILURE(ReopenWith(&env));
   std::vector<Obj> live = PutSmalls(30, "r");
-  for (const Obj& dead : PutSmalls(5, "d")) ASSERT_TRUE(store_->Remove(dead.name).ok());
-  ASSERT_EQ(Packs(), 35u);
+  for (const Obj& dead : PutSmalls(35, "d")) ASSERT_TRUE(store_->Remove(dead.name).ok());
+  ASSERT_EQ(Packs(), 65u);
   // The second output pack's sync (ENOSPC can come from a sync, when the
   // file system allocates late): the first output pack is sealed by then.
   env.FailAfter(FaultEnv::Op::kSync, 2, "/packs/", Code::kNoSpace);
@@ -247,7 +248,7 @@ TEST_F(GcMergeTest, OutOfSpaceDeletesWhatNeedsNoCopy) {
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   EXPECT_NE(g->rewrites_skipped.find("injected sync failure"), std::string::npos)
       << g->rewrites_skipped;
-  EXPECT_EQ(g->packs_deleted, 5u);
+  EXPECT_EQ(g->packs_deleted, 35u);
   EXPECT_EQ(g->packs_rewritten, 0u);
   EXPECT_EQ(Packs(), 30u);
   ExpectReads(live);
