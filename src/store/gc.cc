@@ -50,12 +50,12 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
     next.rewrite_threshold = 0;
     next.merge_below = 0;
     skipped = r.status().message();
-    r = GcPass(next, progress, nullptr, kDeletePacksPerCommit);
+    r = GcPass(next, progress, nullptr, delete_rows_per_commit_);
   }
   bool released = false;
   if (!r.ok() && r.status().code() == Code::kNoSpace && ReleaseReserve()) {
     released = true;
-    r = GcPass(next, progress, nullptr, kDeletePacksPerCommit);
+    r = GcPass(next, progress, nullptr, delete_rows_per_commit_);
   }
   if (!r.ok()) return r;
   r->rewrites_skipped = skipped;
@@ -68,10 +68,10 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
 // runs without it; the index update takes it again briefly. Files are deleted
 // only after the transaction that stops naming them has committed. Called
 // with gc_mu_ held. *copies (if given): whether it chose packs to rewrite or
-// merge, which needs room for their live frames. packs_per_commit > 0: a pass
-// that copies nothing commits its deletions that many packs at a time.
+// merge, which needs room for their live frames. rows_per_commit > 0: a pass
+// that copies nothing commits its deletions at most that many rows at a time.
 Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& progress, bool* copies,
-                                   size_t packs_per_commit) {
+                                   size_t rows_per_commit) {
   GcReport rep;
   rep.dry_run = options.dry_run;
   std::vector<PackRow> packs;
@@ -374,8 +374,8 @@ Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& pro
   }
   if (options.dry_run) {
     // nothing to commit or delete
-  } else if (packs_per_commit > 0 && commit.new_packs.empty()) {
-    AS_RETURN_IF_ERROR(CommitDeletions(commit, delete_files, packs_per_commit));
+  } else if (rows_per_commit > 0 && commit.new_packs.empty()) {
+    AS_RETURN_IF_ERROR(CommitDeletions(commit, delete_files, rows_per_commit));
   } else {
     if (!commit.dead_packs.empty() || !commit.new_packs.empty() || !commit.dead_manifests.empty()) {
       std::unique_lock<std::shared_mutex> l(commit_mu_);
@@ -426,46 +426,60 @@ Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& pro
 }
 
 // A disk full to the last block may have room for a small transaction only
-// (SQLite logs every index page a commit changes, and dropping many packs
-// changes many): the deletions go a few packs per transaction, each batch's
-// files deleted before the next, so each commit frees room for the next. Each
-// batch is whole: a pack's row goes with its dead chunk and manifest rows.
+// (SQLite logs every index page a commit changes, and a dead chunk row is
+// about one random page of the chunk table): the deletions go a bounded
+// number of rows per transaction. Order: each dead pack's chunk and manifest
+// rows, then its own row, its file deleted once that has committed (so each
+// commit frees room for the next); last, dead manifest rows of packs that
+// stay.
 Status StoreImpl::CommitDeletions(const Metadata::GcCommit& all,
-                                  const std::vector<std::string>& files, size_t per_commit) {
-  std::map<int64_t, Metadata::GcCommit> by_pack;
-  for (const auto& d : all.dead_chunks) by_pack[d.second].dead_chunks.push_back(d);
-  for (const auto& d : all.dead_manifests) by_pack[d.second].dead_manifests.push_back(d);
-  for (size_t i = 0; i < all.dead_packs.size(); i += per_commit) {
-    Metadata::GcCommit batch;
-    const size_t end = std::min(all.dead_packs.size(), i + per_commit);
-    for (size_t k = i; k < end; k++) {
-      const int64_t id = all.dead_packs[k];
-      Metadata::GcCommit& mine = by_pack[id];
-      batch.dead_packs.push_back(id);
-      batch.dead_chunks.insert(batch.dead_chunks.end(), mine.dead_chunks.begin(),
-                               mine.dead_chunks.end());
-      batch.dead_manifests.insert(batch.dead_manifests.end(), mine.dead_manifests.begin(),
-                                  mine.dead_manifests.end());
-      by_pack.erase(id);
-    }
+                                  const std::vector<std::string>& files, size_t rows_per_commit) {
+  std::map<int64_t, std::vector<size_t>> chunks_of, manifests_of;  // pack -> indexes into all
+  for (size_t i = 0; i < all.dead_chunks.size(); i++)
+    chunks_of[all.dead_chunks[i].second].push_back(i);
+  for (size_t i = 0; i < all.dead_manifests.size(); i++) {
+    manifests_of[all.dead_manifests[i].second].push_back(i);
+  }
+  Metadata::GcCommit batch;
+  std::vector<size_t> packs_in_batch;  // indexes into all.dead_packs
+  size_t rows = 0;
+  auto flush = [&]() -> Status {
+    if (rows == 0) return Status::OK();
     {
       std::unique_lock<std::shared_mutex> l(commit_mu_);
       AS_RETURN_IF_ERROR(meta_->CommitGc(batch));
     }
-    for (size_t k = i; k < end; k++) {
+    for (size_t k : packs_in_batch) {
       ForgetReader(all.dead_packs[k]);
       env_->RemoveFile(PackPath(packs_dir_, files[k])).IgnoreError();
     }
+    batch = Metadata::GcCommit{};
+    packs_in_batch.clear();
+    rows = 0;
+    return Status::OK();
+  };
+  auto row = [&]() { return ++rows < rows_per_commit ? Status::OK() : flush(); };
+  auto manifests = [&](int64_t pack) -> Status {
+    for (size_t i : manifests_of[pack]) {
+      batch.dead_manifests.push_back(all.dead_manifests[i]);
+      AS_RETURN_IF_ERROR(row());
+    }
+    manifests_of.erase(pack);
+    return Status::OK();
+  };
+  for (size_t k = 0; k < all.dead_packs.size(); k++) {
+    const int64_t id = all.dead_packs[k];
+    for (size_t i : chunks_of[id]) {
+      batch.dead_chunks.push_back(all.dead_chunks[i]);
+      AS_RETURN_IF_ERROR(row());
+    }
+    AS_RETURN_IF_ERROR(manifests(id));
+    batch.dead_packs.push_back(id);
+    packs_in_batch.push_back(k);
+    AS_RETURN_IF_ERROR(row());
   }
-  // Dead manifest rows whose frames are in packs that stay.
-  Metadata::GcCommit rest;
-  for (const auto& [id, c] : by_pack) {
-    rest.dead_manifests.insert(rest.dead_manifests.end(), c.dead_manifests.begin(),
-                               c.dead_manifests.end());
-  }
-  if (rest.dead_manifests.empty()) return Status::OK();
-  std::unique_lock<std::shared_mutex> l(commit_mu_);
-  return meta_->CommitGc(rest);
+  while (!manifests_of.empty()) AS_RETURN_IF_ERROR(manifests(manifests_of.begin()->first));
+  return flush();
 }
 
 }  // namespace as

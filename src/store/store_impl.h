@@ -59,11 +59,13 @@ class StoreImpl final : public Store {
   // first has no room for its copies, and spends the reserve if even that
   // cannot commit.
   Result<GcReport> GcPass(const GcOptions& options, const Progress& progress, bool* copies,
-                          size_t packs_per_commit);
-  // A delete-only pass on a full disk commits this many packs at a time.
-  static constexpr size_t kDeletePacksPerCommit = 16;
+                          size_t rows_per_commit);
+  // A delete-only pass on a full disk commits at most this many rows at a
+  // time: about as many 4 KiB pages of SQLite log, 4 MiB, well inside the
+  // 16 MiB reserve. (Tests set fewer.)
+  size_t delete_rows_per_commit_ = 1024;
   Status CommitDeletions(const Metadata::GcCommit& all, const std::vector<std::string>& files,
-                         size_t per_commit);
+                         size_t rows_per_commit);
   Result<StoreStats> Stats() override;
   StoreCounters Counters() const override;  // group_commit.cc
   Result<StoreSpace> Space() override;      // reserve.cc

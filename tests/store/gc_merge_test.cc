@@ -228,16 +228,17 @@ TEST_F(GcMergeTest, DedupAgainstADeadChunkAfterTheListingKeepsIt) {
 }
 
 // A full file system: the merge's copies fail for want of room. Gc then
-// deletes the packs with no live frame (they need no copy; 35 of them, so in
-// three commits of at most 16), says why it did no more, and leaves no pack
-// of the failed copies behind (even inside the orphan grace period). The next
-// gc with room does the merge.
+// deletes the packs with no live frame (they need no copy; 35 of them, in
+// commits of at most 7 rows, so batches end inside a pack's rows too), says
+// why it did no more, and leaves no pack of the failed copies behind (even
+// inside the orphan grace period). The next gc with room does the merge.
 TEST_F(GcMergeTest, OutOfSpaceDeletesWhatNeedsNoCopy) {
   FaultEnv env;
   ASSERT_NO_FATAL_FAILURE(ReopenWith(&env));
   std::vector<Obj> live = PutSmalls(30, "r");
   for (const Obj& dead : PutSmalls(35, "d")) ASSERT_TRUE(store_->Remove(dead.name).ok());
   ASSERT_EQ(Packs(), 65u);
+  StoreTestPeer::SetDeleteRowsPerCommit(store_.get(), 7);
   // The second output pack's sync (ENOSPC can come from a sync, when the
   // file system allocates late): the first output pack is sealed by then.
   env.FailAfter(FaultEnv::Op::kSync, 2, "/packs/", Code::kNoSpace);

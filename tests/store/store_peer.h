@@ -17,6 +17,8 @@ class StoreTestPeer {
   static void SetGcHook(Store* s, std::function<void(const std::string& where)> hook) {
     Impl(s)->gc_hook_ = std::move(hook);
   }
+  // Rows per transaction of gc's delete-only pass on a full disk.
+  static void SetDeleteRowsPerCommit(Store* s, size_t n) { Impl(s)->delete_rows_per_commit_ = n; }
 
  private:
   static StoreImpl* Impl(Store* s) { return static_cast<StoreImpl*>(s); }
