@@ -372,11 +372,9 @@ Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& pro
   for (auto& [domain, out] : outs) {
     if (out.w) AS_RETURN_IF_ERROR(seal(out));
   }
-  if (options.dry_run) {
-    // nothing to commit or delete
-  } else if (rows_per_commit > 0 && commit.new_packs.empty()) {
+  if (!options.dry_run && rows_per_commit > 0 && commit.new_packs.empty()) {
     AS_RETURN_IF_ERROR(CommitDeletions(commit, delete_files, rows_per_commit));
-  } else {
+  } else if (!options.dry_run) {
     if (!commit.dead_packs.empty() || !commit.new_packs.empty() || !commit.dead_manifests.empty()) {
       std::unique_lock<std::shared_mutex> l(commit_mu_);
       AS_RETURN_IF_ERROR(meta_->CommitGc(commit));

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 #include <vector>
 
 #include "store/store_impl.h"
@@ -18,9 +19,12 @@ constexpr const char* kReserveFile = "RESERVE";
 // system has four times its size free, not at every open of a full store.
 constexpr const char* kReleasedKey = "reserve.released";
 
-bool HasFree(const std::string& dir, uint64_t bytes) {
+// The file system's size and the bytes free to this process (f_bavail).
+Result<std::pair<uint64_t, uint64_t>> SizeAndFree(const std::string& dir) {
   struct statvfs v {};
-  return ::statvfs(dir.c_str(), &v) == 0 && uint64_t(v.f_bavail) * v.f_frsize >= bytes;
+  if (::statvfs(dir.c_str(), &v) != 0) return Status::FromErrno("statvfs " + dir, errno);
+  return std::pair<uint64_t, uint64_t>{uint64_t(v.f_blocks) * v.f_frsize,
+                                       uint64_t(v.f_bavail) * v.f_frsize};
 }
 }  // namespace
 
@@ -31,7 +35,10 @@ void StoreImpl::KeepReserve() {
   const std::string path = dir_ + "/" + kReserveFile;
   if (env_->FileExists(path)) return;
   auto released = meta_->GetMeta(kReleasedKey);
-  if (released.ok() && *released == "1" && !HasFree(dir_, 4 * size)) return;
+  if (released.ok() && *released == "1") {
+    auto fs = SizeAndFree(dir_);
+    if (!fs.ok() || fs->second < 4 * size) return;
+  }
   // Written, synced and renamed into place: a reserve that is there is whole.
   // Any failure (no room for it) leaves no file and is not an error.
   const std::string tmp = path + ".tmp";
@@ -56,11 +63,10 @@ void StoreImpl::KeepReserve() {
 }
 
 Result<StoreSpace> StoreImpl::Space() {
-  struct statvfs v {};
-  if (::statvfs(dir_.c_str(), &v) != 0) return Status::FromErrno("statvfs " + dir_, errno);
+  AS_ASSIGN_OR_RETURN(auto fs, SizeAndFree(dir_));
   StoreSpace s;
-  s.fs_size_bytes = uint64_t(v.f_blocks) * v.f_frsize;
-  s.fs_free_bytes = uint64_t(v.f_bavail) * v.f_frsize;
+  s.fs_size_bytes = fs.first;
+  s.fs_free_bytes = fs.second;
   std::lock_guard<std::mutex> l(reserve_mu_);
   auto size = env_->FileSize(dir_ + "/" + kReserveFile);
   s.reserve_bytes = size.ok() ? *size : 0;
