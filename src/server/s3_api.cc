@@ -83,6 +83,8 @@ const std::string* S3Request::Query(std::string_view name) const {
 }
 
 std::string S3Request::Resource() const {
+  // Before the path is split (an authentication error), the path as sent.
+  if (bucket.empty() && !path.empty()) return path;
   return "/" + bucket + (key.empty() ? "" : "/" + key);
 }
 

@@ -82,10 +82,13 @@ TEST_F(S3ApiTest, BadChecksumsAndSignaturesStoreNothing) {
   r = Do("GET", "/bkt/k", "", {}, &wrong);
   EXPECT_EQ(r.status, 403);
   EXPECT_NE(r.body.find("SignatureDoesNotMatch"), std::string::npos);
+  // Refused before the path is split, the error still names what was asked for.
+  EXPECT_NE(r.body.find("<Resource>/bkt/k</Resource>"), std::string::npos) << r.body;
   s3::SigV4Credentials unknown{"ASNOSUCHKEY000000000", "x", "us-east-1"};
   r = Do("GET", "/bkt/k", "", {}, &unknown);
   EXPECT_EQ(r.status, 403);
   EXPECT_NE(r.body.find("InvalidAccessKeyId"), std::string::npos);
+  EXPECT_NE(r.body.find("<Resource>/bkt/k</Resource>"), std::string::npos) << r.body;
   auto st = store_->Stats();
   EXPECT_EQ(st->names, 0u);
 }
