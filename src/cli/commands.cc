@@ -29,14 +29,18 @@ Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create,
   StoreOptions o;
   o.create_if_missing = create;
   o.recreate_missing_metadata = repair;
-  o.reserve_bytes = kReserveBytes;
+  o.reserve_bytes = g.reserve;
   if (params) o.chunker = *params;
   if (pack_size) o.pack_target_size = pack_size;
   if (!g.cpu.empty()) {
     AS_ASSIGN_OR_RETURN(CpuTier t, ParseTier(g.cpu));
     o.cpu_tier = t;
   }
-  return Store::Open(g.store, o);
+  auto st = Store::Open(g.store, o);
+  // The library leaves a reserve alone when told to keep none; `--reserve 0`
+  // asks for it to go. (A missing file is fine.)
+  if (st.ok() && g.reserve == 0) std::remove((g.store + "/RESERVE").c_str());
+  return st;
 }
 
 namespace {
@@ -363,7 +367,7 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                  "artifact-store: gc: the file system was full to the last block: released the "
                  "store's %s reserve (%s/RESERVE) to commit; it is made again once four times "
                  "that is free\n",
-                 HumanBytes(kReserveBytes).c_str(), g.store.c_str());
+                 HumanBytes(g.reserve).c_str(), g.store.c_str());
   }
   if (!r->rewrites_skipped.empty()) {
     std::fprintf(stderr,
@@ -410,11 +414,11 @@ int CmdStats(const Globals& g, bool as_json) {
   std::printf("packs:             %" PRIu64 " (%s)\n", s->packs, HumanBytes(s->pack_bytes).c_str());
   std::printf("file system:       %s free of %s\n", HumanBytes(space->fs_free_bytes).c_str(),
               HumanBytes(space->fs_size_bytes).c_str());
-  std::printf(
-      "reserve:           %s\n",
-      space->reserve_bytes
-          ? HumanBytes(space->reserve_bytes).c_str()
-          : "none (spent on a full disk, or no room for it; made again once there is room)");
+  std::printf("reserve:           %s\n",
+              space->reserve_bytes ? HumanBytes(space->reserve_bytes).c_str()
+              : g.reserve == 0     ? "none (--reserve 0)"
+                               : "none (spent on a full disk, or no room for it; made again once "
+                                 "there is room)");
   return 0;
 }
 

@@ -19,6 +19,7 @@ inline constexpr uint64_t kReserveBytes = 16 << 20;
 
 struct Globals {
   std::string store = "./data";
+  uint64_t reserve = kReserveBytes;  // --reserve; 0: none, and DIR/RESERVE is deleted
   std::string cpu;  // "" = best the CPU has
   std::string tenant = "default";
 };

@@ -20,6 +20,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--cpu", g.cpu,
                  "Cap the kernel tier: portable|sse42|avx2|avx512 (env ARTIFACT_STORE_CPU)");
+  app.add_option("--reserve", g.reserve,
+                 "Room kept for freeing room: DIR/RESERVE, spent by rm and gc when the file "
+                 "system is full to the last block (SIZE: bytes or KiB, MiB, GiB; 0: keep none "
+                 "and delete it)")
+      ->envname("ARTIFACT_STORE_RESERVE")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("16MiB");
   int rc = 0;
 
   InitArgs init;
@@ -78,7 +85,7 @@ int main(int argc, char** argv) {
   auto* c_rm = app.add_subcommand(
       "rm",
       "Remove a name (space is reclaimed by gc). On a disk full to the last block it spends the "
-      "store's 16 MiB reserve (DIR/RESERVE) to commit");
+      "store's reserve (DIR/RESERVE, --reserve) to commit");
   c_rm->add_option("name", rm_name, "BUCKET/KEY")->required();
   c_rm->callback([&] { rc = CmdRm(g, rm_name); });
 
@@ -109,7 +116,7 @@ int main(int argc, char** argv) {
       "gc",
       "Delete packs with no live chunk, rewrite sparse ones, merge small ones; report what was "
       "reclaimed. On a full disk it deletes what needs no copy first, and at the last block "
-      "spends the store's 16 MiB reserve (DIR/RESERVE) to commit");
+      "spends the store's reserve (DIR/RESERVE, --reserve) to commit");
   c_gc->add_flag("--dry-run", gc.dry_run, "Report what would be reclaimed; change nothing");
   c_gc->add_option("--threshold", gc.threshold,
                    "Rewrite packs whose live share is under this fraction")

@@ -33,14 +33,17 @@ void StoreImpl::KeepReserve() {
   if (size == 0) return;
   std::lock_guard<std::mutex> l(reserve_mu_);
   const std::string path = dir_ + "/" + kReserveFile;
-  if (env_->FileExists(path)) return;
+  auto have = env_->FileSize(path);
+  if (have.ok() && *have == size) return;
+  // Never fill the file system for it: made with twice its size free, and
+  // once spent, or to replace one of another size, with four times.
   auto released = meta_->GetMeta(kReleasedKey);
-  if (released.ok() && *released == "1") {
-    auto fs = SizeAndFree(dir_);
-    if (!fs.ok() || fs->second < 4 * size) return;
-  }
-  // Written, synced and renamed into place: a reserve that is there is whole.
-  // Any failure (no room for it) leaves no file and is not an error.
+  const bool remake = have.ok() || (released.ok() && *released == "1");
+  auto fs = SizeAndFree(dir_);
+  if (!fs.ok() || fs->second / (remake ? 4 : 2) < size) return;
+  // Written, synced and renamed into place (over one of another size): a
+  // reserve that is there is whole. Any failure (no room for it) leaves the
+  // old file, if any, and is not an error.
   const std::string tmp = path + ".tmp";
   Status s = [&]() -> Status {
     AS_ASSIGN_OR_RETURN(auto f, env_->NewWritableFile(tmp));

@@ -186,3 +186,15 @@ test_init_pack_size_is_kept() {
   expect_fail "$AS_BIN" -s "$TMP/s2" init --pack-size 1000 || return 1
   as get b/p | cmp - "$TMP/f" || fail "round trip"
 }
+
+test_reserve_size_is_an_option() {
+  as init >/dev/null || return 1
+  [ "$(stat -c %s "$TMP/store/RESERVE")" = 16777216 ] || { fail "no 16 MiB reserve by default"; return 1; }
+  as --reserve 4MiB stats >/dev/null || return 1
+  [ "$(stat -c %s "$TMP/store/RESERVE")" = 4194304 ] || { fail "--reserve 4MiB did not resize it"; return 1; }
+  expect_in "$(ARTIFACT_STORE_RESERVE=2m as stats --json)" '"reserve_bytes":2097152' || return 1
+  expect_in "$(as --reserve 0 stats)" "none (--reserve 0)" || return 1
+  [ ! -e "$TMP/store/RESERVE" ] || { fail "--reserve 0 left the reserve"; return 1; }
+  expect_fail as --reserve 12x ls || return 1
+  expect_in "$ERR" "reserve" || return 1
+}

@@ -299,7 +299,16 @@ TEST_F(StoreTest, ReserveIsKeptAndReported) {
   ASSERT_NO_FATAL_FAILURE(Open(nullptr, o));
   EXPECT_EQ(fs::file_size(dir_ + "/RESERVE"), (1u << 20) + 123);
 
+  o.reserve_bytes = 3 << 20;  // the setting changed: replaced, with room free
+  ASSERT_NO_FATAL_FAILURE(Open(nullptr, o));
+  EXPECT_EQ(fs::file_size(dir_ + "/RESERVE"), 3u << 20);
+  o.reserve_bytes = 1 << 20;
+  ASSERT_NO_FATAL_FAILURE(Open(nullptr, o));
+  EXPECT_EQ(fs::file_size(dir_ + "/RESERVE"), 1u << 20);
+  EXPECT_FALSE(fs::exists(dir_ + "/RESERVE.tmp"));
+
   ASSERT_NO_FATAL_FAILURE(Open(nullptr, SmallOptions()));
+  EXPECT_EQ(fs::file_size(dir_ + "/RESERVE"), 1u << 20) << "left alone without the option";
   fs::remove(dir_ + "/RESERVE");
   sp = store_->Space();
   ASSERT_TRUE(sp.ok());

@@ -92,8 +92,10 @@ struct StoreOptions {
   // On a file system full to the last block even `rm` fails (the metadata
   // database cannot write its log); then Remove and Gc delete the reserve
   // and try again. It is made again (at open, or after a gc) once the file
-  // system has four times its size free. 0: none (the CLI and `serve` keep
-  // 16 MiB).
+  // system has four times its size free. A reserve of another size (the
+  // setting changed) is replaced at open when there is room for the new one.
+  // 0: the store keeps none and leaves any DIR/RESERVE as it is (the CLI and
+  // `serve` keep 16 MiB; `--reserve 0` deletes it).
   uint64_t reserve_bytes = 0;
 };
 
