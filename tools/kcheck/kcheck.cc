@@ -5,8 +5,9 @@
 //                          at every tier it has; prints the seed
 //   kcheck --seed N        replay a run
 //   kcheck --self-test     check that the harness catches broken variants
-//   kcheck --bench         CRC-32C GB/s and TSC cycles/byte per variant, ISA-L
-//                          as the anchor, ratios against bench/baseline-kernels.json
+//   kcheck --bench         CRC-32C, CRC-64/NVME and FastCDC GB/s and TSC
+//                          cycles/byte per variant, ISA-L as the CRC-32C
+//                          anchor, ratios against bench/baseline-kernels.json
 //
 // Each variant runs in a forked child, so a crash (SIGILL, SIGSEGV from reading
 // past a PROT_NONE guard page) or a hang is a named failure of that variant,

@@ -1,5 +1,5 @@
-// kcheck --bench: throughput of every runnable variant, with ISA-L's
-// crc32_iscsi as the CRC-32C anchor and bench/baseline-kernels.json as the
+// kcheck --bench: throughput of every runnable variant (CRC-32C, CRC-64/NVME,
+// FastCDC), with ISA-L's crc32_iscsi as the CRC-32C anchor and bench/baseline-kernels.json as the
 // recorded baseline (printed as ratios, so a regression shows as < 1).
 //
 // GB/s is 1e9 bytes per second of wall time (steady_clock). Cycles/byte are
@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -100,6 +101,63 @@ struct Column {
   double min_s;
 };
 
+// One CRC variant: `run(n)` checksums the first n bytes of the bench buffer.
+struct CrcRow {
+  std::string name;
+  std::function<uint64_t(size_t)> run;
+  bool chosen;  // the kernel table's pick
+};
+
+// Hot buffers are in cache after the first call; the 1 GiB one never is.
+const Column kCrcColumns[] = {{"hot16k", 16 << 10, 5, 0.2},
+                              {"hot1m", 1 << 20, 3, 0.3},
+                              {"stream1g", size_t(1) << 30, 2, 0.0}};
+
+// Prints one table: GB/s and TSC ticks per byte per column, the hot 16 KiB
+// speed as a multiple of `ref1`'s and `ref2`'s (rows measured before), and
+// the ratio to the recorded baseline per column.
+void BenchCrcs(const char* title, const std::vector<CrcRow>& rows,
+               const std::map<std::string, double>& base, const char* ref1, const char* ref2) {
+  std::printf("\n%-12s %-22s %17s %17s %17s   %-9s %-9s  vs baseline (16k/1m/1g)\n", title,
+              "variant", "hot 16 KiB", "hot 1 MiB", "stream 1 GiB", "x portbl",
+              ref2 ? "x sse42" : "");
+  std::printf("             %-22s %17s %17s %17s\n", "", "GB/s    c/B", "GB/s    c/B",
+              "GB/s    c/B");
+  std::map<std::string, Sample> first;  // variant -> hot16k sample
+  for (const CrcRow& r : rows) {
+    Sample s[3];
+    for (int c = 0; c < 3; ++c) {
+      const Column& col = kCrcColumns[c];
+      volatile uint64_t sink = 0;
+      s[c] = Measure([&] { sink = sink + r.run(col.bytes); }, col.bytes, col.trials, col.min_s);
+    }
+    first[r.name] = s[0];
+    auto ratio = [&](const char* other) -> std::string {
+      auto it = other ? first.find(other) : first.end();
+      if (it == first.end()) return "-";
+      char b[32];
+      std::snprintf(b, sizeof b, "%.2fx", s[0].gbps / it->second.gbps);
+      return b;
+    };
+    std::string vs;
+    for (int c = 0; c < 3; ++c) {
+      auto it = base.find(r.name + "/" + kCrcColumns[c].key);
+      char b[32];
+      if (it == base.end()) {
+        std::snprintf(b, sizeof b, "%s-", c ? " " : "");
+      } else {
+        std::snprintf(b, sizeof b, "%s%.2f", c ? " " : "", s[c].gbps / it->second);
+      }
+      vs += b;
+    }
+    std::printf("             %-22s %7.2f %7.3f   %7.2f %7.3f   %7.2f %7.3f   %-9s %-9s  %s%s\n",
+                r.name.c_str(), s[0].gbps, s[0].cpb, s[1].gbps, s[1].cpb, s[2].gbps, s[2].cpb,
+                ratio(ref1).c_str(), ratio(ref2).c_str(), vs.c_str(),
+                r.chosen ? "   <- table" : "");
+    std::fflush(stdout);
+  }
+}
+
 }  // namespace
 }  // namespace as
 
@@ -121,9 +179,6 @@ int KcheckBench(const std::string& baseline_path) {
   std::printf("baseline: %s (%zu entries)%s\n", baseline_path.c_str(), base.size(),
               base.empty() ? " -- not found, no ratios" : "");
 
-  const Column cols[] = {{"hot16k", 16 << 10, 5, 0.2},
-                         {"hot1m", 1 << 20, 3, 0.3},
-                         {"stream1g", size_t(1) << 30, 2, 0.0}};
   const size_t big = size_t(1) << 30;
   void* m = ::mmap(nullptr, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) {
@@ -139,65 +194,24 @@ int KcheckBench(const std::string& baseline_path) {
     std::memcpy(buf + i, &x, 8);
   }
 
-  struct Row {
-    std::string name;
-    Crc32cFn fn;
-    bool isal;
-    bool chosen;
-  };
-  std::vector<Row> rows;
   KernelTable best = MakeKernelTable(host);
+  std::vector<CrcRow> crc32c, crc64;
   for (const auto& v : Crc32cVariants(host)) {
-    if (v.runnable) rows.push_back({v.name, v.fn, false, std::string(v.name) == best.crc32c_name});
+    if (!v.runnable) continue;
+    crc32c.push_back({v.name, [fn = v.fn, buf](size_t n) { return uint64_t(fn(0, buf, n)); },
+                      std::string(v.name) == best.crc32c_name});
   }
 #ifdef AS_HAVE_ISAL
-  rows.push_back({"isal_crc32_iscsi", nullptr, true, false});
+  crc32c.push_back({"isal_crc32_iscsi",
+                    [buf](size_t n) { return uint64_t(crc32_iscsi(buf, int(n), 0)); }, false});
 #endif
-
-  std::printf("\nCRC-32C      %-22s %17s %17s %17s   %-9s %-9s  vs baseline (16k/1m/1g)\n",
-              "variant", "hot 16 KiB", "hot 1 MiB", "stream 1 GiB", "x portbl", "x sse42");
-  std::printf("             %-22s %17s %17s %17s\n", "", "GB/s    c/B", "GB/s    c/B",
-              "GB/s    c/B");
-  std::map<std::string, Sample> first;  // variant -> hot16k sample
-  for (const Row& r : rows) {
-    Sample s[3];
-    for (int c = 0; c < 3; ++c) {
-      const Column& col = cols[c];
-      // Hot buffers are in cache after the first call; the 1 GiB one never is.
-      volatile uint32_t sink = 0;
-      if (r.isal) {
-        s[c] = Measure([&] { sink = crc32_iscsi(buf, int(col.bytes), sink); }, col.bytes,
-                       col.trials, col.min_s);
-      } else {
-        s[c] = Measure([&] { sink = r.fn(sink, buf, col.bytes); }, col.bytes, col.trials,
-                       col.min_s);
-      }
-    }
-    first[r.name] = s[0];
-    auto ratio = [&](const char* other) -> std::string {
-      auto it = first.find(other);
-      if (it == first.end()) return "-";
-      char b[32];
-      std::snprintf(b, sizeof b, "%.2fx", s[0].gbps / it->second.gbps);
-      return b;
-    };
-    std::string vs;
-    for (int c = 0; c < 3; ++c) {
-      auto it = base.find(r.name + "/" + cols[c].key);
-      char b[32];
-      if (it == base.end()) {
-        std::snprintf(b, sizeof b, "%s-", c ? " " : "");
-      } else {
-        std::snprintf(b, sizeof b, "%s%.2f", c ? " " : "", s[c].gbps / it->second);
-      }
-      vs += b;
-    }
-    std::printf("             %-22s %7.2f %7.3f   %7.2f %7.3f   %7.2f %7.3f   %-9s %-9s  %s%s\n",
-                r.name.c_str(), s[0].gbps, s[0].cpb, s[1].gbps, s[1].cpb, s[2].gbps, s[2].cpb,
-                ratio("crc32c_portable").c_str(), ratio("crc32c_sse42").c_str(), vs.c_str(),
-                r.chosen ? "   <- table" : "");
-    std::fflush(stdout);
+  for (const auto& v : Crc64NvmeVariants(host)) {
+    if (!v.runnable) continue;
+    crc64.push_back({v.name, [fn = v.fn, buf](size_t n) { return fn(0, buf, n); },
+                     std::string(v.name) == best.crc64nvme_name});
   }
+  BenchCrcs("CRC-32C", crc32c, base, "crc32c_portable", "crc32c_sse42");
+  BenchCrcs("CRC-64/NVME", crc64, base, "crc64nvme_portable", nullptr);
 
   // FastCDC: chunk 64 MiB of random bytes end to end, default parameters.
   std::printf("\nFastCDC      %-22s %17s   %-9s  vs baseline\n", "variant", "chunk 64 MiB",
@@ -206,7 +220,6 @@ int KcheckBench(const std::string& baseline_path) {
   FastcdcScanParams p = MakeScanParams(cp);
   const size_t cdc_bytes = 64 << 20;
   double portable_gbps = 0;
-  KernelTable k = MakeKernelTable(host);
   for (const auto& v : FastcdcVariants(host)) {
     if (!v.runnable) continue;
     volatile size_t sink = 0;
@@ -226,7 +239,7 @@ int KcheckBench(const std::string& baseline_path) {
     if (it != base.end()) std::snprintf(vs, sizeof vs, "%.2f", s.gbps / it->second);
     std::printf("             %-22s %7.2f %7.3f   %.2fx      %s%s\n", v.name, s.gbps, s.cpb,
                 s.gbps / portable_gbps, vs,
-                std::string(v.name) == k.fastcdc_name ? "   <- table" : "");
+                std::string(v.name) == best.fastcdc_name ? "   <- table" : "");
     std::fflush(stdout);
   }
   ::munmap(m, big);
