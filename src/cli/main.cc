@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
                  "system is full to the last block (SIZE: bytes or KiB, MiB, GiB; 0: keep none "
                  "and delete it)")
       ->envname("ARTIFACT_STORE_RESERVE")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(CLI::AsSizeValue(false).description(""))
+      ->type_name("SIZE")
       ->default_str("16MiB");
   int rc = 0;
 
@@ -149,8 +150,9 @@ int main(int argc, char** argv) {
       ->add_flag("--reindex", reindex,
                  "Rebuild the chunk/manifest/pack index from the packs. If metadata.db was "
                  "lost, also the tenants (under their old dedup domains) and the names, from "
-                 "the manifests' name hints; S3 access keys are not in the packs: issue new "
-                 "ones with `tenant add NAME`")
+                 "the manifests' name hints. Not in the packs, so not restored: S3 access keys "
+                 "(issue new ones with `tenant add NAME`), S3 attributes and tags, names made "
+                 "by a copy; and names removed since the last gc come back")
       ->required();
   c_repair->add_flag("--json", repair_json, "Print JSON");
   c_repair->callback([&] { rc = CmdReindex(g, repair_json); });
