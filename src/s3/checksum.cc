@@ -1,6 +1,9 @@
 #include "s3/checksum.h"
 
 #include <isa-l/crc.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "base/bytes.h"
 #include "s3/http_util.h"
@@ -16,6 +19,22 @@ constexpr ChecksumSpec kSpecs[kChecksumAlgos] = {
     {"SHA1", "x-amz-checksum-sha1", "ChecksumSHA1", 20, false},
     {"SHA256", "x-amz-checksum-sha256", "ChecksumSHA256", 32, false},
 };
+
+// ISA-L's CRC32 (AVX-512 folding on this CPU) returns without vzeroupper. Until
+// the upper vector halves are cleared, legacy-SSE code on the same thread runs
+// slower: measured here, SHA-256 (SHA-NI) 1.33 against 1.78 GB/s and the
+// CRC-64/NVME kernel 7.9 against 14 GB/s. A put's digests share one thread.
+#if defined(__x86_64__)
+__attribute__((target("avx"))) void ZeroUpperAvx() {
+  _mm256_zeroupper();
+}
+void CrcIsalDone() {
+  static const bool avx = __builtin_cpu_supports("avx");
+  if (avx) ZeroUpperAvx();
+}
+#else
+void CrcIsalDone() {}
+#endif
 
 std::string BigEndian(uint64_t v, size_t size) {
   std::string out(size, '\0');
@@ -131,6 +150,7 @@ void Checksummer::Update(const uint8_t* p, size_t n) {
   switch (algo_) {
     case ChecksumAlgo::kCrc32:
       crc_ = crc32_gzip_refl(static_cast<uint32_t>(crc_), p, n);
+      CrcIsalDone();
       break;
     case ChecksumAlgo::kCrc32c:
       crc_ = crc32c_(static_cast<uint32_t>(crc_), p, n);

@@ -6,6 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "s3/http_util.h"
 
@@ -121,6 +126,28 @@ TEST(Checksum, NamesHeadersTypesAndValues) {
   EXPECT_FALSE(DecodeChecksum(ChecksumAlgo::kCrc64Nvme, "NhCmhg=="));  // 4 bytes, not 8
   EXPECT_FALSE(DecodeChecksum(ChecksumAlgo::kCrc32, "NhCmhg="));       // not base64
   EXPECT_FALSE(DecodeChecksum(ChecksumAlgo::kCrc32, ""));
+}
+
+// ISA-L's CRC32 leaves the AVX upper halves in use; the Checksummer clears
+// them, since legacy-SSE code on the same thread (SHA-NI, the CRC-64 kernel)
+// runs slower until then. XGETBV(1) reports which state components are in use.
+TEST(ChecksumTest, Crc32LeavesNoUpperVectorStateInUse) {
+#if defined(__x86_64__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__builtin_cpu_supports("avx") || !__get_cpuid_count(0xd, 1, &a, &b, &c, &d) ||
+      !((a >> 2) & 1)) {
+    GTEST_SKIP() << "no AVX or no XGETBV with ECX=1 on this CPU";
+  }
+  std::vector<uint8_t> buf(1 << 16, 0x5a);
+  Checksummer s(ChecksumAlgo::kCrc32, MakeKernelTable(DetectCpu()));
+  s.Update(buf.data(), buf.size());
+  uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(1));
+  // Bit 2: the upper halves of ymm0-15; bit 6: the upper halves of zmm0-15.
+  EXPECT_EQ(lo & 0x44u, 0u) << "XINUSE " << std::hex << lo;
+#else
+  GTEST_SKIP() << "x86-64 only";
+#endif
 }
 
 }  // namespace
