@@ -239,8 +239,9 @@ class StoreImpl final : public Store {
   std::unique_ptr<GroupCommit> group_;  // small puts' shared commits
 
   // The reserve (StoreOptions::reserve_bytes; reserve.cc). KeepReserve makes
-  // the file if it is missing or of another size (once released, only with
-  // four times its size free); ReleaseReserve deletes it: true if there was one to delete.
+  // the file if it is missing (with twice its size free) or replaces it when
+  // released or of another size (with four times); ReleaseReserve deletes
+  // it: true if there was one to delete.
   std::mutex reserve_mu_;
   void KeepReserve();
   bool ReleaseReserve();
