@@ -54,7 +54,7 @@ echo "| quota (% of a core) | server | MB/s | server CPU-s |"
 echo "|---|---|---|---|"
 for q in $QUOTAS; do
   set_quota "$q"
-  for rep in 1 2; do
+  for _ in 1 2; do
     for who in ours nginx; do
       if [ $who = ours ]; then u=$URL p=$PID; else u=$NGURL p=$NW; fi
       taskset -c 0 wrk -t1 -c"$CONNS" -d2s --timeout 60s "$u" >/dev/null 2>&1
