@@ -37,8 +37,10 @@ void StoreImpl::KeepReserve() {
   if (have.ok() && *have == size) return;
   // Never fill the file system for it: made with twice its size free, and
   // once spent, or to replace one of another size, with four times.
-  auto released = meta_->GetMeta(kReleasedKey);
-  const bool remake = have.ok() || (released.ok() && *released == "1");
+  const bool remake = have.ok() || [&] {
+    auto released = meta_->GetMeta(kReleasedKey);
+    return released.ok() && *released == "1";
+  }();
   auto fs = SizeAndFree(dir_);
   if (!fs.ok() || fs->second / (remake ? 4 : 2) < size) return;
   // Written, synced and renamed into place (over one of another size): a

@@ -1,6 +1,7 @@
 // kcheck --bench: throughput of every runnable variant (CRC-32C, CRC-64/NVME,
-// FastCDC), with ISA-L's crc32_iscsi as the CRC-32C anchor and bench/baseline-kernels.json as the
-// recorded baseline (printed as ratios, so a regression shows as < 1).
+// FastCDC), with ISA-L's crc32_iscsi as the CRC-32C anchor and
+// bench/baseline-kernels.json as the recorded baseline (printed as ratios, so
+// a regression shows as < 1).
 //
 // GB/s is 1e9 bytes per second of wall time (steady_clock). Cycles/byte are
 // TSC ticks per byte: the TSC runs at a constant reference rate, not the core
@@ -118,9 +119,10 @@ const Column kCrcColumns[] = {{"hot16k", 16 << 10, 5, 0.2},
 // the ratio to the recorded baseline per column.
 void BenchCrcs(const char* title, const std::vector<CrcRow>& rows,
                const std::map<std::string, double>& base, const char* ref1, const char* ref2) {
+  // "x sse42" for crc32c_sse42: the part of the name after its last '_'.
+  const std::string ref2_label = ref2 ? "x " + std::string(std::strrchr(ref2, '_') + 1) : "";
   std::printf("\n%-12s %-22s %17s %17s %17s   %-9s %-9s  vs baseline (16k/1m/1g)\n", title,
-              "variant", "hot 16 KiB", "hot 1 MiB", "stream 1 GiB", "x portbl",
-              ref2 ? "x sse42" : "");
+              "variant", "hot 16 KiB", "hot 1 MiB", "stream 1 GiB", "x portbl", ref2_label.c_str());
   std::printf("             %-22s %17s %17s %17s\n", "", "GB/s    c/B", "GB/s    c/B",
               "GB/s    c/B");
   std::map<std::string, Sample> first;  // variant -> hot16k sample
