@@ -7,10 +7,11 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 NOASM_BUILD ?= build-noasm
 FUZZ_BUILD ?= build-fuzz
+RELEASE_BUILD ?= build-release
 JOBS ?= $(shell nproc)
 
 .PHONY: all setup build build-asan test unit-test asan-test cli-test server-test noasm-test kcheck \
-  run serve bench fuzz format clean
+  run serve bench fuzz format clean release-build pg-test
 
 all: build
 
@@ -46,6 +47,17 @@ server-test: build
 	bash tests/server/clients/run_all.sh $(BUILD)/bin/artifact-store
 	bash tests/server/robust/run.sh $(BUILD)/bin/artifact-store
 
+# The CLI and S3 client suites once more, every store's metadata on a private
+# PostgreSQL (tests/util/pg_server.sh: a free loopback port, stopped by pid).
+PG_STATE ?= $(BUILD)/pg-shell
+pg-test: build
+	@bash tests/util/pg_server.sh start $(PG_STATE)
+	@if [ -f $(PG_STATE)/skip ]; then cat $(PG_STATE)/skip; exit 1; fi; \
+	  trap 'bash tests/util/pg_server.sh stop $(PG_STATE)' EXIT; \
+	  export AS_TEST_PG_URL=$$(cat $(PG_STATE)/url) AS_TEST_PG_STATE=$$(realpath $(PG_STATE)); \
+	  bash tests/cli/run_all.sh $(BUILD)/bin/artifact-store && \
+	  bash tests/server/clients/run_all.sh $(BUILD)/bin/artifact-store
+
 # Every kernel variant and table tier against the reference (tools/kcheck).
 kcheck: build
 	$(BUILD)/bin/kcheck
@@ -61,7 +73,14 @@ noasm-test: setup $(NOASM_BUILD)/build.ninja
 	cd $(NOASM_BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(NOASM_BUILD)/bin/kcheck
 
-test: unit-test cli-test server-test asan-test noasm-test kcheck
+# Release (-O3) must compile warning-free too; GCC warns differently there. Nothing is run.
+$(RELEASE_BUILD)/build.ninja:
+	cmake -S . -B $(RELEASE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DAS_BUILD_BENCH=OFF
+
+release-build: setup $(RELEASE_BUILD)/build.ninja
+	cmake --build $(RELEASE_BUILD) -j $(JOBS)
+
+test: unit-test cli-test server-test pg-test asan-test noasm-test release-build kcheck
 	@echo "make test: all suites passed"
 
 # libFuzzer (clang, ASan+UBSan) on every parser of untrusted bytes, FUZZ_SECONDS
@@ -93,4 +112,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(NOASM_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(NOASM_BUILD) $(FUZZ_BUILD) $(RELEASE_BUILD)

@@ -19,6 +19,8 @@ const char* CodeName(Code c) {
     case Code::kFailedPrecondition: return "failed precondition";
     case Code::kNoSpace:
       return "out of space";
+    case Code::kUnavailable:
+      return "unavailable";
   }
   return "unknown";
 }

@@ -27,6 +27,7 @@ enum class Code : int {
   kInternal = 8,
   kFailedPrecondition = 9,  // the state forbids it: bucket not empty, precondition
   kNoSpace = 10,            // the file system or the quota is full (ENOSPC, EDQUOT, SQLITE_FULL)
+  kUnavailable = 11,        // a server the store relies on (PostgreSQL) did not answer: retry
 };
 
 const char* CodeName(Code c);
@@ -49,6 +50,7 @@ class [[nodiscard]] Status {
   static Status Unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
   static Status NoSpace(std::string m) { return {Code::kNoSpace, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status FailedPrecondition(std::string m) {
     return {Code::kFailedPrecondition, std::move(m)};
   }

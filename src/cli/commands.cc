@@ -25,8 +25,9 @@ int Fail(const Status& s) {
 
 Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create,
                                          const ChunkerParams* params, uint64_t pack_size,
-                                         bool repair) {
+                                         bool repair, const std::string& metadata) {
   StoreOptions o;
+  o.metadata = metadata;
   o.create_if_missing = create;
   o.recreate_missing_metadata = repair;
   o.reserve_bytes = g.reserve;
@@ -87,13 +88,16 @@ int CmdInit(const Globals& g, const InitArgs& a) {
     }
     if (existing.status().code() == Code::kBusy) return Fail(existing.status());
   }
-  auto st = OpenStore(g, true, &p, a.pack_size);
+  auto st = OpenStore(g, true, &p, a.pack_size, false, a.metadata);
   if (!st.ok()) return Fail(st.status());
+  const std::string meta = a.metadata.empty() ? "sqlite" : a.metadata;
   if (a.json) {
-    std::cout << json{{"store", g.store}, {"chunker", ChunkerJson(p)}}.dump() << "\n";
+    std::cout << json{{"store", g.store}, {"chunker", ChunkerJson(p)}, {"metadata", meta}}.dump()
+              << "\n";
   } else {
-    std::printf("initialised store %s (fastcdc2020 %u/%u/%u nc %d)\n", g.store.c_str(),
-                p.min_size, p.avg_size, p.max_size, p.normalization);
+    std::printf("initialised store %s (fastcdc2020 %u/%u/%u nc %d, metadata %s)\n",
+                g.store.c_str(), p.min_size, p.avg_size, p.max_size, p.normalization,
+                meta.c_str());
   }
   return 0;
 }

@@ -28,6 +28,7 @@ struct InitArgs {
   uint32_t min = 0, avg = 0, max = 0;  // 0 = default
   int nc = -1;
   uint64_t pack_size = 0;  // 0 = default
+  std::string metadata;    // empty: SQLite in the store directory
   bool json = false;
 };
 struct PutArgs {
@@ -85,6 +86,7 @@ int CmdTenantList(const Globals& g, bool json);
 int Fail(const Status& s);
 Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create = false,
                                          const ChunkerParams* params = nullptr,
-                                         uint64_t pack_size = 0, bool repair = false);
+                                         uint64_t pack_size = 0, bool repair = false,
+                                         const std::string& metadata = "");
 
 }  // namespace as::cli

@@ -39,6 +39,13 @@ int main(int argc, char** argv) {
   c_init->add_option("--pack-size", init.pack_size,
                      "Target pack size in bytes (default 67108864 = 64 MiB; at least 1 MiB)")
       ->check(CLI::Range(uint64_t{1} << 20, uint64_t{1} << 34));
+  c_init->add_option(
+      "--metadata", init.metadata,
+      "Where the metadata lives: leave out for SQLite in the store directory (the default), or "
+      "a PostgreSQL URL, postgresql://[USER@]HOST[:PORT]/DB[?options=-csearch_path%3DSCHEMA]. "
+      "The password comes from PGPASSWORD or ~/.pgpass (never the URL). Kept in DIR/CONFIG: "
+      "every later command needs only -s DIR. One database (or schema) per store")
+      ->envname("ARTIFACT_STORE_METADATA");
   c_init->add_flag("--json", init.json, "Print JSON");
   c_init->callback([&] { rc = CmdInit(g, init); });
 
@@ -104,8 +111,8 @@ int main(int argc, char** argv) {
   bool verify_full = false, verify_json = false;
   auto* c_verify = app.add_subcommand(
       "verify",
-      "Check metadata.db (SQLite quick_check) and every frame's CRC-32C; exit 3 if anything is "
-      "damaged");
+      "Check the metadata (SQLite: quick_check of metadata.db; PostgreSQL: that no row points at "
+      "a missing pack) and every frame's CRC-32C; exit 3 if anything is damaged");
   c_verify->add_flag("--full", verify_full,
                      "Also re-hash every chunk (BLAKE3), decode every manifest and run SQLite's "
                      "full integrity_check");
@@ -148,8 +155,8 @@ int main(int argc, char** argv) {
   auto* c_repair = app.add_subcommand("repair", "Repair the metadata from the packs");
   c_repair
       ->add_flag("--reindex", reindex,
-                 "Rebuild the chunk/manifest/pack index from the packs. If metadata.db was "
-                 "lost, also the tenants (under their old dedup domains) and the names, from "
+                 "Rebuild the chunk/manifest/pack index from the packs. If the metadata was "
+                 "lost (metadata.db deleted, or the PostgreSQL database emptied), also the tenants (under their old dedup domains) and the names, from "
                  "the manifests' name hints. Not in the packs, so not restored: S3 access keys "
                  "(issue new ones with `tenant add NAME`), S3 attributes and tags, names made "
                  "by a copy; and names removed since the last gc come back")

@@ -1,42 +1,39 @@
-// The metadata store: chunk index, packs, manifests' locations and names, in
-// one SQLite database in WAL mode (synchronous=FULL: a commit is durable when
-// it returns). Schema: docs/format/metadata.md.
+// The metadata store's interface: the chunk index, packs, manifests'
+// locations, names, buckets, uploads and keys. Two implementations pass one
+// shared test suite (tests/index/metadata_contract_test.cc):
+// - SqliteMetadata (sqlite_metadata.h): one SQLite file in the store
+//   directory, the embedded default. Schema: docs/format/metadata.md.
+// - PgMetadata (pg_metadata.h): PostgreSQL, for stores whose metadata lives
+//   on a server (docs/scaleout.md). Schema: docs/format/metadata-postgresql.md.
 //
-// Thread-safe. Writes (and the reads a write transaction makes) go through
-// one writer connection behind a mutex, one transaction per call, committed
-// before the call returns. Every other read runs on a pool of read-only
-// connections (ReadPool) without that mutex, so reads neither queue behind
-// each other nor behind a write: a read sees every write whose call has
-// returned (on any thread) and nothing of one still in progress.
-// ForEachChunk/ForEachManifest callbacks run while a pooled connection is
-// held and must not call back into Metadata.
-//
-// Invariant: a row never points into a pack that is not sealed, fsynced and
-// verified; CommitPut() writes packs, chunk rows, the manifest row and the
-// name in one transaction.
+// Contract, for every implementation:
+// - Thread-safe. Every call is one transaction, committed (durable) before a
+//   write returns; a read sees every write whose call has returned, on any
+//   thread, and nothing of one still in progress.
+// - ForEachChunk/ForEachManifest/ForEachChunkBase callbacks run while a
+//   connection is held and must not call back into Metadata.
+// - A row never points into a pack that is not sealed and durable;
+//   CommitPut() writes packs, chunk rows, the manifest row and the name in one
+//   transaction.
+// - A database server that does not answer (down, restarting, connection
+//   lost) is Unavailable naming the database; nothing of a failed write is
+//   committed, and the same call may simply be retried.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <atomic>
 #include <mutex>
-#include <shared_mutex>
-#include <unordered_map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/digest.h"
 #include "base/status.h"
-#include "index/read_pool.h"
-#include "index/sqlite_db.h"
 #include "pack/pack.h"
 
 namespace as {
-
-inline constexpr int kMetadataSchemaVersion = 3;
 
 struct Location {
   int64_t pack = 0;  // packs.id
@@ -137,42 +134,54 @@ struct PutCommit {
 
 class Metadata {
  public:
-  static Result<std::unique_ptr<Metadata>> Open(const std::string& path, bool create);
+  virtual ~Metadata() = default;
 
-  Result<std::string> GetMeta(const std::string& key);  // NotFound when absent
-  Status SetMeta(const std::string& key, const std::string& value);
+  // Opens (with create: creates) the metadata a store names: a SQLite file
+  // path, or a postgresql:// URL (libpq's connection URI; the password comes
+  // from PGPASSWORD or a passfile, never from the URL). create on a
+  // PostgreSQL database that already holds a store's schema is
+  // AlreadyExists.
+  static Result<std::unique_ptr<Metadata>> Open(const std::string& where, bool create);
+  static bool IsUrl(const std::string& where);
+
+  // What this metadata is, for messages: the file path, or the URL without
+  // credentials.
+  virtual std::string Describe() const = 0;
+
+  virtual Result<std::string> GetMeta(const std::string& key) = 0;  // NotFound when absent
+  virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
 
   // The dedup domain of a tenant; with create, a new tenant gets a new domain.
-  Result<uint32_t> TenantDomain(const std::string& tenant, bool create);
+  virtual Result<uint32_t> TenantDomain(const std::string& tenant, bool create) = 0;
   // Disaster recovery (reindex into a new database): binds `tenant` to the
   // domain its packs were written in. OK if already so bound; AlreadyExists,
   // naming both, if the tenant has another domain or the domain another tenant.
-  Status RestoreTenant(const std::string& tenant, uint32_t domain);
+  virtual Status RestoreTenant(const std::string& tenant, uint32_t domain) = 0;
 
-  Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d);
+  virtual Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) = 0;
   // FindChunk for d[0..n) in one read transaction (one snapshot): (*out)[i]
   // is d[i]'s location or nullopt. For reads that walk many chunks.
-  Status FindChunks(uint32_t domain, const Digest* d, size_t n,
-                    std::vector<std::optional<Location>>* out);
-  Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn);
+  virtual Status FindChunks(uint32_t domain, const Digest* d, size_t n,
+                            std::vector<std::optional<Location>>* out) = 0;
+  virtual Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) = 0;
   // Every (chunk, base) pair of the zstd-ref chunks (see PutCommit::bases).
-  Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn);
-  Result<std::optional<ManifestRow>> FindManifest(uint32_t domain, const Digest& manifest);
-  Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
-                                                           const Digest& content);
-  Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn);
-  Result<std::optional<NameRow>> GetName(const std::string& tenant, const std::string& bucket,
-                                         const std::string& key);
+  virtual Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn) = 0;
+  virtual Result<std::optional<ManifestRow>> FindManifest(uint32_t domain, const Digest& manifest) = 0;
+  virtual Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
+                                                                   const Digest& content) = 0;
+  virtual Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn) = 0;
+  virtual Result<std::optional<NameRow>> GetName(const std::string& tenant, const std::string& bucket,
+                                                 const std::string& key) = 0;
   // Names of a tenant whose "bucket/key" starts with prefix, ordered.
-  Result<std::vector<NameRow>> ListNames(const std::string& tenant, const std::string& prefix);
-  Result<std::vector<NameRow>> NamesForManifest(const Digest& manifest);
+  virtual Result<std::vector<NameRow>> ListNames(const std::string& tenant, const std::string& prefix) = 0;
+  virtual Result<std::vector<NameRow>> NamesForManifest(const Digest& manifest) = 0;
   // A live name of the tenant whose content or manifest digest is d.
-  Result<std::optional<NameRow>> FindNameByDigest(const std::string& tenant, const Digest& d);
-  Result<std::vector<NameRow>> AllNames();
-  Result<std::vector<PackRow>> ListPacks();
-  Result<std::optional<PackRow>> GetPack(int64_t id);
+  virtual Result<std::optional<NameRow>> FindNameByDigest(const std::string& tenant, const Digest& d) = 0;
+  virtual Result<std::vector<NameRow>> AllNames() = 0;
+  virtual Result<std::vector<PackRow>> ListPacks() = 0;
+  virtual Result<std::optional<PackRow>> GetPack(int64_t id) = 0;
 
-  Status CommitPut(const PutCommit& c);
+  virtual Status CommitPut(const PutCommit& c) = 0;
 
   // GC's root log. While it is on, every manifest that a commit binds to a
   // name (a put, a copy) or to a multipart part is recorded, so that GC can
@@ -193,10 +202,10 @@ class Metadata {
   // transaction, each put in a savepoint of its own, so one put's failure (a
   // missing bucket) fails only that put: (*results)[i] is put i's. A non-OK
   // return is the transaction's own failure: nothing was committed.
-  Status CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
-                    std::vector<Status>* results);
+  virtual Status CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
+                            std::vector<Status>* results) = 0;
   // Removes a name; NotFound if it is not there.
-  Status RemoveName(const std::string& tenant, const std::string& bucket, const std::string& key);
+  virtual Status RemoveName(const std::string& tenant, const std::string& bucket, const std::string& key) = 0;
 
   // GC: drops the rows of dead chunks and manifests and the given packs, and
   // moves live chunks to a rewritten pack, in one transaction.
@@ -215,7 +224,7 @@ class Metadata {
     std::vector<GcMove> moved_chunks;
     std::vector<GcMove> moved_manifests;
   };
-  Status CommitGc(const GcCommit& c);
+  virtual Status CommitGc(const GcCommit& c) = 0;
 
   // repair --reindex: replaces the chunk, manifest and pack tables (names are
   // kept) in one transaction.
@@ -225,102 +234,66 @@ class Metadata {
     std::vector<std::pair<ChunkKey, Digest>> bases;     // of zstd-ref chunks
     std::vector<ManifestRow> manifests;                 // loc.pack = index into packs
   };
-  Status CommitReindex(const Reindex& r);
+  virtual Status CommitReindex(const Reindex& r) = 0;
 
-  Result<StoreTotals> Totals();
-  // SQLite's own check of metadata.db (PRAGMA quick_check, or integrity_check
-  // when `thorough`): what it reports, empty when the file is sound. SQLite
+  virtual Result<StoreTotals> Totals() = 0;
+  // The database's own check of itself: what it reports, empty when sound.
+  // SQLite: PRAGMA quick_check (integrity_check when `thorough`); SQLite
   // keeps no checksums, so a damaged page that no other query reads (the
-  // tenants, the names) is found only here.
-  Result<std::vector<std::string>> CheckIntegrity(bool thorough);
+  // tenants, the names) is found only here. PostgreSQL: the cross-table
+  // invariants (no row points at a missing pack); its pages are the
+  // server's to check (data checksums, amcheck).
+  virtual Result<std::vector<std::string>> CheckIntegrity(bool thorough) = 0;
 
   // Buckets (metadata_objects.cc). CreateBucket: AlreadyExists if it does;
   // DeleteBucket: NotFound, or FailedPrecondition while it holds names.
-  Status CreateBucket(const std::string& tenant, const std::string& bucket);
-  Status DeleteBucket(const std::string& tenant, const std::string& bucket);
-  Result<std::vector<BucketRow>> ListBuckets(const std::string& tenant);
-  Result<std::optional<BucketRow>> GetBucket(const std::string& tenant, const std::string& bucket);
+  virtual Status CreateBucket(const std::string& tenant, const std::string& bucket) = 0;
+  virtual Status DeleteBucket(const std::string& tenant, const std::string& bucket) = 0;
+  virtual Result<std::vector<BucketRow>> ListBuckets(const std::string& tenant) = 0;
+  virtual Result<std::optional<BucketRow>> GetBucket(const std::string& tenant, const std::string& bucket) = 0;
   // Names of one bucket with keys starting with prefix and greater than
   // `after`, in key order, at most limit.
-  Result<std::vector<NameRow>> ListKeys(const std::string& tenant, const std::string& bucket,
-                                        const std::string& prefix, const std::string& after,
-                                        size_t limit);
+  virtual Result<std::vector<NameRow>> ListKeys(const std::string& tenant, const std::string& bucket,
+                                                const std::string& prefix, const std::string& after,
+                                                size_t limit) = 0;
   // Replaces a name's attrs only. NotFound if there is no such name;
   // FailedPrecondition if `expect` is given and the name names another
   // manifest.
-  Status SetNameAttrs(const std::string& tenant, const std::string& bucket, const std::string& key,
-                      const std::string& attrs, const std::optional<Digest>& expect);
+  virtual Status SetNameAttrs(const std::string& tenant, const std::string& bucket, const std::string& key,
+                              const std::string& attrs, const std::optional<Digest>& expect) = 0;
   // Binds `to` to the manifest `from` names, in one transaction (no bytes
   // move). NotFound if `from` is gone; FailedPrecondition if `expect` is
   // given and `from` names another manifest now.
-  Result<NameRow> CopyName(const NameRow& from_key, NameRow to, bool require_bucket,
-                           const std::optional<Digest>& expect = std::nullopt);
+  virtual Result<NameRow> CopyName(const NameRow& from_key, NameRow to, bool require_bucket,
+                                   const std::optional<Digest>& expect = std::nullopt) = 0;
 
-  Status CreateUpload(const UploadRow& u);
-  Result<std::optional<UploadRow>> GetUpload(const std::string& id);
-  Result<std::vector<UploadRow>> ListUploads(const std::string& tenant, const std::string& bucket);
-  Result<std::vector<PartRow>> ListParts(const std::string& upload);
-  Status DeleteUpload(const std::string& id);  // NotFound if gone
+  virtual Status CreateUpload(const UploadRow& u) = 0;
+  virtual Result<std::optional<UploadRow>> GetUpload(const std::string& id) = 0;
+  virtual Result<std::vector<UploadRow>> ListUploads(const std::string& tenant, const std::string& bucket) = 0;
+  virtual Result<std::vector<PartRow>> ListParts(const std::string& upload) = 0;
+  virtual Status DeleteUpload(const std::string& id) = 0;  // NotFound if gone
   // Uploads created before `cutoff` (unix seconds): gc aborts them.
-  Result<std::vector<UploadRow>> UploadsBefore(int64_t cutoff);
-  Result<std::vector<std::pair<std::string, PartRow>>> AllParts();  // tenant, part
+  virtual Result<std::vector<UploadRow>> UploadsBefore(int64_t cutoff) = 0;
+  virtual Result<std::vector<std::pair<std::string, PartRow>>> AllParts() = 0;  // tenant, part
 
-  Status AddAccessKey(const AccessKeyRow& k);
-  Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& id);
-  Result<std::vector<AccessKeyRow>> ListAccessKeys();
+  virtual Status AddAccessKey(const AccessKeyRow& k) = 0;
+  virtual Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& id) = 0;
+  virtual Result<std::vector<AccessKeyRow>> ListAccessKeys() = 0;
+
+ protected:
+  Metadata() = default;
+  // Records r while the root log is on (called by commits that bind roots).
+  void LogRoot(BoundRoot r);
+  // CopyName's middle, the same for every implementation: FailedPrecondition
+  // if `expect` is given and the source `src` (read in the copy's
+  // transaction) names another manifest; else `to` takes src's manifest,
+  // content, size (and attrs when it has none) and is logged as a root.
+  Status TakeCopySource(const NameRow& src, const std::optional<Digest>& expect, NameRow* to);
 
  private:
-  Result<uint32_t> LoadTenantDomain(const std::string& tenant, bool create);
-  Status BindNameLocked(const NameRow& n, bool require_bucket);
-  Status InsertPartLocked(const PartRow& p);
-  Status DeleteUploadLocked(const std::string& id);
-  explicit Metadata(std::unique_ptr<SqliteDb> db);
-  Status Migrate(bool create);
-  Status InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
-  // CommitPut's rows but the packs' (ids: the put's packs' row ids).
-  Status CommitPutRows(const PutCommit& c, const std::vector<int64_t>& ids, SqliteStmt& ins);
-  Status InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids);
-  Result<SqliteStmt> PrepareInsertChunkBase();
-  Status InsertChunkBase(SqliteStmt& st, const ChunkKey& key, const Digest& base);
-  Result<SqliteStmt> PrepareInsertChunk();
-  Status InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location& loc,
-                     const std::vector<int64_t>& ids);
-  static Result<std::vector<NameRow>> QueryNames(SqliteStmt& st);
-  static int64_t ResolvePack(int64_t p, const std::vector<int64_t>& ids);
-
-  // The writer's lock. Releasing it counts a write (after its commit, if
-  // any), which retires every cached name: a cached row is used only while
-  // no write has ended since the lookup that read it began.
-  class WriteLock {
-   public:
-    explicit WriteLock(Metadata* m) : m_(m), l_(m->mu_) {}
-    ~WriteLock() { m_->writes_.fetch_add(1, std::memory_order_acq_rel); }
-
-   private:
-    Metadata* m_;
-    std::lock_guard<std::mutex> l_;
-  };
-  std::mutex mu_;
-  std::unique_ptr<SqliteDb> db_;
-  std::atomic<uint64_t> writes_{0};
-  // GetName answers (found or not) for read-mostly workloads: a small S3
-  // GET then costs no name query. Dropped whole when it grows past a bound.
-  struct CachedName {
-    uint64_t writes;  // writes_ when the lookup began
-    std::optional<NameRow> row;
-  };
-  std::mutex names_mu_;
-  std::unordered_map<std::string, CachedName> names_;
-  void LogRoot(BoundRoot r);
   std::mutex root_log_mu_;
   bool root_log_on_ = false;
   std::vector<BoundRoot> root_log_;
-  // Tenant -> domain, which never changes once made: every get asks, and
-  // this answers without the database lock.
-  std::shared_mutex domains_mu_;
-  std::unordered_map<std::string, uint32_t> domains_;
-  // Declared after db_: its connections close before the writer's.
-  std::unique_ptr<ReadPool> pool_;
 };
 
 }  // namespace as

@@ -13,6 +13,11 @@ Status SqlError(sqlite3* db, const std::string& path, std::string_view what) {
     return Status::Corruption(msg);
   }
   if ((code & 0xff) == SQLITE_FULL) return Status::NoSpace(msg);
+  // A second row with the same key: what PostgreSQL's unique_violation is
+  // too (the metadata contract).
+  if (code == SQLITE_CONSTRAINT_PRIMARYKEY || code == SQLITE_CONSTRAINT_UNIQUE) {
+    return Status::AlreadyExists(msg);
+  }
   return Status::IOError(msg);
 }
 }  // namespace

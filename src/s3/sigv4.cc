@@ -73,7 +73,8 @@ std::optional<S3Error> ParseCredential(std::string_view cred, bool presigned, Si
   a->access_key_id = parts[0];
   a->date = parts[1];
   a->region = parts[2];
-  a->service = parts[3];
+  // A fresh string, not assign(): GCC 12 -Wrestrict false positive at -O3 (GCC bug 105329).
+  a->service = std::string(parts[3]);
   std::string_view scope = cred.substr(parts[0].size() + 1);  // date/region/service/terminal
   a->scope = scope;
   return std::nullopt;

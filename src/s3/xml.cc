@@ -54,7 +54,14 @@ std::string Escape(std::string_view s) {
   return out;
 }
 
-std::string Quoted(std::string_view etag) { return "\"" + std::string(etag) + "\""; }
+std::string Quoted(std::string_view etag) {
+  std::string q;
+  q.reserve(etag.size() + 2);
+  q.push_back('"');
+  q += etag;
+  q.push_back('"');
+  return q;
+}
 
 class Doc {
  public:

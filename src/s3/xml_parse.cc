@@ -15,6 +15,16 @@ std::string_view LocalName(const pugi::xml_node& n) {
   return colon == std::string_view::npos ? name : name.substr(colon + 1);
 }
 
+// "<name>", for messages.
+std::string Tag(std::string_view name) {
+  std::string t;
+  t.reserve(name.size() + 2);
+  t.push_back('<');
+  t += name;
+  t.push_back('>');
+  return t;
+}
+
 // All text and CDATA directly inside an element, joined.
 std::string Text(const pugi::xml_node& n) {
   std::string out;
@@ -49,7 +59,7 @@ Result<pugi::xml_node> Single(const pugi::xml_node& parent, std::string_view nam
   pugi::xml_node found;
   for (pugi::xml_node c : parent.children()) {
     if (c.type() != pugi::node_element || LocalName(c) != name) continue;
-    if (found) return Malformed("<" + std::string(name) + "> appears twice");
+    if (found) return Malformed(Tag(name) + " appears twice");
     found = c;
   }
   return found;
@@ -57,7 +67,7 @@ Result<pugi::xml_node> Single(const pugi::xml_node& parent, std::string_view nam
 
 Result<pugi::xml_node> Required(const pugi::xml_node& parent, std::string_view name) {
   AS_ASSIGN_OR_RETURN(pugi::xml_node n, Single(parent, name));
-  if (!n) return Malformed("<" + std::string(LocalName(parent)) + "> lacks <" + std::string(name) + ">");
+  if (!n) return Malformed(Tag(LocalName(parent)) + " lacks " + Tag(name));
   return n;
 }
 

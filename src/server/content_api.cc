@@ -20,7 +20,7 @@ void Blob(S3Request& r, const std::string& ref, bool head) {
     return r.Error(ServerError(info.status()));
   }
   // The digest names the bytes forever: caches may keep them.
-  r.w.SetHeader("ETag", "\"" + info->content.ToString() + "\"");
+  r.w.SetHeader("ETag", Quoted(info->content.ToString()));
   r.w.SetHeader("Cache-Control", "public, max-age=31536000, immutable");
   r.w.SetHeader("Content-Type", "application/octet-stream");
   r.w.SetHeader("Accept-Ranges", "bytes");

@@ -113,7 +113,11 @@ std::string PeerName(const sockaddr_storage& a) {
     auto* s = reinterpret_cast<const sockaddr_in6*>(&a);
     ::inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
     port = ntohs(s->sin6_port);
-    return "[" + std::string(host) + "]:" + std::to_string(port);
+    std::string name = "[";
+    name += host;
+    name += "]:";
+    name += std::to_string(port);
+    return name;
   }
   return "?";
 }

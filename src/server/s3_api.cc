@@ -370,6 +370,13 @@ s3::S3Error ServerError(const Status& s) {
         507, "InsufficientStorage",
         "The store's file system is full; nothing was stored (" + s.message() + ")");
   }
+  if (s.code() == Code::kUnavailable) {
+    // SDKs retry a 503 with backoff, which is what a restarting database
+    // needs; nothing of the failed request was committed.
+    return s3::MakeS3Error(503, "ServiceUnavailable",
+                           "The store's metadata server did not answer; retry (" + s.message() +
+                               ")");
+  }
   return s3::MakeS3Error(500, "InternalError", s.ToString());
 }
 

@@ -64,7 +64,8 @@ s3::S3Error NoSuchBucket(const std::string& bucket);
 s3::S3Error NoSuchUpload(const std::string& id);
 // The error for a failure of the store itself: 507 InsufficientStorage when
 // its file system is full (the operator's to fix; SDKs do not retry a 507
-// as they do a 500), else 500 InternalError.
+// as they do a 500), 503 ServiceUnavailable when its metadata server did not
+// answer (SDKs retry it), else 500 InternalError.
 s3::S3Error ServerError(const Status& s);
 // An x-amz-checksum-algorithm that names none of S3's five.
 s3::S3Error UnsupportedChecksumAlgorithm();

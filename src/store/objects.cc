@@ -23,6 +23,21 @@ PartInfo InfoFromPart(const PartRow& p) {
   return PartInfo{p.number, p.content, p.manifest, p.size, p.attrs, p.created};
 }
 
+
+Status CheckBucket(const std::string& b) {
+  if (b.empty() || b.find('/') != std::string::npos || b.find('\0') != std::string::npos) {
+    return Status::InvalidArgument("bucket name '" + b + "': must be non-empty, without '/'");
+  }
+  return Status::OK();
+}
+
+constexpr std::string_view kHex = "0123456789abcdef";
+constexpr std::string_view kKeyIdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";  // 32
+constexpr std::string_view kSecretAlphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";  // 64
+
+}  // namespace
+
 // n characters drawn uniformly from `alphabet` (size a power of two up to
 // 64), from the kernel's CSPRNG.
 Result<std::string> RandomText(size_t n, std::string_view alphabet) {
@@ -42,20 +57,6 @@ Result<std::string> RandomText(size_t n, std::string_view alphabet) {
   }
   return out;
 }
-
-Status CheckBucket(const std::string& b) {
-  if (b.empty() || b.find('/') != std::string::npos || b.find('\0') != std::string::npos) {
-    return Status::InvalidArgument("bucket name '" + b + "': must be non-empty, without '/'");
-  }
-  return Status::OK();
-}
-
-constexpr std::string_view kHex = "0123456789abcdef";
-constexpr std::string_view kKeyIdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";  // 32
-constexpr std::string_view kSecretAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";  // 64
-
-}  // namespace
 
 // Tenant names end up in messages, keys and metadata: keep them plain.
 Status CheckTenant(const std::string& t) {

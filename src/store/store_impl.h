@@ -1,8 +1,10 @@
-// The embedded store: a directory with packs and a SQLite metadata database.
+// The store: a directory with packs, and metadata in a SQLite database there
+// (the embedded default) or on a PostgreSQL server.
 // Layout (docs/format/store.md):
 //   <dir>/STORE         marker: format name and version
+//   <dir>/CONFIG        where the metadata is, and the store's uuid
 //   <dir>/LOCK          flock()ed by the process that has the store open
-//   <dir>/metadata.db   SQLite (WAL)
+//   <dir>/metadata.db   SQLite (WAL), unless CONFIG names a server
 //   <dir>/packs/hh/<id>.pack
 #pragma once
 
@@ -20,6 +22,7 @@
 #include "pack/pack.h"
 #include "store/chunk_filter.h"
 #include "store/compress_pipeline.h"
+#include "store/store_config.h"
 #include "store/manifest.h"
 #include "store/manifest_cache.h"
 #include "store/read_ahead.h"
@@ -35,6 +38,10 @@ ArtifactInfo InfoFromName(const NameRow& n);
 // The chunker identity kept in the metadata (meta table).
 Status SaveChunkerParams(Metadata* m, const ChunkerParams& p);
 Result<ChunkerParams> LoadChunkerParams(Metadata* m);
+
+// n characters drawn uniformly from `alphabet` (size a power of two up to
+// 64), from the kernel's CSPRNG (objects.cc).
+Result<std::string> RandomText(size_t n, std::string_view alphabet);
 
 // InvalidArgument unless t is a usable tenant name (1-64 of [A-Za-z0-9._-]).
 Status CheckTenant(const std::string& t);

@@ -90,26 +90,23 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
     }
   }
   AS_ASSIGN_OR_RETURN(auto lock, env->LockFile(dir + "/LOCK"));
-  const std::string db_path = dir + "/metadata.db";
-  const bool recreate = exists && !env->FileExists(db_path);
-  if (recreate && !options.recreate_missing_metadata) {
-    return Status::Corruption("metadata database " + db_path +
-                              " is missing; `artifact-store repair --reindex` rebuilds it "
-                              "from the packs");
-  }
-  if (recreate) {
-    // A WAL left by the lost database must not be replayed into a new one.
-    env->RemoveFile(db_path + "-wal").IgnoreError();
-    env->RemoveFile(db_path + "-shm").IgnoreError();
-  }
-  AS_ASSIGN_OR_RETURN(auto meta, Metadata::Open(db_path, !exists || recreate));
-  // The database holds tenants' secret keys: owner-only, like ~/.aws/credentials.
-  // (SQLite gives the -wal file the database file's mode.)
-  for (const char* suffix : {"", "-wal"}) {
-    if (::chmod((db_path + suffix).c_str(), 0600) != 0 && errno != ENOENT) {
-      return Status::FromErrno("chmod 0600 " + db_path + suffix, errno);
+  StoreConfig config;
+  if (exists) {
+    AS_ASSIGN_OR_RETURN(config, ReadStoreConfig(env, dir));
+  } else {
+    // CONFIG goes first: an init interrupted after making the metadata finds
+    // its uuid here when it runs again, and with it the metadata it made.
+    auto left = ReadStoreConfig(env, dir);
+    if (left.ok() && !left->store_uuid.empty() && left->metadata == options.metadata) {
+      config = *left;
+    } else {
+      config.metadata = options.metadata;
+      AS_ASSIGN_OR_RETURN(config.store_uuid, NewStoreUuid());
     }
+    AS_RETURN_IF_ERROR(WriteStoreConfig(env, dir, config));
   }
+  AS_ASSIGN_OR_RETURN(auto opened, OpenMetadata(env, dir, config, exists, options));
+  auto& [meta, recreate] = opened;
   if (recreate) {
     // Placeholders until Reindex reads the real ones from the manifests.
     AS_RETURN_IF_ERROR(SaveChunkerParams(meta.get(), options.chunker));
@@ -118,6 +115,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   ChunkerParams params = options.chunker;
   uint64_t pack_size = options.pack_target_size.value_or(format::kDefaultPackTargetSize);
   if (!exists) {
+    AS_RETURN_IF_ERROR(meta->SetMeta("store_uuid", config.store_uuid));
     AS_RETURN_IF_ERROR(SaveChunkerParams(meta.get(), params));
     AS_RETURN_IF_ERROR(meta->SetMeta("pack.target_size", std::to_string(pack_size)));
     AS_RETURN_IF_ERROR(meta->TenantDomain(kDefaultTenant, true).status());

@@ -54,10 +54,11 @@ Result<VerifyReport> StoreImpl::Verify(bool full, const Progress& progress) {
   // The database first: a damaged page that the checks below never read
   // (tenants, names) would otherwise pass as a clean store that gets fail on.
   auto db_check = meta_->CheckIntegrity(full);
+  const std::string db = meta_->Describe() + ": ";
   if (!db_check.ok()) {
-    rep.problems.push_back("metadata.db: " + db_check.status().message());
+    rep.problems.push_back(db + db_check.status().message());
   } else {
-    for (std::string& m : *db_check) rep.problems.push_back("metadata.db: " + std::move(m));
+    for (std::string& m : *db_check) rep.problems.push_back(db + std::move(m));
   }
   AS_ASSIGN_OR_RETURN(auto packs, meta_->ListPacks());
   std::map<int64_t, PackRows> by_pack;

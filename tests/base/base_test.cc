@@ -205,6 +205,7 @@ TEST(Status, Basics) {
       {Status::Unsupported("m"), Code::kUnsupported, "unsupported"},
       {Status::Internal("m"), Code::kInternal, "internal error"},
       {Status::NoSpace("m"), Code::kNoSpace, "out of space"},
+      {Status::Unavailable("m"), Code::kUnavailable, "unavailable"},
   };
   for (const Case& c : cases) {
     EXPECT_FALSE(c.s.ok());

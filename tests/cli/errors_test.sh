@@ -127,7 +127,7 @@ test_lost_metadata_is_rebuilt_from_packs() {
   as put "$TMP/a" --name b/a 2>/dev/null >/dev/null || return 1
   as put "$TMP/b" --name c/b 2>/dev/null >/dev/null || return 1
   before=$(as stat b/a --json)
-  rm -f "$TMP/store/metadata.db"*
+  lose_metadata
   expect_fail as ls || return 1
   expect_in "$ERR" "repair --reindex" || return 1
   as repair --reindex > "$TMP/r" || { fail "repair: $(cat "$TMP/r")"; return 1; }
@@ -192,7 +192,10 @@ full_disk_steps() {
 # metadata database cannot even log a delete. gc and rm then spend the
 # store's 16 MiB reserve (DIR/RESERVE) and succeed; the reserve comes back
 # once there is room.
-test_full_to_the_last_block_gc_and_rm_spend_the_reserve() { with_tmpfs 100m last_block_steps; }
+test_full_to_the_last_block_gc_and_rm_spend_the_reserve() {
+  skip_on_postgresql "rm and gc need the reserve only when SQLite's log has no room" || return
+  with_tmpfs 100m last_block_steps
+}
 last_block_steps() {
   fs init >/dev/null || return 1
   [ "$(stat -c %s "$TMP/fs/store/RESERVE")" = 16777216 ] || { fail "no 16 MiB reserve after init"; return 1; }

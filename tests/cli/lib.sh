@@ -24,3 +24,21 @@ rand_file() {
 }
 
 as() { "$AS_BIN" -s "$TMP/store" "$@"; }
+
+# lose_metadata: the store's metadata database is gone, as after a lost disk
+# or a dropped database: the SQLite files, or (metadata on PostgreSQL, see
+# tests/util/pg_test_env.sh) every table of the store's schema.
+lose_metadata() {
+  rm -f "$TMP/store/metadata.db"*
+  if [ -n "${ARTIFACT_STORE_METADATA:-}" ]; then
+    PGOPTIONS="-c client_min_messages=warning" psql -qX "$ARTIFACT_STORE_METADATA" -c \
+      "DO \$\$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP EXECUTE 'DROP TABLE ' || quote_ident(t) || ' CASCADE'; END LOOP; END \$\$" >/dev/null
+  fi
+}
+
+# skip_on_postgresql WHY: the test is about the SQLite file in the store
+# directory; with the metadata on a server it does not apply.
+skip_on_postgresql() {
+  if [ -n "${ARTIFACT_STORE_METADATA:-}" ]; then echo "metadata on PostgreSQL: $1"; return 77; fi
+  return 0
+}

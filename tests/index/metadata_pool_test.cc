@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "hash/blake3.h"
-#include "index/metadata.h"
-#include "index/metadata_rows.h"
+#include "index/sqlite_metadata.h"
+#include "index/sqlite_metadata_rows.h"
 #include "test_util.h"
 
 namespace as {

@@ -18,6 +18,7 @@
 #include "server/metrics.h"
 #include "server/s3_api.h"
 #include "test_util.h"
+#include "store_fixture.h"
 
 namespace as {
 
@@ -31,7 +32,7 @@ class S3ApiTest : public ::testing::Test {
     StoreOptions o;
     o.create_if_missing = true;
     o.chunker = ChunkerParams{1024, 4096, 16384, 1};
-    auto s = Store::Open(dir_, o);
+    auto s = as::testing::OpenStore(dir_, o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
     auto a = store_->AddAccessKey("alice");

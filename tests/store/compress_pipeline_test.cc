@@ -7,6 +7,7 @@
 
 #include "artifact_store/store.h"
 #include "test_util.h"
+#include "store_fixture.h"
 
 namespace as {
 namespace {
@@ -26,7 +27,7 @@ Outcome PutWith(int workers, const std::vector<uint8_t>& data, CodecId codec) {
   o.compress_workers = workers;
   Outcome out;
   {
-    auto st = Store::Open(dir, o);
+    auto st = as::testing::OpenStore(dir, o);
     EXPECT_TRUE(st.ok()) << st.status().ToString();
     size_t pos = 0;
     auto r =
@@ -84,7 +85,7 @@ TEST(CompressPipelineTest, ObserveSeesEveryByteInOrderBeforeFinish) {
     StoreOptions o;
     o.create_if_missing = true;
     o.compress_workers = workers;
-    auto st = Store::Open(dir, o);
+    auto st = as::testing::OpenStore(dir, o);
     ASSERT_TRUE(st.ok()) << st.status().ToString();
     std::vector<uint8_t> seen;
     size_t seen_at_finish = 0;

@@ -136,7 +136,7 @@ TEST_F(ConcurrentReadsTest, ClosingLeavesNoFileOpenAndTheStoreReopens) {
   });
   // Still one process per store, pooled readers or not.
   StoreOptions o;
-  auto second = Store::Open(dir_, o);
+  auto second = as::testing::OpenStore(dir_, o);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Code::kBusy);
   EXPECT_FALSE(OpenFilesUnder(dir_).empty());
@@ -144,7 +144,7 @@ TEST_F(ConcurrentReadsTest, ClosingLeavesNoFileOpenAndTheStoreReopens) {
   EXPECT_EQ(OpenFilesUnder(dir_), std::vector<std::string>());
   // The writer closed last, so it checkpointed and removed the WAL.
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/metadata.db-wal"));
-  auto again = Store::Open(dir_, o);
+  auto again = as::testing::OpenStore(dir_, o);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   store_ = std::move(again).value();
   Bytes out;

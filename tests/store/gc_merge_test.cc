@@ -77,7 +77,7 @@ class GcMergeTest : public as::testing::TempStoreTest {
   // The store again, over `env` (a FaultEnv).
   void ReopenWith(Env* env) {
     store_.reset();
-    auto s = Store::Open(dir_, Options(env));
+    auto s = as::testing::OpenStore(dir_, Options(env));
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
   }

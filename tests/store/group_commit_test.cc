@@ -143,7 +143,7 @@ TEST_F(GroupCommitTest, WaitingPutsShareOnePackAndOneCommit) {
   ASSERT_TRUE(env_.DropUnsyncedData().ok());
   StoreOptions o;
   o.env = &env_;
-  auto s = Store::Open(dir_, o);
+  auto s = as::testing::OpenStore(dir_, o);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   store_ = std::move(s).value();
   ExpectReads(first);

@@ -11,6 +11,7 @@
 
 #include "artifact_store/store.h"
 #include "test_util.h"
+#include "store_fixture.h"
 
 namespace as {
 namespace {
@@ -55,7 +56,7 @@ TEST(ReindexTenants, LostDatabaseBringsBackEveryTenantItsNamesAndIsolation) {
   const Bytes a = testing::RandomBytes(300 << 10, 1), b = testing::RandomBytes(200 << 10, 2),
               d = testing::RandomBytes(100 << 10, 3), part = testing::RandomBytes(150 << 10, 4);
   {
-    auto s = Store::Open(dir, Options());
+    auto s = as::testing::OpenStore(dir, Options());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     ASSERT_TRUE((*s)->AddAccessKey("alice").ok());  // domain 2, before bob's 3
     ASSERT_TRUE((*s)->Put({"bob", "bk", "x"}, SourceOf(b)).ok());
@@ -67,12 +68,10 @@ TEST(ReindexTenants, LostDatabaseBringsBackEveryTenantItsNamesAndIsolation) {
     ASSERT_TRUE(up.ok()) << up.status().ToString();
     ASSERT_TRUE((*s)->PutPart("carol", up->id, 1, SourceOf(part), PutOptions{}).ok());
   }
-  for (const char* f : {"/metadata.db", "/metadata.db-wal", "/metadata.db-shm"}) {
-    std::filesystem::remove(dir + f);
-  }
+  testing::LoseMetadata(dir);
   StoreOptions o = Options();
   o.recreate_missing_metadata = true;
-  auto s = Store::Open(dir, o);
+  auto s = as::testing::OpenStore(dir, o);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   auto rep = (*s)->Reindex();
   ASSERT_TRUE(rep.ok()) << rep.status().ToString();

@@ -23,6 +23,7 @@
 #include "kernels/cpu.h"
 #include "pack/pack.h"
 #include "test_util.h"
+#include "store_fixture.h"
 
 namespace as {
 namespace {
@@ -159,7 +160,7 @@ class StoreTest : public ::testing::Test {
   void Open(Env* env = nullptr, StoreOptions o = SmallOptions()) {
     store_.reset();
     o.env = env;
-    auto s = Store::Open(dir_, o);
+    auto s = as::testing::OpenStore(dir_, o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
   }
@@ -763,20 +764,20 @@ TEST_F(StoreTest, Bug_ReindexLeavesStaleReaderCache) {
 TEST_F(StoreTest, OpenLockingAndErrors) {
   Open();
   Put("l/a", RandomBytes(1000, seed_));
-  auto second = Store::Open(dir_, SmallOptions());
+  auto second = as::testing::OpenStore(dir_, SmallOptions());
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Code::kBusy);
   EXPECT_NE(second.status().message().find("in use by pid " + std::to_string(::getpid())),
             std::string::npos)
       << second.status().message();
   store_.reset();
-  auto third = Store::Open(dir_, SmallOptions());
+  auto third = as::testing::OpenStore(dir_, SmallOptions());
   ASSERT_TRUE(third.ok()) << third.status().ToString();
   // Parameters are the stored ones, not the options'.
   StoreOptions other = SmallOptions();
   other.chunker = ChunkerParams{};
   third->reset();
-  auto fourth = Store::Open(dir_, other);
+  auto fourth = as::testing::OpenStore(dir_, other);
   ASSERT_TRUE(fourth.ok());
   EXPECT_EQ((*fourth)->chunker_params().avg_size, 4096u);
   fourth->reset();
@@ -784,10 +785,10 @@ TEST_F(StoreTest, OpenLockingAndErrors) {
   StoreOptions no_create = SmallOptions();
   no_create.create_if_missing = false;
   const std::string parent = fs::path(dir_).parent_path().string();
-  auto missing = Store::Open(parent + "/does-not-exist", no_create);
+  auto missing = as::testing::OpenStore(parent + "/does-not-exist", no_create);
   EXPECT_EQ(missing.status().code(), Code::kNotFound) << missing.status().ToString();
   fs::create_directories(parent + "/plain");
-  auto plain = Store::Open(parent + "/plain", no_create);
+  auto plain = as::testing::OpenStore(parent + "/plain", no_create);
   EXPECT_EQ(plain.status().code(), Code::kInvalidArgument) << plain.status().ToString();
   EXPECT_NE(plain.status().message().find("not an artifact store"), std::string::npos)
       << plain.status().message();

@@ -7,13 +7,41 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
+#include <cstdlib>
+#include <vector>
+
 #include "artifact_store/store.h"
+#include "pg_test.h"
 #include "test_util.h"
 
 namespace as::testing {
+
+// Store::Open for the tests. With AS_TEST_STORE_METADATA=postgresql, a store
+// made here keeps its metadata in a schema of its own on the test server
+// (pg_test.h), so the same suites run once more on PostgreSQL.
+inline bool StoresOnPostgres() {
+  const char* v = std::getenv("AS_TEST_STORE_METADATA");
+  return v && std::string(v) == "postgresql";
+}
+
+inline Result<std::unique_ptr<Store>> OpenStore(const std::string& dir, StoreOptions o) {
+  if (StoresOnPostgres() && o.create_if_missing && o.metadata.empty() &&
+      !std::filesystem::exists(dir + "/STORE")) {
+    static std::vector<std::unique_ptr<PgTestSchema>> schemas;  // dropped at exit
+    auto schema = std::make_unique<PgTestSchema>();
+    if (!schema->skip().empty() || !schema->error().empty()) {
+      return Status::Internal("AS_TEST_STORE_METADATA=postgresql but no schema: " +
+                              schema->skip() + schema->error());
+    }
+    o.metadata = schema->url();
+    schemas.push_back(std::move(schema));
+  }
+  return Store::Open(dir, o);
+}
 
 // Opens (creating) a store in a new temp dir named after `tag`; *dir gets the
 // path. Null, with a test failure recorded, if it cannot.
@@ -23,9 +51,24 @@ inline std::unique_ptr<Store> OpenTestStore(const std::string& tag, std::string*
   *dir = TempDir(tag);
   o.create_if_missing = true;
   o.chunker = chunker;
-  auto s = Store::Open(*dir, o);
+  auto s = OpenStore(*dir, o);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
+}
+
+// Loses a store's metadata database, as a disk or a DBA might: the SQLite
+// files in the store directory, or every table of its PostgreSQL schema.
+inline void LoseMetadata(const std::string& dir) {
+  for (const char* f : {"/metadata.db", "/metadata.db-wal", "/metadata.db-shm"}) {
+    std::filesystem::remove(dir + f);
+  }
+  std::ifstream config(dir + "/CONFIG");
+  for (std::string line; std::getline(config, line);) {
+    if (line.rfind("metadata = ", 0) == 0) {
+      const std::string err = DropAllTables(line.substr(11));
+      EXPECT_TRUE(err.empty()) << err;
+    }
+  }
 }
 
 // Every regular file under <dir>/packs, .tmp leftovers included (a test that

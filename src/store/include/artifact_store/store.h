@@ -88,6 +88,11 @@ struct StoreOptions {
   // the manifests, names from their hints). Without this, a missing database
   // is an error that says to run `repair --reindex`.
   bool recreate_missing_metadata = false;
+  // Where a NEW store keeps its metadata: empty = DIR/metadata.db (SQLite,
+  // the embedded default), or a postgresql:// URL (libpq's URI, without a
+  // password: libpq reads PGPASSWORD or a passfile). Kept in DIR/CONFIG, so
+  // an existing store opens with its own and ignores this.
+  std::string metadata;
   // Room kept for freeing room: a file (DIR/RESERVE) of this many bytes.
   // On a file system full to the last block even `rm` fails (the metadata
   // database cannot write its log); then Remove and Gc delete the reserve

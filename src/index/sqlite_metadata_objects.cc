@@ -2,8 +2,8 @@
 // multipart uploads and their parts, access keys (schema version 2).
 #include <ctime>
 
-#include "index/metadata.h"
-#include "index/metadata_rows.h"
+#include "index/sqlite_metadata.h"
+#include "index/sqlite_metadata_rows.h"
 
 namespace as {
 
@@ -48,7 +48,7 @@ std::string PrefixEnd(std::string prefix) {
 
 }  // namespace
 
-Status Metadata::CreateBucket(const std::string& tenant, const std::string& bucket) {
+Status SqliteMetadata::CreateBucket(const std::string& tenant, const std::string& bucket) {
   WriteLock l(this);
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR IGNORE INTO buckets VALUES (?,?,?)"));
   st.Bind(1, tenant).Bind(2, bucket).Bind(3, static_cast<int64_t>(std::time(nullptr)));
@@ -57,7 +57,7 @@ Status Metadata::CreateBucket(const std::string& tenant, const std::string& buck
   return Status::OK();
 }
 
-Status Metadata::DeleteBucket(const std::string& tenant, const std::string& bucket) {
+Status SqliteMetadata::DeleteBucket(const std::string& tenant, const std::string& bucket) {
   WriteLock l(this);
   return InTransaction(db_.get(), [&]() -> Status {
     AS_ASSIGN_OR_RETURN(auto busy, db_->Prepare(
@@ -76,7 +76,7 @@ Status Metadata::DeleteBucket(const std::string& tenant, const std::string& buck
   });
 }
 
-Result<std::vector<BucketRow>> Metadata::ListBuckets(const std::string& tenant) {
+Result<std::vector<BucketRow>> SqliteMetadata::ListBuckets(const std::string& tenant) {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
       "SELECT tenant, bucket, created FROM buckets WHERE tenant=? ORDER BY bucket"));
@@ -85,7 +85,7 @@ Result<std::vector<BucketRow>> Metadata::ListBuckets(const std::string& tenant) 
       st, [](const SqliteStmt& q) { return BucketRow{q.Text(0), q.Text(1), q.Int(2)}; });
 }
 
-Result<std::optional<BucketRow>> Metadata::GetBucket(const std::string& tenant,
+Result<std::optional<BucketRow>> SqliteMetadata::GetBucket(const std::string& tenant,
                                                      const std::string& bucket) {
   static const std::string kSql =
       "SELECT tenant, bucket, created FROM buckets WHERE tenant=? AND bucket=?";
@@ -97,7 +97,7 @@ Result<std::optional<BucketRow>> Metadata::GetBucket(const std::string& tenant,
   return std::optional<BucketRow>(BucketRow{st->Text(0), st->Text(1), st->Int(2)});
 }
 
-Result<std::vector<NameRow>> Metadata::ListKeys(const std::string& tenant,
+Result<std::vector<NameRow>> SqliteMetadata::ListKeys(const std::string& tenant,
                                                 const std::string& bucket,
                                                 const std::string& prefix,
                                                 const std::string& after, size_t limit) {
@@ -118,7 +118,7 @@ Result<std::vector<NameRow>> Metadata::ListKeys(const std::string& tenant,
   return QueryNames(st);
 }
 
-Status Metadata::BindNameLocked(const NameRow& n, bool require_bucket) {
+Status SqliteMetadata::BindNameLocked(const NameRow& n, bool require_bucket) {
   AS_ASSIGN_OR_RETURN(auto b, db_->Prepare(
       require_bucket ? "SELECT 1 FROM buckets WHERE tenant=? AND bucket=?"
                      : "INSERT OR IGNORE INTO buckets VALUES (?,?,?)"));
@@ -143,7 +143,7 @@ Status Metadata::BindNameLocked(const NameRow& n, bool require_bucket) {
   return st.Run();
 }
 
-Status Metadata::SetNameAttrs(const std::string& tenant, const std::string& bucket,
+Status SqliteMetadata::SetNameAttrs(const std::string& tenant, const std::string& bucket,
                               const std::string& key, const std::string& attrs,
                               const std::optional<Digest>& expect) {
   WriteLock l(this);
@@ -164,7 +164,7 @@ Status Metadata::SetNameAttrs(const std::string& tenant, const std::string& buck
   });
 }
 
-Result<NameRow> Metadata::CopyName(const NameRow& from, NameRow to, bool require_bucket,
+Result<NameRow> SqliteMetadata::CopyName(const NameRow& from, NameRow to, bool require_bucket,
                                    const std::optional<Digest>& expect) {
   WriteLock l(this);
   Status s = InTransaction(db_.get(), [&]() -> Status {
@@ -174,22 +174,14 @@ Result<NameRow> Metadata::CopyName(const NameRow& from, NameRow to, bool require
     AS_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) return Status::NotFound("name " + from.bucket + "/" + from.key);
     AS_ASSIGN_OR_RETURN(NameRow src, ColName(st));
-    if (expect && src.manifest != *expect) {
-      return Status::FailedPrecondition("name " + from.bucket + "/" + from.key +
-                                        " was rebound during the copy");
-    }
-    to.manifest = src.manifest;
-    to.content = src.content;
-    to.size = src.size;
-    if (to.attrs.empty()) to.attrs = src.attrs;
-    LogRoot({to.tenant, std::nullopt, to.manifest});
+    AS_RETURN_IF_ERROR(TakeCopySource(src, expect, &to));
     return BindNameLocked(to, require_bucket);
   });
   if (!s.ok()) return s;
   return to;
 }
 
-Status Metadata::CreateUpload(const UploadRow& u) {
+Status SqliteMetadata::CreateUpload(const UploadRow& u) {
   WriteLock l(this);
   return InTransaction(db_.get(), [&]() -> Status {
     AS_ASSIGN_OR_RETURN(auto b, db_->Prepare("SELECT 1 FROM buckets WHERE tenant=? AND bucket=?"));
@@ -203,7 +195,7 @@ Status Metadata::CreateUpload(const UploadRow& u) {
   });
 }
 
-Result<std::optional<UploadRow>> Metadata::GetUpload(const std::string& id) {
+Result<std::optional<UploadRow>> SqliteMetadata::GetUpload(const std::string& id) {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kUploadCols +
                                             " FROM uploads WHERE id=?"));
@@ -213,7 +205,7 @@ Result<std::optional<UploadRow>> Metadata::GetUpload(const std::string& id) {
   return std::optional<UploadRow>(ColUpload(st));
 }
 
-Result<std::vector<UploadRow>> Metadata::ListUploads(const std::string& tenant,
+Result<std::vector<UploadRow>> SqliteMetadata::ListUploads(const std::string& tenant,
                                                      const std::string& bucket) {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kUploadCols +
@@ -223,7 +215,7 @@ Result<std::vector<UploadRow>> Metadata::ListUploads(const std::string& tenant,
   return CollectRows<UploadRow>(st, [](const SqliteStmt& q) { return ColUpload(q); });
 }
 
-Result<std::vector<UploadRow>> Metadata::UploadsBefore(int64_t cutoff) {
+Result<std::vector<UploadRow>> SqliteMetadata::UploadsBefore(int64_t cutoff) {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kUploadCols +
                                             " FROM uploads WHERE created < ? ORDER BY created"));
@@ -231,7 +223,7 @@ Result<std::vector<UploadRow>> Metadata::UploadsBefore(int64_t cutoff) {
   return CollectRows<UploadRow>(st, [](const SqliteStmt& q) { return ColUpload(q); });
 }
 
-Result<std::vector<PartRow>> Metadata::ListParts(const std::string& upload) {
+Result<std::vector<PartRow>> SqliteMetadata::ListParts(const std::string& upload) {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kPartCols +
                                             " FROM upload_parts WHERE upload=? ORDER BY number"));
@@ -239,7 +231,7 @@ Result<std::vector<PartRow>> Metadata::ListParts(const std::string& upload) {
   return CollectRows<PartRow>(st, [](const SqliteStmt& q) { return ColPart(q); });
 }
 
-Result<std::vector<std::pair<std::string, PartRow>>> Metadata::AllParts() {
+Result<std::vector<std::pair<std::string, PartRow>>> SqliteMetadata::AllParts() {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
       "SELECT u.tenant, p.upload, p.number, p.manifest, p.content, p.size, "
@@ -254,7 +246,7 @@ Result<std::vector<std::pair<std::string, PartRow>>> Metadata::AllParts() {
   return out;
 }
 
-Status Metadata::InsertPartLocked(const PartRow& p) {
+Status SqliteMetadata::InsertPartLocked(const PartRow& p) {
   // The upload must still exist: an abort (or gc expiry) that won the race
   // leaves nothing to attach the part to.
   AS_ASSIGN_OR_RETURN(auto u, db_->Prepare("SELECT 1 FROM uploads WHERE id=?"));
@@ -271,7 +263,7 @@ Status Metadata::InsertPartLocked(const PartRow& p) {
   return st.Run();
 }
 
-Status Metadata::DeleteUploadLocked(const std::string& id) {
+Status SqliteMetadata::DeleteUploadLocked(const std::string& id) {
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("DELETE FROM uploads WHERE id=?"));
   st.Bind(1, id);
   AS_RETURN_IF_ERROR(st.Run());
@@ -281,19 +273,19 @@ Status Metadata::DeleteUploadLocked(const std::string& id) {
   return parts.Run();
 }
 
-Status Metadata::DeleteUpload(const std::string& id) {
+Status SqliteMetadata::DeleteUpload(const std::string& id) {
   WriteLock l(this);
   return InTransaction(db_.get(), [&] { return DeleteUploadLocked(id); });
 }
 
-Status Metadata::AddAccessKey(const AccessKeyRow& k) {
+Status SqliteMetadata::AddAccessKey(const AccessKeyRow& k) {
   WriteLock l(this);
   AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO access_keys VALUES (?,?,?,?)"));
   st.Bind(1, k.id).Bind(2, k.tenant).Bind(3, k.secret).Bind(4, k.created);
   return st.Run();
 }
 
-Result<std::optional<AccessKeyRow>> Metadata::FindAccessKey(const std::string& id) {
+Result<std::optional<AccessKeyRow>> SqliteMetadata::FindAccessKey(const std::string& id) {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
       "SELECT id, tenant, secret, created FROM access_keys WHERE id=?"));
@@ -303,7 +295,7 @@ Result<std::optional<AccessKeyRow>> Metadata::FindAccessKey(const std::string& i
   return std::optional<AccessKeyRow>(AccessKeyRow{st.Text(0), st.Text(1), st.Text(2), st.Int(3)});
 }
 
-Result<std::vector<AccessKeyRow>> Metadata::ListAccessKeys() {
+Result<std::vector<AccessKeyRow>> SqliteMetadata::ListAccessKeys() {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
       "SELECT id, tenant, secret, created FROM access_keys ORDER BY tenant, created"));

@@ -2,7 +2,7 @@
 // digest columns, names rows, transactions.
 #pragma once
 
-#include "index/metadata.h"
+#include "index/sqlite_metadata.h"
 
 namespace as::rows {
 

@@ -1,0 +1,989 @@
+#include "index/pg_metadata.h"
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+#include <thread>
+
+#include "index/pg_conn.h"
+
+namespace as {
+
+namespace {
+
+// Buckets and keys are bytea: any bytes a caller names (SQLite's TEXT keeps
+// them too), in bytewise order, S3's UTF-8 order. Other text columns compare
+// bytewise too (COLLATE "C"). `off` is SQLite's `offset`, a reserved word here. Integers
+// are bigint throughout: lengths and sizes never wrap.
+const char* kPgSchema = R"sql(
+CREATE TABLE meta(key text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+CREATE TABLE tenants(
+  name text COLLATE "C" PRIMARY KEY, domain integer NOT NULL UNIQUE, created bigint NOT NULL);
+CREATE TABLE packs(
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL UNIQUE,
+  domain integer NOT NULL, size bigint NOT NULL, frames bigint NOT NULL, created bigint NOT NULL);
+CREATE TABLE chunks(
+  domain integer NOT NULL, digest bytea NOT NULL, pack bigint NOT NULL, off bigint NOT NULL,
+  frame_len bigint NOT NULL, raw_len bigint NOT NULL, PRIMARY KEY(domain, digest))
+  WITH (fillfactor = 90);
+CREATE INDEX chunks_pack ON chunks(pack);
+CREATE TABLE chunk_bases(
+  domain integer NOT NULL, digest bytea NOT NULL, base bytea NOT NULL,
+  PRIMARY KEY(domain, digest, base));
+CREATE TABLE manifests(
+  domain integer NOT NULL, digest bytea NOT NULL, content bytea NOT NULL, size bigint NOT NULL,
+  chunks bigint NOT NULL, pack bigint NOT NULL, off bigint NOT NULL, frame_len bigint NOT NULL,
+  raw_len bigint NOT NULL, PRIMARY KEY(domain, digest)) WITH (fillfactor = 90);
+CREATE INDEX manifests_content ON manifests(domain, content);
+CREATE INDEX manifests_pack ON manifests(pack);
+CREATE TABLE names(
+  tenant text COLLATE "C" NOT NULL, bucket bytea NOT NULL, key bytea NOT NULL,
+  manifest bytea NOT NULL, content bytea NOT NULL, size bigint NOT NULL, version bigint NOT NULL,
+  created bigint NOT NULL, attrs bytea NOT NULL DEFAULT '', PRIMARY KEY(tenant, bucket, key));
+CREATE INDEX names_manifest ON names(manifest);
+CREATE INDEX names_content ON names(tenant, content);
+CREATE TABLE buckets(
+  tenant text COLLATE "C" NOT NULL, bucket bytea NOT NULL, created bigint NOT NULL,
+  PRIMARY KEY(tenant, bucket));
+CREATE TABLE uploads(
+  id text COLLATE "C" PRIMARY KEY, tenant text COLLATE "C" NOT NULL,
+  bucket bytea NOT NULL, key bytea NOT NULL,
+  attrs bytea NOT NULL DEFAULT '', created bigint NOT NULL);
+CREATE INDEX uploads_name ON uploads(tenant, bucket, key);
+CREATE INDEX uploads_created ON uploads(created);
+CREATE TABLE upload_parts(
+  upload text COLLATE "C" NOT NULL, number bigint NOT NULL, manifest bytea NOT NULL,
+  content bytea NOT NULL, size bigint NOT NULL, attrs bytea NOT NULL DEFAULT '',
+  created bigint NOT NULL, PRIMARY KEY(upload, number));
+CREATE TABLE access_keys(
+  id text COLLATE "C" PRIMARY KEY, tenant text COLLATE "C" NOT NULL, secret text NOT NULL,
+  created bigint NOT NULL);
+)sql";
+
+// Serialises schema creation between servers initialising the same
+// database at once (an arbitrary key of this program's).
+constexpr const char* kSchemaLockKey = "7314060021";
+
+constexpr const char* kManifestCols =
+    "digest, content, size, chunks, pack, off, frame_len, raw_len, domain";
+constexpr const char* kNameCols =
+    "tenant, bucket, key, manifest, content, size, version, created, attrs";
+constexpr const char* kUploadCols = "id, tenant, bucket, key, attrs, created";
+constexpr const char* kPartCols = "upload, number, manifest, content, size, attrs, created";
+constexpr const char* kPackCols = "id, name, size, frames, created, domain";
+
+std::string I(int64_t v) { return std::to_string(v); }
+std::string Now() { return I(static_cast<int64_t>(std::time(nullptr))); }
+
+Location ColLocation(const PgResult& r, int row, int first) {
+  return Location{r.Int(row, first), static_cast<uint64_t>(r.Int(row, first + 1)),
+                  static_cast<uint32_t>(r.Int(row, first + 2)),
+                  static_cast<uint32_t>(r.Int(row, first + 3))};
+}
+
+Result<ManifestRow> ColManifest(const PgResult& r, int row) {
+  ManifestRow m;
+  AS_ASSIGN_OR_RETURN(m.digest, r.Dig(row, 0));
+  AS_ASSIGN_OR_RETURN(m.content, r.Dig(row, 1));
+  m.size = static_cast<uint64_t>(r.Int(row, 2));
+  m.chunks = static_cast<uint64_t>(r.Int(row, 3));
+  m.loc = ColLocation(r, row, 4);
+  m.domain = static_cast<uint32_t>(r.Int(row, 8));
+  return m;
+}
+
+Result<NameRow> ColName(const PgResult& r, int row) {
+  NameRow n;
+  n.tenant = r.Text(row, 0);
+  n.bucket = r.Bytes(row, 1);
+  n.key = r.Bytes(row, 2);
+  AS_ASSIGN_OR_RETURN(n.manifest, r.Dig(row, 3));
+  AS_ASSIGN_OR_RETURN(n.content, r.Dig(row, 4));
+  n.size = static_cast<uint64_t>(r.Int(row, 5));
+  n.version = static_cast<uint64_t>(r.Int(row, 6));
+  n.created = r.Int(row, 7);
+  n.attrs = r.Bytes(row, 8);
+  return n;
+}
+
+PackRow ColPack(const PgResult& r, int row) {
+  return PackRow{r.Int(row, 0), r.Text(row, 1), static_cast<uint64_t>(r.Int(row, 2)),
+                 static_cast<uint32_t>(r.Int(row, 3)), r.Int(row, 4),
+                 static_cast<uint32_t>(r.Int(row, 5))};
+}
+
+UploadRow ColUpload(const PgResult& r, int row) {
+  return UploadRow{r.Text(row, 0), r.Text(row, 1), r.Bytes(row, 2),
+                   r.Bytes(row, 3), r.Bytes(row, 4), r.Int(row, 5)};
+}
+
+Result<PartRow> ColPart(const PgResult& r, int row, int first = 0) {
+  PartRow p;
+  p.upload = r.Text(row, first);
+  p.number = static_cast<uint32_t>(r.Int(row, first + 1));
+  AS_ASSIGN_OR_RETURN(p.manifest, r.Dig(row, first + 2));
+  AS_ASSIGN_OR_RETURN(p.content, r.Dig(row, first + 3));
+  p.size = static_cast<uint64_t>(r.Int(row, first + 4));
+  p.attrs = r.Bytes(row, first + 5);
+  p.created = r.Int(row, first + 6);
+  return p;
+}
+
+template <typename Row, typename Col>
+Result<std::vector<Row>> Collect(const PgResult& r, Col&& col) {
+  std::vector<Row> out;
+  out.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); i++) {
+    Result<Row> row = col(r, i);
+    if (!row.ok()) return row.status();
+    out.push_back(std::move(row).value());
+  }
+  return out;
+}
+
+// Comma-joined lists, for unnest(string_to_array($n, ',')): a batch of rows
+// in one statement instead of one round trip each.
+struct Columns {
+  std::vector<std::string> cols;
+  explicit Columns(size_t n) : cols(n) {}
+  void Add(size_t i, const std::string& v) {
+    if (!cols[i].empty()) cols[i] += ',';
+    cols[i] += v;
+  }
+};
+
+// At most this many rows per batched statement: bounds one statement's
+// parameter text (about 100 bytes a row) at a few MiB.
+constexpr size_t kBatchRows = 20000;
+
+// The smallest string greater than every string starting with `prefix`
+// (bytewise), or "" when there is none (all 0xff).
+std::string PrefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    auto c = static_cast<unsigned char>(prefix.back());
+    if (c != 0xff) {
+      prefix.back() = static_cast<char>(c + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
+// The password in a postgresql:// URL's user-info part, if there is one.
+bool UrlHasPassword(const std::string& url) {
+  const size_t start = url.find("://") + 3;
+  const size_t end = url.find_first_of("/?", start);
+  const std::string authority = url.substr(start, end == std::string::npos ? end : end - start);
+  const size_t at = authority.rfind('@');
+  if (at == std::string::npos) return false;
+  return authority.substr(0, at).find(':') != std::string::npos;
+}
+
+}  // namespace
+
+PgMetadata::PgMetadata(std::string url) : url_(std::move(url)) {
+  writer_ = std::make_unique<PgConn>(url_, url_);
+  const size_t conns = std::max<size_t>(4, 2 * size_t{std::thread::hardware_concurrency()});
+  pool_ = std::make_unique<PgPool>(url_, url_, conns);
+}
+
+PgMetadata::~PgMetadata() = default;
+
+Result<std::unique_ptr<PgMetadata>> PgMetadata::Open(const std::string& url, bool create) {
+  if (UrlHasPassword(url)) {
+    return Status::InvalidArgument(
+        "metadata URL holds a password: give it in PGPASSWORD or a passfile (~/.pgpass, "
+        "PGPASSFILE) instead, so it never shows on a command line or in the store's config");
+  }
+  std::unique_ptr<PgMetadata> m(new PgMetadata(url));
+  AS_RETURN_IF_ERROR(m->Migrate(create));
+  return m;
+}
+
+Status PgMetadata::Migrate(bool create) {
+  std::lock_guard<std::mutex> l(mu_);
+  PgConn& c = *writer_;
+  return c.Transaction([&]() -> Status {
+    AS_RETURN_IF_ERROR(c.Run(std::string("SELECT pg_advisory_xact_lock(") + kSchemaLockKey + ")"));
+    AS_ASSIGN_OR_RETURN(auto have, c.Exec("SELECT to_regclass('meta') IS NOT NULL"));
+    const bool exists = have.Text(0, 0) == "t";
+    if (create) {
+      if (exists) {
+        std::string uuid;
+        auto u = c.Exec("SELECT value FROM meta WHERE key = 'store_uuid'");
+        if (u.ok() && u->rows() > 0) uuid = " (store " + u->Text(0, 0) + ")";
+        return Status::AlreadyExists("metadata " + url_ + " already holds a store's tables" +
+                                     uuid + "; give each store a database (or schema) of its own");
+      }
+      AS_RETURN_IF_ERROR(c.Run(kPgSchema));
+      return c.Run("INSERT INTO meta VALUES ('schema_version', $1)", {I(kPgSchemaVersion)});
+    }
+    if (!exists) {
+      return Status::NotFound("metadata " + url_ + " holds no artifact-store tables");
+    }
+    AS_ASSIGN_OR_RETURN(auto v, c.Exec("SELECT value FROM meta WHERE key = 'schema_version'"));
+    if (v.rows() == 0) {
+      return Status::Corruption("metadata " + url_ + ": no schema version");
+    }
+    if (std::atoi(v.Text(0, 0).c_str()) > kPgSchemaVersion) {
+      return Status::Unsupported("metadata " + url_ + " has schema version " + v.Text(0, 0) +
+                                 ", newer than this build (" + I(kPgSchemaVersion) +
+                                 "): upgrade artifact-store");
+    }
+    return Status::OK();
+  });
+}
+
+Status PgMetadata::Write(const std::function<Status(PgConn&)>& fn) {
+  std::lock_guard<std::mutex> l(mu_);
+  PgConn& c = *writer_;
+  return c.Transaction([&] { return fn(c); });
+}
+
+Result<std::string> PgMetadata::GetMeta(const std::string& key) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT value FROM meta WHERE key = $1", {key}));
+  if (r.rows() == 0) return Status::NotFound("metadata key " + key);
+  return r.Text(0, 0);
+}
+
+Status PgMetadata::SetMeta(const std::string& key, const std::string& value) {
+  return Write([&](PgConn& c) {
+    return c.Run(
+        "INSERT INTO meta VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        {key, value});
+  });
+}
+
+Result<uint32_t> PgMetadata::TenantDomain(const std::string& tenant, bool create) {
+  {
+    std::shared_lock<std::shared_mutex> r(domains_mu_);
+    auto it = domains_.find(tenant);
+    if (it != domains_.end()) return it->second;
+  }
+  uint32_t domain = 0;
+  {
+    auto c = pool_->Acquire();
+    AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT domain FROM tenants WHERE name = $1", {tenant}));
+    if (r.rows() > 0) domain = static_cast<uint32_t>(r.Int(0, 0));
+  }
+  if (domain == 0) {
+    if (!create) return Status::NotFound("tenant '" + tenant + "'");
+    AS_RETURN_IF_ERROR(Write([&](PgConn& c) -> Status {
+      // The table lock makes max(domain) + 1 safe between servers too.
+      AS_RETURN_IF_ERROR(c.Run("LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE"));
+      AS_RETURN_IF_ERROR(c.Run(
+          "INSERT INTO tenants SELECT $1, coalesce(max(domain), 0) + 1, $2 FROM tenants "
+          "ON CONFLICT (name) DO NOTHING",
+          {tenant, Now()}));
+      AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT domain FROM tenants WHERE name = $1", {tenant}));
+      if (r.rows() == 0) return Status::Internal("tenant '" + tenant + "' vanished after insert");
+      domain = static_cast<uint32_t>(r.Int(0, 0));
+      return Status::OK();
+    }));
+  }
+  std::unique_lock<std::shared_mutex> w(domains_mu_);
+  domains_[tenant] = domain;
+  return domain;
+}
+
+Status PgMetadata::RestoreTenant(const std::string& tenant, uint32_t domain) {
+  AS_RETURN_IF_ERROR(Write([&](PgConn& c) -> Status {
+    AS_RETURN_IF_ERROR(c.Run("LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE"));
+    AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT name, domain FROM tenants WHERE name = $1 OR "
+                                       "domain = $2 LIMIT 1",
+                                       {tenant, I(domain)}));
+    if (r.rows() > 0) {
+      const std::string name = r.Text(0, 0);
+      const auto dom = static_cast<uint32_t>(r.Int(0, 1));
+      if (name == tenant && dom == domain) return Status::OK();
+      return Status::AlreadyExists("tenant '" + tenant + "' for domain " + I(domain) +
+                                   ": the database has tenant '" + name + "' in domain " +
+                                   I(dom));
+    }
+    return c.Run("INSERT INTO tenants VALUES ($1, $2, $3)", {tenant, I(domain), Now()});
+  }));
+  std::unique_lock<std::shared_mutex> w(domains_mu_);
+  domains_[tenant] = domain;
+  return Status::OK();
+}
+
+Result<std::optional<Location>> PgMetadata::FindChunk(uint32_t domain, const Digest& d) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT pack, off, frame_len, raw_len FROM chunks "
+                                      "WHERE domain = $1 AND digest = decode($2, 'hex')",
+                                      {I(domain), PgHex(d)}));
+  if (r.rows() == 0) return std::optional<Location>();
+  return std::optional<Location>(ColLocation(r, 0, 0));
+}
+
+Status PgMetadata::FindChunks(uint32_t domain, const Digest* d, size_t n,
+                              std::vector<std::optional<Location>>* out) {
+  out->assign(n, std::nullopt);
+  if (n == 0) return Status::OK();
+  // One statement for the batch: one snapshot, one round trip.
+  std::string list;
+  list.reserve(n * 68);
+  for (size_t i = 0; i < n; i++) {
+    if (i) list += ',';
+    list += PgHex(d[i]);
+  }
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(
+      "SELECT q.i, c.pack, c.off, c.frame_len, c.raw_len "
+      "FROM unnest(string_to_array($2, ',')) WITH ORDINALITY AS q(d, i) "
+      "JOIN chunks c ON c.domain = $1 AND c.digest = decode(q.d, 'hex')",
+      {I(domain), list}));
+  for (int i = 0; i < r.rows(); i++) {
+    const int64_t at = r.Int(i, 0) - 1;
+    if (at >= 0 && static_cast<size_t>(at) < n) (*out)[static_cast<size_t>(at)] = ColLocation(r, i, 1);
+  }
+  return Status::OK();
+}
+
+Status PgMetadata::ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) {
+  auto c = pool_->Acquire();
+  return c->Stream("SELECT digest, pack, off, frame_len, raw_len, domain FROM chunks", {},
+                   [&](const PgResult& r) -> Status {
+                     ChunkKey key;
+                     AS_ASSIGN_OR_RETURN(key.digest, r.Dig(0, 0));
+                     key.domain = static_cast<uint32_t>(r.Int(0, 5));
+                     fn(key, ColLocation(r, 0, 1));
+                     return Status::OK();
+                   });
+}
+
+Status PgMetadata::ForEachChunkBase(
+    const std::function<void(const ChunkKey&, const Digest&)>& fn) {
+  auto c = pool_->Acquire();
+  return c->Stream("SELECT domain, digest, base FROM chunk_bases", {},
+                   [&](const PgResult& r) -> Status {
+                     ChunkKey key;
+                     key.domain = static_cast<uint32_t>(r.Int(0, 0));
+                     AS_ASSIGN_OR_RETURN(key.digest, r.Dig(0, 1));
+                     AS_ASSIGN_OR_RETURN(Digest base, r.Dig(0, 2));
+                     fn(key, base);
+                     return Status::OK();
+                   });
+}
+
+Result<std::optional<ManifestRow>> PgMetadata::FindManifest(uint32_t domain,
+                                                            const Digest& manifest) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kManifestCols +
+                                          " FROM manifests WHERE domain = $1 AND "
+                                          "digest = decode($2, 'hex')",
+                                      {I(domain), PgHex(manifest)}));
+  if (r.rows() == 0) return std::optional<ManifestRow>();
+  AS_ASSIGN_OR_RETURN(auto m, ColManifest(r, 0));
+  return std::optional<ManifestRow>(std::move(m));
+}
+
+Result<std::optional<ManifestRow>> PgMetadata::FindManifestByContent(uint32_t domain,
+                                                                     const Digest& content) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kManifestCols +
+                                          " FROM manifests WHERE domain = $1 AND "
+                                          "content = decode($2, 'hex') LIMIT 1",
+                                      {I(domain), PgHex(content)}));
+  if (r.rows() == 0) return std::optional<ManifestRow>();
+  AS_ASSIGN_OR_RETURN(auto m, ColManifest(r, 0));
+  return std::optional<ManifestRow>(std::move(m));
+}
+
+Status PgMetadata::ForEachManifest(const std::function<void(const ManifestRow&)>& fn) {
+  auto c = pool_->Acquire();
+  return c->Stream(std::string("SELECT ") + kManifestCols + " FROM manifests", {},
+                   [&](const PgResult& r) -> Status {
+                     AS_ASSIGN_OR_RETURN(auto m, ColManifest(r, 0));
+                     fn(m);
+                     return Status::OK();
+                   });
+}
+
+Result<std::vector<NameRow>> PgMetadata::QueryNames(const std::string& sql,
+                                                    const std::vector<std::string>& params) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(sql, params));
+  return Collect<NameRow>(r, ColName);
+}
+
+Result<std::optional<NameRow>> PgMetadata::GetName(const std::string& tenant,
+                                                   const std::string& bucket,
+                                                   const std::string& key) {
+  // No cache: another server may rebind the name at any time, and S3
+  // promises read-after-write (a primary-key read costs tens of us).
+  AS_ASSIGN_OR_RETURN(auto rows,
+                      QueryNames(std::string("SELECT ") + kNameCols +
+                                     " FROM names WHERE tenant = $1 AND bucket = decode($2, 'hex') "
+                                     "AND key = decode($3, 'hex')",
+                                 {tenant, PgHexBytes(bucket), PgHexBytes(key)}));
+  if (rows.empty()) return std::optional<NameRow>();
+  return std::optional<NameRow>(std::move(rows[0]));
+}
+
+Result<std::vector<NameRow>> PgMetadata::ListNames(const std::string& tenant,
+                                                   const std::string& prefix) {
+  // A byte comparison rather than LIKE: names may hold % and _.
+  return QueryNames(std::string("SELECT ") + kNameCols +
+                        " FROM names WHERE tenant = $1 AND substring(bucket || '\\x2f'::bytea || "
+                        "key from 1 for $3) = decode($2, 'hex') ORDER BY bucket, key",
+                    {tenant, PgHexBytes(prefix), I(static_cast<int64_t>(prefix.size()))});
+}
+
+Result<std::vector<NameRow>> PgMetadata::NamesForManifest(const Digest& manifest) {
+  return QueryNames(std::string("SELECT ") + kNameCols +
+                        " FROM names WHERE manifest = decode($1, 'hex')",
+                    {PgHex(manifest)});
+}
+
+Result<std::optional<NameRow>> PgMetadata::FindNameByDigest(const std::string& tenant,
+                                                            const Digest& d) {
+  for (const char* col : {"content", "manifest"}) {
+    AS_ASSIGN_OR_RETURN(auto rows, QueryNames(std::string("SELECT ") + kNameCols +
+                                                  " FROM names WHERE tenant = $1 AND " + col +
+                                                  " = decode($2, 'hex') LIMIT 1",
+                                              {tenant, PgHex(d)}));
+    if (!rows.empty()) return std::optional<NameRow>(std::move(rows[0]));
+  }
+  return std::optional<NameRow>();
+}
+
+Result<std::vector<NameRow>> PgMetadata::AllNames() {
+  return QueryNames(std::string("SELECT ") + kNameCols + " FROM names", {});
+}
+
+Result<std::vector<PackRow>> PgMetadata::ListPacks() {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r,
+                      c->Exec(std::string("SELECT ") + kPackCols + " FROM packs ORDER BY id"));
+  return Collect<PackRow>(r, [](const PgResult& q, int i) -> Result<PackRow> {
+    return ColPack(q, i);
+  });
+}
+
+Result<std::optional<PackRow>> PgMetadata::GetPack(int64_t id) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kPackCols +
+                                          " FROM packs WHERE id = $1",
+                                      {I(id)}));
+  if (r.rows() == 0) return std::optional<PackRow>();
+  return std::optional<PackRow>(ColPack(r, 0));
+}
+
+Status PgMetadata::InsertPacks(PgConn& c, const std::vector<SealedPack>& packs,
+                               std::vector<int64_t>* ids) {
+  for (const auto& p : packs) {
+    AS_ASSIGN_OR_RETURN(auto r, c.Exec("INSERT INTO packs(name, domain, size, frames, created) "
+                                       "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                                       {p.name, I(p.domain), I(static_cast<int64_t>(p.size)),
+                                        I(static_cast<int64_t>(p.entries.size())), Now()}));
+    ids->push_back(r.Int(0, 0));
+  }
+  return Status::OK();
+}
+
+namespace {
+int64_t ResolvePack(int64_t p, const std::vector<int64_t>& ids) {
+  return p >= 0 ? ids.at(static_cast<size_t>(p)) : -1 - p;
+}
+}  // namespace
+
+Status PgMetadata::InsertChunks(PgConn& c, const std::vector<std::pair<ChunkKey, Location>>& rows,
+                                const std::vector<int64_t>& ids) {
+  // One row per key, the last one given winning (SQLite's INSERT OR
+  // REPLACE), sorted by key so that two writers inserting the same new
+  // chunks lock them in the same order and cannot deadlock.
+  std::map<std::pair<uint32_t, std::string>, const Location*> last;
+  for (const auto& [key, loc] : rows) last[{key.domain, PgHex(key.digest)}] = &loc;
+  auto it = last.begin();
+  while (it != last.end()) {
+    Columns cols(6);
+    for (size_t n = 0; n < kBatchRows && it != last.end(); n++, ++it) {
+      const Location& loc = *it->second;
+      cols.Add(0, I(it->first.first));
+      cols.Add(1, it->first.second);
+      cols.Add(2, I(ResolvePack(loc.pack, ids)));
+      cols.Add(3, I(static_cast<int64_t>(loc.offset)));
+      cols.Add(4, I(loc.frame_len));
+      cols.Add(5, I(loc.raw_len));
+    }
+    // The newest durable copy wins: a gc that is dropping the old copy only
+    // deletes rows that still point into the pack it drops.
+    AS_RETURN_IF_ERROR(c.Run(
+        "INSERT INTO chunks(domain, digest, pack, off, frame_len, raw_len) "
+        "SELECT d::integer, decode(g, 'hex'), p::bigint, o::bigint, f::bigint, r::bigint FROM "
+        "unnest(string_to_array($1, ','), string_to_array($2, ','), string_to_array($3, ','), "
+        "string_to_array($4, ','), string_to_array($5, ','), string_to_array($6, ',')) "
+        "AS t(d, g, p, o, f, r) "
+        "ON CONFLICT (domain, digest) DO UPDATE SET pack = EXCLUDED.pack, off = EXCLUDED.off, "
+        "frame_len = EXCLUDED.frame_len, raw_len = EXCLUDED.raw_len",
+        cols.cols));
+  }
+  return Status::OK();
+}
+
+Status PgMetadata::InsertBases(PgConn& c, const std::vector<std::pair<ChunkKey, Digest>>& rows) {
+  for (size_t at = 0; at < rows.size(); at += kBatchRows) {
+    Columns cols(3);
+    for (size_t i = at; i < std::min(rows.size(), at + kBatchRows); i++) {
+      cols.Add(0, I(rows[i].first.domain));
+      cols.Add(1, PgHex(rows[i].first.digest));
+      cols.Add(2, PgHex(rows[i].second));
+    }
+    AS_RETURN_IF_ERROR(c.Run(
+        "INSERT INTO chunk_bases SELECT d::integer, decode(g, 'hex'), decode(b, 'hex') FROM "
+        "unnest(string_to_array($1, ','), string_to_array($2, ','), string_to_array($3, ',')) "
+        "AS t(d, g, b) ON CONFLICT DO NOTHING",
+        cols.cols));
+  }
+  return Status::OK();
+}
+
+Status PgMetadata::InsertManifest(PgConn& c, const ManifestRow& m,
+                                  const std::vector<int64_t>& ids) {
+  return c.Run(
+      "INSERT INTO manifests(domain, digest, content, size, chunks, pack, off, frame_len, raw_len) "
+      "VALUES ($1, decode($2, 'hex'), decode($3, 'hex'), $4, $5, $6, $7, $8, $9) "
+      "ON CONFLICT (domain, digest) DO UPDATE SET content = EXCLUDED.content, "
+      "size = EXCLUDED.size, chunks = EXCLUDED.chunks, pack = EXCLUDED.pack, off = EXCLUDED.off, "
+      "frame_len = EXCLUDED.frame_len, raw_len = EXCLUDED.raw_len",
+      {I(m.domain), PgHex(m.digest), PgHex(m.content), I(static_cast<int64_t>(m.size)),
+       I(static_cast<int64_t>(m.chunks)), I(ResolvePack(m.loc.pack, ids)),
+       I(static_cast<int64_t>(m.loc.offset)), I(m.loc.frame_len), I(m.loc.raw_len)});
+}
+
+Status PgMetadata::BindName(PgConn& c, const NameRow& n, bool require_bucket) {
+  if (require_bucket) {
+    // FOR KEY SHARE: a DeleteBucket running now waits for this commit, then
+    // finds the name and refuses.
+    AS_ASSIGN_OR_RETURN(auto b, c.Exec("SELECT 1 FROM buckets WHERE tenant = $1 AND "
+                                       "bucket = decode($2, 'hex') FOR KEY SHARE",
+                                       {n.tenant, PgHexBytes(n.bucket)}));
+    if (b.rows() == 0) return Status::NotFound("bucket " + n.bucket);
+  } else {
+    AS_RETURN_IF_ERROR(c.Run("INSERT INTO buckets VALUES ($1, decode($2, 'hex'), $3) "
+                             "ON CONFLICT DO NOTHING",
+                             {n.tenant, PgHexBytes(n.bucket), I(n.created)}));
+  }
+  return c.Run(
+      "INSERT INTO names VALUES ($1, decode($2, 'hex'), decode($3, 'hex'), decode($4, 'hex'), "
+      "decode($5, 'hex'), $6, 1, $7, "
+      "decode($8, 'hex')) ON CONFLICT (tenant, bucket, key) DO UPDATE SET "
+      "manifest = EXCLUDED.manifest, content = EXCLUDED.content, size = EXCLUDED.size, "
+      "version = names.version + 1, created = EXCLUDED.created, attrs = EXCLUDED.attrs",
+      {n.tenant, PgHexBytes(n.bucket), PgHexBytes(n.key), PgHex(n.manifest), PgHex(n.content),
+       I(static_cast<int64_t>(n.size)), I(n.created), PgHexBytes(n.attrs)});
+}
+
+Status PgMetadata::DeleteUploadIn(PgConn& c, const std::string& id) {
+  AS_ASSIGN_OR_RETURN(auto r, c.Exec("DELETE FROM uploads WHERE id = $1", {id}));
+  if (r.Affected() == 0) return Status::NotFound("upload " + id);
+  return c.Run("DELETE FROM upload_parts WHERE upload = $1", {id});
+}
+
+Status PgMetadata::CommitPutRows(PgConn& c, const PutCommit& p, const std::vector<int64_t>& ids) {
+  std::vector<std::pair<ChunkKey, Location>> chunks;
+  chunks.reserve(p.chunks.size());
+  for (const auto& [d, loc] : p.chunks) chunks.push_back({ChunkKey{p.domain, d}, loc});
+  AS_RETURN_IF_ERROR(InsertChunks(c, chunks, ids));
+  if (!p.bases.empty()) {
+    std::vector<std::pair<ChunkKey, Digest>> bases;
+    for (const auto& [d, base] : p.bases) {
+      LogRoot({"", p.domain, base, true});
+      bases.push_back({ChunkKey{p.domain, d}, base});
+    }
+    AS_RETURN_IF_ERROR(InsertBases(c, bases));
+  }
+  if (p.manifest) AS_RETURN_IF_ERROR(InsertManifest(c, *p.manifest, ids));
+  if (p.complete_upload) AS_RETURN_IF_ERROR(DeleteUploadIn(c, *p.complete_upload));
+  if (p.name) {
+    LogRoot({"", p.domain, p.name->manifest});
+    AS_RETURN_IF_ERROR(BindName(c, *p.name, p.require_bucket));
+  }
+  if (p.part) {
+    LogRoot({"", p.domain, p.part->manifest});
+    // The upload must still exist (and stay, until this commits): an abort
+    // that won the race leaves nothing to attach the part to.
+    AS_ASSIGN_OR_RETURN(auto u, c.Exec("SELECT 1 FROM uploads WHERE id = $1 FOR KEY SHARE",
+                                       {p.part->upload}));
+    if (u.rows() == 0) return Status::NotFound("upload " + p.part->upload);
+    const PartRow& q = *p.part;
+    AS_RETURN_IF_ERROR(c.Run(
+        "INSERT INTO upload_parts VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'), $5, "
+        "decode($6, 'hex'), $7) ON CONFLICT (upload, number) DO UPDATE SET "
+        "manifest = EXCLUDED.manifest, content = EXCLUDED.content, size = EXCLUDED.size, "
+        "attrs = EXCLUDED.attrs, created = EXCLUDED.created",
+        {q.upload, I(q.number), PgHex(q.manifest), PgHex(q.content),
+         I(static_cast<int64_t>(q.size)), PgHexBytes(q.attrs), I(q.created)}));
+  }
+  return Status::OK();
+}
+
+Status PgMetadata::CommitPut(const PutCommit& p) {
+  return Write([&](PgConn& c) -> Status {
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks(c, p.packs, &ids));
+    return CommitPutRows(c, p, ids);
+  });
+}
+
+Status PgMetadata::CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
+                              std::vector<Status>* results) {
+  results->assign(puts.size(), Status::OK());
+  Status s = Write([&](PgConn& c) -> Status {
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks(c, {shared}, &ids));
+    for (size_t i = 0; i < puts.size(); i++) {
+      AS_RETURN_IF_ERROR(c.Run("SAVEPOINT put"));
+      Status one = CommitPutRows(c, *puts[i], ids);
+      if (!one.ok()) {
+        // A lost connection is the transaction's failure, not this put's.
+        if (one.code() == Code::kUnavailable || one.code() == Code::kIOError) return one;
+        AS_RETURN_IF_ERROR(c.Run("ROLLBACK TO SAVEPOINT put"));
+        (*results)[i] = one;
+      }
+      AS_RETURN_IF_ERROR(c.Run("RELEASE SAVEPOINT put"));
+    }
+    return Status::OK();
+  });
+  return s;
+}
+
+Status PgMetadata::RemoveName(const std::string& tenant, const std::string& bucket,
+                              const std::string& key) {
+  return Write([&](PgConn& c) -> Status {
+    AS_ASSIGN_OR_RETURN(auto r, c.Exec("DELETE FROM names WHERE tenant = $1 AND "
+                                       "bucket = decode($2, 'hex') AND key = decode($3, 'hex')",
+                                       {tenant, PgHexBytes(bucket), PgHexBytes(key)}));
+    if (r.Affected() == 0) return Status::NotFound("name " + bucket + "/" + key);
+    return Status::OK();
+  });
+}
+
+Status PgMetadata::CommitGc(const GcCommit& g) {
+  return Write([&](PgConn& c) -> Status {
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks(c, g.new_packs, &ids));
+    for (const char* table : {"chunks", "manifests"}) {
+      const bool chunks = std::string_view(table) == "chunks";
+      const auto& dead = chunks ? g.dead_chunks : g.dead_manifests;
+      // Deletes and moves apply only while the row still points into the
+      // pack gc is dropping: a concurrent put may have re-stored the chunk.
+      for (size_t at = 0; at < dead.size(); at += kBatchRows) {
+        Columns cols(3);
+        for (size_t i = at; i < std::min(dead.size(), at + kBatchRows); i++) {
+          cols.Add(0, I(dead[i].first.domain));
+          cols.Add(1, PgHex(dead[i].first.digest));
+          cols.Add(2, I(dead[i].second));
+        }
+        // A dead chunk's bases go with its row (not when a put re-stored it).
+        const std::string del =
+            std::string("WITH gone AS (DELETE FROM ") + table + " x USING unnest("
+            "string_to_array($1, ','), string_to_array($2, ','), string_to_array($3, ',')) "
+            "AS t(d, g, p) WHERE x.domain = t.d::integer AND x.digest = decode(t.g, 'hex') "
+            "AND x.pack = t.p::bigint RETURNING x.domain, x.digest) " +
+            (chunks ? "DELETE FROM chunk_bases b USING gone WHERE b.domain = gone.domain AND "
+                      "b.digest = gone.digest"
+                    : "SELECT count(*) FROM gone");
+        AS_RETURN_IF_ERROR(c.Run(del, cols.cols));
+      }
+      const auto& moved = chunks ? g.moved_chunks : g.moved_manifests;
+      for (size_t at = 0; at < moved.size(); at += kBatchRows) {
+        Columns cols(7);
+        for (size_t i = at; i < std::min(moved.size(), at + kBatchRows); i++) {
+          const GcMove& m = moved[i];
+          cols.Add(0, I(m.key.domain));
+          cols.Add(1, PgHex(m.key.digest));
+          cols.Add(2, I(m.from_pack));
+          cols.Add(3, I(ResolvePack(m.to.pack, ids)));
+          cols.Add(4, I(static_cast<int64_t>(m.to.offset)));
+          cols.Add(5, I(m.to.frame_len));
+          cols.Add(6, I(m.to.raw_len));
+        }
+        AS_RETURN_IF_ERROR(c.Run(
+            std::string("UPDATE ") + table +
+                " x SET pack = t.np::bigint, off = t.o::bigint, frame_len = t.f::bigint, "
+                "raw_len = t.r::bigint FROM unnest(string_to_array($1, ','), "
+                "string_to_array($2, ','), string_to_array($3, ','), string_to_array($4, ','), "
+                "string_to_array($5, ','), string_to_array($6, ','), string_to_array($7, ',')) "
+                "AS t(d, g, p, np, o, f, r) WHERE x.domain = t.d::integer AND "
+                "x.digest = decode(t.g, 'hex') AND x.pack = t.p::bigint",
+            cols.cols));
+      }
+    }
+    if (!g.dead_packs.empty()) {
+      std::string list;
+      for (int64_t id : g.dead_packs) {
+        if (!list.empty()) list += ',';
+        list += I(id);
+      }
+      AS_RETURN_IF_ERROR(c.Run(
+          "DELETE FROM packs WHERE id = ANY(string_to_array($1, ',')::bigint[])", {list}));
+    }
+    // Safety net: no surviving row may point into a deleted pack.
+    AS_ASSIGN_OR_RETURN(auto chk, c.Exec(
+        "SELECT (SELECT count(*) FROM chunks x WHERE NOT EXISTS (SELECT 1 FROM packs p WHERE "
+        "p.id = x.pack)) + (SELECT count(*) FROM manifests x WHERE NOT EXISTS (SELECT 1 FROM "
+        "packs p WHERE p.id = x.pack))"));
+    if (chk.Int(0, 0) != 0) {
+      return Status::Internal("gc would leave " + chk.Text(0, 0) +
+                              " rows pointing at deleted packs; aborted, nothing changed");
+    }
+    return Status::OK();
+  });
+}
+
+Status PgMetadata::CommitReindex(const Reindex& r) {
+  return Write([&](PgConn& c) -> Status {
+    AS_RETURN_IF_ERROR(c.Run("DELETE FROM chunks; DELETE FROM chunk_bases; "
+                             "DELETE FROM manifests; DELETE FROM packs"));
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks(c, r.packs, &ids));
+    AS_RETURN_IF_ERROR(InsertChunks(c, r.chunks, ids));
+    AS_RETURN_IF_ERROR(InsertBases(c, r.bases));
+    for (const auto& m : r.manifests) AS_RETURN_IF_ERROR(InsertManifest(c, m, ids));
+    return Status::OK();
+  });
+}
+
+Result<StoreTotals> PgMetadata::Totals() {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(
+      "SELECT (SELECT coalesce(sum(size), 0) FROM names), (SELECT count(*) FROM names), "
+      "(SELECT count(*) FROM chunks), (SELECT coalesce(sum(raw_len), 0) FROM chunks), "
+      "(SELECT coalesce(sum(frame_len), 0) FROM chunks), (SELECT count(*) FROM packs), "
+      "(SELECT coalesce(sum(size), 0) FROM packs), (SELECT count(*) FROM manifests)"));
+  StoreTotals t;
+  t.logical_bytes = static_cast<uint64_t>(r.Int(0, 0));
+  t.names = static_cast<uint64_t>(r.Int(0, 1));
+  t.unique_chunks = static_cast<uint64_t>(r.Int(0, 2));
+  t.unique_bytes = static_cast<uint64_t>(r.Int(0, 3));
+  t.stored_bytes = static_cast<uint64_t>(r.Int(0, 4));
+  t.packs = static_cast<uint64_t>(r.Int(0, 5));
+  t.pack_bytes = static_cast<uint64_t>(r.Int(0, 6));
+  t.manifests = static_cast<uint64_t>(r.Int(0, 7));
+  return t;
+}
+
+Result<std::vector<std::string>> PgMetadata::CheckIntegrity(bool /*thorough*/) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(
+      "SELECT 'chunks', count(*) FROM chunks x WHERE NOT EXISTS (SELECT 1 FROM packs p WHERE "
+      "p.id = x.pack) UNION ALL SELECT 'manifests', count(*) FROM manifests x WHERE NOT EXISTS "
+      "(SELECT 1 FROM packs p WHERE p.id = x.pack)"));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); i++) {
+    if (r.Int(i, 1) != 0) {
+      out.push_back(r.Text(i, 1) + " " + r.Text(i, 0) + " rows point at packs not in the table");
+    }
+  }
+  return out;
+}
+
+Status PgMetadata::CreateBucket(const std::string& tenant, const std::string& bucket) {
+  return Write([&](PgConn& c) -> Status {
+    AS_ASSIGN_OR_RETURN(auto r, c.Exec("INSERT INTO buckets VALUES ($1, decode($2, 'hex'), $3) "
+                                       "ON CONFLICT DO NOTHING",
+                                       {tenant, PgHexBytes(bucket), Now()}));
+    if (r.Affected() == 0) return Status::AlreadyExists("bucket " + bucket);
+    return Status::OK();
+  });
+}
+
+Status PgMetadata::DeleteBucket(const std::string& tenant, const std::string& bucket) {
+  return Write([&](PgConn& c) -> Status {
+    // The row first: its lock waits for commits that bind names into the
+    // bucket (they hold FOR KEY SHARE on it), so the check below sees them.
+    AS_ASSIGN_OR_RETURN(auto del, c.Exec("DELETE FROM buckets WHERE tenant = $1 AND "
+                                         "bucket = decode($2, 'hex')",
+                                         {tenant, PgHexBytes(bucket)}));
+    if (del.Affected() == 0) return Status::NotFound("bucket " + bucket);
+    AS_ASSIGN_OR_RETURN(auto busy, c.Exec(
+        "SELECT EXISTS(SELECT 1 FROM names WHERE tenant = $1 AND bucket = decode($2, 'hex')) OR "
+        "EXISTS(SELECT 1 FROM uploads WHERE tenant = $1 AND bucket = decode($2, 'hex'))",
+        {tenant, PgHexBytes(bucket)}));
+    if (busy.Text(0, 0) == "t") {
+      return Status::FailedPrecondition("bucket " + bucket + " is not empty");
+    }
+    return Status::OK();
+  });
+}
+
+Result<std::vector<BucketRow>> PgMetadata::ListBuckets(const std::string& tenant) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT tenant, bucket, created FROM buckets "
+                                      "WHERE tenant = $1 ORDER BY bucket",
+                                      {tenant}));
+  return Collect<BucketRow>(r, [](const PgResult& q, int i) -> Result<BucketRow> {
+    return BucketRow{q.Text(i, 0), q.Bytes(i, 1), q.Int(i, 2)};
+  });
+}
+
+Result<std::optional<BucketRow>> PgMetadata::GetBucket(const std::string& tenant,
+                                                       const std::string& bucket) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT tenant, bucket, created FROM buckets "
+                                      "WHERE tenant = $1 AND bucket = decode($2, 'hex')",
+                                      {tenant, PgHexBytes(bucket)}));
+  if (r.rows() == 0) return std::optional<BucketRow>();
+  return std::optional<BucketRow>(BucketRow{r.Text(0, 0), r.Bytes(0, 1), r.Int(0, 2)});
+}
+
+Result<std::vector<NameRow>> PgMetadata::ListKeys(const std::string& tenant,
+                                                  const std::string& bucket,
+                                                  const std::string& prefix,
+                                                  const std::string& after, size_t limit) {
+  // A range scan on the primary key: key >= prefix (or > after) and
+  // key < PrefixEnd(prefix), bytewise.
+  const bool from_after = after >= prefix && !after.empty();
+  const std::string lo = from_after ? after : prefix;
+  const std::string hi = PrefixEnd(prefix);
+  std::string sql = std::string("SELECT ") + kNameCols +
+                    " FROM names WHERE tenant = $1 AND bucket = decode($2, 'hex') AND key " +
+                    (from_after ? ">" : ">=") + " decode($3, 'hex')";
+  std::vector<std::string> params = {tenant, PgHexBytes(bucket), PgHexBytes(lo),
+                                     I(static_cast<int64_t>(limit))};
+  if (!hi.empty()) {
+    sql += " AND key < decode($5, 'hex')";
+    params.push_back(PgHexBytes(hi));
+  }
+  sql += " ORDER BY key LIMIT $4";
+  return QueryNames(sql, params);
+}
+
+Status PgMetadata::SetNameAttrs(const std::string& tenant, const std::string& bucket,
+                                const std::string& key, const std::string& attrs,
+                                const std::optional<Digest>& expect) {
+  return Write([&](PgConn& c) -> Status {
+    AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT manifest FROM names WHERE tenant = $1 AND "
+                                       "bucket = decode($2, 'hex') AND key = decode($3, 'hex') "
+                                       "FOR UPDATE",
+                                       {tenant, PgHexBytes(bucket), PgHexBytes(key)}));
+    if (r.rows() == 0) return Status::NotFound("name " + bucket + "/" + key);
+    AS_ASSIGN_OR_RETURN(Digest current, r.Dig(0, 0));
+    if (expect && current != *expect) {
+      return Status::FailedPrecondition("name " + bucket + "/" + key + " was rebound meanwhile");
+    }
+    return c.Run("UPDATE names SET attrs = decode($4, 'hex') WHERE tenant = $1 AND "
+                 "bucket = decode($2, 'hex') AND key = decode($3, 'hex')",
+                 {tenant, PgHexBytes(bucket), PgHexBytes(key), PgHexBytes(attrs)});
+  });
+}
+
+Result<NameRow> PgMetadata::CopyName(const NameRow& from, NameRow to, bool require_bucket,
+                                     const std::optional<Digest>& expect) {
+  Status s = Write([&](PgConn& c) -> Status {
+    // FOR SHARE: the source cannot be rebound or removed until this commits.
+    AS_ASSIGN_OR_RETURN(auto r, c.Exec(std::string("SELECT ") + kNameCols +
+                                           " FROM names WHERE tenant = $1 AND "
+                                           "bucket = decode($2, 'hex') AND "
+                                           "key = decode($3, 'hex') FOR SHARE",
+                                       {from.tenant, PgHexBytes(from.bucket),
+                                        PgHexBytes(from.key)}));
+    if (r.rows() == 0) return Status::NotFound("name " + from.bucket + "/" + from.key);
+    AS_ASSIGN_OR_RETURN(NameRow src, ColName(r, 0));
+    AS_RETURN_IF_ERROR(TakeCopySource(src, expect, &to));
+    return BindName(c, to, require_bucket);
+  });
+  if (!s.ok()) return s;
+  return to;
+}
+
+Status PgMetadata::CreateUpload(const UploadRow& u) {
+  return Write([&](PgConn& c) -> Status {
+    AS_ASSIGN_OR_RETURN(auto b, c.Exec("SELECT 1 FROM buckets WHERE tenant = $1 AND "
+                                       "bucket = decode($2, 'hex') FOR KEY SHARE",
+                                       {u.tenant, PgHexBytes(u.bucket)}));
+    if (b.rows() == 0) return Status::NotFound("bucket " + u.bucket);
+    return c.Run("INSERT INTO uploads VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'), "
+                 "decode($5, 'hex'), $6)",
+                 {u.id, u.tenant, PgHexBytes(u.bucket), PgHexBytes(u.key), PgHexBytes(u.attrs),
+                  I(u.created)});
+  });
+}
+
+Result<std::optional<UploadRow>> PgMetadata::GetUpload(const std::string& id) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kUploadCols +
+                                          " FROM uploads WHERE id = $1",
+                                      {id}));
+  if (r.rows() == 0) return std::optional<UploadRow>();
+  return std::optional<UploadRow>(ColUpload(r, 0));
+}
+
+Result<std::vector<UploadRow>> PgMetadata::ListUploads(const std::string& tenant,
+                                                       const std::string& bucket) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kUploadCols +
+                                          " FROM uploads WHERE tenant = $1 AND "
+                                          "bucket = decode($2, 'hex') ORDER BY key, created, id",
+                                      {tenant, PgHexBytes(bucket)}));
+  return Collect<UploadRow>(r, [](const PgResult& q, int i) -> Result<UploadRow> {
+    return ColUpload(q, i);
+  });
+}
+
+Result<std::vector<UploadRow>> PgMetadata::UploadsBefore(int64_t cutoff) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kUploadCols +
+                                          " FROM uploads WHERE created < $1 ORDER BY created",
+                                      {I(cutoff)}));
+  return Collect<UploadRow>(r, [](const PgResult& q, int i) -> Result<UploadRow> {
+    return ColUpload(q, i);
+  });
+}
+
+Result<std::vector<PartRow>> PgMetadata::ListParts(const std::string& upload) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kPartCols +
+                                          " FROM upload_parts WHERE upload = $1 ORDER BY number",
+                                      {upload}));
+  return Collect<PartRow>(r, [](const PgResult& q, int i) { return ColPart(q, i); });
+}
+
+Result<std::vector<std::pair<std::string, PartRow>>> PgMetadata::AllParts() {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(
+      "SELECT u.tenant, p.upload, p.number, p.manifest, p.content, p.size, p.attrs, p.created "
+      "FROM upload_parts p JOIN uploads u ON u.id = p.upload"));
+  std::vector<std::pair<std::string, PartRow>> out;
+  for (int i = 0; i < r.rows(); i++) {
+    AS_ASSIGN_OR_RETURN(auto p, ColPart(r, i, 1));
+    out.emplace_back(r.Text(i, 0), std::move(p));
+  }
+  return out;
+}
+
+Status PgMetadata::DeleteUpload(const std::string& id) {
+  return Write([&](PgConn& c) { return DeleteUploadIn(c, id); });
+}
+
+Status PgMetadata::AddAccessKey(const AccessKeyRow& k) {
+  return Write([&](PgConn& c) {
+    return c.Run("INSERT INTO access_keys VALUES ($1, $2, $3, $4)",
+                 {k.id, k.tenant, k.secret, I(k.created)});
+  });
+}
+
+Result<std::optional<AccessKeyRow>> PgMetadata::FindAccessKey(const std::string& id) {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT id, tenant, secret, created FROM access_keys "
+                                      "WHERE id = $1",
+                                      {id}));
+  if (r.rows() == 0) return std::optional<AccessKeyRow>();
+  return std::optional<AccessKeyRow>(
+      AccessKeyRow{r.Text(0, 0), r.Text(0, 1), r.Text(0, 2), r.Int(0, 3)});
+}
+
+Result<std::vector<AccessKeyRow>> PgMetadata::ListAccessKeys() {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT id, tenant, secret, created FROM access_keys "
+                                      "ORDER BY tenant, created"));
+  return Collect<AccessKeyRow>(r, [](const PgResult& q, int i) -> Result<AccessKeyRow> {
+    return AccessKeyRow{q.Text(i, 0), q.Text(i, 1), q.Text(i, 2), q.Int(i, 3)};
+  });
+}
+
+}  // namespace as

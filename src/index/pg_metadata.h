@@ -1,0 +1,128 @@
+// Metadata on PostgreSQL (libpq), for stores whose metadata lives on a server
+// (docs/scaleout.md). Schema: docs/format/metadata-postgresql.md; the same
+// tables as SQLite's, keyed the same way, in the database (and schema) the
+// URL names.
+//
+// Connections: writes go through one writer connection behind a mutex, one
+// transaction per call (synchronous_commit on: a commit is durable on the
+// server when it returns); reads take a pooled connection and run as single
+// statements or one read-only transaction. This is the SQLite store's
+// discipline, which is exact for one server; several servers on one database
+// need the session and epoch protocol of scale-out part 2 on top.
+//
+// A connection that breaks (the server restarted, the network dropped) fails
+// the call it was in with Unavailable and is reconnected by the next call that
+// takes it, so a client's retry succeeds once the server is back.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "index/metadata.h"
+
+namespace as {
+
+class PgConn;
+class PgPool;
+
+inline constexpr int kPgSchemaVersion = 1;
+
+class PgMetadata final : public Metadata {
+ public:
+  // url: a libpq connection URI (postgresql://[user@]host[:port]/db[?...]).
+  // A password in the URL is refused: libpq takes it from PGPASSWORD or a
+  // passfile (~/.pgpass, PGPASSFILE), so it never shows on a command line.
+  // With create, the schema is made, and a database that already holds one
+  // is AlreadyExists; without, a database that holds none is NotFound.
+  static Result<std::unique_ptr<PgMetadata>> Open(const std::string& url, bool create);
+  ~PgMetadata() override;
+
+  std::string Describe() const override { return url_; }
+  Result<std::string> GetMeta(const std::string& key) override;
+  Status SetMeta(const std::string& key, const std::string& value) override;
+  Result<uint32_t> TenantDomain(const std::string& tenant, bool create) override;
+  Status RestoreTenant(const std::string& tenant, uint32_t domain) override;
+  Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) override;
+  Status FindChunks(uint32_t domain, const Digest* d, size_t n,
+                    std::vector<std::optional<Location>>* out) override;
+  Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) override;
+  Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn) override;
+  Result<std::optional<ManifestRow>> FindManifest(uint32_t domain,
+                                                  const Digest& manifest) override;
+  Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
+                                                           const Digest& content) override;
+  Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn) override;
+  Result<std::optional<NameRow>> GetName(const std::string& tenant, const std::string& bucket,
+                                         const std::string& key) override;
+  Result<std::vector<NameRow>> ListNames(const std::string& tenant,
+                                         const std::string& prefix) override;
+  Result<std::vector<NameRow>> NamesForManifest(const Digest& manifest) override;
+  Result<std::optional<NameRow>> FindNameByDigest(const std::string& tenant,
+                                                  const Digest& d) override;
+  Result<std::vector<NameRow>> AllNames() override;
+  Result<std::vector<PackRow>> ListPacks() override;
+  Result<std::optional<PackRow>> GetPack(int64_t id) override;
+  Status CommitPut(const PutCommit& c) override;
+  Status CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
+                    std::vector<Status>* results) override;
+  Status RemoveName(const std::string& tenant, const std::string& bucket,
+                    const std::string& key) override;
+  Status CommitGc(const GcCommit& c) override;
+  Status CommitReindex(const Reindex& r) override;
+  Result<StoreTotals> Totals() override;
+  Result<std::vector<std::string>> CheckIntegrity(bool thorough) override;
+  Status CreateBucket(const std::string& tenant, const std::string& bucket) override;
+  Status DeleteBucket(const std::string& tenant, const std::string& bucket) override;
+  Result<std::vector<BucketRow>> ListBuckets(const std::string& tenant) override;
+  Result<std::optional<BucketRow>> GetBucket(const std::string& tenant,
+                                             const std::string& bucket) override;
+  Result<std::vector<NameRow>> ListKeys(const std::string& tenant, const std::string& bucket,
+                                        const std::string& prefix, const std::string& after,
+                                        size_t limit) override;
+  Status SetNameAttrs(const std::string& tenant, const std::string& bucket,
+                      const std::string& key, const std::string& attrs,
+                      const std::optional<Digest>& expect) override;
+  Result<NameRow> CopyName(const NameRow& from_key, NameRow to, bool require_bucket,
+                           const std::optional<Digest>& expect) override;
+  Status CreateUpload(const UploadRow& u) override;
+  Result<std::optional<UploadRow>> GetUpload(const std::string& id) override;
+  Result<std::vector<UploadRow>> ListUploads(const std::string& tenant,
+                                             const std::string& bucket) override;
+  Result<std::vector<PartRow>> ListParts(const std::string& upload) override;
+  Status DeleteUpload(const std::string& id) override;
+  Result<std::vector<UploadRow>> UploadsBefore(int64_t cutoff) override;
+  Result<std::vector<std::pair<std::string, PartRow>>> AllParts() override;
+  Status AddAccessKey(const AccessKeyRow& k) override;
+  Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& id) override;
+  Result<std::vector<AccessKeyRow>> ListAccessKeys() override;
+
+ private:
+  explicit PgMetadata(std::string url);
+  Status Migrate(bool create);
+  // Runs fn(writer) inside BEGIN .. COMMIT on the writer connection, under
+  // the writer's mutex; rolls back on failure.
+  Status Write(const std::function<Status(PgConn&)>& fn);
+  Status InsertPacks(PgConn& c, const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
+  Status CommitPutRows(PgConn& c, const PutCommit& p, const std::vector<int64_t>& ids);
+  Status BindName(PgConn& c, const NameRow& n, bool require_bucket);
+  Status DeleteUploadIn(PgConn& c, const std::string& id);
+  Status InsertChunks(PgConn& c, const std::vector<std::pair<ChunkKey, Location>>& rows,
+                      const std::vector<int64_t>& ids);
+  Status InsertBases(PgConn& c, const std::vector<std::pair<ChunkKey, Digest>>& rows);
+  Status InsertManifest(PgConn& c, const ManifestRow& m, const std::vector<int64_t>& ids);
+  Result<std::vector<NameRow>> QueryNames(const std::string& sql,
+                                          const std::vector<std::string>& params);
+
+  const std::string url_;
+  std::mutex mu_;  // the writer's
+  std::unique_ptr<PgConn> writer_;
+  std::unique_ptr<PgPool> pool_;
+  // Tenant -> domain, which never changes once made.
+  std::shared_mutex domains_mu_;
+  std::unordered_map<std::string, uint32_t> domains_;
+};
+
+}  // namespace as

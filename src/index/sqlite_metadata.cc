@@ -1,0 +1,712 @@
+#include "index/sqlite_metadata.h"
+
+#include "index/sqlite_metadata_rows.h"
+
+#include <algorithm>
+#include <ctime>
+#include <thread>
+
+namespace as {
+
+namespace {
+using namespace rows;  // NOLINT: this file is the rows helpers' main user
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants(
+  name TEXT PRIMARY KEY, domain INTEGER NOT NULL UNIQUE, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS packs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, domain INTEGER NOT NULL,
+  size INTEGER NOT NULL, frames INTEGER NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks(
+  domain INTEGER NOT NULL, digest BLOB NOT NULL, pack INTEGER NOT NULL,
+  offset INTEGER NOT NULL, frame_len INTEGER NOT NULL, raw_len INTEGER NOT NULL,
+  PRIMARY KEY(domain, digest)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunks_pack ON chunks(pack);
+CREATE TABLE IF NOT EXISTS manifests(
+  domain INTEGER NOT NULL, digest BLOB NOT NULL, content BLOB NOT NULL,
+  size INTEGER NOT NULL, chunks INTEGER NOT NULL, pack INTEGER NOT NULL,
+  offset INTEGER NOT NULL, frame_len INTEGER NOT NULL, raw_len INTEGER NOT NULL,
+  PRIMARY KEY(domain, digest)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS manifests_content ON manifests(domain, content);
+CREATE TABLE IF NOT EXISTS names(
+  tenant TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
+  manifest BLOB NOT NULL, content BLOB NOT NULL, size INTEGER NOT NULL,
+  version INTEGER NOT NULL, created INTEGER NOT NULL, attrs BLOB,
+  PRIMARY KEY(tenant, bucket, key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS names_manifest ON names(manifest);
+CREATE INDEX IF NOT EXISTS names_content ON names(tenant, content);
+)sql";
+
+// Added in schema version 2 (buckets, multipart uploads, access keys; names
+// gained `attrs`). Run on every open: CREATE .. IF NOT EXISTS.
+const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS buckets(
+  tenant TEXT NOT NULL, bucket TEXT NOT NULL, created INTEGER NOT NULL,
+  PRIMARY KEY(tenant, bucket)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads(
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL,
+  attrs BLOB, created INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS uploads_name ON uploads(tenant, bucket, key);
+CREATE TABLE IF NOT EXISTS upload_parts(
+  upload TEXT NOT NULL, number INTEGER NOT NULL, manifest BLOB NOT NULL, content BLOB NOT NULL,
+  size INTEGER NOT NULL, attrs BLOB, created INTEGER NOT NULL,
+  PRIMARY KEY(upload, number)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS access_keys(
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, secret TEXT NOT NULL, created INTEGER NOT NULL);
+)sql";
+
+// Added in schema version 3: the bases of zstd-ref chunks (gc keeps a base
+// while a chunk built on it lives).
+const char* kSchemaV3 = R"sql(
+CREATE TABLE IF NOT EXISTS chunk_bases(
+  domain INTEGER NOT NULL, digest BLOB NOT NULL, base BLOB NOT NULL,
+  PRIMARY KEY(domain, digest, base)) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kManifestCols =
+    "digest, content, size, chunks, pack, offset, frame_len, raw_len, domain";
+
+Result<ManifestRow> ColManifest(const SqliteStmt& st) {
+  ManifestRow m;
+  AS_ASSIGN_OR_RETURN(m.digest, ColDigest(st, 0));
+  AS_ASSIGN_OR_RETURN(m.content, ColDigest(st, 1));
+  m.size = static_cast<uint64_t>(st.Int(2));
+  m.chunks = static_cast<uint64_t>(st.Int(3));
+  m.loc.pack = st.Int(4);
+  m.loc.offset = static_cast<uint64_t>(st.Int(5));
+  m.loc.frame_len = static_cast<uint32_t>(st.Int(6));
+  m.loc.raw_len = static_cast<uint32_t>(st.Int(7));
+  m.domain = static_cast<uint32_t>(st.Int(8));
+  return m;
+}
+
+PackRow ColPack(const SqliteStmt& st) {
+  return PackRow{st.Int(0), st.Text(1), static_cast<uint64_t>(st.Int(2)),
+                 static_cast<uint32_t>(st.Int(3)), st.Int(4), static_cast<uint32_t>(st.Int(5))};
+}
+
+Location ColLocation(const SqliteStmt& st, int first) {
+  return Location{st.Int(first), static_cast<uint64_t>(st.Int(first + 1)),
+                  static_cast<uint32_t>(st.Int(first + 2)),
+                  static_cast<uint32_t>(st.Int(first + 3))};
+}
+
+SqliteStmt& BindLocation(SqliteStmt& st, int first, const Location& loc, int64_t pack) {
+  return st.Bind(first, pack).Bind(first + 1, static_cast<int64_t>(loc.offset))
+      .Bind(first + 2, loc.frame_len).Bind(first + 3, loc.raw_len);
+}
+
+}  // namespace
+
+SqliteMetadata::SqliteMetadata(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {
+  // Two per CPU: a reader preempted mid-statement leaves others free, while
+  // the page caches stay few (each is small; the file is mmapped).
+  ReadPool::Options o;
+  o.max_conns = std::max<size_t>(4, 2 * size_t{std::thread::hardware_concurrency()});
+  pool_ = std::make_unique<ReadPool>(db_->path(), o);
+}
+
+Result<std::unique_ptr<SqliteMetadata>> SqliteMetadata::Open(const std::string& path,
+                                                             bool create) {
+  AS_ASSIGN_OR_RETURN(auto db, SqliteDb::Open(path, create));
+  std::unique_ptr<SqliteMetadata> m(new SqliteMetadata(std::move(db)));
+  AS_RETURN_IF_ERROR(m->Migrate(create));
+  return m;
+}
+
+Status SqliteMetadata::Migrate(bool create) {
+  // locking_mode stays NORMAL: the pooled readers are other connections,
+  // which EXCLUSIVE would lock out (the store's LOCK file still keeps other
+  // processes away). WAL lets them read while the writer writes.
+  AS_RETURN_IF_ERROR(db_->Exec("PRAGMA journal_mode=WAL"));
+  // FULL: the WAL is fsynced at every commit, so a returned commit is durable.
+  AS_RETURN_IF_ERROR(db_->Exec("PRAGMA synchronous=FULL"));
+  if (create) AS_RETURN_IF_ERROR(db_->Exec(kSchema));
+  auto v = GetMeta("schema_version");
+  if (!v.ok()) {
+    if (v.status().code() != Code::kNotFound || !create) {
+      return Status::Corruption("metadata " + db_->path() + ": no schema version (" +
+                                v.status().message() + ")");
+    }
+    AS_RETURN_IF_ERROR(db_->Exec(kSchemaV2));
+    AS_RETURN_IF_ERROR(db_->Exec(kSchemaV3));
+    return SetMeta("schema_version", std::to_string(kMetadataSchemaVersion));
+  }
+  int have = std::atoi(v->c_str());
+  if (have > kMetadataSchemaVersion) {
+    return Status::Unsupported("metadata " + db_->path() + " has schema version " + *v +
+                               ", newer than this build (" +
+                               std::to_string(kMetadataSchemaVersion) + "): upgrade artifact-store");
+  }
+  if (have < 2) {
+    // Version 1 -> 2 in one transaction: names gain attrs; every bucket a
+    // name is in becomes a bucket row.
+    AS_RETURN_IF_ERROR(InTransaction(db_.get(), [&]() -> Status {
+      AS_RETURN_IF_ERROR(db_->Exec("ALTER TABLE names ADD COLUMN attrs BLOB"));
+      AS_RETURN_IF_ERROR(db_->Exec(kSchemaV2));
+      AS_RETURN_IF_ERROR(db_->Exec(
+          "INSERT OR IGNORE INTO buckets SELECT tenant, bucket, min(created) FROM names "
+          "GROUP BY tenant, bucket"));
+      return db_->Exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    }));
+  }
+  if (have < 3) {
+    AS_RETURN_IF_ERROR(InTransaction(db_.get(), [&]() -> Status {
+      AS_RETURN_IF_ERROR(db_->Exec(kSchemaV3));
+      return db_->Exec("UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+    }));
+  }
+  return Status::OK();
+}
+
+Result<std::string> SqliteMetadata::GetMeta(const std::string& key) {
+  // A read on the writer's connection: it takes the writer's mutex but is
+  // not a write, so it leaves the name cache alone.
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT value FROM meta WHERE key = ?"));
+  st.Bind(1, key);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("metadata key " + key);
+  return st.Text(0);
+}
+
+Status SqliteMetadata::SetMeta(const std::string& key, const std::string& value) {
+  WriteLock l(this);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)"));
+  st.Bind(1, key).Bind(2, value);
+  return st.Run();
+}
+
+Result<uint32_t> SqliteMetadata::TenantDomain(const std::string& tenant, bool create) {
+  {
+    std::shared_lock<std::shared_mutex> r(domains_mu_);
+    auto it = domains_.find(tenant);
+    if (it != domains_.end()) return it->second;
+  }
+  AS_ASSIGN_OR_RETURN(uint32_t d, LoadTenantDomain(tenant, create));
+  std::unique_lock<std::shared_mutex> w(domains_mu_);
+  domains_[tenant] = d;
+  return d;
+}
+
+Result<uint32_t> SqliteMetadata::LoadTenantDomain(const std::string& tenant, bool create) {
+  static const std::string kSql = "SELECT domain FROM tenants WHERE name = ?";
+  {
+    AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+    AS_ASSIGN_OR_RETURN(auto c, r.Cached(kSql));
+    c->Bind(1, tenant);
+    AS_ASSIGN_OR_RETURN(bool found, c->Step());
+    if (found) return static_cast<uint32_t>(c->Int(0));
+  }
+  if (!create) return Status::NotFound("tenant '" + tenant + "'");
+  // Made here or by a concurrent call since the read above: INSERT OR IGNORE.
+  WriteLock l(this);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(kSql));
+  AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
+      "INSERT OR IGNORE INTO tenants VALUES (?, (SELECT coalesce(max(domain), 0) + 1 FROM "
+      "tenants), ?)"));
+  ins.Bind(1, tenant).Bind(2, static_cast<int64_t>(std::time(nullptr)));
+  AS_RETURN_IF_ERROR(ins.Run());
+  st.Bind(1, tenant);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::Internal("tenant '" + tenant + "' vanished after insert");
+  return static_cast<uint32_t>(st.Int(0));
+}
+
+Status SqliteMetadata::RestoreTenant(const std::string& tenant, uint32_t domain) {
+  WriteLock l(this);
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare("SELECT name, domain FROM tenants WHERE name = ? OR domain = ?"));
+  st.Bind(1, tenant).Bind(2, static_cast<int64_t>(domain));
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) {
+    const std::string name = st.Text(0);
+    const auto dom = static_cast<uint32_t>(st.Int(1));
+    if (name == tenant && dom == domain) return Status::OK();
+    return Status::AlreadyExists("tenant '" + tenant + "' for domain " + std::to_string(domain) +
+                                 ": the database has tenant '" + name + "' in domain " +
+                                 std::to_string(dom));
+  }
+  AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO tenants VALUES (?, ?, ?)"));
+  ins.Bind(1, tenant)
+      .Bind(2, static_cast<int64_t>(domain))
+      .Bind(3, static_cast<int64_t>(std::time(nullptr)));
+  AS_RETURN_IF_ERROR(ins.Run());
+  std::unique_lock<std::shared_mutex> w(domains_mu_);
+  domains_[tenant] = domain;
+  return Status::OK();
+}
+
+namespace {
+// One chunk's location; shared by FindChunk and FindChunks (statements are
+// cached per connection by the address of their text).
+const std::string kFindChunkSql =
+    "SELECT pack, offset, frame_len, raw_len FROM chunks WHERE domain = ? AND digest = ?";
+}  // namespace
+
+Result<std::optional<Location>> SqliteMetadata::FindChunk(uint32_t domain, const Digest& d) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kFindChunkSql));
+  st->Bind(1, int64_t{domain});
+  BindDigest(*st, 2, d);
+  AS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return std::optional<Location>();
+  return std::optional<Location>(ColLocation(*st, 0));
+}
+
+Status SqliteMetadata::FindChunks(uint32_t domain, const Digest* d, size_t n,
+                            std::vector<std::optional<Location>>* out) {
+  out->assign(n, std::nullopt);
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  // One transaction for the batch: a statement outside one opens and closes
+  // a read transaction of its own each time, which costs as much as the
+  // lookup itself.
+  AS_RETURN_IF_ERROR(r.db().Exec("BEGIN"));
+  Status s = [&]() -> Status {
+    AS_ASSIGN_OR_RETURN(auto st, r.Cached(kFindChunkSql));
+    for (size_t i = 0; i < n; i++) {
+      st->Reset();
+      st->Bind(1, int64_t{domain});
+      BindDigest(*st, 2, d[i]);
+      AS_ASSIGN_OR_RETURN(bool row, st->Step());
+      if (row) (*out)[i] = ColLocation(*st, 0);
+    }
+    return Status::OK();
+  }();
+  Status end = r.db().Exec(s.ok() ? "COMMIT" : "ROLLBACK");
+  return s.ok() ? end : s;
+}
+
+Status SqliteMetadata::ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
+      "SELECT digest, pack, offset, frame_len, raw_len, domain FROM chunks"));
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ChunkKey key;
+    AS_ASSIGN_OR_RETURN(key.digest, ColDigest(st, 0));
+    key.domain = static_cast<uint32_t>(st.Int(5));
+    fn(key, ColLocation(st, 1));
+  }
+  return Status::OK();
+}
+
+Status SqliteMetadata::ForEachChunkBase(
+    const std::function<void(const ChunkKey&, const Digest&)>& fn) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare("SELECT domain, digest, base FROM chunk_bases"));
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ChunkKey key;
+    key.domain = static_cast<uint32_t>(st.Int(0));
+    AS_ASSIGN_OR_RETURN(key.digest, ColDigest(st, 1));
+    AS_ASSIGN_OR_RETURN(Digest base, ColDigest(st, 2));
+    fn(key, base);
+  }
+  return Status::OK();
+}
+
+Result<std::optional<ManifestRow>> SqliteMetadata::FindManifest(uint32_t domain,
+                                                          const Digest& manifest) {
+  static const std::string kSql = std::string("SELECT ") + kManifestCols +
+                                  " FROM manifests WHERE domain = ? AND digest = ?";
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
+  st->Bind(1, int64_t{domain});
+  BindDigest(*st, 2, manifest);
+  AS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return std::optional<ManifestRow>();
+  AS_ASSIGN_OR_RETURN(auto m, ColManifest(*st));
+  return std::optional<ManifestRow>(std::move(m));
+}
+
+Result<std::optional<ManifestRow>> SqliteMetadata::FindManifestByContent(uint32_t domain,
+                                                                   const Digest& content) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kManifestCols +
+                                            " FROM manifests WHERE domain = ? AND content = ? "
+                                            "LIMIT 1"));
+  st.Bind(1, int64_t{domain});
+  BindDigest(st, 2, content);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return std::optional<ManifestRow>();
+  AS_ASSIGN_OR_RETURN(auto m, ColManifest(st));
+  return std::optional<ManifestRow>(std::move(m));
+}
+
+Status SqliteMetadata::ForEachManifest(const std::function<void(const ManifestRow&)>& fn) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st,
+                      r.db().Prepare(std::string("SELECT ") + kManifestCols + " FROM manifests"));
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    AS_ASSIGN_OR_RETURN(auto m, ColManifest(st));
+    fn(m);
+  }
+  return Status::OK();
+}
+
+namespace {
+// About 16K names of a few hundred bytes each: a few MiB at most.
+constexpr size_t kNameCacheEntries = 16384;
+}  // namespace
+
+Result<std::optional<NameRow>> SqliteMetadata::GetName(const std::string& tenant,
+                                                 const std::string& bucket,
+                                                 const std::string& key) {
+  static const std::string kSql =
+      std::string("SELECT ") + kNameCols + " FROM names WHERE tenant=? AND bucket=? AND key=?";
+  // The cache key: the three parts with their lengths, so no two differ
+  // only in where one part ends.
+  std::string ck;
+  ck.reserve(tenant.size() + bucket.size() + key.size() + 8);
+  for (const std::string* part : {&tenant, &bucket}) {
+    ck += std::to_string(part->size());
+    ck += ':';
+    ck += *part;
+  }
+  ck += key;
+  // Read before the query: a write that ends after this makes the entry
+  // stale, whichever snapshot the query saw.
+  const uint64_t writes = writes_.load(std::memory_order_acquire);
+  {
+    std::lock_guard<std::mutex> l(names_mu_);
+    auto it = names_.find(ck);
+    if (it != names_.end() && it->second.writes == writes) return it->second.row;
+  }
+  std::optional<NameRow> found;
+  {
+    AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+    AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
+    st->Bind(1, tenant).Bind(2, bucket).Bind(3, key);
+    AS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row) {
+      AS_ASSIGN_OR_RETURN(found, ColName(*st));
+    }
+  }
+  std::lock_guard<std::mutex> l(names_mu_);
+  if (names_.size() >= kNameCacheEntries) names_.clear();
+  names_.insert_or_assign(std::move(ck), CachedName{writes, found});
+  return found;
+}
+
+Result<std::vector<NameRow>> SqliteMetadata::ListNames(const std::string& tenant,
+                                                 const std::string& prefix) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  // substr() rather than LIKE: names may hold % and _.
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kNameCols +
+                                            " FROM names WHERE tenant=? AND substr(bucket || '/' "
+                                            "|| key, 1, ?) = ? ORDER BY bucket, key"));
+  st.Bind(1, tenant).Bind(2, static_cast<int64_t>(prefix.size())).Bind(3, prefix);
+  return QueryNames(st);
+}
+
+Result<std::vector<NameRow>> SqliteMetadata::QueryNames(SqliteStmt& st) {
+  std::vector<NameRow> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    AS_ASSIGN_OR_RETURN(auto n, ColName(st));
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+Result<std::optional<NameRow>> SqliteMetadata::FindNameByDigest(const std::string& tenant,
+                                                          const Digest& d) {
+  // Two indexed lookups (names_content, names_manifest) rather than one
+  // "content=? OR manifest=?", which SQLite would answer with a scan.
+  static const std::string kSql[2] = {
+      std::string("SELECT ") + kNameCols + " FROM names WHERE tenant=? AND content=? LIMIT 1",
+      std::string("SELECT ") + kNameCols + " FROM names WHERE manifest=? AND tenant=? LIMIT 1"};
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  for (const std::string& sql : kSql) {
+    AS_ASSIGN_OR_RETURN(auto st, r.Cached(sql));
+    const bool by_content = &sql == &kSql[0];
+    if (by_content) {
+      st->Bind(1, tenant);
+      BindDigest(*st, 2, d);
+    } else {
+      BindDigest(*st, 1, d);
+      st->Bind(2, tenant);
+    }
+    AS_ASSIGN_OR_RETURN(auto rows, QueryNames(*st));
+    if (!rows.empty()) return std::optional<NameRow>(std::move(rows[0]));
+  }
+  return std::optional<NameRow>();
+}
+
+Result<std::vector<NameRow>> SqliteMetadata::AllNames() {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kNameCols + " FROM names"));
+  return QueryNames(st);
+}
+
+Result<std::vector<NameRow>> SqliteMetadata::NamesForManifest(const Digest& manifest) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kNameCols +
+                                            " FROM names WHERE manifest = ?"));
+  BindDigest(st, 1, manifest);
+  return QueryNames(st);
+}
+
+Result<std::vector<PackRow>> SqliteMetadata::ListPacks() {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st,
+                      r.db().Prepare("SELECT id, name, size, frames, created, domain FROM packs ORDER BY id"));
+  std::vector<PackRow> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ColPack(st));
+  }
+  return out;
+}
+
+Result<std::optional<PackRow>> SqliteMetadata::GetPack(int64_t id) {
+  static const std::string kSql =
+      "SELECT id, name, size, frames, created, domain FROM packs WHERE id=?";
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
+  st->Bind(1, id);
+  AS_ASSIGN_OR_RETURN(bool row, st->Step());
+  if (!row) return std::optional<PackRow>();
+  return std::optional<PackRow>(ColPack(*st));
+}
+
+Status SqliteMetadata::InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids) {
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT INTO packs(name, domain, size, frames, "
+                                            "created) VALUES (?, ?, ?, ?, ?)"));
+  for (const auto& p : packs) {
+    st.Bind(1, p.name).Bind(2, int64_t{p.domain}).Bind(3, static_cast<int64_t>(p.size))
+        .Bind(4, static_cast<int64_t>(p.entries.size()))
+        .Bind(5, static_cast<int64_t>(std::time(nullptr)));
+    AS_RETURN_IF_ERROR(st.Run());
+    ids->push_back(db_->LastInsertRowId());
+  }
+  return Status::OK();
+}
+
+Result<SqliteStmt> SqliteMetadata::PrepareInsertChunk() {
+  // OR REPLACE: the newest durable copy wins. Another put, or a gc that is
+  // dropping the old copy, may hold the same digest; gc only deletes rows
+  // that still point into the pack it is dropping.
+  return db_->Prepare(
+      "INSERT OR REPLACE INTO chunks(domain, digest, pack, offset, frame_len, raw_len) "
+      "VALUES (?,?,?,?,?,?)");
+}
+
+Status SqliteMetadata::InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location& loc,
+                             const std::vector<int64_t>& ids) {
+  st.Bind(1, int64_t{key.domain});
+  BindDigest(st, 2, key.digest);
+  BindLocation(st, 3, loc, ResolvePack(loc.pack, ids));
+  return st.Run();
+}
+
+Result<SqliteStmt> SqliteMetadata::PrepareInsertChunkBase() {
+  return db_->Prepare("INSERT OR IGNORE INTO chunk_bases VALUES (?,?,?)");
+}
+
+Status SqliteMetadata::InsertChunkBase(SqliteStmt& st, const ChunkKey& key, const Digest& base) {
+  st.Bind(1, int64_t{key.domain});
+  BindDigest(st, 2, key.digest);
+  BindDigest(st, 3, base);
+  return st.Run();
+}
+
+Status SqliteMetadata::InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids) {
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare("INSERT OR REPLACE INTO manifests(domain, digest, content, "
+                                   "size, chunks, pack, offset, frame_len, raw_len) "
+                                   "VALUES (?,?,?,?,?,?,?,?,?)"));
+  st.Bind(1, int64_t{m.domain});
+  BindDigest(st, 2, m.digest);
+  BindDigest(st, 3, m.content);
+  st.Bind(4, static_cast<int64_t>(m.size)).Bind(5, static_cast<int64_t>(m.chunks));
+  BindLocation(st, 6, m.loc, ResolvePack(m.loc.pack, ids));
+  return st.Run();
+}
+
+int64_t SqliteMetadata::ResolvePack(int64_t p, const std::vector<int64_t>& ids) {
+  return p >= 0 ? ids.at(static_cast<size_t>(p)) : -1 - p;
+}
+
+Status SqliteMetadata::CommitPutRows(const PutCommit& c, const std::vector<int64_t>& ids,
+                               SqliteStmt& ins) {
+  for (const auto& [d, loc] : c.chunks) {
+    AS_RETURN_IF_ERROR(InsertChunk(ins, ChunkKey{c.domain, d}, loc, ids));
+  }
+  if (!c.bases.empty()) {
+    AS_ASSIGN_OR_RETURN(auto bst, PrepareInsertChunkBase());
+    for (const auto& [d, base] : c.bases) {
+      LogRoot({"", c.domain, base, true});
+      AS_RETURN_IF_ERROR(InsertChunkBase(bst, ChunkKey{c.domain, d}, base));
+    }
+  }
+  if (c.manifest) AS_RETURN_IF_ERROR(InsertManifest(*c.manifest, ids));
+  if (c.complete_upload) AS_RETURN_IF_ERROR(DeleteUploadLocked(*c.complete_upload));
+  if (c.name) {
+    LogRoot({"", c.domain, c.name->manifest});
+    AS_RETURN_IF_ERROR(BindNameLocked(*c.name, c.require_bucket));
+  }
+  if (c.part) {
+    LogRoot({"", c.domain, c.part->manifest});
+    AS_RETURN_IF_ERROR(InsertPartLocked(*c.part));
+  }
+  return Status::OK();
+}
+
+std::string SqliteMetadata::Describe() const { return db_->path(); }
+
+Status SqliteMetadata::CommitPut(const PutCommit& c) {
+  WriteLock l(this);
+  return InTransaction(db_.get(), [&]() -> Status {
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks(c.packs, &ids));
+    AS_ASSIGN_OR_RETURN(auto ins, PrepareInsertChunk());
+    return CommitPutRows(c, ids, ins);
+  });
+}
+
+Status SqliteMetadata::CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
+                            std::vector<Status>* results) {
+  WriteLock l(this);
+  results->assign(puts.size(), Status::OK());
+  return InTransaction(db_.get(), [&]() -> Status {
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks({shared}, &ids));
+    AS_ASSIGN_OR_RETURN(auto ins, PrepareInsertChunk());
+    for (size_t i = 0; i < puts.size(); i++) {
+      AS_RETURN_IF_ERROR(db_->Exec("SAVEPOINT put"));
+      Status s = CommitPutRows(*puts[i], ids, ins);
+      if (!s.ok()) {
+        ins.Reset();  // a failed step leaves it unreset
+        AS_RETURN_IF_ERROR(db_->Exec("ROLLBACK TO put"));
+        (*results)[i] = s;
+      }
+      AS_RETURN_IF_ERROR(db_->Exec("RELEASE put"));
+    }
+    return Status::OK();
+  });
+}
+
+Status SqliteMetadata::RemoveName(const std::string& tenant, const std::string& bucket,
+                            const std::string& key) {
+  WriteLock l(this);
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare("DELETE FROM names WHERE tenant=? AND bucket=? AND key=?"));
+  st.Bind(1, tenant).Bind(2, bucket).Bind(3, key);
+  AS_RETURN_IF_ERROR(st.Run());
+  if (db_->Changes() == 0) return Status::NotFound("name " + bucket + "/" + key);
+  return Status::OK();
+}
+
+Status SqliteMetadata::CommitGc(const GcCommit& c) {
+  WriteLock l(this);
+  return InTransaction(db_.get(), [&]() -> Status {
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks(c.new_packs, &ids));
+    for (const char* table : {"chunks", "manifests"}) {
+      const bool chunks = std::string_view(table) == "chunks";
+      AS_ASSIGN_OR_RETURN(auto del, db_->Prepare(std::string("DELETE FROM ") + table +
+                                                 " WHERE domain=? AND digest=? AND pack=?"));
+      // A dead chunk's bases go with its row (not when a put re-stored it).
+      AS_ASSIGN_OR_RETURN(auto del_bases,
+                          db_->Prepare("DELETE FROM chunk_bases WHERE domain=? AND digest=?"));
+      for (const auto& [key, pack] : chunks ? c.dead_chunks : c.dead_manifests) {
+        del.Bind(1, int64_t{key.domain});
+        BindDigest(del, 2, key.digest);
+        del.Bind(3, pack);
+        AS_RETURN_IF_ERROR(del.Run());
+        if (!chunks || db_->Changes() == 0) continue;
+        del_bases.Bind(1, int64_t{key.domain});
+        BindDigest(del_bases, 2, key.digest);
+        AS_RETURN_IF_ERROR(del_bases.Run());
+      }
+      AS_ASSIGN_OR_RETURN(auto mv, db_->Prepare(
+          std::string("UPDATE ") + table + " SET pack=?, offset=?, frame_len=?, raw_len=? "
+          "WHERE domain=? AND digest=? AND pack=?"));
+      for (const GcMove& m : chunks ? c.moved_chunks : c.moved_manifests) {
+        BindLocation(mv, 1, m.to, ResolvePack(m.to.pack, ids));
+        mv.Bind(5, int64_t{m.key.domain});
+        BindDigest(mv, 6, m.key.digest);
+        mv.Bind(7, m.from_pack);
+        AS_RETURN_IF_ERROR(mv.Run());
+      }
+    }
+    AS_ASSIGN_OR_RETURN(auto del_pack, db_->Prepare("DELETE FROM packs WHERE id=?"));
+    for (int64_t id : c.dead_packs) {
+      del_pack.Bind(1, id);
+      AS_RETURN_IF_ERROR(del_pack.Run());
+    }
+    // Safety net: no surviving row may point into a deleted pack.
+    AS_ASSIGN_OR_RETURN(auto chk, db_->Prepare(
+        "SELECT (SELECT count(*) FROM chunks WHERE pack NOT IN (SELECT id FROM packs)) + "
+        "(SELECT count(*) FROM manifests WHERE pack NOT IN (SELECT id FROM packs))"));
+    AS_ASSIGN_OR_RETURN(bool row, chk.Step());
+    if (row && chk.Int(0) != 0) {
+      return Status::Internal("gc would leave " + std::to_string(chk.Int(0)) +
+                              " rows pointing at deleted packs; aborted, nothing changed");
+    }
+    return Status::OK();
+  });
+}
+
+Status SqliteMetadata::CommitReindex(const Reindex& r) {
+  WriteLock l(this);
+  return InTransaction(db_.get(), [&]() -> Status {
+    AS_RETURN_IF_ERROR(db_->Exec(
+        "DELETE FROM chunks; DELETE FROM chunk_bases; DELETE FROM manifests; DELETE FROM packs;"));
+    std::vector<int64_t> ids;
+    AS_RETURN_IF_ERROR(InsertPacks(r.packs, &ids));
+    AS_ASSIGN_OR_RETURN(auto ins, PrepareInsertChunk());
+    for (const auto& [key, loc] : r.chunks) AS_RETURN_IF_ERROR(InsertChunk(ins, key, loc, ids));
+    AS_ASSIGN_OR_RETURN(auto bst, PrepareInsertChunkBase());
+    for (const auto& [key, base] : r.bases) AS_RETURN_IF_ERROR(InsertChunkBase(bst, key, base));
+    for (const auto& m : r.manifests) AS_RETURN_IF_ERROR(InsertManifest(m, ids));
+    return Status::OK();
+  });
+}
+
+Result<std::vector<std::string>> SqliteMetadata::CheckIntegrity(bool thorough) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st,
+                      r.db().Prepare(thorough ? "PRAGMA integrity_check" : "PRAGMA quick_check"));
+  std::vector<std::string> out;
+  for (;;) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    std::string line = st.Text(0);
+    if (line != "ok") out.push_back(std::move(line));
+  }
+  return out;
+}
+
+Result<StoreTotals> SqliteMetadata::Totals() {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
+      "SELECT (SELECT coalesce(sum(size),0) FROM names), (SELECT count(*) FROM names), "
+      "(SELECT count(*) FROM chunks), (SELECT coalesce(sum(raw_len),0) FROM chunks), "
+      "(SELECT coalesce(sum(frame_len),0) FROM chunks), (SELECT count(*) FROM packs), "
+      "(SELECT coalesce(sum(size),0) FROM packs), (SELECT count(*) FROM manifests)"));
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  StoreTotals t;
+  if (row) {
+    t.logical_bytes = static_cast<uint64_t>(st.Int(0));
+    t.names = static_cast<uint64_t>(st.Int(1));
+    t.unique_chunks = static_cast<uint64_t>(st.Int(2));
+    t.unique_bytes = static_cast<uint64_t>(st.Int(3));
+    t.stored_bytes = static_cast<uint64_t>(st.Int(4));
+    t.packs = static_cast<uint64_t>(st.Int(5));
+    t.pack_bytes = static_cast<uint64_t>(st.Int(6));
+    t.manifests = static_cast<uint64_t>(st.Int(7));
+  }
+  return t;
+}
+
+}  // namespace as

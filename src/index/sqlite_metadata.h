@@ -1,0 +1,133 @@
+// The embedded default metadata: one SQLite database in WAL mode
+// (synchronous=FULL: a commit is durable when it returns). Schema:
+// docs/format/metadata.md.
+//
+// Writes (and the reads a write transaction makes) go through one writer
+// connection behind a mutex, one transaction per call, committed before the
+// call returns. Every other read runs on a pool of read-only connections
+// (ReadPool) without that mutex, so reads neither queue behind each other nor
+// behind a write.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include "index/metadata.h"
+#include "index/read_pool.h"
+#include "index/sqlite_db.h"
+
+namespace as {
+
+inline constexpr int kMetadataSchemaVersion = 3;
+
+class SqliteMetadata final : public Metadata {
+ public:
+  static Result<std::unique_ptr<SqliteMetadata>> Open(const std::string& path, bool create);
+
+  std::string Describe() const override;
+  Result<std::string> GetMeta(const std::string& key) override;
+  Status SetMeta(const std::string& key, const std::string& value) override;
+  Result<uint32_t> TenantDomain(const std::string& tenant, bool create) override;
+  Status RestoreTenant(const std::string& tenant, uint32_t domain) override;
+  Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) override;
+  Status FindChunks(uint32_t domain, const Digest* d, size_t n,
+                    std::vector<std::optional<Location>>* out) override;
+  Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) override;
+  Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn) override;
+  Result<std::optional<ManifestRow>> FindManifest(uint32_t domain, const Digest& manifest) override;
+  Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
+                                                           const Digest& content) override;
+  Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn) override;
+  Result<std::optional<NameRow>> GetName(const std::string& tenant, const std::string& bucket,
+                                         const std::string& key) override;
+  Result<std::vector<NameRow>> ListNames(const std::string& tenant, const std::string& prefix) override;
+  Result<std::vector<NameRow>> NamesForManifest(const Digest& manifest) override;
+  Result<std::optional<NameRow>> FindNameByDigest(const std::string& tenant, const Digest& d) override;
+  Result<std::vector<NameRow>> AllNames() override;
+  Result<std::vector<PackRow>> ListPacks() override;
+  Result<std::optional<PackRow>> GetPack(int64_t id) override;
+  Status CommitPut(const PutCommit& c) override;
+  Status CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
+                    std::vector<Status>* results) override;
+  Status RemoveName(const std::string& tenant, const std::string& bucket, const std::string& key) override;
+  Status CommitGc(const GcCommit& c) override;
+  Status CommitReindex(const Reindex& r) override;
+  Result<StoreTotals> Totals() override;
+  Result<std::vector<std::string>> CheckIntegrity(bool thorough) override;
+  Status CreateBucket(const std::string& tenant, const std::string& bucket) override;
+  Status DeleteBucket(const std::string& tenant, const std::string& bucket) override;
+  Result<std::vector<BucketRow>> ListBuckets(const std::string& tenant) override;
+  Result<std::optional<BucketRow>> GetBucket(const std::string& tenant, const std::string& bucket) override;
+  Result<std::vector<NameRow>> ListKeys(const std::string& tenant, const std::string& bucket,
+                                        const std::string& prefix, const std::string& after,
+                                        size_t limit) override;
+  Status SetNameAttrs(const std::string& tenant, const std::string& bucket, const std::string& key,
+                      const std::string& attrs, const std::optional<Digest>& expect) override;
+  Result<NameRow> CopyName(const NameRow& from_key, NameRow to, bool require_bucket,
+                           const std::optional<Digest>& expect = std::nullopt) override;
+  Status CreateUpload(const UploadRow& u) override;
+  Result<std::optional<UploadRow>> GetUpload(const std::string& id) override;
+  Result<std::vector<UploadRow>> ListUploads(const std::string& tenant, const std::string& bucket) override;
+  Result<std::vector<PartRow>> ListParts(const std::string& upload) override;
+  Status DeleteUpload(const std::string& id) override;
+  Result<std::vector<UploadRow>> UploadsBefore(int64_t cutoff) override;
+  Result<std::vector<std::pair<std::string, PartRow>>> AllParts() override;
+  Status AddAccessKey(const AccessKeyRow& k) override;
+  Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& id) override;
+  Result<std::vector<AccessKeyRow>> ListAccessKeys() override;
+
+ private:
+  Result<uint32_t> LoadTenantDomain(const std::string& tenant, bool create);
+  Status BindNameLocked(const NameRow& n, bool require_bucket);
+  Status InsertPartLocked(const PartRow& p);
+  Status DeleteUploadLocked(const std::string& id);
+  explicit SqliteMetadata(std::unique_ptr<SqliteDb> db);
+  Status Migrate(bool create);
+  Status InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
+  // CommitPut's rows but the packs' (ids: the put's packs' row ids).
+  Status CommitPutRows(const PutCommit& c, const std::vector<int64_t>& ids, SqliteStmt& ins);
+  Status InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids);
+  Result<SqliteStmt> PrepareInsertChunkBase();
+  Status InsertChunkBase(SqliteStmt& st, const ChunkKey& key, const Digest& base);
+  Result<SqliteStmt> PrepareInsertChunk();
+  Status InsertChunk(SqliteStmt& st, const ChunkKey& key, const Location& loc,
+                     const std::vector<int64_t>& ids);
+  static Result<std::vector<NameRow>> QueryNames(SqliteStmt& st);
+  static int64_t ResolvePack(int64_t p, const std::vector<int64_t>& ids);
+
+  // The writer's lock. Releasing it counts a write (after its commit, if
+  // any), which retires every cached name: a cached row is used only while
+  // no write has ended since the lookup that read it began.
+  class WriteLock {
+   public:
+    explicit WriteLock(SqliteMetadata* m) : m_(m), l_(m->mu_) {}
+    ~WriteLock() { m_->writes_.fetch_add(1, std::memory_order_acq_rel); }
+
+   private:
+    SqliteMetadata* m_;
+    std::lock_guard<std::mutex> l_;
+  };
+  std::mutex mu_;
+  std::unique_ptr<SqliteDb> db_;
+  std::atomic<uint64_t> writes_{0};
+  // GetName answers (found or not) for read-mostly workloads: a small S3
+  // GET then costs no name query. Dropped whole when it grows past a bound.
+  struct CachedName {
+    uint64_t writes;  // writes_ when the lookup began
+    std::optional<NameRow> row;
+  };
+  std::mutex names_mu_;
+  std::unordered_map<std::string, CachedName> names_;
+  // Tenant -> domain, which never changes once made: every get asks, and
+  // this answers without the database lock.
+  std::shared_mutex domains_mu_;
+  std::unordered_map<std::string, uint32_t> domains_;
+  // Declared after db_: its connections close before the writer's.
+  std::unique_ptr<ReadPool> pool_;
+};
+
+}  // namespace as

@@ -1,0 +1,659 @@
+// The metadata contract (index/metadata.h), one suite for every
+// implementation: SQLite (a file) and PostgreSQL (a schema of its own on the
+// test server; skipped, saying why, where there is none).
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "hash/blake3.h"
+#include "index/metadata.h"
+#include "index/pg_conn.h"
+#include "pg_test.h"
+#include "test_util.h"
+
+namespace as {
+namespace {
+
+Digest D(uint64_t i) { return Blake3(&i, sizeof i); }
+
+SealedPack Pack(const std::string& name, uint32_t domain, size_t frames = 1) {
+  SealedPack p;
+  p.name = name;
+  p.domain = domain;
+  p.size = 1000 + frames;
+  p.entries.resize(frames);
+  return p;
+}
+
+NameRow Name(const std::string& bucket, const std::string& key, uint64_t i) {
+  NameRow n;
+  n.tenant = "default";
+  n.bucket = bucket;
+  n.key = key;
+  n.manifest = D(i);
+  n.content = D(i + (uint64_t{1} << 40));
+  n.size = i;
+  n.created = 7;
+  n.attrs = "attrs of " + key;
+  return n;
+}
+
+ManifestRow Manifest(uint32_t domain, uint64_t i, int64_t pack) {
+  ManifestRow m;
+  m.domain = domain;
+  m.digest = D(i);
+  m.content = D(i + (uint64_t{1} << 40));
+  m.size = i * 10;
+  m.chunks = 2;
+  m.loc = Location{pack, 4096, 100, 200};
+  return m;
+}
+
+// A put of chunks c[0..n) and manifest i, named bucket/key, in one new pack.
+PutCommit Put(uint32_t domain, uint64_t first_chunk, size_t n, const std::string& bucket,
+              const std::string& key, uint64_t manifest) {
+  PutCommit c;
+  c.domain = domain;
+  c.packs.push_back(Pack("pack-" + std::to_string(manifest), domain, n + 1));
+  for (size_t j = 0; j < n; j++) {
+    c.chunks.push_back({D(first_chunk + j), Location{0, 64 * j, 64, 100 + uint32_t(j)}});
+  }
+  c.manifest = Manifest(domain, manifest, 0);
+  NameRow name = Name(bucket, key, manifest);
+  c.name = name;
+  return c;
+}
+
+class MetadataContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      where_ = as::testing::TempDir("contract") + "/metadata.db";
+    } else {
+      pg_ = std::make_unique<as::testing::PgTestSchema>();
+      if (!pg_->skip().empty()) GTEST_SKIP() << pg_->skip();
+      ASSERT_TRUE(pg_->error().empty()) << pg_->error();
+      where_ = pg_->url();
+    }
+    m_ = OpenOrDie(true);
+    ASSERT_TRUE(m_);
+    auto d = m_->TenantDomain("default", true);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    domain_ = *d;
+  }
+  std::unique_ptr<Metadata> OpenOrDie(bool create) {
+    auto m = Metadata::Open(where_, create);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return m.ok() ? std::move(m).value() : nullptr;
+  }
+  std::vector<std::string> Keys(const std::string& bucket, const std::string& prefix,
+                                const std::string& after, size_t limit = 100) {
+    auto r = m_->ListKeys("default", bucket, prefix, after, limit);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    std::vector<std::string> out;
+    if (r.ok()) {
+      for (const auto& n : *r) out.push_back(n.key);
+    }
+    return out;
+  }
+
+  std::unique_ptr<as::testing::PgTestSchema> pg_;
+  std::string where_;
+  std::unique_ptr<Metadata> m_;
+  uint32_t domain_ = 0;
+};
+
+TEST_P(MetadataContractTest, APutsRowsAreFoundOneByOneAndInABatch) {
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 5, "b", "k", 1)).ok());
+  auto packs = m_->ListPacks();
+  ASSERT_TRUE(packs.ok());
+  ASSERT_EQ(packs->size(), 1u);
+  const PackRow pack = (*packs)[0];
+  EXPECT_EQ(pack.name, "pack-1");
+  EXPECT_EQ(pack.frames, 6u);
+  EXPECT_EQ(pack.domain, domain_);
+  auto got = m_->GetPack(pack.id);
+  ASSERT_TRUE(got.ok() && *got);
+  EXPECT_EQ((*got)->name, "pack-1");
+  auto none = m_->GetPack(pack.id + 1000);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(*none);
+
+  auto one = m_->FindChunk(domain_, D(102));
+  ASSERT_TRUE(one.ok() && *one);
+  EXPECT_EQ((*one)->pack, pack.id);
+  EXPECT_EQ((*one)->offset, 128u);
+  EXPECT_EQ((*one)->frame_len, 64u);
+  EXPECT_EQ((*one)->raw_len, 102u);
+  auto other_domain = m_->FindChunk(domain_ + 1, D(102));
+  ASSERT_TRUE(other_domain.ok());
+  EXPECT_FALSE(*other_domain) << "digests are unique per domain, not across";
+
+  // A batch in the caller's order, misses and repeats included.
+  std::vector<Digest> ask = {D(104), D(999), D(100), D(104)};
+  std::vector<std::optional<Location>> locs;
+  ASSERT_TRUE(m_->FindChunks(domain_, ask.data(), ask.size(), &locs).ok());
+  ASSERT_EQ(locs.size(), 4u);
+  ASSERT_TRUE(locs[0] && locs[2] && locs[3]);
+  EXPECT_FALSE(locs[1]);
+  EXPECT_EQ(locs[0]->offset, 256u);
+  EXPECT_EQ(locs[2]->offset, 0u);
+  EXPECT_EQ(locs[3]->offset, 256u);
+  ASSERT_TRUE(m_->FindChunks(domain_, ask.data(), 0, &locs).ok());
+  EXPECT_TRUE(locs.empty());
+
+  auto man = m_->FindManifest(domain_, D(1));
+  ASSERT_TRUE(man.ok() && *man);
+  EXPECT_EQ((*man)->content, D(1 + (uint64_t{1} << 40)));
+  EXPECT_EQ((*man)->size, 10u);
+  EXPECT_EQ((*man)->loc.pack, pack.id);
+  auto by_content = m_->FindManifestByContent(domain_, D(1 + (uint64_t{1} << 40)));
+  ASSERT_TRUE(by_content.ok() && *by_content);
+  EXPECT_EQ((*by_content)->digest, D(1));
+
+  auto n = m_->GetName("default", "b", "k");
+  ASSERT_TRUE(n.ok() && *n);
+  EXPECT_EQ((*n)->manifest, D(1));
+  EXPECT_EQ((*n)->version, 1u);
+  EXPECT_EQ((*n)->attrs, "attrs of k");
+  auto missing = m_->GetName("default", "b", "nope");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(*missing);
+
+  size_t chunks = 0, manifests = 0;
+  ASSERT_TRUE(m_->ForEachChunk([&](const ChunkKey& k, const Location&) {
+    EXPECT_EQ(k.domain, domain_);
+    chunks++;
+  }).ok());
+  ASSERT_TRUE(m_->ForEachManifest([&](const ManifestRow&) { manifests++; }).ok());
+  EXPECT_EQ(chunks, 5u);
+  EXPECT_EQ(manifests, 1u);
+
+  auto t = m_->Totals();
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->names, 1u);
+  EXPECT_EQ(t->logical_bytes, 1u);
+  EXPECT_EQ(t->unique_chunks, 5u);
+  EXPECT_EQ(t->unique_bytes, 100u + 101 + 102 + 103 + 104);
+  EXPECT_EQ(t->stored_bytes, 5u * 64);
+  EXPECT_EQ(t->packs, 1u);
+  EXPECT_EQ(t->pack_bytes, 1006u);
+  EXPECT_EQ(t->manifests, 1u);
+  auto check = m_->CheckIntegrity(true);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->empty());
+}
+
+TEST_P(MetadataContractTest, TheNewestCopyOfAChunkWinsAndTheLastOfOneCommit) {
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 2, "b", "k1", 1)).ok());
+  PutCommit again = Put(domain_, 101, 1, "b", "k2", 2);  // chunk 101 stored again
+  // The same digest twice in one commit: the last one given is kept.
+  again.chunks.push_back({D(101), Location{0, 5000, 77, 101}});
+  ASSERT_TRUE(m_->CommitPut(again).ok());
+  auto packs = m_->ListPacks();
+  ASSERT_TRUE(packs.ok() && packs->size() == 2u);
+  auto loc = m_->FindChunk(domain_, D(101));
+  ASSERT_TRUE(loc.ok() && *loc);
+  EXPECT_EQ((*loc)->pack, (*packs)[1].id);
+  EXPECT_EQ((*loc)->offset, 5000u);
+  EXPECT_EQ((*loc)->frame_len, 77u);
+  auto t = m_->Totals();
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->unique_chunks, 2u);
+}
+
+TEST_P(MetadataContractTest, ALocationMayNameAPackAlreadyInTheTable) {
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 1, "b", "k1", 1)).ok());
+  auto packs = m_->ListPacks();
+  ASSERT_TRUE(packs.ok() && packs->size() == 1u);
+  PutCommit c;
+  c.domain = domain_;
+  c.chunks.push_back({D(500), Location{-1 - (*packs)[0].id, 9, 9, 9}});
+  ASSERT_TRUE(m_->CommitPut(c).ok());
+  auto loc = m_->FindChunk(domain_, D(500));
+  ASSERT_TRUE(loc.ok() && *loc);
+  EXPECT_EQ((*loc)->pack, (*packs)[0].id);
+}
+
+TEST_P(MetadataContractTest, RebindingANameCountsItsVersionAndRemovingItTwiceIsNotFound) {
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 1, "b", "k", 1)).ok());
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 200, 1, "b", "k", 2)).ok());
+  auto n = m_->GetName("default", "b", "k");
+  ASSERT_TRUE(n.ok() && *n);
+  EXPECT_EQ((*n)->manifest, D(2));
+  EXPECT_EQ((*n)->version, 2u);
+  auto named = m_->NamesForManifest(D(2));
+  ASSERT_TRUE(named.ok());
+  ASSERT_EQ(named->size(), 1u);
+  EXPECT_EQ((*named)[0].key, "k");
+  ASSERT_TRUE(m_->RemoveName("default", "b", "k").ok());
+  auto gone = m_->GetName("default", "b", "k");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(*gone);
+  EXPECT_EQ(m_->RemoveName("default", "b", "k").code(), Code::kNotFound);
+}
+
+TEST_P(MetadataContractTest, TenantsGetTheirOwnDomainsAndARestoreMustAgree) {
+  auto a = m_->TenantDomain("alice", true);
+  auto b = m_->TenantDomain("bob", true);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+  EXPECT_NE(*a, domain_);
+  auto again = m_->TenantDomain("alice", true);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *a);
+  EXPECT_EQ(m_->TenantDomain("carol", false).status().code(), Code::kNotFound);
+  ASSERT_TRUE(m_->RestoreTenant("alice", *a).ok());  // as bound: OK
+  EXPECT_EQ(m_->RestoreTenant("alice", *a + 100).code(), Code::kAlreadyExists);
+  EXPECT_EQ(m_->RestoreTenant("dave", *b).code(), Code::kAlreadyExists);
+  ASSERT_TRUE(m_->RestoreTenant("erin", 77).ok());
+  auto e = m_->TenantDomain("erin", false);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(*e, 77u);
+  auto next = m_->TenantDomain("frank", true);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, 78u) << "a new tenant's domain is above every restored one";
+}
+
+TEST_P(MetadataContractTest, BucketsAreUniqueAndDeletedOnlyWhenEmpty) {
+  ASSERT_TRUE(m_->CreateBucket("default", "b1").ok());
+  EXPECT_EQ(m_->CreateBucket("default", "b1").code(), Code::kAlreadyExists);
+  ASSERT_TRUE(m_->CreateBucket("other", "b1").ok()) << "buckets are per tenant";
+  PutCommit p = Put(domain_, 100, 1, "b2", "k", 1);
+  p.require_bucket = true;
+  EXPECT_EQ(m_->CommitPut(p).code(), Code::kNotFound);
+  auto packs = m_->ListPacks();
+  ASSERT_TRUE(packs.ok());
+  EXPECT_TRUE(packs->empty()) << "a failed commit leaves nothing";
+  p.name->bucket = "b1";
+  ASSERT_TRUE(m_->CommitPut(p).ok());
+  EXPECT_EQ(m_->DeleteBucket("default", "b1").code(), Code::kFailedPrecondition);
+  EXPECT_EQ(m_->DeleteBucket("default", "nope").code(), Code::kNotFound);
+  auto list = m_->ListBuckets("default");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].bucket, "b1");
+  ASSERT_TRUE(m_->RemoveName("default", "b1", "k").ok());
+  ASSERT_TRUE(m_->DeleteBucket("default", "b1").ok());
+  auto b = m_->GetBucket("default", "b1");
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(*b);
+  // Without require_bucket a put makes its bucket.
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 300, 1, "made", "k", 3)).ok());
+  auto made = m_->GetBucket("default", "made");
+  ASSERT_TRUE(made.ok() && *made);
+}
+
+TEST_P(MetadataContractTest, KeysListInBytewiseOrderByPrefixAndAfter) {
+  // Keys are bytes: not UTF-8 ("a\xff") is kept and ordered as bytes too.
+  const std::vector<std::string> keys = {"a",   "a%b", "a/b", "a_c",   "ab",
+                                         "b",   "\x7f", "\xc3\xa9t\xc3\xa9", "a\xff",
+                                         "z/1", "z/2"};
+  uint64_t i = 1;
+  for (const auto& k : keys) {
+    ASSERT_TRUE(m_->CommitPut(Put(domain_, 1000 * i, 1, "b", k, i)).ok()) << k;
+    i++;
+  }
+  std::vector<std::string> sorted = keys;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(Keys("b", "", ""), sorted);
+  EXPECT_EQ(Keys("b", "a", ""),
+            (std::vector<std::string>{"a", "a%b", "a/b", "a_c", "ab", "a\xff"}));
+  EXPECT_EQ(Keys("b", "a\xff", ""), (std::vector<std::string>{"a\xff"}));
+  EXPECT_EQ(Keys("b", "a%", ""), (std::vector<std::string>{"a%b"}));
+  EXPECT_EQ(Keys("b", "a_", ""), (std::vector<std::string>{"a_c"}));
+  EXPECT_EQ(Keys("b", "a", "a/b"), (std::vector<std::string>{"a_c", "ab", "a\xff"}));
+  EXPECT_EQ(Keys("b", "", "b", 2), (std::vector<std::string>{"z/1", "z/2"}));
+  EXPECT_EQ(Keys("b", "\x7f", ""), (std::vector<std::string>{"\x7f"}));
+  EXPECT_EQ(Keys("b", "\xc3\xa9", ""), (std::vector<std::string>{"\xc3\xa9t\xc3\xa9"}));
+  EXPECT_EQ(Keys("b", "z/", "z/1"), (std::vector<std::string>{"z/2"}));
+  EXPECT_TRUE(Keys("other", "", "").empty());
+
+  auto names = m_->ListNames("default", "b/a_");
+  ASSERT_TRUE(names.ok());
+  ASSERT_EQ(names->size(), 1u);
+  EXPECT_EQ((*names)[0].key, "a_c");
+  auto all = m_->AllNames();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), keys.size());
+  auto by_digest = m_->FindNameByDigest("default", D(3 + (uint64_t{1} << 40)));
+  ASSERT_TRUE(by_digest.ok() && *by_digest);
+  EXPECT_EQ((*by_digest)->key, keys[2]);
+  auto by_manifest = m_->FindNameByDigest("default", D(4));
+  ASSERT_TRUE(by_manifest.ok() && *by_manifest);
+  EXPECT_EQ((*by_manifest)->key, keys[3]);
+  auto elsewhere = m_->FindNameByDigest("other", D(4));
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_FALSE(*elsewhere);
+}
+
+TEST_P(MetadataContractTest, AttrsKeepEveryByte) {
+  PutCommit p = Put(domain_, 100, 1, "b", "k", 1);
+  std::string attrs;
+  for (int c = 0; c < 256; c++) attrs += static_cast<char>(c);
+  p.name->attrs = attrs;
+  ASSERT_TRUE(m_->CommitPut(p).ok());
+  auto n = m_->GetName("default", "b", "k");
+  ASSERT_TRUE(n.ok() && *n);
+  EXPECT_EQ((*n)->attrs, attrs);
+}
+
+TEST_P(MetadataContractTest, AGroupCommitFailsOnlyThePutWhoseBucketIsMissing) {
+  ASSERT_TRUE(m_->CreateBucket("default", "here").ok());
+  PutCommit ok1 = Put(domain_, 100, 2, "here", "a", 1);
+  PutCommit bad = Put(domain_, 200, 2, "gone", "b", 2);
+  PutCommit ok2 = Put(domain_, 300, 2, "here", "c", 3);
+  for (PutCommit* p : {&ok1, &bad, &ok2}) {
+    p->packs.clear();  // their frames are in the shared pack
+    p->require_bucket = true;
+  }
+  std::vector<Status> results;
+  ASSERT_TRUE(m_->CommitPuts(Pack("shared", domain_, 9), {&ok1, &bad, &ok2}, &results).ok());
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_EQ(results[1].code(), Code::kNotFound);
+  EXPECT_TRUE(results[2].ok());
+  auto a = m_->GetName("default", "here", "a");
+  auto c = m_->GetName("default", "here", "c");
+  ASSERT_TRUE(a.ok() && *a && c.ok() && *c);
+  auto b = m_->FindChunk(domain_, D(200));
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(*b) << "the failed put's rows were rolled back";
+  auto kept = m_->FindChunk(domain_, D(301));
+  ASSERT_TRUE(kept.ok() && *kept);
+}
+
+TEST_P(MetadataContractTest, GcDeletesAndMovesOnlyRowsStillInTheOldPack) {
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 3, "b", "k1", 1)).ok());
+  auto packs = m_->ListPacks();
+  ASSERT_TRUE(packs.ok() && packs->size() == 1u);
+  const int64_t old_pack = (*packs)[0].id;
+  // A later put re-stored chunk 102 elsewhere: gc's delete must spare it.
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 102, 1, "b", "k2", 2)).ok());
+  PutCommit base;
+  base.domain = domain_;
+  base.bases.push_back({D(100), D(101)});
+  ASSERT_TRUE(m_->CommitPut(base).ok());
+  int bases = 0;
+  ASSERT_TRUE(m_->ForEachChunkBase([&](const ChunkKey&, const Digest&) { bases++; }).ok());
+  EXPECT_EQ(bases, 1);
+
+  Metadata::GcCommit g;
+  g.dead_chunks = {{ChunkKey{domain_, D(100)}, old_pack}, {ChunkKey{domain_, D(102)}, old_pack}};
+  g.new_packs.push_back(Pack("rewritten", domain_));
+  g.moved_chunks.push_back({ChunkKey{domain_, D(101)}, old_pack, Location{0, 8, 9, 101}});
+  g.moved_manifests.push_back({ChunkKey{domain_, D(1)}, old_pack, Location{0, 100, 50, 60}});
+  g.dead_packs = {old_pack};
+  ASSERT_TRUE(m_->CommitGc(g).ok());
+
+  auto c100 = m_->FindChunk(domain_, D(100));
+  auto c101 = m_->FindChunk(domain_, D(101));
+  auto c102 = m_->FindChunk(domain_, D(102));
+  ASSERT_TRUE(c100.ok() && c101.ok() && c102.ok());
+  EXPECT_FALSE(*c100);
+  ASSERT_TRUE(*c101 && *c102);
+  EXPECT_EQ((*c101)->offset, 8u);
+  EXPECT_NE((*c101)->pack, old_pack);
+  EXPECT_NE((*c102)->pack, old_pack) << "the re-stored copy survives";
+  auto man = m_->FindManifest(domain_, D(1));
+  ASSERT_TRUE(man.ok() && *man);
+  EXPECT_EQ((*man)->loc.offset, 100u);
+  bases = 0;
+  ASSERT_TRUE(m_->ForEachChunkBase([&](const ChunkKey&, const Digest&) { bases++; }).ok());
+  EXPECT_EQ(bases, 0) << "a dead chunk's bases go with it";
+  auto old = m_->GetPack(old_pack);
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(*old);
+
+  // A gc that would leave a row pointing at a deleted pack commits nothing.
+  auto now = m_->ListPacks();
+  ASSERT_TRUE(now.ok());
+  Metadata::GcCommit bad;
+  for (const auto& p : *now) bad.dead_packs.push_back(p.id);
+  EXPECT_EQ(m_->CommitGc(bad).code(), Code::kInternal);
+  auto still = m_->ListPacks();
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->size(), now->size());
+}
+
+TEST_P(MetadataContractTest, AReindexReplacesTheIndexAndKeepsTheNames) {
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 3, "b", "k", 1)).ok());
+  Metadata::Reindex r;
+  r.packs.push_back(Pack("found-on-disk", domain_, 2));
+  r.chunks.push_back({ChunkKey{domain_, D(900)}, Location{0, 0, 10, 20}});
+  r.bases.push_back({ChunkKey{domain_, D(900)}, D(901)});
+  r.manifests.push_back(Manifest(domain_, 1, 0));
+  ASSERT_TRUE(m_->CommitReindex(r).ok());
+  auto packs = m_->ListPacks();
+  ASSERT_TRUE(packs.ok());
+  ASSERT_EQ(packs->size(), 1u);
+  EXPECT_EQ((*packs)[0].name, "found-on-disk");
+  auto gone = m_->FindChunk(domain_, D(100));
+  auto found = m_->FindChunk(domain_, D(900));
+  ASSERT_TRUE(gone.ok() && found.ok());
+  EXPECT_FALSE(*gone);
+  ASSERT_TRUE(*found);
+  EXPECT_EQ((*found)->pack, (*packs)[0].id);
+  auto n = m_->GetName("default", "b", "k");
+  ASSERT_TRUE(n.ok() && *n);
+}
+
+TEST_P(MetadataContractTest, UploadsHoldPartsUntilCompletedOrDeleted) {
+  UploadRow u{"up1", "default", "b", "big", "upload attrs", 100};
+  EXPECT_EQ(m_->CreateUpload(u).code(), Code::kNotFound) << "its bucket must exist";
+  ASSERT_TRUE(m_->CreateBucket("default", "b").ok());
+  ASSERT_TRUE(m_->CreateUpload(u).ok());
+  ASSERT_TRUE(m_->CreateUpload(UploadRow{"up2", "default", "b", "a", "", 200}).ok());
+  int n = 0;
+  for (uint32_t part : {2u, 1u, 2u}) {
+    PutCommit p;
+    p.domain = domain_;
+    p.packs.push_back(Pack("part-pack-" + std::to_string(n++), domain_));
+    p.manifest = Manifest(domain_, 50 + part, 0);
+    p.part = PartRow{"up1", part, D(50 + part), D(60 + part), 5 * part, "etag", 7};
+    ASSERT_TRUE(m_->CommitPut(p).ok());
+  }
+  PutCommit orphan;
+  orphan.domain = domain_;
+  orphan.part = PartRow{"nope", 1, D(1), D(2), 1, "", 7};
+  EXPECT_EQ(m_->CommitPut(orphan).code(), Code::kNotFound);
+
+  auto parts = m_->ListParts("up1");
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 2u) << "a part number uploaded again replaces the old one";
+  EXPECT_EQ((*parts)[0].number, 1u);
+  EXPECT_EQ((*parts)[1].number, 2u);
+  EXPECT_EQ((*parts)[1].attrs, "etag");
+  auto all = m_->AllParts();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].first, "default");
+  auto list = m_->ListUploads("default", "b");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].id, "up2");  // by key
+  auto got = m_->GetUpload("up1");
+  ASSERT_TRUE(got.ok() && *got);
+  EXPECT_EQ((*got)->attrs, "upload attrs");
+  auto old = m_->UploadsBefore(150);
+  ASSERT_TRUE(old.ok());
+  ASSERT_EQ(old->size(), 1u);
+  EXPECT_EQ((*old)[0].id, "up1");
+
+  EXPECT_EQ(m_->DeleteBucket("default", "b").code(), Code::kFailedPrecondition)
+      << "uploads keep their bucket";
+  PutCommit done = Put(domain_, 700, 1, "b", "big", 70);
+  done.complete_upload = "up1";
+  ASSERT_TRUE(m_->CommitPut(done).ok());
+  auto after = m_->ListParts("up1");
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->empty());
+  auto gone = m_->GetUpload("up1");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(*gone);
+  done.packs[0].name = "pack-again";
+  EXPECT_EQ(m_->CommitPut(done).code(), Code::kNotFound) << "completing twice";
+  ASSERT_TRUE(m_->DeleteUpload("up2").ok());
+  EXPECT_EQ(m_->DeleteUpload("up2").code(), Code::kNotFound);
+}
+
+TEST_P(MetadataContractTest, AttrsAndCopiesCheckTheManifestTheCallerExpects) {
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 1, "b", "src", 1)).ok());
+  EXPECT_EQ(m_->SetNameAttrs("default", "b", "src", "x", D(99)).code(),
+            Code::kFailedPrecondition);
+  ASSERT_TRUE(m_->SetNameAttrs("default", "b", "src", "new attrs", D(1)).ok());
+  EXPECT_EQ(m_->SetNameAttrs("default", "b", "nope", "x", std::nullopt).code(), Code::kNotFound);
+  auto n = m_->GetName("default", "b", "src");
+  ASSERT_TRUE(n.ok() && *n);
+  EXPECT_EQ((*n)->attrs, "new attrs");
+
+  NameRow from = Name("b", "src", 0), to = Name("b2", "dst", 0);
+  to.attrs.clear();
+  EXPECT_EQ(m_->CopyName(from, to, false, D(99)).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(m_->CopyName(from, to, true).status().code(), Code::kNotFound) << "no bucket b2";
+  auto copied = m_->CopyName(from, to, false, D(1));
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  EXPECT_EQ(copied->manifest, D(1));
+  EXPECT_EQ(copied->attrs, "new attrs") << "empty attrs take the source's";
+  auto dst = m_->GetName("default", "b2", "dst");
+  ASSERT_TRUE(dst.ok() && *dst);
+  EXPECT_EQ((*dst)->manifest, D(1));
+  EXPECT_EQ((*dst)->size, 1u);
+  NameRow missing = Name("b", "missing", 0);
+  EXPECT_EQ(m_->CopyName(missing, to, false).status().code(), Code::kNotFound);
+}
+
+TEST_P(MetadataContractTest, TheRootLogRecordsWhatCommitsBindWhileItIsOn) {
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 1, "b", "before", 1)).ok());
+  m_->StartRootLog();
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 200, 1, "b", "during", 2)).ok());
+  auto copied = m_->CopyName(Name("b", "before", 0), Name("b", "copy", 0), false);
+  ASSERT_TRUE(copied.ok());
+  auto roots = m_->StopRootLog();
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 300, 1, "b", "after", 3)).ok());
+  std::set<std::string> logged;
+  for (const auto& r : roots) logged.insert(r.manifest.ToString());
+  EXPECT_EQ(logged, (std::set<std::string>{D(1).ToString(), D(2).ToString()}));
+}
+
+TEST_P(MetadataContractTest, KeysMetaAndReopenSeeWhatWasCommitted) {
+  ASSERT_TRUE(m_->AddAccessKey(AccessKeyRow{"AK1", "default", "secret1", 5}).ok());
+  EXPECT_EQ(m_->AddAccessKey(AccessKeyRow{"AK1", "other", "s", 6}).code(),
+            Code::kAlreadyExists);
+  auto k = m_->FindAccessKey("AK1");
+  ASSERT_TRUE(k.ok() && *k);
+  EXPECT_EQ((*k)->secret, "secret1");
+  auto none = m_->FindAccessKey("AK2");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(*none);
+  ASSERT_TRUE(m_->SetMeta("chunker", "x").ok());
+  ASSERT_TRUE(m_->SetMeta("chunker", "fastcdc2020").ok());
+  EXPECT_EQ(m_->GetMeta("nope").status().code(), Code::kNotFound);
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 1, "b", "k", 1)).ok());
+  m_.reset();
+
+  m_ = OpenOrDie(false);
+  ASSERT_TRUE(m_);
+  auto meta = m_->GetMeta("chunker");
+  ASSERT_TRUE(meta.ok());
+  EXPECT_EQ(*meta, "fastcdc2020");
+  auto keys = m_->ListAccessKeys();
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->size(), 1u);
+  auto n = m_->GetName("default", "b", "k");
+  ASSERT_TRUE(n.ok() && *n);
+  auto d = m_->TenantDomain("default", false);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(*d, domain_);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MetadataContractTest,
+                         ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
+
+// What only PostgreSQL does: refuse a URL with a password, refuse to make
+// a second store's tables where one's are, and name a missing schema.
+class PgMetadataTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!pg_.skip().empty()) GTEST_SKIP() << pg_.skip();
+    ASSERT_TRUE(pg_.error().empty()) << pg_.error();
+  }
+  as::testing::PgTestSchema pg_;
+};
+
+TEST_F(PgMetadataTest, APasswordInTheUrlIsRefused) {
+  auto m = Metadata::Open("postgresql://u:secret@127.0.0.1:1/db", true);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(m.status().message().find("PGPASSWORD"), std::string::npos);
+  EXPECT_EQ(m.status().message().find("secret"), std::string::npos) << "never echoed";
+}
+
+TEST_F(PgMetadataTest, ADatabaseHoldsOneStoreAndAnEmptyOneHoldsNone) {
+  EXPECT_EQ(Metadata::Open(pg_.url(), false).status().code(), Code::kNotFound);
+  auto m = Metadata::Open(pg_.url(), true);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_TRUE((*m)->SetMeta("store_uuid", "1234").ok());
+  auto second = Metadata::Open(pg_.url(), true);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kAlreadyExists);
+  EXPECT_NE(second.status().message().find("1234"), std::string::npos);
+}
+
+TEST_F(PgMetadataTest, AServerThatIsNotThereIsUnavailableNamingIt) {
+  auto m = Metadata::Open("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2", false);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), Code::kUnavailable);
+  EXPECT_NE(m.status().message().find("127.0.0.1:1"), std::string::npos);
+}
+
+// The server ends every connection of ours (as a restart or a failover
+// does): the calls that were using them fail as Unavailable, and the next
+// calls reconnect and see everything committed before.
+TEST_F(PgMetadataTest, ALostConnectionFailsOneCallAndTheNextReconnects) {
+  // A name of its own, so that only this test's connections are ended
+  // (other tests share the server).
+  const std::string app = "lost_conn_" + std::to_string(::getpid());
+  auto m = Metadata::Open(pg_.url() + "&application_name=" + app, true);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_TRUE((*m)->SetMeta("before", "1").ok());
+  ASSERT_TRUE((*m)->GetMeta("before").ok());  // a pooled connection is open now
+  PgConn admin(pg_.url(), "admin");
+  auto killed = admin.Exec(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+      "application_name = $1",
+      {app});
+  ASSERT_TRUE(killed.ok()) << killed.status().ToString();
+  ASSERT_GE(killed->Int(0, 0), 2) << "the writer's and a reader's";
+  Status w = (*m)->SetMeta("during", "2");
+  if (!w.ok()) {
+    EXPECT_EQ(w.code(), Code::kUnavailable) << w.ToString();
+    w = (*m)->SetMeta("during", "2");  // the retry
+  }
+  ASSERT_TRUE(w.ok()) << w.ToString();
+  auto r = (*m)->GetMeta("before");
+  if (!r.ok()) {
+    EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
+    r = (*m)->GetMeta("before");
+  }
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, "1");
+  auto d = (*m)->GetMeta("during");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(*d, "2");
+}
+
+TEST(MetadataOpenTest, AnUnknownSchemeIsRefused) {
+  auto m = Metadata::Open("mysql://localhost/db", true);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace as
