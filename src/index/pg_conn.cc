@@ -179,8 +179,8 @@ Status PgConn::Stream(const std::string& sql, const PgParams& params,
   return s;
 }
 
-Status PgConn::Transaction(const std::function<Status()>& fn, bool read_only) {
-  AS_RETURN_IF_ERROR(Run(read_only ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"));
+Status PgConn::Transaction(const std::function<Status()>& fn) {
+  AS_RETURN_IF_ERROR(Run("BEGIN"));
   Status s = fn();
   if (s.ok()) {
     s = Run("COMMIT");

@@ -67,8 +67,7 @@ class PgConn {
   Status Stream(const std::string& sql, const PgParams& params,
                 const std::function<Status(const PgResult&)>& fn);
   // BEGIN .. COMMIT around fn, ROLLBACK when fn or the commit fails.
-  // `read_only` starts a REPEATABLE READ READ ONLY transaction (one snapshot).
-  Status Transaction(const std::function<Status()>& fn, bool read_only = false);
+  Status Transaction(const std::function<Status()>& fn);
 
  private:
   Status Connect();

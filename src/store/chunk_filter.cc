@@ -12,12 +12,19 @@ ChunkFilter::Lease::~Lease() {
   f_->leases_.erase(this);
 }
 
+void ChunkFilter::ForgetDoomed() {
+  std::lock_guard<std::mutex> l(mu_);
+  doomed_.clear();
+}
+
 void ChunkFilter::Insert(uint32_t domain, const Digest& d) {
+  if (no_keys_) return;
   std::lock_guard<std::mutex> l(mu_);
   keys_.insert(Key(domain, d));
 }
 
 void ChunkFilter::InsertMany(const std::vector<uint64_t>& keys) {
+  if (no_keys_) return;
   std::lock_guard<std::mutex> l(mu_);
   keys_.reserve(keys_.size() + keys.size());
   keys_.insert(keys.begin(), keys.end());
@@ -26,7 +33,7 @@ void ChunkFilter::InsertMany(const std::vector<uint64_t>& keys) {
 bool ChunkFilter::CheckAndLease(uint32_t domain, const Digest& d, Lease* lease) {
   uint64_t k = Key(domain, d);
   std::lock_guard<std::mutex> l(mu_);
-  if (!keys_.count(k)) return false;
+  if (no_keys_ ? doomed_.count(k) != 0 : keys_.count(k) == 0) return false;
   lease->keys_.insert(k);
   return true;
 }
@@ -41,7 +48,12 @@ std::vector<bool> ChunkFilter::SpareLeasedAndErase(const std::vector<uint64_t>& 
         break;
       }
     }
-    if (!spared[i]) keys_.erase(keys[i]);
+    if (spared[i]) continue;
+    if (no_keys_) {
+      doomed_.insert(keys[i]);
+    } else {
+      keys_.erase(keys[i]);
+    }
   }
   return spared;
 }

@@ -10,6 +10,15 @@
 // under the filter's lock; GC, under the same lock, spares every leased chunk
 // and removes the others it deletes from the filter. So either the put saw
 // the chunk and GC keeps it, or GC removed it first and the put stores it anew.
+//
+// Without keys (HoldNoKeys: a store whose index is on a server, where
+// reading every key at open would cost a minute and gigabytes at 100 million
+// chunks), every chunk "may be stored" and the index is asked, except the
+// chunks a running GC is deleting: SpareLeasedAndErase records those as
+// doomed, CheckAndLease answers false for them, and ForgetDoomed (once GC's
+// commit has ended, whatever its outcome) drops the record. The guarantee is
+// the same: a put that leased first is spared; one that checks later stores
+// the chunk anew.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +49,11 @@ class ChunkFilter {
     return d.Prefix64() ^ (uint64_t{domain} * 0x9e3779b97f4a7c15ULL);
   }
 
+  // Call before any other use: the filter then holds no keys (see above).
+  void HoldNoKeys() { no_keys_ = true; }
+  bool holds_no_keys() const { return no_keys_; }
+  void ForgetDoomed();
+
   void Insert(uint32_t domain, const Digest& d);
   void InsertMany(const std::vector<uint64_t>& keys);
   // True if the chunk may be stored; on true, `lease` now holds it.
@@ -51,7 +65,9 @@ class ChunkFilter {
 
  private:
   mutable std::mutex mu_;
-  std::unordered_set<uint64_t> keys_;
+  bool no_keys_ = false;
+  std::unordered_set<uint64_t> keys_;    // every stored chunk (unless no_keys_)
+  std::unordered_set<uint64_t> doomed_;  // no_keys_: what a running gc deletes
   std::unordered_set<Lease*> leases_;
 };
 

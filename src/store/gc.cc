@@ -72,6 +72,13 @@ Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progres
 // that copies nothing commits its deletions at most that many rows at a time.
 Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& progress, bool* copies,
                                    size_t rows_per_commit) {
+  // A filter without keys records what this pass deletes (as doomed) so that
+  // no put dedups against it meanwhile; once the pass has committed or
+  // failed, the index alone answers again.
+  struct ForgetDoomedAtEnd {
+    ChunkFilter* f;
+    ~ForgetDoomedAtEnd() { f->ForgetDoomed(); }
+  } forget{&filter_};
   GcReport rep;
   rep.dry_run = options.dry_run;
   std::vector<PackRow> packs;

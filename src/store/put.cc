@@ -226,6 +226,55 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   // and per-chunk hashing, else chunk by chunk while each is in cache.
   std::optional<WholeStreamTap> tap;
   if (workers > 0) stream.SetTap(&tap.emplace(options.observe));
+  // A chunk not stored by this put yet: dedup against the index (`loc`, its
+  // location if stored) or compress and append it.
+  auto decide = [&](const Digest& d, const uint8_t* data, size_t n,
+                    const std::optional<Location>& loc) -> Status {
+    if (loc) {  // stored before: dedup (the lease keeps GC off it)
+      cursor.next = Location{loc->pack, loc->offset + loc->frame_len, 0, 0};
+      return Status::OK();
+    }
+    std::shared_ptr<const DeltaBase> base;
+    if (delta) {
+      AS_ASSIGN_OR_RETURN(base, FindDeltaBase(domain, d, n, &cursor, &lease));
+    }
+    return pipeline.Add(d, data, n, std::move(base));
+  };
+  // With a filter that holds no keys (metadata on a server), every chunk
+  // "may be stored": asking the index chunk by chunk would cost a round trip
+  // each, so chunks wait in a window (their bytes copied: the stream reuses
+  // its buffer) and the window is looked up in one query, then decided in
+  // order.
+  struct Waiting {
+    Digest d;
+    std::vector<uint8_t> bytes;
+    bool repeat = false;  // already in this put: only resets the delta cursor
+    bool ask = false;     // the filter says it may be stored
+  };
+  std::vector<Waiting> window;
+  size_t window_bytes = 0;
+  const bool batched = filter_.holds_no_keys();
+  auto flush = [&]() -> Status {
+    if (window.empty()) return Status::OK();
+    std::vector<Digest> ask;
+    for (const Waiting& w : window) {
+      if (w.ask) ask.push_back(w.d);
+    }
+    std::vector<std::optional<Location>> locs;
+    AS_RETURN_IF_ERROR(meta_->FindChunks(domain, ask.data(), ask.size(), &locs));
+    size_t i = 0;
+    for (Waiting& w : window) {
+      if (w.repeat) {
+        cursor.next.reset();
+        continue;
+      }
+      std::optional<Location> loc = w.ask ? locs[i++] : std::nullopt;
+      AS_RETURN_IF_ERROR(decide(w.d, w.bytes.data(), w.bytes.size(), loc));
+    }
+    window.clear();
+    window_bytes = 0;
+    return Status::OK();
+  };
   ChunkView c;
   while (true) {
     AS_ASSIGN_OR_RETURN(bool more, stream.Next(&c));
@@ -237,23 +286,32 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
     Digest d = Blake3(c.data, c.size);
     manifest.chunks.push_back(ChunkRef{d, static_cast<uint32_t>(c.size)});
     if (options.progress) options.progress(c.offset + c.size);
-    if (!seen.insert(d).second) {
+    const bool repeat = !seen.insert(d).second;
+    if (batched) {
+      Waiting& w = window.emplace_back();
+      w.d = d;
+      w.repeat = repeat;
+      if (!repeat) {
+        w.ask = filter_.CheckAndLease(domain, d, &lease);
+        w.bytes.assign(c.data, c.data + c.size);
+        window_bytes += c.size;
+      }
+      if (window.size() >= kLookupBatch || window_bytes >= kLookupBatchBytes) {
+        AS_RETURN_IF_ERROR(flush());
+      }
+      continue;
+    }
+    if (repeat) {
       cursor.next.reset();
       continue;
     }
+    std::optional<Location> loc;
     if (filter_.CheckAndLease(domain, d, &lease)) {
-      AS_ASSIGN_OR_RETURN(auto loc, meta_->FindChunk(domain, d));
-      if (loc) {  // stored before: dedup (the lease keeps GC off it)
-        cursor.next = Location{loc->pack, loc->offset + loc->frame_len, 0, 0};
-        continue;
-      }
+      AS_ASSIGN_OR_RETURN(loc, meta_->FindChunk(domain, d));
     }
-    std::shared_ptr<const DeltaBase> base;
-    if (delta) {
-      AS_ASSIGN_OR_RETURN(base, FindDeltaBase(domain, d, c.size, &cursor, &lease));
-    }
-    AS_RETURN_IF_ERROR(pipeline.Add(d, c.data, c.size, std::move(base)));
+    AS_RETURN_IF_ERROR(decide(d, c.data, c.size, loc));
   }
+  AS_RETURN_IF_ERROR(flush());
   AS_RETURN_IF_ERROR(pipeline.Finish());
   manifest.content = tap ? tap->Finish() : whole.Finalize();
   manifest.size = stream.bytes_read();

@@ -135,12 +135,19 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   s->metadata_recreated_ = recreate;
   s->lock_ = std::move(lock);
   s->meta_ = std::move(meta);
-  AS_RETURN_IF_ERROR(s->LoadFilter());
+  if (config.metadata.empty()) {
+    AS_RETURN_IF_ERROR(s->LoadFilter());
+  } else {
+    // Metadata on a server: open reads nothing in proportion to the store;
+    // puts ask the index in batches instead (put.cc).
+    s->filter_.HoldNoKeys();
+  }
   s->KeepReserve();
   return s;
 }
 
 Status StoreImpl::LoadFilter() {
+  if (filter_.holds_no_keys()) return Status::OK();
   std::vector<uint64_t> keys;
   AS_RETURN_IF_ERROR(meta_->ForEachChunk([&](const ChunkKey& key, const Location&) {
     keys.push_back(ChunkFilter::Key(key.domain, key.digest));
