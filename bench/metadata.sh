@@ -7,7 +7,8 @@
 #   bash bench/metadata.sh [BINDIR]     # BINDIR defaults to build/bin; ~6 min
 #
 # Points (median of AS_META_REPS runs, default 3; each on a fresh store):
-#  - CLI put and get -o of real_v1 and random_1g (bench/corpus.sh builds them),
+#  - CLI put, get -o and put again (all dedup: the index lookups' cost) of
+#    real_v1 and random_1g (bench/corpus.sh builds them),
 #    MB/s of wall time and MB per CPU-second of the artifact-store process
 #    (PostgreSQL's own CPU is reported apart: it is another process);
 #  - bench/http/run.sh for 4 KiB objects (GET and PUT, 1 and 64 connections,
@@ -82,6 +83,10 @@ for _ in $(seq "$REPS"); do
       sync
       timed "$backend put $f" "$BIN" -s "$T/s" put "$corpus/$f" --name b/$f
       timed "$backend get $f" "$BIN" -s "$T/s" get b/$f -o "$T/out"
+      # The same bytes again under another name: every chunk is a dedup hit,
+      # so this is the index lookups' cost (and nothing is written but a
+      # manifest).
+      timed "$backend reput $f" "$BIN" -s "$T/s" put "$corpus/$f" --name b/$f.again
       rm -f "$T/out"
     done
   done
@@ -104,7 +109,7 @@ def fmt(xs):
     return f"{statistics.median(xs):.0f} ({min(xs):.0f}-{max(xs):.0f})"
 print("| op | corpus | back end | MB/s (wall) | MB per CPU-s (ours) | PostgreSQL CPU-s | ratio to SQLite (MB/s) |")
 print("|---|---|---|---|---|---|---|")
-for op in ("put", "get"):
+for op in ("put", "get", "reput"):
     for f in ("real_v1", "random_1g"):
         base = statistics.median([2**30 / 1e6 / w for w, _, _ in rows[(op, f, "sqlite")]])
         for b in ("sqlite", "postgresql"):
