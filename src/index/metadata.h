@@ -148,6 +148,14 @@ class Metadata {
   // credentials.
   virtual std::string Describe() const = 0;
 
+  // Makes this process the only one using the store `store_uuid` in this
+  // metadata, until it closes: Busy if another holds it. SQLite: nothing to
+  // do (the store directory's LOCK file and SQLite's exclusive lock already
+  // do it). PostgreSQL: a session advisory lock, because two store
+  // directories can name the same database. (Several servers on one store
+  // need scale-out part 2's sessions and epochs instead.)
+  virtual Status LockStore(const std::string& store_uuid) = 0;
+
   virtual Result<std::string> GetMeta(const std::string& key) = 0;  // NotFound when absent
   virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
 

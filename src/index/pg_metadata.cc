@@ -188,7 +188,12 @@ PgMetadata::PgMetadata(std::string url) : url_(std::move(url)) {
   pool_ = std::make_unique<PgPool>(url_, url_, conns);
 }
 
-PgMetadata::~PgMetadata() = default;
+PgMetadata::~PgMetadata() {
+  // Released by the server when the session ends, but that is after our
+  // disconnect, asynchronously: unlock first, so that the next process to
+  // open the store does not find it still held.
+  if (lock_conn_) lock_conn_->Run("SELECT pg_advisory_unlock_all()").IgnoreError();
+}
 
 Result<std::unique_ptr<PgMetadata>> PgMetadata::Open(const std::string& url, bool create) {
   if (UrlHasPassword(url)) {
@@ -235,8 +240,43 @@ Status PgMetadata::Migrate(bool create) {
   });
 }
 
+Status PgMetadata::LockStore(const std::string& store_uuid) {
+  // 60 bits of the uuid: a positive bigint key.
+  const std::string hex = store_uuid.substr(0, 15);
+  if (hex.size() != 15 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Status::InvalidArgument("store uuid '" + store_uuid + "' is not 32 hex digits");
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  lock_conn_ = std::make_unique<PgConn>(url_, url_);
+  lock_key_ = std::to_string(std::stoll(hex, nullptr, 16));
+  lock_checked_ = 0;
+  return CheckStoreLock();
+}
+
+Status PgMetadata::CheckStoreLock() {
+  if (lock_key_.empty()) return Status::OK();
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (now - lock_checked_ < kLockCheckSeconds) return Status::OK();
+  // The lock connection holds no other advisory lock: any it holds is ours.
+  // A new session (after a reconnect) holds none and takes it again.
+  AS_ASSIGN_OR_RETURN(auto held, lock_conn_->Exec(
+      "SELECT EXISTS(SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND "
+      "pid = pg_backend_pid() AND granted)"));
+  if (held.Text(0, 0) != "t") {
+    AS_ASSIGN_OR_RETURN(auto r,
+                        lock_conn_->Exec("SELECT pg_try_advisory_lock($1)", {lock_key_}));
+    if (r.Text(0, 0) != "t") {
+      return Status::Busy("store is in use by another process on " + url_ +
+                          " (one process per store until scale-out part 2)");
+    }
+  }
+  lock_checked_ = now;
+  return Status::OK();
+}
+
 Status PgMetadata::Write(const std::function<Status(PgConn&)>& fn) {
   std::lock_guard<std::mutex> l(mu_);
+  AS_RETURN_IF_ERROR(CheckStoreLock());
   PgConn& c = *writer_;
   return c.Transaction([&] { return fn(c); });
 }

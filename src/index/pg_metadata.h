@@ -41,6 +41,7 @@ class PgMetadata final : public Metadata {
   ~PgMetadata() override;
 
   std::string Describe() const override { return url_; }
+  Status LockStore(const std::string& store_uuid) override;
   Result<std::string> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
   Result<uint32_t> TenantDomain(const std::string& tenant, bool create) override;
@@ -120,6 +121,15 @@ class PgMetadata final : public Metadata {
   std::mutex mu_;  // the writer's
   std::unique_ptr<PgConn> writer_;
   std::unique_ptr<PgPool> pool_;
+  // LockStore's: its own connection holds the advisory lock (a session
+  // lock lives as long as the connection). Write() checks it at most every
+  // kLockCheckSeconds and takes it again after a reconnect; if another
+  // process took it meanwhile, writes fail with Busy.
+  static constexpr int64_t kLockCheckSeconds = 10;
+  Status CheckStoreLock();  // under mu_
+  std::unique_ptr<PgConn> lock_conn_;
+  std::string lock_key_;   // the advisory lock's key, in decimal; empty: none
+  int64_t lock_checked_ = 0;
   // Tenant -> domain, which never changes once made.
   std::shared_mutex domains_mu_;
   std::unordered_map<std::string, uint32_t> domains_;

@@ -29,6 +29,7 @@ class SqliteMetadata final : public Metadata {
   static Result<std::unique_ptr<SqliteMetadata>> Open(const std::string& path, bool create);
 
   std::string Describe() const override;
+  Status LockStore(const std::string&) override { return Status::OK(); }
   Result<std::string> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
   Result<uint32_t> TenantDomain(const std::string& tenant, bool create) override;

@@ -224,3 +224,23 @@ last_block_steps() {
   fs get b/b | cmp -s - "$TMP/b" || { fail "b/b differs"; return 1; }
   fs verify --full >/dev/null || { fail "verify --full"; return 1; }
 }
+
+# Metadata on PostgreSQL: two store directories naming one database (a copied
+# CONFIG) are not two stores; while one process has it open, another is
+# refused, as the LOCK file refuses a second process on one directory.
+test_a_copied_store_directory_is_refused_while_the_first_is_open() {
+  [ -n "${ARTIFACT_STORE_METADATA:-}" ] || { echo "needs the metadata on PostgreSQL (make pg-test)"; return 77; }
+  as init >/dev/null || return 1
+  cp -r "$TMP/store" "$TMP/copy" && rm -f "$TMP/copy/LOCK"
+  "$AS_BIN" -s "$TMP/store" serve --listen 127.0.0.1:0 --ready-file "$TMP/ready" \
+    >"$TMP/serve.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 100); do [ -s "$TMP/ready" ] && break; sleep 0.1; done
+  [ -s "$TMP/ready" ] || { kill $pid; fail "serve did not start: $(cat "$TMP/serve.log")"; return 1; }
+  local rc=0
+  expect_fail "$AS_BIN" -s "$TMP/copy" ls || rc=1
+  expect_in "$ERR" "in use by another process" || rc=1
+  kill -TERM $pid && wait $pid
+  "$AS_BIN" -s "$TMP/copy" ls >/dev/null || { fail "the copy after the first closed: $ERR"; rc=1; }
+  return $rc
+}

@@ -649,6 +649,23 @@ TEST_F(PgMetadataTest, ALostConnectionFailsOneCallAndTheNextReconnects) {
   EXPECT_EQ(*d, "2");
 }
 
+TEST_F(PgMetadataTest, OneProcessAtATimeHoldsAStore) {
+  const std::string uuid = "0123456789abcdef0123456789abcdef";
+  auto a = Metadata::Open(pg_.url(), true);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE((*a)->LockStore(uuid).ok());
+  auto b = Metadata::Open(pg_.url(), false);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  Status busy = (*b)->LockStore(uuid);
+  EXPECT_EQ(busy.code(), Code::kBusy) << busy.ToString();
+  EXPECT_TRUE((*b)->LockStore("fedcba9876543210fedcba9876543210").ok()) << "another store";
+  EXPECT_EQ((*b)->LockStore("not hex").code(), Code::kInvalidArgument);
+  a->reset();  // closing releases it
+  auto c = Metadata::Open(pg_.url(), false);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE((*c)->LockStore(uuid).ok());
+}
+
 TEST(MetadataOpenTest, AnUnknownSchemeIsRefused) {
   auto m = Metadata::Open("mysql://localhost/db", true);
   ASSERT_FALSE(m.ok());
