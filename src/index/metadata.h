@@ -1,6 +1,8 @@
-// The metadata store's interface: the chunk index, packs, manifests'
-// locations, names, buckets, uploads and keys. Two implementations pass one
-// shared test suite (tests/index/metadata_contract_test.cc):
+// The metadata store's interfaces: ChunkIndex (what the packs can rebuild:
+// chunks, manifests' locations, packs), Catalog (what they cannot: tenants,
+// names, buckets, uploads, keys) and Metadata, both in one database with the
+// transactions that span them. Two implementations pass one shared test
+// suite (tests/index/metadata_contract_test.cc):
 // - SqliteMetadata (sqlite_metadata.h): one SQLite file in the store
 //   directory, the embedded default. Schema: docs/format/metadata.md.
 // - PgMetadata (pg_metadata.h): PostgreSQL, for stores whose metadata lives
@@ -132,9 +134,109 @@ struct PutCommit {
   std::optional<std::string> complete_upload;  // upload id removed with its parts
 };
 
-class Metadata {
+// What can be rebuilt from the packs alone (`repair --reindex`): where every
+// chunk and manifest frame lies, the bases of delta chunks, and the packs.
+// Reads only; it changes through Metadata's commits, which also bind names.
+class ChunkIndex {
  public:
-  virtual ~Metadata() = default;
+  virtual ~ChunkIndex() = default;
+
+  virtual Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) = 0;
+  // FindChunk for d[0..n) in one read transaction (one snapshot): (*out)[i]
+  // is d[i]'s location or nullopt. For reads that walk many chunks, and for
+  // puts whose filter holds no keys.
+  virtual Status FindChunks(uint32_t domain, const Digest* d, size_t n,
+                            std::vector<std::optional<Location>>* out) = 0;
+  virtual Status ForEachChunk(
+      const std::function<void(const ChunkKey&, const Location&)>& fn) = 0;
+  // Every (chunk, base) pair of the zstd-ref chunks (see PutCommit::bases).
+  virtual Status ForEachChunkBase(
+      const std::function<void(const ChunkKey&, const Digest&)>& fn) = 0;
+  virtual Result<std::optional<ManifestRow>> FindManifest(uint32_t domain,
+                                                          const Digest& manifest) = 0;
+  virtual Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
+                                                                   const Digest& content) = 0;
+  virtual Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn) = 0;
+  virtual Result<std::vector<PackRow>> ListPacks() = 0;
+  virtual Result<std::optional<PackRow>> GetPack(int64_t id) = 0;
+};
+
+// What cannot be rebuilt from the packs (back up the database for these):
+// tenants and their dedup domains, names, buckets, multipart uploads, access
+// keys, and the store's settings (meta). A reindex into an empty database
+// brings back tenants and names from the manifests' hints, without attrs.
+class Catalog {
+ public:
+  virtual ~Catalog() = default;
+
+  virtual Result<std::string> GetMeta(const std::string& key) = 0;  // NotFound when absent
+  virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+
+  // The dedup domain of a tenant; with create, a new tenant gets a new domain.
+  virtual Result<uint32_t> TenantDomain(const std::string& tenant, bool create) = 0;
+  // Disaster recovery (reindex into a new database): binds `tenant` to the
+  // domain its packs were written in. OK if already so bound; AlreadyExists,
+  // naming both, if the tenant has another domain or the domain another tenant.
+  virtual Status RestoreTenant(const std::string& tenant, uint32_t domain) = 0;
+
+  virtual Result<std::optional<NameRow>> GetName(const std::string& tenant,
+                                                 const std::string& bucket,
+                                                 const std::string& key) = 0;
+  // Names of a tenant whose "bucket/key" starts with prefix, ordered.
+  virtual Result<std::vector<NameRow>> ListNames(const std::string& tenant,
+                                                 const std::string& prefix) = 0;
+  virtual Result<std::vector<NameRow>> NamesForManifest(const Digest& manifest) = 0;
+  // A live name of the tenant whose content or manifest digest is d.
+  virtual Result<std::optional<NameRow>> FindNameByDigest(const std::string& tenant,
+                                                          const Digest& d) = 0;
+  virtual Result<std::vector<NameRow>> AllNames() = 0;
+  // Removes a name; NotFound if it is not there.
+  virtual Status RemoveName(const std::string& tenant, const std::string& bucket,
+                            const std::string& key) = 0;
+
+  // Buckets. CreateBucket: AlreadyExists if it does; DeleteBucket: NotFound,
+  // or FailedPrecondition while it holds names or uploads.
+  virtual Status CreateBucket(const std::string& tenant, const std::string& bucket) = 0;
+  virtual Status DeleteBucket(const std::string& tenant, const std::string& bucket) = 0;
+  virtual Result<std::vector<BucketRow>> ListBuckets(const std::string& tenant) = 0;
+  virtual Result<std::optional<BucketRow>> GetBucket(const std::string& tenant,
+                                                     const std::string& bucket) = 0;
+  // Names of one bucket with keys starting with prefix and greater than
+  // `after`, in key (byte) order, at most limit.
+  virtual Result<std::vector<NameRow>> ListKeys(const std::string& tenant,
+                                                const std::string& bucket,
+                                                const std::string& prefix,
+                                                const std::string& after, size_t limit) = 0;
+  // Replaces a name's attrs only. NotFound if there is no such name;
+  // FailedPrecondition if `expect` is given and the name names another
+  // manifest.
+  virtual Status SetNameAttrs(const std::string& tenant, const std::string& bucket,
+                              const std::string& key, const std::string& attrs,
+                              const std::optional<Digest>& expect) = 0;
+
+  virtual Status CreateUpload(const UploadRow& u) = 0;  // NotFound without its bucket
+  virtual Result<std::optional<UploadRow>> GetUpload(const std::string& id) = 0;
+  virtual Result<std::vector<UploadRow>> ListUploads(const std::string& tenant,
+                                                     const std::string& bucket) = 0;
+  virtual Result<std::vector<PartRow>> ListParts(const std::string& upload) = 0;
+  virtual Status DeleteUpload(const std::string& id) = 0;  // NotFound if gone
+  // Uploads created before `cutoff` (unix seconds): gc aborts them.
+  virtual Result<std::vector<UploadRow>> UploadsBefore(int64_t cutoff) = 0;
+  virtual Result<std::vector<std::pair<std::string, PartRow>>> AllParts() = 0;  // tenant, part
+
+  // AlreadyExists if the id is taken.
+  virtual Status AddAccessKey(const AccessKeyRow& k) = 0;
+  virtual Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& id) = 0;
+  virtual Result<std::vector<AccessKeyRow>> ListAccessKeys() = 0;
+};
+
+// One store's metadata: the index and the catalog in one database, and the
+// transactions that change both at once (a put binds a name to rows it adds;
+// gc drops rows no name holds). An implementation keeps both halves behind
+// one connection discipline, so that those transactions are single ones.
+class Metadata : public ChunkIndex, public Catalog {
+ public:
+  ~Metadata() override = default;
 
   // Opens (with create: creates) the metadata a store names: a SQLite file
   // path, or a postgresql:// URL (libpq's connection URI; the password comes
@@ -156,40 +258,19 @@ class Metadata {
   // need scale-out part 2's sessions and epochs instead.)
   virtual Status LockStore(const std::string& store_uuid) = 0;
 
-  virtual Result<std::string> GetMeta(const std::string& key) = 0;  // NotFound when absent
-  virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
-
-  // The dedup domain of a tenant; with create, a new tenant gets a new domain.
-  virtual Result<uint32_t> TenantDomain(const std::string& tenant, bool create) = 0;
-  // Disaster recovery (reindex into a new database): binds `tenant` to the
-  // domain its packs were written in. OK if already so bound; AlreadyExists,
-  // naming both, if the tenant has another domain or the domain another tenant.
-  virtual Status RestoreTenant(const std::string& tenant, uint32_t domain) = 0;
-
-  virtual Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) = 0;
-  // FindChunk for d[0..n) in one read transaction (one snapshot): (*out)[i]
-  // is d[i]'s location or nullopt. For reads that walk many chunks.
-  virtual Status FindChunks(uint32_t domain, const Digest* d, size_t n,
-                            std::vector<std::optional<Location>>* out) = 0;
-  virtual Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) = 0;
-  // Every (chunk, base) pair of the zstd-ref chunks (see PutCommit::bases).
-  virtual Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn) = 0;
-  virtual Result<std::optional<ManifestRow>> FindManifest(uint32_t domain, const Digest& manifest) = 0;
-  virtual Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
-                                                                   const Digest& content) = 0;
-  virtual Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn) = 0;
-  virtual Result<std::optional<NameRow>> GetName(const std::string& tenant, const std::string& bucket,
-                                                 const std::string& key) = 0;
-  // Names of a tenant whose "bucket/key" starts with prefix, ordered.
-  virtual Result<std::vector<NameRow>> ListNames(const std::string& tenant, const std::string& prefix) = 0;
-  virtual Result<std::vector<NameRow>> NamesForManifest(const Digest& manifest) = 0;
-  // A live name of the tenant whose content or manifest digest is d.
-  virtual Result<std::optional<NameRow>> FindNameByDigest(const std::string& tenant, const Digest& d) = 0;
-  virtual Result<std::vector<NameRow>> AllNames() = 0;
-  virtual Result<std::vector<PackRow>> ListPacks() = 0;
-  virtual Result<std::optional<PackRow>> GetPack(int64_t id) = 0;
-
   virtual Status CommitPut(const PutCommit& c) = 0;
+  // Group commit: the frames of every put in `puts` are in `shared` (their
+  // locations name it as pack 0; their own `packs` are empty). One
+  // transaction, each put in a savepoint of its own, so one put's failure (a
+  // missing bucket) fails only that put: (*results)[i] is put i's. A non-OK
+  // return is the transaction's own failure: nothing was committed.
+  virtual Status CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
+                            std::vector<Status>* results) = 0;
+  // Binds `to` to the manifest `from` names, in one transaction (no bytes
+  // move). NotFound if `from` is gone; FailedPrecondition if `expect` is
+  // given and `from` names another manifest now.
+  virtual Result<NameRow> CopyName(const NameRow& from_key, NameRow to, bool require_bucket,
+                                   const std::optional<Digest>& expect = std::nullopt) = 0;
 
   // GC's root log. While it is on, every manifest that a commit binds to a
   // name (a put, a copy) or to a multipart part is recorded, so that GC can
@@ -205,15 +286,6 @@ class Metadata {
   };
   void StartRootLog();
   std::vector<BoundRoot> StopRootLog();
-  // Group commit: the frames of every put in `puts` are in `shared` (their
-  // locations name it as pack 0; their own `packs` are empty). One
-  // transaction, each put in a savepoint of its own, so one put's failure (a
-  // missing bucket) fails only that put: (*results)[i] is put i's. A non-OK
-  // return is the transaction's own failure: nothing was committed.
-  virtual Status CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
-                            std::vector<Status>* results) = 0;
-  // Removes a name; NotFound if it is not there.
-  virtual Status RemoveName(const std::string& tenant, const std::string& bucket, const std::string& key) = 0;
 
   // GC: drops the rows of dead chunks and manifests and the given packs, and
   // moves live chunks to a rewritten pack, in one transaction.
@@ -234,8 +306,8 @@ class Metadata {
   };
   virtual Status CommitGc(const GcCommit& c) = 0;
 
-  // repair --reindex: replaces the chunk, manifest and pack tables (names are
-  // kept) in one transaction.
+  // repair --reindex: replaces the chunk, manifest and pack tables (the
+  // catalog is kept) in one transaction.
   struct Reindex {
     std::vector<SealedPack> packs;  // packs found on disk, with their names
     std::vector<std::pair<ChunkKey, Location>> chunks;  // pack = index into packs
@@ -252,41 +324,6 @@ class Metadata {
   // invariants (no row points at a missing pack); its pages are the
   // server's to check (data checksums, amcheck).
   virtual Result<std::vector<std::string>> CheckIntegrity(bool thorough) = 0;
-
-  // Buckets (metadata_objects.cc). CreateBucket: AlreadyExists if it does;
-  // DeleteBucket: NotFound, or FailedPrecondition while it holds names.
-  virtual Status CreateBucket(const std::string& tenant, const std::string& bucket) = 0;
-  virtual Status DeleteBucket(const std::string& tenant, const std::string& bucket) = 0;
-  virtual Result<std::vector<BucketRow>> ListBuckets(const std::string& tenant) = 0;
-  virtual Result<std::optional<BucketRow>> GetBucket(const std::string& tenant, const std::string& bucket) = 0;
-  // Names of one bucket with keys starting with prefix and greater than
-  // `after`, in key order, at most limit.
-  virtual Result<std::vector<NameRow>> ListKeys(const std::string& tenant, const std::string& bucket,
-                                                const std::string& prefix, const std::string& after,
-                                                size_t limit) = 0;
-  // Replaces a name's attrs only. NotFound if there is no such name;
-  // FailedPrecondition if `expect` is given and the name names another
-  // manifest.
-  virtual Status SetNameAttrs(const std::string& tenant, const std::string& bucket, const std::string& key,
-                              const std::string& attrs, const std::optional<Digest>& expect) = 0;
-  // Binds `to` to the manifest `from` names, in one transaction (no bytes
-  // move). NotFound if `from` is gone; FailedPrecondition if `expect` is
-  // given and `from` names another manifest now.
-  virtual Result<NameRow> CopyName(const NameRow& from_key, NameRow to, bool require_bucket,
-                                   const std::optional<Digest>& expect = std::nullopt) = 0;
-
-  virtual Status CreateUpload(const UploadRow& u) = 0;
-  virtual Result<std::optional<UploadRow>> GetUpload(const std::string& id) = 0;
-  virtual Result<std::vector<UploadRow>> ListUploads(const std::string& tenant, const std::string& bucket) = 0;
-  virtual Result<std::vector<PartRow>> ListParts(const std::string& upload) = 0;
-  virtual Status DeleteUpload(const std::string& id) = 0;  // NotFound if gone
-  // Uploads created before `cutoff` (unix seconds): gc aborts them.
-  virtual Result<std::vector<UploadRow>> UploadsBefore(int64_t cutoff) = 0;
-  virtual Result<std::vector<std::pair<std::string, PartRow>>> AllParts() = 0;  // tenant, part
-
-  virtual Status AddAccessKey(const AccessKeyRow& k) = 0;
-  virtual Result<std::optional<AccessKeyRow>> FindAccessKey(const std::string& id) = 0;
-  virtual Result<std::vector<AccessKeyRow>> ListAccessKeys() = 0;
 
  protected:
   Metadata() = default;

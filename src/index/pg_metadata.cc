@@ -6,8 +6,11 @@
 #include <thread>
 
 #include "index/pg_conn.h"
+#include "index/pg_rows.h"
 
 namespace as {
+
+using namespace pgrows;  // NOLINT: this file is the row helpers' main user
 
 namespace {
 
@@ -63,112 +66,6 @@ CREATE TABLE access_keys(
 // Serialises schema creation between servers initialising the same
 // database at once (an arbitrary key of this program's).
 constexpr const char* kSchemaLockKey = "7314060021";
-
-constexpr const char* kManifestCols =
-    "digest, content, size, chunks, pack, off, frame_len, raw_len, domain";
-constexpr const char* kNameCols =
-    "tenant, bucket, key, manifest, content, size, version, created, attrs";
-constexpr const char* kUploadCols = "id, tenant, bucket, key, attrs, created";
-constexpr const char* kPartCols = "upload, number, manifest, content, size, attrs, created";
-constexpr const char* kPackCols = "id, name, size, frames, created, domain";
-
-std::string I(int64_t v) { return std::to_string(v); }
-std::string Now() { return I(static_cast<int64_t>(std::time(nullptr))); }
-
-Location ColLocation(const PgResult& r, int row, int first) {
-  return Location{r.Int(row, first), static_cast<uint64_t>(r.Int(row, first + 1)),
-                  static_cast<uint32_t>(r.Int(row, first + 2)),
-                  static_cast<uint32_t>(r.Int(row, first + 3))};
-}
-
-Result<ManifestRow> ColManifest(const PgResult& r, int row) {
-  ManifestRow m;
-  AS_ASSIGN_OR_RETURN(m.digest, r.Dig(row, 0));
-  AS_ASSIGN_OR_RETURN(m.content, r.Dig(row, 1));
-  m.size = static_cast<uint64_t>(r.Int(row, 2));
-  m.chunks = static_cast<uint64_t>(r.Int(row, 3));
-  m.loc = ColLocation(r, row, 4);
-  m.domain = static_cast<uint32_t>(r.Int(row, 8));
-  return m;
-}
-
-Result<NameRow> ColName(const PgResult& r, int row) {
-  NameRow n;
-  n.tenant = r.Text(row, 0);
-  n.bucket = r.Bytes(row, 1);
-  n.key = r.Bytes(row, 2);
-  AS_ASSIGN_OR_RETURN(n.manifest, r.Dig(row, 3));
-  AS_ASSIGN_OR_RETURN(n.content, r.Dig(row, 4));
-  n.size = static_cast<uint64_t>(r.Int(row, 5));
-  n.version = static_cast<uint64_t>(r.Int(row, 6));
-  n.created = r.Int(row, 7);
-  n.attrs = r.Bytes(row, 8);
-  return n;
-}
-
-PackRow ColPack(const PgResult& r, int row) {
-  return PackRow{r.Int(row, 0), r.Text(row, 1), static_cast<uint64_t>(r.Int(row, 2)),
-                 static_cast<uint32_t>(r.Int(row, 3)), r.Int(row, 4),
-                 static_cast<uint32_t>(r.Int(row, 5))};
-}
-
-UploadRow ColUpload(const PgResult& r, int row) {
-  return UploadRow{r.Text(row, 0), r.Text(row, 1), r.Bytes(row, 2),
-                   r.Bytes(row, 3), r.Bytes(row, 4), r.Int(row, 5)};
-}
-
-Result<PartRow> ColPart(const PgResult& r, int row, int first = 0) {
-  PartRow p;
-  p.upload = r.Text(row, first);
-  p.number = static_cast<uint32_t>(r.Int(row, first + 1));
-  AS_ASSIGN_OR_RETURN(p.manifest, r.Dig(row, first + 2));
-  AS_ASSIGN_OR_RETURN(p.content, r.Dig(row, first + 3));
-  p.size = static_cast<uint64_t>(r.Int(row, first + 4));
-  p.attrs = r.Bytes(row, first + 5);
-  p.created = r.Int(row, first + 6);
-  return p;
-}
-
-template <typename Row, typename Col>
-Result<std::vector<Row>> Collect(const PgResult& r, Col&& col) {
-  std::vector<Row> out;
-  out.reserve(static_cast<size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); i++) {
-    Result<Row> row = col(r, i);
-    if (!row.ok()) return row.status();
-    out.push_back(std::move(row).value());
-  }
-  return out;
-}
-
-// Comma-joined lists, for unnest(string_to_array($n, ',')): a batch of rows
-// in one statement instead of one round trip each.
-struct Columns {
-  std::vector<std::string> cols;
-  explicit Columns(size_t n) : cols(n) {}
-  void Add(size_t i, const std::string& v) {
-    if (!cols[i].empty()) cols[i] += ',';
-    cols[i] += v;
-  }
-};
-
-// At most this many rows per batched statement: bounds one statement's
-// parameter text (about 100 bytes a row) at a few MiB.
-constexpr size_t kBatchRows = 20000;
-
-// The smallest string greater than every string starting with `prefix`
-// (bytewise), or "" when there is none (all 0xff).
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    auto c = static_cast<unsigned char>(prefix.back());
-    if (c != 0xff) {
-      prefix.back() = static_cast<char>(c + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return prefix;
-}
 
 // The password in a postgresql:// URL's user-info part, if there is one.
 bool UrlHasPassword(const std::string& url) {
@@ -281,74 +178,6 @@ Status PgMetadata::Write(const std::function<Status(PgConn&)>& fn) {
   return c.Transaction([&] { return fn(c); });
 }
 
-Result<std::string> PgMetadata::GetMeta(const std::string& key) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT value FROM meta WHERE key = $1", {key}));
-  if (r.rows() == 0) return Status::NotFound("metadata key " + key);
-  return r.Text(0, 0);
-}
-
-Status PgMetadata::SetMeta(const std::string& key, const std::string& value) {
-  return Write([&](PgConn& c) {
-    return c.Run(
-        "INSERT INTO meta VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-        {key, value});
-  });
-}
-
-Result<uint32_t> PgMetadata::TenantDomain(const std::string& tenant, bool create) {
-  {
-    std::shared_lock<std::shared_mutex> r(domains_mu_);
-    auto it = domains_.find(tenant);
-    if (it != domains_.end()) return it->second;
-  }
-  uint32_t domain = 0;
-  {
-    auto c = pool_->Acquire();
-    AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT domain FROM tenants WHERE name = $1", {tenant}));
-    if (r.rows() > 0) domain = static_cast<uint32_t>(r.Int(0, 0));
-  }
-  if (domain == 0) {
-    if (!create) return Status::NotFound("tenant '" + tenant + "'");
-    AS_RETURN_IF_ERROR(Write([&](PgConn& c) -> Status {
-      // The table lock makes max(domain) + 1 safe between servers too.
-      AS_RETURN_IF_ERROR(c.Run("LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE"));
-      AS_RETURN_IF_ERROR(c.Run(
-          "INSERT INTO tenants SELECT $1, coalesce(max(domain), 0) + 1, $2 FROM tenants "
-          "ON CONFLICT (name) DO NOTHING",
-          {tenant, Now()}));
-      AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT domain FROM tenants WHERE name = $1", {tenant}));
-      if (r.rows() == 0) return Status::Internal("tenant '" + tenant + "' vanished after insert");
-      domain = static_cast<uint32_t>(r.Int(0, 0));
-      return Status::OK();
-    }));
-  }
-  std::unique_lock<std::shared_mutex> w(domains_mu_);
-  domains_[tenant] = domain;
-  return domain;
-}
-
-Status PgMetadata::RestoreTenant(const std::string& tenant, uint32_t domain) {
-  AS_RETURN_IF_ERROR(Write([&](PgConn& c) -> Status {
-    AS_RETURN_IF_ERROR(c.Run("LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE"));
-    AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT name, domain FROM tenants WHERE name = $1 OR "
-                                       "domain = $2 LIMIT 1",
-                                       {tenant, I(domain)}));
-    if (r.rows() > 0) {
-      const std::string name = r.Text(0, 0);
-      const auto dom = static_cast<uint32_t>(r.Int(0, 1));
-      if (name == tenant && dom == domain) return Status::OK();
-      return Status::AlreadyExists("tenant '" + tenant + "' for domain " + I(domain) +
-                                   ": the database has tenant '" + name + "' in domain " +
-                                   I(dom));
-    }
-    return c.Run("INSERT INTO tenants VALUES ($1, $2, $3)", {tenant, I(domain), Now()});
-  }));
-  std::unique_lock<std::shared_mutex> w(domains_mu_);
-  domains_[tenant] = domain;
-  return Status::OK();
-}
-
 Result<std::optional<Location>> PgMetadata::FindChunk(uint32_t domain, const Digest& d) {
   auto c = pool_->Acquire();
   AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT pack, off, frame_len, raw_len FROM chunks "
@@ -442,58 +271,6 @@ Status PgMetadata::ForEachManifest(const std::function<void(const ManifestRow&)>
                    });
 }
 
-Result<std::vector<NameRow>> PgMetadata::QueryNames(const std::string& sql,
-                                                    const std::vector<std::string>& params) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec(sql, params));
-  return Collect<NameRow>(r, ColName);
-}
-
-Result<std::optional<NameRow>> PgMetadata::GetName(const std::string& tenant,
-                                                   const std::string& bucket,
-                                                   const std::string& key) {
-  // No cache: another server may rebind the name at any time, and S3
-  // promises read-after-write (a primary-key read costs tens of us).
-  AS_ASSIGN_OR_RETURN(auto rows,
-                      QueryNames(std::string("SELECT ") + kNameCols +
-                                     " FROM names WHERE tenant = $1 AND bucket = decode($2, 'hex') "
-                                     "AND key = decode($3, 'hex')",
-                                 {tenant, PgHexBytes(bucket), PgHexBytes(key)}));
-  if (rows.empty()) return std::optional<NameRow>();
-  return std::optional<NameRow>(std::move(rows[0]));
-}
-
-Result<std::vector<NameRow>> PgMetadata::ListNames(const std::string& tenant,
-                                                   const std::string& prefix) {
-  // A byte comparison rather than LIKE: names may hold % and _.
-  return QueryNames(std::string("SELECT ") + kNameCols +
-                        " FROM names WHERE tenant = $1 AND substring(bucket || '\\x2f'::bytea || "
-                        "key from 1 for $3) = decode($2, 'hex') ORDER BY bucket, key",
-                    {tenant, PgHexBytes(prefix), I(static_cast<int64_t>(prefix.size()))});
-}
-
-Result<std::vector<NameRow>> PgMetadata::NamesForManifest(const Digest& manifest) {
-  return QueryNames(std::string("SELECT ") + kNameCols +
-                        " FROM names WHERE manifest = decode($1, 'hex')",
-                    {PgHex(manifest)});
-}
-
-Result<std::optional<NameRow>> PgMetadata::FindNameByDigest(const std::string& tenant,
-                                                            const Digest& d) {
-  for (const char* col : {"content", "manifest"}) {
-    AS_ASSIGN_OR_RETURN(auto rows, QueryNames(std::string("SELECT ") + kNameCols +
-                                                  " FROM names WHERE tenant = $1 AND " + col +
-                                                  " = decode($2, 'hex') LIMIT 1",
-                                              {tenant, PgHex(d)}));
-    if (!rows.empty()) return std::optional<NameRow>(std::move(rows[0]));
-  }
-  return std::optional<NameRow>();
-}
-
-Result<std::vector<NameRow>> PgMetadata::AllNames() {
-  return QueryNames(std::string("SELECT ") + kNameCols + " FROM names", {});
-}
-
 Result<std::vector<PackRow>> PgMetadata::ListPacks() {
   auto c = pool_->Acquire();
   AS_ASSIGN_OR_RETURN(auto r,
@@ -523,12 +300,6 @@ Status PgMetadata::InsertPacks(PgConn& c, const std::vector<SealedPack>& packs,
   }
   return Status::OK();
 }
-
-namespace {
-int64_t ResolvePack(int64_t p, const std::vector<int64_t>& ids) {
-  return p >= 0 ? ids.at(static_cast<size_t>(p)) : -1 - p;
-}
-}  // namespace
 
 Status PgMetadata::InsertChunks(PgConn& c, const std::vector<std::pair<ChunkKey, Location>>& rows,
                                 const std::vector<int64_t>& ids) {
@@ -617,12 +388,6 @@ Status PgMetadata::BindName(PgConn& c, const NameRow& n, bool require_bucket) {
        I(static_cast<int64_t>(n.size)), I(n.created), PgHexBytes(n.attrs)});
 }
 
-Status PgMetadata::DeleteUploadIn(PgConn& c, const std::string& id) {
-  AS_ASSIGN_OR_RETURN(auto r, c.Exec("DELETE FROM uploads WHERE id = $1", {id}));
-  if (r.Affected() == 0) return Status::NotFound("upload " + id);
-  return c.Run("DELETE FROM upload_parts WHERE upload = $1", {id});
-}
-
 Status PgMetadata::CommitPutRows(PgConn& c, const PutCommit& p, const std::vector<int64_t>& ids) {
   std::vector<std::pair<ChunkKey, Location>> chunks;
   chunks.reserve(p.chunks.size());
@@ -689,17 +454,6 @@ Status PgMetadata::CommitPuts(const SealedPack& shared, const std::vector<const 
     return Status::OK();
   });
   return s;
-}
-
-Status PgMetadata::RemoveName(const std::string& tenant, const std::string& bucket,
-                              const std::string& key) {
-  return Write([&](PgConn& c) -> Status {
-    AS_ASSIGN_OR_RETURN(auto r, c.Exec("DELETE FROM names WHERE tenant = $1 AND "
-                                       "bucket = decode($2, 'hex') AND key = decode($3, 'hex')",
-                                       {tenant, PgHexBytes(bucket), PgHexBytes(key)}));
-    if (r.Affected() == 0) return Status::NotFound("name " + bucket + "/" + key);
-    return Status::OK();
-  });
 }
 
 Status PgMetadata::CommitGc(const GcCommit& g) {
@@ -822,96 +576,6 @@ Result<std::vector<std::string>> PgMetadata::CheckIntegrity(bool /*thorough*/) {
   return out;
 }
 
-Status PgMetadata::CreateBucket(const std::string& tenant, const std::string& bucket) {
-  return Write([&](PgConn& c) -> Status {
-    AS_ASSIGN_OR_RETURN(auto r, c.Exec("INSERT INTO buckets VALUES ($1, decode($2, 'hex'), $3) "
-                                       "ON CONFLICT DO NOTHING",
-                                       {tenant, PgHexBytes(bucket), Now()}));
-    if (r.Affected() == 0) return Status::AlreadyExists("bucket " + bucket);
-    return Status::OK();
-  });
-}
-
-Status PgMetadata::DeleteBucket(const std::string& tenant, const std::string& bucket) {
-  return Write([&](PgConn& c) -> Status {
-    // The row first: its lock waits for commits that bind names into the
-    // bucket (they hold FOR KEY SHARE on it), so the check below sees them.
-    AS_ASSIGN_OR_RETURN(auto del, c.Exec("DELETE FROM buckets WHERE tenant = $1 AND "
-                                         "bucket = decode($2, 'hex')",
-                                         {tenant, PgHexBytes(bucket)}));
-    if (del.Affected() == 0) return Status::NotFound("bucket " + bucket);
-    AS_ASSIGN_OR_RETURN(auto busy, c.Exec(
-        "SELECT EXISTS(SELECT 1 FROM names WHERE tenant = $1 AND bucket = decode($2, 'hex')) OR "
-        "EXISTS(SELECT 1 FROM uploads WHERE tenant = $1 AND bucket = decode($2, 'hex'))",
-        {tenant, PgHexBytes(bucket)}));
-    if (busy.Text(0, 0) == "t") {
-      return Status::FailedPrecondition("bucket " + bucket + " is not empty");
-    }
-    return Status::OK();
-  });
-}
-
-Result<std::vector<BucketRow>> PgMetadata::ListBuckets(const std::string& tenant) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT tenant, bucket, created FROM buckets "
-                                      "WHERE tenant = $1 ORDER BY bucket",
-                                      {tenant}));
-  return Collect<BucketRow>(r, [](const PgResult& q, int i) -> Result<BucketRow> {
-    return BucketRow{q.Text(i, 0), q.Bytes(i, 1), q.Int(i, 2)};
-  });
-}
-
-Result<std::optional<BucketRow>> PgMetadata::GetBucket(const std::string& tenant,
-                                                       const std::string& bucket) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT tenant, bucket, created FROM buckets "
-                                      "WHERE tenant = $1 AND bucket = decode($2, 'hex')",
-                                      {tenant, PgHexBytes(bucket)}));
-  if (r.rows() == 0) return std::optional<BucketRow>();
-  return std::optional<BucketRow>(BucketRow{r.Text(0, 0), r.Bytes(0, 1), r.Int(0, 2)});
-}
-
-Result<std::vector<NameRow>> PgMetadata::ListKeys(const std::string& tenant,
-                                                  const std::string& bucket,
-                                                  const std::string& prefix,
-                                                  const std::string& after, size_t limit) {
-  // A range scan on the primary key: key >= prefix (or > after) and
-  // key < PrefixEnd(prefix), bytewise.
-  const bool from_after = after >= prefix && !after.empty();
-  const std::string lo = from_after ? after : prefix;
-  const std::string hi = PrefixEnd(prefix);
-  std::string sql = std::string("SELECT ") + kNameCols +
-                    " FROM names WHERE tenant = $1 AND bucket = decode($2, 'hex') AND key " +
-                    (from_after ? ">" : ">=") + " decode($3, 'hex')";
-  std::vector<std::string> params = {tenant, PgHexBytes(bucket), PgHexBytes(lo),
-                                     I(static_cast<int64_t>(limit))};
-  if (!hi.empty()) {
-    sql += " AND key < decode($5, 'hex')";
-    params.push_back(PgHexBytes(hi));
-  }
-  sql += " ORDER BY key LIMIT $4";
-  return QueryNames(sql, params);
-}
-
-Status PgMetadata::SetNameAttrs(const std::string& tenant, const std::string& bucket,
-                                const std::string& key, const std::string& attrs,
-                                const std::optional<Digest>& expect) {
-  return Write([&](PgConn& c) -> Status {
-    AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT manifest FROM names WHERE tenant = $1 AND "
-                                       "bucket = decode($2, 'hex') AND key = decode($3, 'hex') "
-                                       "FOR UPDATE",
-                                       {tenant, PgHexBytes(bucket), PgHexBytes(key)}));
-    if (r.rows() == 0) return Status::NotFound("name " + bucket + "/" + key);
-    AS_ASSIGN_OR_RETURN(Digest current, r.Dig(0, 0));
-    if (expect && current != *expect) {
-      return Status::FailedPrecondition("name " + bucket + "/" + key + " was rebound meanwhile");
-    }
-    return c.Run("UPDATE names SET attrs = decode($4, 'hex') WHERE tenant = $1 AND "
-                 "bucket = decode($2, 'hex') AND key = decode($3, 'hex')",
-                 {tenant, PgHexBytes(bucket), PgHexBytes(key), PgHexBytes(attrs)});
-  });
-}
-
 Result<NameRow> PgMetadata::CopyName(const NameRow& from, NameRow to, bool require_bucket,
                                      const std::optional<Digest>& expect) {
   Status s = Write([&](PgConn& c) -> Status {
@@ -931,99 +595,8 @@ Result<NameRow> PgMetadata::CopyName(const NameRow& from, NameRow to, bool requi
   return to;
 }
 
-Status PgMetadata::CreateUpload(const UploadRow& u) {
-  return Write([&](PgConn& c) -> Status {
-    AS_ASSIGN_OR_RETURN(auto b, c.Exec("SELECT 1 FROM buckets WHERE tenant = $1 AND "
-                                       "bucket = decode($2, 'hex') FOR KEY SHARE",
-                                       {u.tenant, PgHexBytes(u.bucket)}));
-    if (b.rows() == 0) return Status::NotFound("bucket " + u.bucket);
-    return c.Run("INSERT INTO uploads VALUES ($1, $2, decode($3, 'hex'), decode($4, 'hex'), "
-                 "decode($5, 'hex'), $6)",
-                 {u.id, u.tenant, PgHexBytes(u.bucket), PgHexBytes(u.key), PgHexBytes(u.attrs),
-                  I(u.created)});
-  });
-}
-
-Result<std::optional<UploadRow>> PgMetadata::GetUpload(const std::string& id) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kUploadCols +
-                                          " FROM uploads WHERE id = $1",
-                                      {id}));
-  if (r.rows() == 0) return std::optional<UploadRow>();
-  return std::optional<UploadRow>(ColUpload(r, 0));
-}
-
-Result<std::vector<UploadRow>> PgMetadata::ListUploads(const std::string& tenant,
-                                                       const std::string& bucket) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kUploadCols +
-                                          " FROM uploads WHERE tenant = $1 AND "
-                                          "bucket = decode($2, 'hex') ORDER BY key, created, id",
-                                      {tenant, PgHexBytes(bucket)}));
-  return Collect<UploadRow>(r, [](const PgResult& q, int i) -> Result<UploadRow> {
-    return ColUpload(q, i);
-  });
-}
-
-Result<std::vector<UploadRow>> PgMetadata::UploadsBefore(int64_t cutoff) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kUploadCols +
-                                          " FROM uploads WHERE created < $1 ORDER BY created",
-                                      {I(cutoff)}));
-  return Collect<UploadRow>(r, [](const PgResult& q, int i) -> Result<UploadRow> {
-    return ColUpload(q, i);
-  });
-}
-
-Result<std::vector<PartRow>> PgMetadata::ListParts(const std::string& upload) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kPartCols +
-                                          " FROM upload_parts WHERE upload = $1 ORDER BY number",
-                                      {upload}));
-  return Collect<PartRow>(r, [](const PgResult& q, int i) { return ColPart(q, i); });
-}
-
-Result<std::vector<std::pair<std::string, PartRow>>> PgMetadata::AllParts() {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec(
-      "SELECT u.tenant, p.upload, p.number, p.manifest, p.content, p.size, p.attrs, p.created "
-      "FROM upload_parts p JOIN uploads u ON u.id = p.upload"));
-  std::vector<std::pair<std::string, PartRow>> out;
-  for (int i = 0; i < r.rows(); i++) {
-    AS_ASSIGN_OR_RETURN(auto p, ColPart(r, i, 1));
-    out.emplace_back(r.Text(i, 0), std::move(p));
-  }
-  return out;
-}
-
 Status PgMetadata::DeleteUpload(const std::string& id) {
   return Write([&](PgConn& c) { return DeleteUploadIn(c, id); });
-}
-
-Status PgMetadata::AddAccessKey(const AccessKeyRow& k) {
-  return Write([&](PgConn& c) {
-    return c.Run("INSERT INTO access_keys VALUES ($1, $2, $3, $4)",
-                 {k.id, k.tenant, k.secret, I(k.created)});
-  });
-}
-
-Result<std::optional<AccessKeyRow>> PgMetadata::FindAccessKey(const std::string& id) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT id, tenant, secret, created FROM access_keys "
-                                      "WHERE id = $1",
-                                      {id}));
-  if (r.rows() == 0) return std::optional<AccessKeyRow>();
-  return std::optional<AccessKeyRow>(
-      AccessKeyRow{r.Text(0, 0), r.Text(0, 1), r.Text(0, 2), r.Int(0, 3)});
-}
-
-Result<std::vector<AccessKeyRow>> PgMetadata::ListAccessKeys() {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT id, tenant, secret, created FROM access_keys "
-                                      "ORDER BY tenant, created"));
-  return Collect<AccessKeyRow>(r, [](const PgResult& q, int i) -> Result<AccessKeyRow> {
-    return AccessKeyRow{q.Text(i, 0), q.Text(i, 1), q.Text(i, 2), q.Int(i, 3)};
-  });
 }
 
 }  // namespace as

@@ -1,5 +1,6 @@
-// The object side of the metadata: buckets, name binding and copies,
-// multipart uploads and their parts, access keys (schema version 2).
+// The catalog half of the SQLite metadata (index/metadata.h, Catalog):
+// settings, tenants, names and their cache, buckets, name binding and
+// copies, multipart uploads and their parts, access keys.
 #include <ctime>
 
 #include "index/sqlite_metadata.h"
@@ -47,6 +48,199 @@ std::string PrefixEnd(std::string prefix) {
 }
 
 }  // namespace
+
+namespace {
+// About 16K names of a few hundred bytes each: a few MiB at most.
+constexpr size_t kNameCacheEntries = 16384;
+}  // namespace
+
+Result<std::string> SqliteMetadata::GetMeta(const std::string& key) {
+  // A read on the writer's connection: it takes the writer's mutex but is
+  // not a write, so it leaves the name cache alone.
+  std::lock_guard<std::mutex> l(mu_);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT value FROM meta WHERE key = ?"));
+  st.Bind(1, key);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::NotFound("metadata key " + key);
+  return st.Text(0);
+}
+
+Status SqliteMetadata::SetMeta(const std::string& key, const std::string& value) {
+  WriteLock l(this);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)"));
+  st.Bind(1, key).Bind(2, value);
+  return st.Run();
+}
+
+Result<uint32_t> SqliteMetadata::TenantDomain(const std::string& tenant, bool create) {
+  {
+    std::shared_lock<std::shared_mutex> r(domains_mu_);
+    auto it = domains_.find(tenant);
+    if (it != domains_.end()) return it->second;
+  }
+  AS_ASSIGN_OR_RETURN(uint32_t d, LoadTenantDomain(tenant, create));
+  std::unique_lock<std::shared_mutex> w(domains_mu_);
+  domains_[tenant] = d;
+  return d;
+}
+
+Result<uint32_t> SqliteMetadata::LoadTenantDomain(const std::string& tenant, bool create) {
+  static const std::string kSql = "SELECT domain FROM tenants WHERE name = ?";
+  {
+    AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+    AS_ASSIGN_OR_RETURN(auto c, r.Cached(kSql));
+    c->Bind(1, tenant);
+    AS_ASSIGN_OR_RETURN(bool found, c->Step());
+    if (found) return static_cast<uint32_t>(c->Int(0));
+  }
+  if (!create) return Status::NotFound("tenant '" + tenant + "'");
+  // Made here or by a concurrent call since the read above: INSERT OR IGNORE.
+  WriteLock l(this);
+  AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(kSql));
+  AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare(
+      "INSERT OR IGNORE INTO tenants VALUES (?, (SELECT coalesce(max(domain), 0) + 1 FROM "
+      "tenants), ?)"));
+  ins.Bind(1, tenant).Bind(2, static_cast<int64_t>(std::time(nullptr)));
+  AS_RETURN_IF_ERROR(ins.Run());
+  st.Bind(1, tenant);
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::Internal("tenant '" + tenant + "' vanished after insert");
+  return static_cast<uint32_t>(st.Int(0));
+}
+
+Status SqliteMetadata::RestoreTenant(const std::string& tenant, uint32_t domain) {
+  WriteLock l(this);
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare("SELECT name, domain FROM tenants WHERE name = ? OR domain = ?"));
+  st.Bind(1, tenant).Bind(2, static_cast<int64_t>(domain));
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (row) {
+    const std::string name = st.Text(0);
+    const auto dom = static_cast<uint32_t>(st.Int(1));
+    if (name == tenant && dom == domain) return Status::OK();
+    return Status::AlreadyExists("tenant '" + tenant + "' for domain " + std::to_string(domain) +
+                                 ": the database has tenant '" + name + "' in domain " +
+                                 std::to_string(dom));
+  }
+  AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO tenants VALUES (?, ?, ?)"));
+  ins.Bind(1, tenant)
+      .Bind(2, static_cast<int64_t>(domain))
+      .Bind(3, static_cast<int64_t>(std::time(nullptr)));
+  AS_RETURN_IF_ERROR(ins.Run());
+  std::unique_lock<std::shared_mutex> w(domains_mu_);
+  domains_[tenant] = domain;
+  return Status::OK();
+}
+
+Result<std::optional<NameRow>> SqliteMetadata::GetName(const std::string& tenant,
+                                                 const std::string& bucket,
+                                                 const std::string& key) {
+  static const std::string kSql =
+      std::string("SELECT ") + kNameCols + " FROM names WHERE tenant=? AND bucket=? AND key=?";
+  // The cache key: the three parts with their lengths, so no two differ
+  // only in where one part ends.
+  std::string ck;
+  ck.reserve(tenant.size() + bucket.size() + key.size() + 8);
+  for (const std::string* part : {&tenant, &bucket}) {
+    ck += std::to_string(part->size());
+    ck += ':';
+    ck += *part;
+  }
+  ck += key;
+  // Read before the query: a write that ends after this makes the entry
+  // stale, whichever snapshot the query saw.
+  const uint64_t writes = writes_.load(std::memory_order_acquire);
+  {
+    std::lock_guard<std::mutex> l(names_mu_);
+    auto it = names_.find(ck);
+    if (it != names_.end() && it->second.writes == writes) return it->second.row;
+  }
+  std::optional<NameRow> found;
+  {
+    AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+    AS_ASSIGN_OR_RETURN(auto st, r.Cached(kSql));
+    st->Bind(1, tenant).Bind(2, bucket).Bind(3, key);
+    AS_ASSIGN_OR_RETURN(bool row, st->Step());
+    if (row) {
+      AS_ASSIGN_OR_RETURN(found, ColName(*st));
+    }
+  }
+  std::lock_guard<std::mutex> l(names_mu_);
+  if (names_.size() >= kNameCacheEntries) names_.clear();
+  names_.insert_or_assign(std::move(ck), CachedName{writes, found});
+  return found;
+}
+
+Result<std::vector<NameRow>> SqliteMetadata::ListNames(const std::string& tenant,
+                                                 const std::string& prefix) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  // substr() rather than LIKE: names may hold % and _.
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kNameCols +
+                                            " FROM names WHERE tenant=? AND substr(bucket || '/' "
+                                            "|| key, 1, ?) = ? ORDER BY bucket, key"));
+  st.Bind(1, tenant).Bind(2, static_cast<int64_t>(prefix.size())).Bind(3, prefix);
+  return QueryNames(st);
+}
+
+Result<std::vector<NameRow>> SqliteMetadata::QueryNames(SqliteStmt& st) {
+  std::vector<NameRow> out;
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    AS_ASSIGN_OR_RETURN(auto n, ColName(st));
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+Result<std::optional<NameRow>> SqliteMetadata::FindNameByDigest(const std::string& tenant,
+                                                          const Digest& d) {
+  // Two indexed lookups (names_content, names_manifest) rather than one
+  // "content=? OR manifest=?", which SQLite would answer with a scan.
+  static const std::string kSql[2] = {
+      std::string("SELECT ") + kNameCols + " FROM names WHERE tenant=? AND content=? LIMIT 1",
+      std::string("SELECT ") + kNameCols + " FROM names WHERE manifest=? AND tenant=? LIMIT 1"};
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  for (const std::string& sql : kSql) {
+    AS_ASSIGN_OR_RETURN(auto st, r.Cached(sql));
+    const bool by_content = &sql == &kSql[0];
+    if (by_content) {
+      st->Bind(1, tenant);
+      BindDigest(*st, 2, d);
+    } else {
+      BindDigest(*st, 1, d);
+      st->Bind(2, tenant);
+    }
+    AS_ASSIGN_OR_RETURN(auto rows, QueryNames(*st));
+    if (!rows.empty()) return std::optional<NameRow>(std::move(rows[0]));
+  }
+  return std::optional<NameRow>();
+}
+
+Result<std::vector<NameRow>> SqliteMetadata::AllNames() {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kNameCols + " FROM names"));
+  return QueryNames(st);
+}
+
+Result<std::vector<NameRow>> SqliteMetadata::NamesForManifest(const Digest& manifest) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kNameCols +
+                                            " FROM names WHERE manifest = ?"));
+  BindDigest(st, 1, manifest);
+  return QueryNames(st);
+}
+
+Status SqliteMetadata::RemoveName(const std::string& tenant, const std::string& bucket,
+                            const std::string& key) {
+  WriteLock l(this);
+  AS_ASSIGN_OR_RETURN(auto st,
+                      db_->Prepare("DELETE FROM names WHERE tenant=? AND bucket=? AND key=?"));
+  st.Bind(1, tenant).Bind(2, bucket).Bind(3, key);
+  AS_RETURN_IF_ERROR(st.Run());
+  if (db_->Changes() == 0) return Status::NotFound("name " + bucket + "/" + key);
+  return Status::OK();
+}
 
 Status SqliteMetadata::CreateBucket(const std::string& tenant, const std::string& bucket) {
   WriteLock l(this);
