@@ -11,7 +11,7 @@ RELEASE_BUILD ?= build-release
 JOBS ?= $(shell nproc)
 
 .PHONY: all setup build build-asan test unit-test asan-test cli-test server-test noasm-test kcheck \
-  run serve bench fuzz format clean release-build pg-test
+  run serve bench fuzz format clean release-build pg-test layering
 
 all: build
 
@@ -80,7 +80,12 @@ $(RELEASE_BUILD)/build.ninja:
 release-build: setup $(RELEASE_BUILD)/build.ninja
 	cmake --build $(RELEASE_BUILD) -j $(JOBS)
 
-test: unit-test cli-test server-test pg-test asan-test noasm-test release-build kcheck
+# Includes follow the layers (tools/check_layering.py): CMake cannot see an
+# upward include of a header-only piece.
+layering: setup
+	/usr/bin/python3 tools/check_layering.py
+
+test: layering unit-test cli-test server-test pg-test asan-test noasm-test release-build kcheck
 	@echo "make test: all suites passed"
 
 # libFuzzer (clang, ASan+UBSan) on every parser of untrusted bytes, FUZZ_SECONDS
