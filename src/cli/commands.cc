@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -28,6 +29,10 @@ Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create,
                                          bool repair, const std::string& metadata) {
   StoreOptions o;
   o.metadata = metadata;
+  // A store made by a first put (not init) takes the same setting as init.
+  if (create && o.metadata.empty()) {
+    if (const char* env = std::getenv("ARTIFACT_STORE_METADATA")) o.metadata = env;
+  }
   o.create_if_missing = create;
   o.recreate_missing_metadata = repair;
   o.reserve_bytes = g.reserve;
@@ -402,7 +407,8 @@ int CmdStats(const Globals& g, bool as_json) {
                       {"pack_bytes", s->pack_bytes},
                       {"fs_size_bytes", space->fs_size_bytes},
                       {"fs_free_bytes", space->fs_free_bytes},
-                      {"reserve_bytes", space->reserve_bytes}}
+                      {"reserve_bytes", space->reserve_bytes},
+                      {"metadata", s->metadata}}
                      .dump()
               << "\n";
     return 0;
@@ -418,6 +424,7 @@ int CmdStats(const Globals& g, bool as_json) {
   std::printf("packs:             %" PRIu64 " (%s)\n", s->packs, HumanBytes(s->pack_bytes).c_str());
   std::printf("file system:       %s free of %s\n", HumanBytes(space->fs_free_bytes).c_str(),
               HumanBytes(space->fs_size_bytes).c_str());
+  std::printf("metadata:          %s\n", s->metadata.c_str());
   std::printf("reserve:           %s\n",
               space->reserve_bytes ? HumanBytes(space->reserve_bytes).c_str()
               : g.reserve == 0     ? "none (--reserve 0)"

@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
       "Where the metadata lives: leave out for SQLite in the store directory (the default), or "
       "a PostgreSQL URL, postgresql://[USER@]HOST[:PORT]/DB[?options=-csearch_path%3DSCHEMA]. "
       "The password comes from PGPASSWORD or ~/.pgpass (never the URL). Kept in DIR/CONFIG: "
-      "every later command needs only -s DIR. One database (or schema) per store")
+      "every later command needs only -s DIR. One database (or schema) per store. A store "
+      "made by a first put or serve (without init) takes ARTIFACT_STORE_METADATA too")
       ->envname("ARTIFACT_STORE_METADATA");
   c_init->add_flag("--json", init.json, "Print JSON");
   c_init->callback([&] { rc = CmdInit(g, init); });

@@ -237,6 +237,7 @@ Result<StoreStats> StoreImpl::Stats() {
   s.stored_bytes = t.stored_bytes;
   s.packs = t.packs;
   s.pack_bytes = t.pack_bytes;
+  s.metadata = meta_->Describe();
   return s;
 }
 

@@ -63,6 +63,9 @@ test_dedup_second_put_adds_nothing() {
   grep -q '"new_chunks":0' "$TMP/j" || { fail "second put stored chunks: $(cat "$TMP/j")"; return 1; }
   ratio=$(as stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["dedup_ratio"])')
   python3 -c "import sys; sys.exit(0 if abs($ratio - 2.0) < 0.01 else 1)" || fail "dedup ratio $ratio"
+  # stats names where the metadata is: the store's SQLite file, or its URL.
+  want="${ARTIFACT_STORE_METADATA:-$TMP/store/metadata.db}"
+  expect_in "$(as stats)" "metadata:          $want" || return 1
 }
 
 test_stat_ls_rm() {

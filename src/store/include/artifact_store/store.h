@@ -265,6 +265,8 @@ struct StoreStats {
   uint64_t unique_bytes = 0;  // raw bytes of distinct chunks
   uint64_t stored_bytes = 0;  // frame bytes of those chunks in packs
   uint64_t packs = 0, pack_bytes = 0;
+  // Where the metadata is: its SQLite file, or its PostgreSQL URL.
+  std::string metadata;
   double dedup_ratio() const { return unique_bytes ? double(logical_bytes) / unique_bytes : 1.0; }
   double compression_ratio() const {
     return stored_bytes ? double(unique_bytes) / stored_bytes : 1.0;
