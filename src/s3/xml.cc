@@ -54,15 +54,6 @@ std::string Escape(std::string_view s) {
   return out;
 }
 
-std::string Quoted(std::string_view etag) {
-  std::string q;
-  q.reserve(etag.size() + 2);
-  q.push_back('"');
-  q += etag;
-  q.push_back('"');
-  return q;
-}
-
 class Doc {
  public:
   // S3 puts no namespace on <Error>; every other root has one.
@@ -123,6 +114,16 @@ std::string CopyResult(const char* root, const CopyResultDoc& c) {
 }
 
 }  // namespace
+
+std::string Quoted(std::string_view etag) {
+  std::string q;
+  q.reserve(etag.size() + 2);
+  q.push_back('"');
+  q += etag;
+  q.push_back('"');
+  return q;
+}
+
 
 std::string ErrorXml(const ErrorDoc& e) {
   Doc d("Error", false);

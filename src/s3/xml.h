@@ -32,6 +32,9 @@
 
 namespace as::s3 {
 
+// An ETag as S3 writes it, in double quotes.
+std::string Quoted(std::string_view etag);
+
 inline constexpr const char* kS3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 // ---- Responses -------------------------------------------------------------

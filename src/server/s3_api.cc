@@ -340,15 +340,6 @@ bool AnsweredSubresource(S3Request& r) {
   return false;
 }
 
-std::string Quoted(const std::string& etag) {
-  std::string q;
-  q.reserve(etag.size() + 2);
-  q.push_back('"');
-  q += etag;
-  q.push_back('"');
-  return q;
-}
-
 s3::S3Error NoSuchKey(const std::string& key) {
   return s3::MakeS3Error(404, "NoSuchKey", "The specified key does not exist: " + key);
 }

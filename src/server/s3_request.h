@@ -12,6 +12,7 @@
 #include "s3/s3_error.h"
 #include "s3/sigv4.h"
 #include "s3/uri.h"
+#include "s3/xml.h"
 #include "server/http_server.h"
 #include "server/object_attrs.h"
 
@@ -58,7 +59,7 @@ struct S3Request {
 // Attributes a request declares for the object it creates: Content-Type, the
 // content headers and x-amz-meta-* (2 KiB of user metadata at most, as S3).
 s3::S3Expected<ObjectAttrs> AttrsFromHeaders(const HttpRequest& req);
-std::string Quoted(const std::string& etag);
+using s3::Quoted;  // s3/xml.h
 s3::S3Error NoSuchKey(const std::string& key);
 s3::S3Error NoSuchBucket(const std::string& bucket);
 s3::S3Error NoSuchUpload(const std::string& id);
