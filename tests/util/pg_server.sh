@@ -29,6 +29,9 @@ as_pg() {
 
 case "$cmd" in
 start)
+  # A server this state dir still records (an interrupted run, or ctest
+  # --repeat, which sets a fixture up again without cleaning up) goes first.
+  if [ -f "$state/pid" ]; then bash "${BASH_SOURCE[0]}" stop "$state"; fi
   rm -f "$state/url" "$state/skip"
   if [ -z "$bindir" ]; then
     echo "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb; scripts/setup.sh installs postgresql-15)" >"$state/skip"
