@@ -2,13 +2,20 @@
 
 namespace as {
 
-std::string ToHex(const uint8_t* p, size_t n) {
+void AppendHex(std::string* out, const uint8_t* p, size_t n) {
   static const char kDigits[] = "0123456789abcdef";
-  std::string s(n * 2, '\0');
+  const size_t at = out->size();
+  out->resize(at + n * 2);
+  char* s = out->data() + at;
   for (size_t i = 0; i < n; i++) {
     s[2 * i] = kDigits[p[i] >> 4];
     s[2 * i + 1] = kDigits[p[i] & 15];
   }
+}
+
+std::string ToHex(const uint8_t* p, size_t n) {
+  std::string s;
+  AppendHex(&s, p, n);
   return s;
 }
 

@@ -19,6 +19,8 @@ inline uint64_t GetU64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); re
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "formats assume a little-endian host");
 
 std::string ToHex(const uint8_t* p, size_t n);
+// ToHex appended to *out (no string of its own: for building long lists).
+void AppendHex(std::string* out, const uint8_t* p, size_t n);
 // Lowercase or uppercase hex of even length; nullopt on anything else.
 std::optional<std::vector<uint8_t>> FromHex(std::string_view s);
 

@@ -157,8 +157,9 @@ int main(int argc, char** argv) {
   c_repair
       ->add_flag("--reindex", reindex,
                  "Rebuild the chunk/manifest/pack index from the packs. If the metadata was "
-                 "lost (metadata.db deleted, or the PostgreSQL database emptied), also the tenants (under their old dedup domains) and the names, from "
-                 "the manifests' name hints. Not in the packs, so not restored: S3 access keys "
+                 "lost (metadata.db deleted, or the PostgreSQL database emptied), also the "
+                 "tenants (under their old dedup domains) and the names, from the manifests' "
+                 "name hints. Not in the packs, so not restored: S3 access keys "
                  "(issue new ones with `tenant add NAME`), S3 attributes and tags, names made "
                  "by a copy; and names removed since the last gc come back")
       ->required();

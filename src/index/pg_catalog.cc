@@ -260,9 +260,7 @@ Result<std::vector<UploadRow>> PgMetadata::ListUploads(const std::string& tenant
                                           " FROM uploads WHERE tenant = $1 AND "
                                           "bucket = decode($2, 'hex') ORDER BY key, created, id",
                                       {tenant, PgHexBytes(bucket)}));
-  return Collect<UploadRow>(r, [](const PgResult& q, int i) -> Result<UploadRow> {
-    return ColUpload(q, i);
-  });
+  return Collect<UploadRow>(r, ColUpload);
 }
 
 Result<std::vector<UploadRow>> PgMetadata::UploadsBefore(int64_t cutoff) {
@@ -270,9 +268,7 @@ Result<std::vector<UploadRow>> PgMetadata::UploadsBefore(int64_t cutoff) {
   AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kUploadCols +
                                           " FROM uploads WHERE created < $1 ORDER BY created",
                                       {I(cutoff)}));
-  return Collect<UploadRow>(r, [](const PgResult& q, int i) -> Result<UploadRow> {
-    return ColUpload(q, i);
-  });
+  return Collect<UploadRow>(r, ColUpload);
 }
 
 Result<std::vector<PartRow>> PgMetadata::ListParts(const std::string& upload) {

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 namespace as {
 
@@ -15,12 +16,24 @@ namespace {
 // off the server's stderr.
 void QuietNotice(void*, const char*) {}
 
+// libpq's messages end in a newline.
+std::string TrimEnd(std::string msg) {
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg;
+}
+
 }  // namespace
 
-std::string PgHex(const Digest& d) {
+void AppendPgHex(std::string* out, const Digest& d) {
   uint8_t b[1 + Digest::kMaxSize];
   d.EncodeTo(b);
-  return ToHex(b, d.EncodedSize());
+  AppendHex(out, b, d.EncodedSize());
+}
+
+std::string PgHex(const Digest& d) {
+  std::string s;
+  AppendPgHex(&s, d);
+  return s;
 }
 
 std::string PgHexBytes(const std::string& bytes) {
@@ -42,19 +55,27 @@ int64_t PgResult::Int(int row, int col) const {
   return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
 }
 
+namespace {
+// A bytea column's bytes (bytea_output = hex: "\x" then two digits a byte);
+// nullopt when it is not that.
+std::optional<std::vector<uint8_t>> ByteaOf(pg_result* r, int row, int col) {
+  const char* v = PQgetvalue(r, row, col);
+  const size_t n = static_cast<size_t>(PQgetlength(r, row, col));
+  if (n < 2 || v[0] != '\\' || v[1] != 'x') return std::nullopt;
+  return FromHex(std::string_view(v + 2, n - 2));
+}
+}  // namespace
+
 std::string PgResult::Bytes(int row, int col) const {
-  // bytea_output = hex: "\x" then two digits a byte.
-  const char* v = PQgetvalue(r_, row, col);
-  const size_t n = static_cast<size_t>(PQgetlength(r_, row, col));
-  if (n < 2 || v[0] != '\\' || v[1] != 'x') return {};
-  auto bytes = FromHex(std::string_view(v + 2, n - 2));
+  auto bytes = ByteaOf(r_, row, col);
   if (!bytes) return {};
   return std::string(bytes->begin(), bytes->end());
 }
 
 Result<Digest> PgResult::Dig(int row, int col) const {
-  const std::string b = Bytes(row, col);
-  auto d = Digest::Decode(reinterpret_cast<const uint8_t*>(b.data()), b.size());
+  auto bytes = ByteaOf(r_, row, col);
+  auto d = bytes ? Digest::Decode(bytes->data(), bytes->size())
+                 : Result<Digest>(Status::Corruption("a digest column that is not bytea"));
   if (!d.ok()) return d.status().WithContext("metadata row");
   return d;
 }
@@ -81,8 +102,7 @@ Status PgConn::Connect() {
   conn_ = PQconnectdbParams(keys, vals, 1);
   if (!conn_) return Status::Unavailable("metadata " + describe_ + ": out of memory connecting");
   if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string msg = PQerrorMessage(conn_);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    const std::string msg = TrimEnd(PQerrorMessage(conn_));
     PQfinish(conn_);
     conn_ = nullptr;
     return Status::Unavailable("metadata " + describe_ + ": cannot connect: " + msg);
@@ -99,9 +119,8 @@ Status PgConn::Connect() {
 }
 
 Status PgConn::Error(const std::string& what, pg_result* r) {
-  std::string msg = r ? PQresultErrorMessage(r) : "";
-  if (msg.empty() && conn_) msg = PQerrorMessage(conn_);
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  std::string msg = TrimEnd(r ? PQresultErrorMessage(r) : "");
+  if (msg.empty() && conn_) msg = TrimEnd(PQerrorMessage(conn_));
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   const std::string code = state ? state : "";
   if (r) PQclear(r);
@@ -123,16 +142,21 @@ Status PgConn::Error(const std::string& what, pg_result* r) {
   return Status::IOError(text);
 }
 
-Result<PgResult> PgConn::Exec(const std::string& sql, const PgParams& params) {
-  std::vector<const char*> vals;
-  vals.reserve(params.size());
+Status PgConn::CParams(const PgParams& params, std::vector<const char*>* vals) const {
+  vals->reserve(params.size());
   for (const std::string& p : params) {
     if (std::memchr(p.data(), 0, p.size()) != nullptr) {
       return Status::InvalidArgument("metadata " + describe_ +
                                      ": a name or value holds a NUL byte, which is not stored");
     }
-    vals.push_back(p.c_str());
+    vals->push_back(p.c_str());
   }
+  return Status::OK();
+}
+
+Result<PgResult> PgConn::Exec(const std::string& sql, const PgParams& params) {
+  std::vector<const char*> vals;
+  AS_RETURN_IF_ERROR(CParams(params, &vals));
   AS_RETURN_IF_ERROR(Connect());
   // Without parameters, the simple protocol: it also runs a script of
   // several statements (the schema), as one implicit transaction.
@@ -141,7 +165,7 @@ Result<PgResult> PgConn::Exec(const std::string& sql, const PgParams& params) {
                                             nullptr, vals.data(), nullptr, nullptr, 0);
   const ExecStatusType st = PQresultStatus(r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    return Error(sql.substr(0, sql.find_first_of("(\n")), r);
+    return Error(What(sql), r);
   }
   return PgResult(r);
 }
@@ -153,12 +177,12 @@ Status PgConn::Run(const std::string& sql, const PgParams& params) {
 Status PgConn::Stream(const std::string& sql, const PgParams& params,
                       const std::function<Status(const PgResult&)>& fn) {
   std::vector<const char*> vals;
-  for (const std::string& p : params) vals.push_back(p.c_str());
+  AS_RETURN_IF_ERROR(CParams(params, &vals));
   AS_RETURN_IF_ERROR(Connect());
   if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(vals.size()), nullptr, vals.data(),
                          nullptr, nullptr, 0) ||
       !PQsetSingleRowMode(conn_)) {
-    return Error(sql.substr(0, sql.find_first_of("(\n")), nullptr);
+    return Error(What(sql), nullptr);
   }
   Status s;
   // Every result must be read, even after fn fails, before the connection
@@ -171,7 +195,7 @@ Status PgConn::Stream(const std::string& sql, const PgParams& params,
     } else if (st == PGRES_TUPLES_OK) {
       PQclear(r);
     } else {
-      Status e = Error(sql.substr(0, sql.find_first_of("(\n")), r);
+      Status e = Error(What(sql), r);
       if (s.ok()) s = e;
       if (!conn_) break;
     }

@@ -27,6 +27,7 @@ namespace as {
 using PgParams = std::vector<std::string>;
 
 std::string PgHex(const Digest& d);  // algorithm byte + digest, as hex
+void AppendPgHex(std::string* out, const Digest& d);
 std::string PgHexBytes(const std::string& bytes);
 
 class PgResult {
@@ -71,6 +72,13 @@ class PgConn {
 
  private:
   Status Connect();
+  // The libpq form of params, in *vals (pointing into params); InvalidArgument
+  // if one holds a NUL byte.
+  Status CParams(const PgParams& params, std::vector<const char*>* vals) const;
+  // sql's first words, to name the statement in an error.
+  static std::string What(const std::string& sql) {
+    return sql.substr(0, sql.find_first_of("(\n"));
+  }
   Status Error(const std::string& what, pg_result* r);
   const std::string url_, describe_;
   pg_conn* conn_ = nullptr;

@@ -179,12 +179,9 @@ Status PgMetadata::Write(const std::function<Status(PgConn&)>& fn) {
 }
 
 Result<std::optional<Location>> PgMetadata::FindChunk(uint32_t domain, const Digest& d) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT pack, off, frame_len, raw_len FROM chunks "
-                                      "WHERE domain = $1 AND digest = decode($2, 'hex')",
-                                      {I(domain), PgHex(d)}));
-  if (r.rows() == 0) return std::optional<Location>();
-  return std::optional<Location>(ColLocation(r, 0, 0));
+  std::vector<std::optional<Location>> out;
+  AS_RETURN_IF_ERROR(FindChunks(domain, &d, 1, &out));
+  return out[0];
 }
 
 Status PgMetadata::FindChunks(uint32_t domain, const Digest* d, size_t n,
@@ -193,10 +190,10 @@ Status PgMetadata::FindChunks(uint32_t domain, const Digest* d, size_t n,
   if (n == 0) return Status::OK();
   // One statement for the batch: one snapshot, one round trip.
   std::string list;
-  list.reserve(n * 68);
+  list.reserve(n * (2 * (1 + Digest::kMaxSize) + 1));
   for (size_t i = 0; i < n; i++) {
     if (i) list += ',';
-    list += PgHex(d[i]);
+    AppendPgHex(&list, d[i]);
   }
   auto c = pool_->Acquire();
   AS_ASSIGN_OR_RETURN(auto r, c->Exec(
@@ -237,28 +234,26 @@ Status PgMetadata::ForEachChunkBase(
                    });
 }
 
-Result<std::optional<ManifestRow>> PgMetadata::FindManifest(uint32_t domain,
-                                                            const Digest& manifest) {
+Result<std::optional<ManifestRow>> PgMetadata::FindManifestBy(const char* column,
+                                                              uint32_t domain, const Digest& d) {
   auto c = pool_->Acquire();
   AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kManifestCols +
-                                          " FROM manifests WHERE domain = $1 AND "
-                                          "digest = decode($2, 'hex')",
-                                      {I(domain), PgHex(manifest)}));
+                                          " FROM manifests WHERE domain = $1 AND " + column +
+                                          " = decode($2, 'hex') LIMIT 1",
+                                      {I(domain), PgHex(d)}));
   if (r.rows() == 0) return std::optional<ManifestRow>();
   AS_ASSIGN_OR_RETURN(auto m, ColManifest(r, 0));
   return std::optional<ManifestRow>(std::move(m));
 }
 
+Result<std::optional<ManifestRow>> PgMetadata::FindManifest(uint32_t domain,
+                                                            const Digest& manifest) {
+  return FindManifestBy("digest", domain, manifest);
+}
+
 Result<std::optional<ManifestRow>> PgMetadata::FindManifestByContent(uint32_t domain,
                                                                      const Digest& content) {
-  auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec(std::string("SELECT ") + kManifestCols +
-                                          " FROM manifests WHERE domain = $1 AND "
-                                          "content = decode($2, 'hex') LIMIT 1",
-                                      {I(domain), PgHex(content)}));
-  if (r.rows() == 0) return std::optional<ManifestRow>();
-  AS_ASSIGN_OR_RETURN(auto m, ColManifest(r, 0));
-  return std::optional<ManifestRow>(std::move(m));
+  return FindManifestBy("content", domain, content);
 }
 
 Status PgMetadata::ForEachManifest(const std::function<void(const ManifestRow&)>& fn) {
@@ -275,9 +270,7 @@ Result<std::vector<PackRow>> PgMetadata::ListPacks() {
   auto c = pool_->Acquire();
   AS_ASSIGN_OR_RETURN(auto r,
                       c->Exec(std::string("SELECT ") + kPackCols + " FROM packs ORDER BY id"));
-  return Collect<PackRow>(r, [](const PgResult& q, int i) -> Result<PackRow> {
-    return ColPack(q, i);
-  });
+  return Collect<PackRow>(r, ColPack);
 }
 
 Result<std::optional<PackRow>> PgMetadata::GetPack(int64_t id) {

@@ -114,6 +114,9 @@ class PgMetadata final : public Metadata {
                       const std::vector<int64_t>& ids);
   Status InsertBases(PgConn& c, const std::vector<std::pair<ChunkKey, Digest>>& rows);
   Status InsertManifest(PgConn& c, const ManifestRow& m, const std::vector<int64_t>& ids);
+  // FindManifest and FindManifestByContent: the row whose `column` is d.
+  Result<std::optional<ManifestRow>> FindManifestBy(const char* column, uint32_t domain,
+                                                    const Digest& d);
   Result<std::vector<NameRow>> QueryNames(const std::string& sql,
                                           const std::vector<std::string>& params);
 

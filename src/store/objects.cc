@@ -23,7 +23,6 @@ PartInfo InfoFromPart(const PartRow& p) {
   return PartInfo{p.number, p.content, p.manifest, p.size, p.attrs, p.created};
 }
 
-
 Status CheckBucket(const std::string& b) {
   if (b.empty() || b.find('/') != std::string::npos || b.find('\0') != std::string::npos) {
     return Status::InvalidArgument("bucket name '" + b + "': must be non-empty, without '/'");

@@ -242,37 +242,38 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   };
   // With a filter that holds no keys (metadata on a server), every chunk
   // "may be stored": asking the index chunk by chunk would cost a round trip
-  // each, so chunks wait in a window (their bytes copied: the stream reuses
-  // its buffer) and the window is looked up in one query, then decided in
-  // order.
+  // each, so chunks wait in a window (their bytes copied into one buffer,
+  // kept from window to window: the stream reuses its own) and the window is
+  // looked up in one query, then decided in order.
   struct Waiting {
     Digest d;
-    std::vector<uint8_t> bytes;
-    bool repeat = false;  // already in this put: only resets the delta cursor
-    bool ask = false;     // the filter says it may be stored
+    size_t at = 0, n = 0;  // its bytes in `held`
+    bool repeat = false;   // already in this put: only resets the delta cursor
+    bool ask = false;      // the filter says it may be stored
   };
   std::vector<Waiting> window;
-  size_t window_bytes = 0;
+  std::vector<uint8_t> held;
+  std::vector<Digest> ask;
+  std::vector<std::optional<Location>> locs;
   const bool batched = filter_.holds_no_keys();
   auto flush = [&]() -> Status {
     if (window.empty()) return Status::OK();
-    std::vector<Digest> ask;
+    ask.clear();
     for (const Waiting& w : window) {
       if (w.ask) ask.push_back(w.d);
     }
-    std::vector<std::optional<Location>> locs;
     AS_RETURN_IF_ERROR(meta_->FindChunks(domain, ask.data(), ask.size(), &locs));
     size_t i = 0;
-    for (Waiting& w : window) {
+    for (const Waiting& w : window) {
       if (w.repeat) {
         cursor.next.reset();
         continue;
       }
       std::optional<Location> loc = w.ask ? locs[i++] : std::nullopt;
-      AS_RETURN_IF_ERROR(decide(w.d, w.bytes.data(), w.bytes.size(), loc));
+      AS_RETURN_IF_ERROR(decide(w.d, held.data() + w.at, w.n, loc));
     }
     window.clear();
-    window_bytes = 0;
+    held.clear();
     return Status::OK();
   };
   ChunkView c;
@@ -293,10 +294,11 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
       w.repeat = repeat;
       if (!repeat) {
         w.ask = filter_.CheckAndLease(domain, d, &lease);
-        w.bytes.assign(c.data, c.data + c.size);
-        window_bytes += c.size;
+        w.at = held.size();
+        w.n = c.size;
+        held.insert(held.end(), c.data, c.data + c.size);
       }
-      if (window.size() >= kLookupBatch || window_bytes >= kLookupBatchBytes) {
+      if (window.size() >= kLookupBatch || held.size() >= kLookupBatchBytes) {
         AS_RETURN_IF_ERROR(flush());
       }
       continue;

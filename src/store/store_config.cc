@@ -4,17 +4,18 @@
 
 #include <cerrno>
 
+#include "base/bytes.h"
 #include "store/store_impl.h"
 
 namespace as {
 
 namespace {
 
-std::string Trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t\r");
-  if (a == std::string::npos) return "";
-  const size_t b = s.find_last_not_of(" \t\r");
-  return s.substr(a, b - a + 1);
+// A CONFIG line's part without the spaces and tabs around it (and a
+// trailing '\r' from an editor that writes CRLF).
+std::string Trim(std::string_view s) {
+  if (!s.empty() && s.back() == '\r') s.remove_suffix(1);
+  return std::string(TrimOws(s));
 }
 
 }  // namespace
@@ -28,7 +29,7 @@ Result<StoreConfig> ReadStoreConfig(Env* env, const std::string& dir) {
   while (at < text.size()) {
     size_t end = text.find('\n', at);
     if (end == std::string::npos) end = text.size();
-    std::string line = Trim(text.substr(at, end - at));
+    std::string line = Trim(std::string_view(text).substr(at, end - at));
     at = end + 1;
     line_no++;
     if (line.empty() || line[0] == '#') continue;
@@ -37,7 +38,8 @@ Result<StoreConfig> ReadStoreConfig(Env* env, const std::string& dir) {
       return Status::InvalidArgument(path + ":" + std::to_string(line_no) +
                                      ": expected `key = value`");
     }
-    const std::string key = Trim(line.substr(0, eq)), value = Trim(line.substr(eq + 1));
+    const std::string_view view(line);
+    const std::string key = Trim(view.substr(0, eq)), value = Trim(view.substr(eq + 1));
     if (key == "store_uuid") {
       c.store_uuid = value;
     } else if (key == "metadata") {

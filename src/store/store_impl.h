@@ -22,7 +22,6 @@
 #include "pack/pack.h"
 #include "store/chunk_filter.h"
 #include "store/compress_pipeline.h"
-#include "store/store_config.h"
 #include "store/manifest.h"
 #include "store/manifest_cache.h"
 #include "store/read_ahead.h"

@@ -1,12 +1,10 @@
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <cstring>
 #include <ctime>
 
 #include "hash/blake3.h"
 #include "store/compress_pipeline.h"
 #include "store/put_txn.h"
+#include "store/store_config.h"
 
 namespace as {
 
