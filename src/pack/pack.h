@@ -1,10 +1,10 @@
 // Packs: immutable files of frames sealed by a footer (docs/format/pack.md).
 //
 // PackWriter is sticky: after the first failure every call returns that
-// failure, and the half-written .tmp file is removed by Abandon() or the
-// destructor. Seal() returns only after the pack is fsynced, read back,
-// verified, renamed to its final name and its directory fsynced: the caller
-// may then commit index rows that point into it. One writer per thread.
+// failure, and what was written is dropped by Abandon() or the destructor.
+// Seal() returns only after the pack store holds the pack durably under its
+// final name and has checked it (pack_store.h): the caller may then commit
+// index rows that point into it. One writer per thread.
 #pragma once
 
 #include <array>
@@ -16,6 +16,7 @@
 
 #include "base/env.h"
 #include "pack/frame.h"
+#include "pack/pack_store.h"
 
 namespace as {
 
@@ -35,17 +36,15 @@ struct SealedPack {
   std::vector<FooterEntry> entries;
 };
 
-// packs/<hh>/<name>.pack under the store's packs directory.
+// packs/<hh>/<name>.pack under a local store's packs directory.
 std::string PackPath(const std::string& packs_dir, const std::string& name);
 
 class PackWriter {
  public:
-  // Creates packs/<hh>/<random id>.pack.tmp under packs_dir. A pack known
-  // to stay small (a few MiB at most) is written through the page cache; any
-  // other bypasses it (O_DIRECT, with a writer thread and 8 MiB of buffers,
-  // worth it only for large packs).
-  static Result<std::unique_ptr<PackWriter>> Create(Env* env, const KernelTable* k,
-                                                    const std::string& packs_dir,
+  // Starts a pack with a new random name in `store`. `small`: the pack is
+  // known to stay a few MiB at most (a local one then goes through the page
+  // cache, an S3 one is one PutObject).
+  static Result<std::unique_ptr<PackWriter>> Create(PackStore* store, const KernelTable* k,
                                                     uint32_t domain, bool small = false);
   ~PackWriter();
 
@@ -62,17 +61,14 @@ class PackWriter {
   void Abandon();
 
  private:
-  PackWriter(Env* env, const KernelTable* k, std::string dir, std::string name,
-             uint32_t domain, std::unique_ptr<WritableFile> f);
+  PackWriter(const KernelTable* k, std::string name, uint32_t domain,
+             std::unique_ptr<PackSink> sink);
   Status Write(const void* p, size_t n);
-  Status VerifyReadBack(const std::string& path, const std::vector<uint8_t>& footer,
-                        const uint8_t* trailer) const;
 
-  Env* env_;
   const KernelTable* k_;
-  std::string dir_, name_;
+  std::string name_;
   uint32_t domain_;
-  std::unique_ptr<WritableFile> file_;
+  std::unique_ptr<PackSink> sink_;
   uint64_t size_ = 0;
   std::vector<FooterEntry> entries_;
   Status status_;
@@ -81,8 +77,13 @@ class PackWriter {
 
 class PackReader {
  public:
-  static Result<std::unique_ptr<PackReader>> Open(Env* env, const KernelTable* k,
-                                                  const std::string& path);
+  // `size`: as PackStore::Open. Errors name store->Where(name).
+  static Result<std::unique_ptr<PackReader>> Open(PackStore* store, const KernelTable* k,
+                                                  const std::string& name,
+                                                  std::optional<uint64_t> size = std::nullopt);
+  // A pack file by its path, outside any store (tests, forensics).
+  static Result<std::unique_ptr<PackReader>> OpenFile(Env* env, const KernelTable* k,
+                                                      const std::string& path);
   // Reads and verifies the frame at [offset, offset+frame_len): the first
   // frame_len bytes of *buf hold it afterwards (*buf only grows, so a buffer
   // reused from frame to frame is not zero-filled each time). Errors name the

@@ -9,8 +9,15 @@ namespace as {
 
 using namespace format;
 
-Result<std::unique_ptr<PackReader>> PackReader::Open(Env* env, const KernelTable* k,
-                                                     const std::string& path) {
+Result<std::unique_ptr<PackReader>> PackReader::Open(PackStore* store, const KernelTable* k,
+                                                     const std::string& name,
+                                                     std::optional<uint64_t> size) {
+  AS_ASSIGN_OR_RETURN(auto f, store->Open(name, size));
+  return std::unique_ptr<PackReader>(new PackReader(k, store->Where(name), std::move(f)));
+}
+
+Result<std::unique_ptr<PackReader>> PackReader::OpenFile(Env* env, const KernelTable* k,
+                                                         const std::string& path) {
   AS_ASSIGN_OR_RETURN(auto f, env->NewRandomAccessFile(path));
   return std::unique_ptr<PackReader>(new PackReader(k, path, std::move(f)));
 }

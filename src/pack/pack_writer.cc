@@ -40,34 +40,23 @@ Result<FooterEntry> DecodeFooterEntry(const uint8_t* p) {
   return e;
 }
 
-PackWriter::PackWriter(Env* env, const KernelTable* k, std::string dir, std::string name,
-                       uint32_t domain, std::unique_ptr<WritableFile> f)
-    : env_(env), k_(k), dir_(std::move(dir)), name_(std::move(name)), domain_(domain),
-      file_(std::move(f)) {}
+PackWriter::PackWriter(const KernelTable* k, std::string name, uint32_t domain,
+                       std::unique_ptr<PackSink> sink)
+    : k_(k), name_(std::move(name)), domain_(domain), sink_(std::move(sink)) {}
 
 PackWriter::~PackWriter() {
   if (!done_) Abandon();
 }
 
-Result<std::unique_ptr<PackWriter>> PackWriter::Create(Env* env, const KernelTable* k,
-                                                       const std::string& packs_dir,
+Result<std::unique_ptr<PackWriter>> PackWriter::Create(PackStore* store, const KernelTable* k,
                                                        uint32_t domain, bool small) {
   uint8_t id[kPackIdSize];
   if (getrandom(id, sizeof(id), 0) != static_cast<ssize_t>(sizeof(id))) {
     return Status::IOError("getrandom failed for a pack id");
   }
   std::string name = ToHex(id, sizeof(id));
-  std::string sub = packs_dir + "/" + name.substr(0, 2);
-  if (!env->FileExists(sub)) {
-    // A new subdirectory must itself be durable in packs/, or a crash could
-    // lose the pack inside it even after the pack's own fsync.
-    AS_RETURN_IF_ERROR(env->CreateDirIfMissing(sub));
-    AS_RETURN_IF_ERROR(env->SyncDir(packs_dir));
-  }
-  // Large packs are written once: bypass the page cache (the file buffers).
-  AS_ASSIGN_OR_RETURN(auto f, env->NewWritableFile(PackPath(packs_dir, name) + ".tmp",
-                                                   WritableFileOptions{.direct_io = !small}));
-  std::unique_ptr<PackWriter> w(new PackWriter(env, k, packs_dir, name, domain, std::move(f)));
+  AS_ASSIGN_OR_RETURN(auto sink, store->NewSink(name, small));
+  std::unique_ptr<PackWriter> w(new PackWriter(k, name, domain, std::move(sink)));
   uint8_t hdr[kPackHeaderSize] = {0};
   std::memcpy(hdr, kPackMagic, 4);
   PutU32(hdr + 4, kPackVersion);
@@ -80,7 +69,7 @@ Result<std::unique_ptr<PackWriter>> PackWriter::Create(Env* env, const KernelTab
 
 Status PackWriter::Write(const void* p, size_t n) {
   if (!status_.ok()) return status_;
-  status_ = file_->Append(p, n);
+  status_ = sink_->Append(p, n);
   if (status_.ok()) size_ += n;
   return status_;
 }
@@ -124,19 +113,14 @@ Result<SealedPack> PackWriter::Seal() {
   PutU64(trailer + 16, footer_off + footer.size() + kPackTrailerSize);
   PutU32(trailer + 24, kPackVersion);
   std::memcpy(trailer + 28, kPackTrailerMagic, 4);
+  // The footer and trailer go in one piece, which is also what the sink
+  // checks the stored pack's tail against.
+  footer.insert(footer.end(), trailer, trailer + sizeof(trailer));
   AS_RETURN_IF_ERROR(Write(footer.data(), footer.size()));
-  AS_RETURN_IF_ERROR(Write(trailer, sizeof(trailer)));
-  std::string final_path = PackPath(dir_, name_);
-  std::string tmp = final_path + ".tmp";
-  auto fail = [&](Status s) {
+  if (Status s = sink_->Seal(footer, size_); !s.ok()) {
     status_ = s.WithContext("sealing pack " + name_);
     return status_;
-  };
-  if (Status s = file_->Sync(); !s.ok()) return fail(s);
-  if (Status s = file_->Close(); !s.ok()) return fail(s);
-  if (Status s = VerifyReadBack(tmp, footer, trailer); !s.ok()) return fail(s);
-  if (Status s = env_->RenameFile(tmp, final_path); !s.ok()) return fail(s);
-  if (Status s = env_->SyncDir(dir_ + "/" + name_.substr(0, 2)); !s.ok()) return fail(s);
+  }
   done_ = true;
   SealedPack out;
   out.name = name_;
@@ -146,27 +130,10 @@ Result<SealedPack> PackWriter::Seal() {
   return out;
 }
 
-Status PackWriter::VerifyReadBack(const std::string& path, const std::vector<uint8_t>& footer,
-                                  const uint8_t* trailer) const {
-  AS_ASSIGN_OR_RETURN(auto f, env_->NewRandomAccessFile(path));
-  if (f->Size() != size_) {
-    return Status::Corruption(path + ": read back " + std::to_string(f->Size()) +
-                              " bytes, wrote " + std::to_string(size_));
-  }
-  std::vector<uint8_t> back(footer.size() + kPackTrailerSize);
-  AS_RETURN_IF_ERROR(f->ReadAt(size_ - back.size(), back.size(), back.data()));
-  if ((!footer.empty() && std::memcmp(back.data(), footer.data(), footer.size()) != 0) ||
-      std::memcmp(back.data() + footer.size(), trailer, kPackTrailerSize) != 0) {
-    return Status::Corruption(path + ": footer read back differs from what was written");
-  }
-  return Status::OK();
-}
-
 void PackWriter::Abandon() {
   if (done_) return;
   done_ = true;
-  if (file_) file_->Close().IgnoreError();
-  env_->RemoveFile(PackPath(dir_, name_) + ".tmp").IgnoreError();
+  if (sink_) sink_->Abandon();
 }
 
 }  // namespace as

@@ -286,7 +286,7 @@ Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& pro
     ~Unnamed() {
       if (!armed) return;
       for (const SealedPack& p : commit->new_packs) {
-        if (!p.name.empty()) s->env_->RemoveFile(PackPath(s->packs_dir_, p.name)).IgnoreError();
+        if (!p.name.empty()) s->packs_->Remove(p.name).IgnoreError();
       }
     }
     StoreImpl* s;
@@ -389,7 +389,7 @@ Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& pro
     unnamed.armed = false;
     for (int64_t id : commit.dead_packs) ForgetReader(id);
     for (const std::string& name : delete_files) {
-      env_->RemoveFile(PackPath(packs_dir_, name)).IgnoreError();
+      packs_->Remove(name).IgnoreError();
     }
   }
 
@@ -404,28 +404,19 @@ Result<GcReport> StoreImpl::GcPass(const GcOptions& options, const Progress& pro
   AS_ASSIGN_OR_RETURN(auto now_packs, meta_->ListPacks());
   std::unordered_set<std::string> known;
   for (const PackRow& p : now_packs) known.insert(p.name);
-  std::vector<std::string> subdirs, files;
-  AS_RETURN_IF_ERROR(env_->GetChildren(packs_dir_, &subdirs));
+  std::vector<PackObject> objects;
+  AS_RETURN_IF_ERROR(packs_->List(&objects));
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
-  for (const std::string& sub : subdirs) {
-    std::string dir = packs_dir_ + "/" + sub;
-    if (!env_->GetChildren(dir, &files).ok()) continue;
-    for (const std::string& f : files) {
-      std::string name = f.substr(0, f.find('.'));
-      bool is_pack = f.size() > 5 && f.compare(f.size() - 5, 5, ".pack") == 0;
-      bool is_tmp = f.size() > 4 && f.compare(f.size() - 4, 4, ".tmp") == 0;
-      if ((!is_pack && !is_tmp) || known.count(name) || inflight_before.count(name)) continue;
-      {
-        std::lock_guard<std::mutex> l(inflight_mu_);
-        if (inflight_packs_.count(name)) continue;
-      }
-      auto mtime = env_->FileMTime(dir + "/" + f);
-      if (!mtime.ok() || now - *mtime < options.grace_seconds) continue;
-      auto size = env_->FileSize(dir + "/" + f);
-      rep.orphan_files_deleted++;
-      if (size.ok()) rep.bytes_reclaimed += *size;
-      if (!options.dry_run) env_->RemoveFile(dir + "/" + f).IgnoreError();
+  for (const PackObject& o : objects) {
+    if ((o.sealed && known.count(o.name)) || inflight_before.count(o.name)) continue;
+    {
+      std::lock_guard<std::mutex> l(inflight_mu_);
+      if (inflight_packs_.count(o.name)) continue;
     }
+    if (now - o.mtime < options.grace_seconds) continue;
+    rep.orphan_files_deleted++;
+    rep.bytes_reclaimed += o.size;
+    if (!options.dry_run) packs_->RemoveLeftover(o).IgnoreError();
   }
   return rep;
 }
@@ -456,7 +447,7 @@ Status StoreImpl::CommitDeletions(const Metadata::GcCommit& all,
     }
     for (size_t k : packs_in_batch) {
       ForgetReader(all.dead_packs[k]);
-      env_->RemoveFile(PackPath(packs_dir_, files[k])).IgnoreError();
+      packs_->Remove(files[k]).IgnoreError();
     }
     batch = Metadata::GcCommit{};
     packs_in_batch.clear();

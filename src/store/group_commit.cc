@@ -103,7 +103,7 @@ void StoreImpl::GroupCommit::Commit(uint32_t domain, const std::vector<Pending*>
     st = s_->meta_->CommitPuts(*sealed, commits, &results);
   }
   if (!st.ok()) {
-    s_->env_->RemoveFile(PackPath(s_->packs_dir_, name)).IgnoreError();
+    s_->packs_->Remove(name).IgnoreError();
     s_->PackDone(name);
     return fail_all(st);
   }

@@ -42,7 +42,7 @@ StoreImpl::PutTxn::~PutTxn() {
   WaitSealing().IgnoreError();  // a pack it sealed is removed below
   if (!committed_) {
     for (const auto& p : commit_.packs) {
-      s_->env_->RemoveFile(PackPath(s_->packs_dir_, p.name)).IgnoreError();
+      s_->packs_->Remove(p.name).IgnoreError();
     }
   }
   for (const auto& n : written_) s_->PackDone(n);

@@ -19,76 +19,73 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
   ReindexReport rep;
   Metadata::Reindex r;
   std::vector<Manifest> manifests;
-  std::vector<std::string> subdirs, files;
-  AS_RETURN_IF_ERROR(env_->GetChildren(packs_dir_, &subdirs));
-  std::sort(subdirs.begin(), subdirs.end());
+  std::vector<PackObject> objects;
+  AS_RETURN_IF_ERROR(packs_->List(&objects));
+  std::sort(objects.begin(), objects.end(),
+            [](const PackObject& x, const PackObject& y) { return x.name < y.name; });
   std::vector<uint8_t> frame, raw;
   uint64_t done = 0;
-  for (const std::string& sub : subdirs) {
-    if (!env_->GetChildren(packs_dir_ + "/" + sub, &files).ok()) continue;
-    std::sort(files.begin(), files.end());
-    for (const std::string& f : files) {
-      if (f.size() <= 5 || f.compare(f.size() - 5, 5, ".pack") != 0) continue;
-      std::string path = packs_dir_ + "/" + sub + "/" + f;
-      auto reader = PackReader::Open(env_, &kernels_, path);
-      if (!reader.ok()) {
-        rep.skipped.push_back(path + ": " + reader.status().message());
-        continue;
-      }
-      auto footer = (*reader)->ReadFooter();
-      if (!footer.ok()) {
-        rep.skipped.push_back(footer.status().message());
-        continue;
-      }
-      (*reader)->AdviseSequential();
-      SealedPack sp = std::move(footer).value();
-      sp.name = f.substr(0, f.size() - 5);
-      const int64_t idx = static_cast<int64_t>(r.packs.size());
-      for (const FooterEntry& e : sp.entries) {
-        auto info = (*reader)->ReadFrame(e.offset, e.frame_len, &frame);
-        if (!info.ok() || info->digest != e.digest) {
-          rep.skipped.push_back(info.ok() ? path + " offset " + std::to_string(e.offset) +
-                                                ": frame digest differs from footer"
-                                          : info.status().message());
-          continue;
-        }
-        Location loc{idx, e.offset, e.frame_len, info->raw_len};
-        if (info->type == format::RecordType::kChunk) {
-          auto bases = FrameBases(*info, frame.data() + format::kFrameHeaderSize);
-          if (!bases.ok()) {
-            rep.skipped.push_back(path + " offset " + std::to_string(e.offset) + ": " +
-                                  bases.status().message());
-            continue;
-          }
-          for (const Digest& b : *bases) r.bases.emplace_back(ChunkKey{sp.domain, info->digest}, b);
-          r.chunks.emplace_back(ChunkKey{sp.domain, info->digest}, loc);
-          rep.chunks++;
-          continue;
-        }
-        raw.resize(info->raw_len);
-        Status s = DecodeFramePayload(*info, frame.data() + format::kFrameHeaderSize, raw.data());
-        auto m = s.ok() ? DecodeManifest(raw.data(), raw.size()) : Result<Manifest>(s);
-        if (!m.ok() || Blake3(raw.data(), raw.size()) != info->digest) {
-          rep.skipped.push_back(path + " offset " + std::to_string(e.offset) + ": manifest " +
-                                (m.ok() ? "digest mismatch" : m.status().message()));
-          continue;
-        }
-        ManifestRow row;
-        row.domain = sp.domain;
-        row.digest = info->digest;
-        row.content = m->content;
-        row.size = m->size;
-        row.chunks = m->chunks.size();
-        row.loc = loc;
-        r.manifests.push_back(row);
-        manifests.push_back(std::move(m).value());
-        rep.manifests++;
-      }
-      done += sp.size;
-      if (progress) progress(done);
-      r.packs.push_back(std::move(sp));
-      rep.packs++;
+  for (const PackObject& o : objects) {
+    if (!o.sealed) continue;
+    const std::string path = packs_->Where(o.name);
+    auto reader = PackReader::Open(packs_.get(), &kernels_, o.name, o.size);
+    if (!reader.ok()) {
+      rep.skipped.push_back(path + ": " + reader.status().message());
+      continue;
     }
+    auto footer = (*reader)->ReadFooter();
+    if (!footer.ok()) {
+      rep.skipped.push_back(footer.status().message());
+      continue;
+    }
+    (*reader)->AdviseSequential();
+    SealedPack sp = std::move(footer).value();
+    sp.name = o.name;
+    const int64_t idx = static_cast<int64_t>(r.packs.size());
+    for (const FooterEntry& e : sp.entries) {
+      auto info = (*reader)->ReadFrame(e.offset, e.frame_len, &frame);
+      if (!info.ok() || info->digest != e.digest) {
+        rep.skipped.push_back(info.ok() ? path + " offset " + std::to_string(e.offset) +
+                                              ": frame digest differs from footer"
+                                        : info.status().message());
+        continue;
+      }
+      Location loc{idx, e.offset, e.frame_len, info->raw_len};
+      if (info->type == format::RecordType::kChunk) {
+        auto bases = FrameBases(*info, frame.data() + format::kFrameHeaderSize);
+        if (!bases.ok()) {
+          rep.skipped.push_back(path + " offset " + std::to_string(e.offset) + ": " +
+                                bases.status().message());
+          continue;
+        }
+        for (const Digest& b : *bases) r.bases.emplace_back(ChunkKey{sp.domain, info->digest}, b);
+        r.chunks.emplace_back(ChunkKey{sp.domain, info->digest}, loc);
+        rep.chunks++;
+        continue;
+      }
+      raw.resize(info->raw_len);
+      Status s = DecodeFramePayload(*info, frame.data() + format::kFrameHeaderSize, raw.data());
+      auto m = s.ok() ? DecodeManifest(raw.data(), raw.size()) : Result<Manifest>(s);
+      if (!m.ok() || Blake3(raw.data(), raw.size()) != info->digest) {
+        rep.skipped.push_back(path + " offset " + std::to_string(e.offset) + ": manifest " +
+                              (m.ok() ? "digest mismatch" : m.status().message()));
+        continue;
+      }
+      ManifestRow row;
+      row.domain = sp.domain;
+      row.digest = info->digest;
+      row.content = m->content;
+      row.size = m->size;
+      row.chunks = m->chunks.size();
+      row.loc = loc;
+      r.manifests.push_back(row);
+      manifests.push_back(std::move(m).value());
+      rep.manifests++;
+    }
+    done += sp.size;
+    if (progress) progress(done);
+    r.packs.push_back(std::move(sp));
+    rep.packs++;
   }
   if (metadata_recreated_ && !manifests.empty()) {
     // The database was lost with the chunker parameters; every manifest

@@ -213,7 +213,8 @@ class StoreImpl final : public Store {
   void PackDone(const std::string& name);
 
   Env* env_;
-  std::string dir_, packs_dir_;
+  std::string dir_;
+  std::unique_ptr<PackStore> packs_;  // where the packs are (CONFIG)
   StoreOptions options_;
   KernelTable kernels_;
   Chunker chunker_;

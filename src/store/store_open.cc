@@ -44,7 +44,7 @@ Result<ChunkerParams> LoadChunkerParams(Metadata* m) {
 
 StoreImpl::StoreImpl(Env* env, std::string dir, const StoreOptions& o, const KernelTable& k,
                      const Chunker& chunker)
-    : env_(env), dir_(std::move(dir)), packs_dir_(dir_ + "/packs"), options_(o), kernels_(k),
+    : env_(env), dir_(std::move(dir)), packs_(NewLocalPackStore(env, dir_ + "/packs")), options_(o), kernels_(k),
       chunker_(chunker), group_(std::make_unique<GroupCommit>(this)) {}
 
 Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
@@ -163,7 +163,7 @@ Result<std::shared_ptr<PackReader>> StoreImpl::Reader(int64_t pack_id) {
   AS_ASSIGN_OR_RETURN(auto row, meta_->GetPack(pack_id));
   if (!row) return Status::Corruption("index names pack id " + std::to_string(pack_id) +
                                       ", which is not in the pack table");
-  auto r = PackReader::Open(env_, &kernels_, PackPath(packs_dir_, row->name));
+  auto r = PackReader::Open(packs_.get(), &kernels_, row->name, row->size);
   if (!r.ok()) {
     if (r.status().code() == Code::kNotFound) {
       return Status::Corruption("pack " + row->name + " is missing (" + r.status().message() +
@@ -185,7 +185,7 @@ void StoreImpl::ForgetReader(int64_t pack_id) {
 }
 
 Result<std::unique_ptr<PackWriter>> StoreImpl::NewPackWriter(uint32_t domain, bool small) {
-  AS_ASSIGN_OR_RETURN(auto w, PackWriter::Create(env_, &kernels_, packs_dir_, domain, small));
+  AS_ASSIGN_OR_RETURN(auto w, PackWriter::Create(packs_.get(), &kernels_, domain, small));
   std::lock_guard<std::mutex> l(inflight_mu_);
   inflight_packs_.insert(w->name());
   return w;

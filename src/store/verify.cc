@@ -40,8 +40,8 @@ using DecodeFn = std::function<Status(uint32_t domain, const FrameInfo& info,
 
 // One pack: every frame's CRC, and with `full` its decoded bytes' BLAKE3 and
 // each manifest's chunk references. Safe to run for several packs at once.
-static void CheckPack(Env* env, const KernelTable* kernels, const DecodeFn& decode,
-                      const std::string& path, const PackRow& p, PackRows& rows, bool full,
+static void CheckPack(PackStore* store, const KernelTable* kernels, const DecodeFn& decode,
+                      const PackRow& p, PackRows& rows, bool full,
                       const std::unordered_set<uint64_t>& indexed_chunks, PackCheck* out);
 
 // Reads every frame of every pack the index knows: CRC always; with `full`,
@@ -81,7 +81,7 @@ Result<VerifyReport> StoreImpl::Verify(bool full, const Progress& progress) {
   uint64_t done_bytes = 0;
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < packs.size();) {
-      CheckPack(env_, &kernels_, decode, PackPath(packs_dir_, packs[i].name), packs[i],
+      CheckPack(packs_.get(), &kernels_, decode, packs[i],
                 *rows_of[i], full, indexed_chunks, &checks[i]);
       if (progress) {
         std::lock_guard<std::mutex> l(progress_mu);
@@ -143,10 +143,12 @@ Result<VerifyReport> StoreImpl::Verify(bool full, const Progress& progress) {
   return rep;
 }
 
-static void CheckPack(Env* env, const KernelTable* kernels, const DecodeFn& decode,
-                      const std::string& path, const PackRow& p, PackRows& rows, bool full,
+static void CheckPack(PackStore* store, const KernelTable* kernels, const DecodeFn& decode,
+                      const PackRow& p, PackRows& rows, bool full,
                       const std::unordered_set<uint64_t>& indexed_chunks, PackCheck* out) {
-  auto reader_or = PackReader::Open(env, kernels, path);
+  // Its size is asked of the store, not taken from the row: a pack cut short
+  // behind the store's back is then named as such.
+  auto reader_or = PackReader::Open(store, kernels, p.name);
   if (!reader_or.ok()) {
     out->problems.push_back("pack " + p.name + ": " + reader_or.status().message());
     for (auto& [off, row] : rows) out->Bad(p.name, off, row.key.digest, "pack file missing");

@@ -58,6 +58,12 @@ class PackTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
+  // The local pack store over packs_ through `env` (kept for the test).
+  PackStore* LocalPacks(Env* env) {
+    stores_.push_back(NewLocalPackStore(env, packs_));
+    return stores_.back().get();
+  }
+
   Record MakeRecord(size_t n, uint64_t seed, CodecId codec,
                     format::RecordType type = format::RecordType::kChunk) {
     Record r;
@@ -83,7 +89,7 @@ class PackTest : public ::testing::Test {
 
   // Writes and seals a pack of `recs`; returns the sealed pack.
   SealedPack WritePack(std::vector<Record>* recs, Env* env = Env::Default(), uint32_t domain = 7) {
-    auto w = PackWriter::Create(env, &k_, packs_, domain);
+    auto w = PackWriter::Create(LocalPacks(env), &k_, domain);
     EXPECT_TRUE(w.ok()) << w.status().ToString();
     if (!w.ok()) return {};
     for (Record& r : *recs) {
@@ -124,6 +130,7 @@ class PackTest : public ::testing::Test {
   }
 
   std::string dir_, packs_;
+  std::vector<std::unique_ptr<PackStore>> stores_;
   KernelTable k_;
 };
 
@@ -141,7 +148,7 @@ TEST_F(PackTest, WriteSealReadBack) {
   ASSERT_EQ(sp.entries.size(), recs.size());
   EXPECT_EQ(recs[0].offset, format::kPackHeaderSize);
 
-  auto reader = PackReader::Open(Env::Default(), &k_, path);
+  auto reader = PackReader::OpenFile(Env::Default(), &k_, path);
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ((*reader)->size(), sp.size);
   auto footer = (*reader)->ReadFooter();
@@ -185,7 +192,7 @@ TEST_F(PackTest, WriteSealReadBack) {
 TEST_F(PackTest, EmptyPackSeals) {
   std::vector<Record> none;
   SealedPack sp = WritePack(&none);
-  auto reader = PackReader::Open(Env::Default(), &k_, PackPath(packs_, sp.name));
+  auto reader = PackReader::OpenFile(Env::Default(), &k_, PackPath(packs_, sp.name));
   ASSERT_TRUE(reader.ok());
   auto footer = (*reader)->ReadFooter();
   ASSERT_TRUE(footer.ok()) << footer.status().ToString();
@@ -236,7 +243,7 @@ TEST_F(PackTest, AnyFlippedByteOfAFrameIsCorruption) {
       for (uint8_t mask : {uint8_t{1}, static_cast<uint8_t>(rng() | 1)}) {
         if (i == 4 && mask != 1) continue;
         FlipByte(path, r.offset + i, mask);
-        auto reader = PackReader::Open(Env::Default(), &k_, path);
+        auto reader = PackReader::OpenFile(Env::Default(), &k_, path);
         ASSERT_TRUE(reader.ok());
         auto info = (*reader)->ReadFrame(r.offset, r.info.frame_len(), &buf);
         ASSERT_FALSE(info.ok()) << "frame " << fi << " byte " << i << " mask " << int(mask);
@@ -248,12 +255,12 @@ TEST_F(PackTest, AnyFlippedByteOfAFrameIsCorruption) {
       }
     }
     // Restored: reads fine again.
-    auto reader = PackReader::Open(Env::Default(), &k_, path);
+    auto reader = PackReader::OpenFile(Env::Default(), &k_, path);
     ASSERT_TRUE(reader.ok());
     EXPECT_TRUE((*reader)->ReadFrame(r.offset, r.info.frame_len(), &buf).ok());
   }
   // The footer is covered by its own CRC.
-  auto reader = PackReader::Open(Env::Default(), &k_, path);
+  auto reader = PackReader::OpenFile(Env::Default(), &k_, path);
   ASSERT_TRUE(reader.ok());
   const uint64_t footer_off = sp.size - format::kPackTrailerSize -
                               recs.size() * format::kFooterEntrySize;
@@ -267,7 +274,7 @@ TEST_F(PackTest, AnyFlippedByteOfAFrameIsCorruption) {
 TEST_F(PackTest, FrameReadPastEndOrWithWrongLength) {
   std::vector<Record> recs{MakeRecord(100, Seed(), CodecId::kNone)};
   SealedPack sp = WritePack(&recs);
-  auto reader = PackReader::Open(Env::Default(), &k_, PackPath(packs_, sp.name));
+  auto reader = PackReader::OpenFile(Env::Default(), &k_, PackPath(packs_, sp.name));
   ASSERT_TRUE(reader.ok());
   std::vector<uint8_t> buf;
   auto past = (*reader)->ReadFrame(sp.size - 10, 100, &buf);
@@ -288,7 +295,7 @@ TEST_F(PackTest, TruncatedPackFailsReadFooterClearly) {
     SCOPED_TRACE(cut);
     fs::copy_file(path, copy, fs::copy_options::overwrite_existing);
     fs::resize_file(copy, sp.size - cut);
-    auto reader = PackReader::Open(Env::Default(), &k_, copy);
+    auto reader = PackReader::OpenFile(Env::Default(), &k_, copy);
     ASSERT_TRUE(reader.ok());
     auto footer = (*reader)->ReadFooter();
     ASSERT_FALSE(footer.ok());
@@ -302,7 +309,7 @@ TEST_F(PackTest, TruncatedPackFailsReadFooterClearly) {
   // A pack with bytes appended after the trailer is not accepted either.
   fs::copy_file(path, copy, fs::copy_options::overwrite_existing);
   fs::resize_file(copy, sp.size + 7);
-  auto reader = PackReader::Open(Env::Default(), &k_, copy);
+  auto reader = PackReader::OpenFile(Env::Default(), &k_, copy);
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ((*reader)->ReadFooter().status().code(), Code::kCorruption);
 }
@@ -316,12 +323,12 @@ TEST_F(PackTest, NotAPack) {
     ASSERT_TRUE((*f)->Append(junk.data(), junk.size()).ok());
     ASSERT_TRUE((*f)->Close().ok());
   }
-  auto reader = PackReader::Open(Env::Default(), &k_, p);
+  auto reader = PackReader::OpenFile(Env::Default(), &k_, p);
   ASSERT_TRUE(reader.ok());
   auto footer = (*reader)->ReadFooter();
   EXPECT_EQ(footer.status().code(), Code::kCorruption);
   EXPECT_NE(footer.status().message().find("not a pack"), std::string::npos);
-  EXPECT_EQ(PackReader::Open(Env::Default(), &k_, dir_ + "/nope.pack").status().code(),
+  EXPECT_EQ(PackReader::OpenFile(Env::Default(), &k_, dir_ + "/nope.pack").status().code(),
             Code::kNotFound);
 }
 
@@ -329,7 +336,7 @@ TEST_F(PackTest, AbandonAndDestructorRemoveTmp) {
   Record r = MakeRecord(1000, Seed(), CodecId::kNone);
   std::string tmp;
   {
-    auto w = PackWriter::Create(Env::Default(), &k_, packs_, 1);
+    auto w = PackWriter::Create(LocalPacks(Env::Default()), &k_, 1);
     ASSERT_TRUE(w.ok());
     tmp = PackPath(packs_, (*w)->name()) + ".tmp";
     ASSERT_TRUE((*w)->Add(r.info, r.payload.data()).ok());
@@ -339,7 +346,7 @@ TEST_F(PackTest, AbandonAndDestructorRemoveTmp) {
     EXPECT_FALSE(fs::exists(PackPath(packs_, (*w)->name())));
   }
   {
-    auto w = PackWriter::Create(Env::Default(), &k_, packs_, 1);
+    auto w = PackWriter::Create(LocalPacks(Env::Default()), &k_, 1);
     ASSERT_TRUE(w.ok());
     tmp = PackPath(packs_, (*w)->name()) + ".tmp";
     ASSERT_TRUE((*w)->Add(r.info, r.payload.data()).ok());
@@ -349,7 +356,7 @@ TEST_F(PackTest, AbandonAndDestructorRemoveTmp) {
   // A sealed pack survives its writer.
   std::string final_path;
   {
-    auto w = PackWriter::Create(Env::Default(), &k_, packs_, 1);
+    auto w = PackWriter::Create(LocalPacks(Env::Default()), &k_, 1);
     ASSERT_TRUE(w.ok());
     ASSERT_TRUE((*w)->Add(r.info, r.payload.data()).ok());
     auto sealed = (*w)->Seal();
@@ -391,7 +398,7 @@ TEST_F(PackTest, WriteFailuresAreStickyAndCleanedUp) {
                                MakeRecord(5 << 20, seed + 3, CodecId::kNone)};
       Status err;
       {
-        auto w = PackWriter::Create(&env, &k_, packs_, 1);
+        auto w = PackWriter::Create(LocalPacks(&env), &k_, 1);
         if (!w.ok()) {
           err = w.status();
         } else {
@@ -435,7 +442,7 @@ TEST_F(PackTest, SealedPackSurvivesCrash) {
   std::vector<Record> recs = SomeRecords(Seed());
   SealedPack sp = WritePack(&recs, &env);
   // And an unsealed one in flight at the same time leaves nothing behind.
-  auto w = PackWriter::Create(&env, &k_, packs_, 1);
+  auto w = PackWriter::Create(LocalPacks(&env), &k_, 1);
   ASSERT_TRUE(w.ok());
   ASSERT_TRUE((*w)->Add(recs[0].info, recs[0].payload.data()).ok());
   const std::string tmp = PackPath(packs_, (*w)->name()) + ".tmp";
@@ -444,7 +451,7 @@ TEST_F(PackTest, SealedPackSurvivesCrash) {
   ASSERT_TRUE(fs::exists(path)) << "sealed pack lost by the crash";
   EXPECT_EQ(fs::file_size(path), sp.size);
   EXPECT_FALSE(fs::exists(tmp));
-  auto reader = PackReader::Open(Env::Default(), &k_, path);
+  auto reader = PackReader::OpenFile(Env::Default(), &k_, path);
   ASSERT_TRUE(reader.ok());
   auto footer = (*reader)->ReadFooter();
   ASSERT_TRUE(footer.ok()) << footer.status().ToString();
@@ -477,7 +484,7 @@ TEST_F(PackTest, NewerFrameVersionIsUnsupported) {
   SealedPack sp = WritePack(&recs);
   const std::string path = PackPath(packs_, sp.name);
   WriteAt(path, recs[0].offset, frame.data(), frame.size());
-  auto reader = PackReader::Open(Env::Default(), &k_, path);
+  auto reader = PackReader::OpenFile(Env::Default(), &k_, path);
   ASSERT_TRUE(reader.ok());
   std::vector<uint8_t> buf;
   auto info = (*reader)->ReadFrame(recs[0].offset, r.info.frame_len(), &buf);

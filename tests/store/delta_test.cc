@@ -207,7 +207,7 @@ TEST_F(DeltaTest, DamagedBaseFailsTheReadOfItsDeltaChunk) {
   std::vector<Found> frames;
   for (const auto& f : std::filesystem::recursive_directory_iterator(dir_ + "/packs")) {
     if (f.path().extension() != ".pack") continue;
-    auto r = PackReader::Open(Env::Default(), &k, f.path().string());
+    auto r = PackReader::OpenFile(Env::Default(), &k, f.path().string());
     ASSERT_TRUE(r.ok());
     auto footer = (*r)->ReadFooter();
     ASSERT_TRUE(footer.ok());
@@ -217,7 +217,7 @@ TEST_F(DeltaTest, DamagedBaseFailsTheReadOfItsDeltaChunk) {
   Bytes delta_raw;
   for (const Found& f : frames) {
     if (f.entry.codec != CodecId::kZstdRef) continue;
-    auto r = PackReader::Open(Env::Default(), &k, f.pack);
+    auto r = PackReader::OpenFile(Env::Default(), &k, f.pack);
     Bytes frame;
     auto info = (*r)->ReadFrame(f.entry.offset, f.entry.frame_len, &frame);
     ASSERT_TRUE(info.ok());

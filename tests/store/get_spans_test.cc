@@ -40,7 +40,7 @@ std::vector<std::string> PacksByChunks(const std::string& dir) {
   std::vector<std::pair<size_t, std::string>> found;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir + "/packs")) {
     if (e.path().extension() != ".pack") continue;
-    auto r = PackReader::Open(Env::Default(), &k, e.path().string());
+    auto r = PackReader::OpenFile(Env::Default(), &k, e.path().string());
     auto footer = r.ok() ? (*r)->ReadFooter() : Result<SealedPack>(r.status());
     if (footer.ok()) found.emplace_back(footer->entries.size(), e.path().string());
   }
@@ -192,7 +192,7 @@ TEST_F(GetSpansTest, TheInPlaceCheckStopsBeforeABadChunk) {
   ASSERT_NO_FATAL_FAILURE(PutMapped(5, &data, &pack));
   // A raw chunk frame in the middle of the pack, and where its bytes start in data.
   KernelTable k = MakeKernelTable(DetectCpu());
-  auto r = PackReader::Open(Env::Default(), &k, pack);
+  auto r = PackReader::OpenFile(Env::Default(), &k, pack);
   ASSERT_TRUE(r.ok());
   auto footer = (*r)->ReadFooter();
   ASSERT_TRUE(footer.ok());

@@ -514,7 +514,7 @@ class StoreCorruptionTest : public StoreTest {
   void PickChunk(std::string* pack, FooterEntry* entry, Bytes* raw) {
     KernelTable k = MakeKernelTable(DetectCpu());
     *pack = x_packs_[0];
-    auto r = PackReader::Open(Env::Default(), &k, *pack);
+    auto r = PackReader::OpenFile(Env::Default(), &k, *pack);
     ASSERT_TRUE(r.ok());
     auto footer = (*r)->ReadFooter();
     ASSERT_TRUE(footer.ok());
