@@ -23,9 +23,10 @@ BELOW = {
     "cbor": {"base", "kernels"},
     "pack": {"base", "kernels", "hash", "codec", "cbor"},
     "index": {"base", "kernels", "hash", "codec", "cbor", "pack"},
-    "store": {"base", "kernels", "hash", "chunking", "codec", "cbor", "pack", "index",
+    "store": {"base", "kernels", "hash", "chunking", "codec", "cbor", "pack", "index", "s3client",
               "artifact_store"},
     "s3": {"base", "kernels", "hash"},
+    "s3client": {"base", "kernels", "hash", "codec", "cbor", "pack", "s3"},
     "server": {"base", "kernels", "hash", "cbor", "s3", "artifact_store"},
     "cli": {"base", "kernels", "hash", "cbor", "s3", "server", "artifact_store"},
 }

@@ -26,12 +26,23 @@ int Fail(const Status& s) {
 
 Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create,
                                          const ChunkerParams* params, uint64_t pack_size,
-                                         bool repair, const std::string& metadata) {
+                                         bool repair, const StoreParts& parts) {
   StoreOptions o;
-  o.metadata = metadata;
-  // A store made by a first put (not init) takes the same setting as init.
-  if (create && o.metadata.empty()) {
-    if (const char* env = std::getenv("ARTIFACT_STORE_METADATA")) o.metadata = env;
+  o.metadata = parts.metadata;
+  o.packs = parts.packs;
+  o.s3_endpoint = parts.s3_endpoint;
+  o.s3_credentials = parts.s3_credentials;
+  // A store made by a first put or serve (not init) takes the same settings
+  // as init, from the same environment variables.
+  if (create) {
+    auto from_env = [](std::string* v, const char* name) {
+      const char* e = std::getenv(name);
+      if (v->empty() && e) *v = e;
+    };
+    from_env(&o.metadata, "ARTIFACT_STORE_METADATA");
+    from_env(&o.packs, "ARTIFACT_STORE_PACKS");
+    from_env(&o.s3_endpoint, "ARTIFACT_STORE_S3_ENDPOINT");
+    from_env(&o.s3_credentials, "ARTIFACT_STORE_S3_CREDENTIALS");
   }
   o.create_if_missing = create;
   o.recreate_missing_metadata = repair;
@@ -93,16 +104,21 @@ int CmdInit(const Globals& g, const InitArgs& a) {
     }
     if (existing.status().code() == Code::kBusy) return Fail(existing.status());
   }
-  auto st = OpenStore(g, true, &p, a.pack_size, false, a.metadata);
+  auto st = OpenStore(g, true, &p, a.pack_size, false, a.parts);
   if (!st.ok()) return Fail(st.status());
-  const std::string meta = a.metadata.empty() ? "sqlite" : a.metadata;
+  auto stats = (*st)->Stats();
+  if (!stats.ok()) return Fail(stats.status());
   if (a.json) {
-    std::cout << json{{"store", g.store}, {"chunker", ChunkerJson(p)}, {"metadata", meta}}.dump()
+    std::cout << json{{"store", g.store},
+                      {"chunker", ChunkerJson(p)},
+                      {"metadata", stats->metadata},
+                      {"packs", stats->packs_at}}
+                     .dump()
               << "\n";
   } else {
-    std::printf("initialised store %s (fastcdc2020 %u/%u/%u nc %d, metadata %s)\n",
+    std::printf("initialised store %s (fastcdc2020 %u/%u/%u nc %d, metadata %s, packs %s)\n",
                 g.store.c_str(), p.min_size, p.avg_size, p.max_size, p.normalization,
-                meta.c_str());
+                stats->metadata.c_str(), stats->packs_at.c_str());
   }
   return 0;
 }
@@ -408,7 +424,8 @@ int CmdStats(const Globals& g, bool as_json) {
                       {"fs_size_bytes", space->fs_size_bytes},
                       {"fs_free_bytes", space->fs_free_bytes},
                       {"reserve_bytes", space->reserve_bytes},
-                      {"metadata", s->metadata}}
+                      {"metadata", s->metadata},
+                      {"packs_at", s->packs_at}}
                      .dump()
               << "\n";
     return 0;
@@ -425,6 +442,7 @@ int CmdStats(const Globals& g, bool as_json) {
   std::printf("file system:       %s free of %s\n", HumanBytes(space->fs_free_bytes).c_str(),
               HumanBytes(space->fs_size_bytes).c_str());
   std::printf("metadata:          %s\n", s->metadata.c_str());
+  std::printf("packs at:          %s\n", s->packs_at.c_str());
   std::printf("reserve:           %s\n",
               space->reserve_bytes ? HumanBytes(space->reserve_bytes).c_str()
               : g.reserve == 0     ? "none (--reserve 0)"

@@ -24,11 +24,17 @@ struct Globals {
   std::string tenant = "default";
 };
 
+// Where a new store's parts go (init's flags; see StoreOptions).
+struct StoreParts {
+  std::string metadata;  // empty: SQLite in the store directory
+  std::string packs;     // empty: DIR/packs
+  std::string s3_endpoint, s3_credentials;
+};
 struct InitArgs {
   uint32_t min = 0, avg = 0, max = 0;  // 0 = default
   int nc = -1;
   uint64_t pack_size = 0;  // 0 = default
-  std::string metadata;    // empty: SQLite in the store directory
+  StoreParts parts;
   bool json = false;
 };
 struct PutArgs {
@@ -87,6 +93,6 @@ int Fail(const Status& s);
 Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create = false,
                                          const ChunkerParams* params = nullptr,
                                          uint64_t pack_size = 0, bool repair = false,
-                                         const std::string& metadata = "");
+                                         const StoreParts& parts = {});
 
 }  // namespace as::cli

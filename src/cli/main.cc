@@ -40,13 +40,28 @@ int main(int argc, char** argv) {
                      "Target pack size in bytes (default 67108864 = 64 MiB; at least 1 MiB)")
       ->check(CLI::Range(uint64_t{1} << 20, uint64_t{1} << 34));
   c_init->add_option(
-      "--metadata", init.metadata,
+      "--metadata", init.parts.metadata,
       "Where the metadata lives: leave out for SQLite in the store directory (the default), or "
       "a PostgreSQL URL, postgresql://[USER@]HOST[:PORT]/DB[?options=-csearch_path%3DSCHEMA]. "
       "The password comes from PGPASSWORD or ~/.pgpass (never the URL). Kept in DIR/CONFIG: "
       "every later command needs only -s DIR. One database (or schema) per store. A store "
       "made by a first put or serve (without init) takes ARTIFACT_STORE_METADATA too")
       ->envname("ARTIFACT_STORE_METADATA");
+  c_init->add_option(
+      "--packs", init.parts.packs,
+      "Where the packs live: leave out for DIR/packs (the default), or s3://BUCKET[/PREFIX] on "
+      "an S3-compatible server (Ceph RGW, MinIO, AWS), made if missing. A marker object "
+      "PREFIX/STORE binds the prefix to this store; another store on it is refused")
+      ->envname("ARTIFACT_STORE_PACKS");
+  c_init->add_option("--s3-endpoint", init.parts.s3_endpoint,
+                     "The S3 server of --packs: http[s]://HOST[:PORT]")
+      ->envname("ARTIFACT_STORE_S3_ENDPOINT");
+  c_init->add_option(
+      "--s3-credentials", init.parts.s3_credentials,
+      "A credentials file in AWS's INI form (mode 0600; profile AWS_PROFILE or default) for "
+      "--packs. Without it the keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. Keys "
+      "never go on the command line or into CONFIG")
+      ->envname("ARTIFACT_STORE_S3_CREDENTIALS");
   c_init->add_flag("--json", init.json, "Print JSON");
   c_init->callback([&] { rc = CmdInit(g, init); });
 

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "base/bytes.h"
+#include "s3client/s3_pack_store.h"
 #include "store/store_impl.h"
 
 namespace as {
@@ -44,6 +45,12 @@ Result<StoreConfig> ReadStoreConfig(Env* env, const std::string& dir) {
       c.store_uuid = value;
     } else if (key == "metadata") {
       c.metadata = value;
+    } else if (key == "packs") {
+      c.packs = value;
+    } else if (key == "s3_endpoint") {
+      c.s3_endpoint = value;
+    } else if (key == "s3_credentials") {
+      c.s3_credentials = value;
     } else {
       return Status::Unsupported(path + ":" + std::to_string(line_no) + ": unknown setting '" +
                                  key + "' (a newer artifact-store made this store?)");
@@ -57,7 +64,28 @@ Status WriteStoreConfig(Env* env, const std::string& dir, const StoreConfig& c) 
       "# artifact-store: where this store's parts are (docs/format/store.md)\n"
       "store_uuid = " + c.store_uuid + "\n";
   if (!c.metadata.empty()) text += "metadata = " + c.metadata + "\n";
+  if (!c.packs.empty()) text += "packs = " + c.packs + "\n";
+  if (!c.s3_endpoint.empty()) text += "s3_endpoint = " + c.s3_endpoint + "\n";
+  if (!c.s3_credentials.empty()) text += "s3_credentials = " + c.s3_credentials + "\n";
   return env->WriteStringToFileSync(dir + "/" + kStoreConfigFile, text);
+}
+
+Result<std::unique_ptr<PackStore>> OpenPackStore(Env* env, const std::string& dir,
+                                                 const StoreConfig& config, bool create) {
+  if (config.packs.empty()) {
+    if (!config.s3_endpoint.empty()) {
+      return Status::InvalidArgument("s3_endpoint " + config.s3_endpoint +
+                                     " without packs = s3://bucket/prefix");
+    }
+    return NewLocalPackStore(env, dir + "/packs");
+  }
+  if (config.s3_endpoint.empty()) {
+    return Status::InvalidArgument("packs " + config.packs +
+                                   " needs an S3 endpoint (init --s3-endpoint URL)");
+  }
+  AS_ASSIGN_OR_RETURN(auto creds, LoadS3Credentials(config.s3_credentials));
+  return OpenS3PackStore(S3Endpoint{config.s3_endpoint, std::move(creds)}, config.packs,
+                         config.store_uuid, create);
 }
 
 Result<std::string> NewStoreUuid() { return RandomText(32, "0123456789abcdef"); }

@@ -4,6 +4,9 @@
 //                               (meta.store_uuid), so a store directory and
 //                               a database of another store are never paired
 //   metadata = postgresql://... absent: DIR/metadata.db (SQLite)
+//   packs = s3://bucket/prefix  absent: DIR/packs
+//   s3_endpoint = http://host:port    the S3 server of `packs`
+//   s3_credentials = /path/file       optional: a 0600 AWS credentials file
 // A key this build does not know is refused, so an older build never opens
 // a store whose parts it would not find.
 #pragma once
@@ -15,12 +18,15 @@
 #include "artifact_store/store.h"
 #include "base/env.h"
 #include "index/metadata.h"
+#include "pack/pack_store.h"
 
 namespace as {
 
 struct StoreConfig {
   std::string store_uuid;  // empty for stores made before CONFIG existed
   std::string metadata;    // empty: SQLite in the store directory
+  std::string packs;       // empty: DIR/packs
+  std::string s3_endpoint, s3_credentials;
 };
 
 inline constexpr const char* kStoreConfigFile = "CONFIG";
@@ -39,5 +45,10 @@ Result<std::pair<std::unique_ptr<Metadata>, bool>> OpenMetadata(Env* env, const 
                                                                 const StoreConfig& config,
                                                                 bool exists,
                                                                 const StoreOptions& options);
+
+// The pack store CONFIG names: DIR/packs, or a bucket prefix (its marker
+// written when `create`, checked otherwise).
+Result<std::unique_ptr<PackStore>> OpenPackStore(Env* env, const std::string& dir,
+                                                 const StoreConfig& config, bool create);
 
 }  // namespace as

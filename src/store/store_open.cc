@@ -44,7 +44,7 @@ Result<ChunkerParams> LoadChunkerParams(Metadata* m) {
 
 StoreImpl::StoreImpl(Env* env, std::string dir, const StoreOptions& o, const KernelTable& k,
                      const Chunker& chunker)
-    : env_(env), dir_(std::move(dir)), packs_(NewLocalPackStore(env, dir_ + "/packs")), options_(o), kernels_(k),
+    : env_(env), dir_(std::move(dir)), options_(o), kernels_(k),
       chunker_(chunker), group_(std::make_unique<GroupCommit>(this)) {}
 
 Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
@@ -95,14 +95,21 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
     // CONFIG goes first: an init interrupted after making the metadata finds
     // its uuid here when it runs again, and with it the metadata it made.
     auto left = ReadStoreConfig(env, dir);
-    if (left.ok() && !left->store_uuid.empty() && left->metadata == options.metadata) {
+    if (left.ok() && !left->store_uuid.empty() && left->metadata == options.metadata &&
+        left->packs == options.packs && left->s3_endpoint == options.s3_endpoint) {
       config = *left;
     } else {
       config.metadata = options.metadata;
+      config.packs = options.packs;
+      config.s3_endpoint = options.s3_endpoint;
+      config.s3_credentials = options.s3_credentials;
       AS_ASSIGN_OR_RETURN(config.store_uuid, NewStoreUuid());
     }
     AS_RETURN_IF_ERROR(WriteStoreConfig(env, dir, config));
   }
+  // The packs first: a prefix bound to another store is refused before any
+  // metadata is made for this one.
+  AS_ASSIGN_OR_RETURN(auto packs, OpenPackStore(env, dir, config, !exists));
   AS_ASSIGN_OR_RETURN(auto opened, OpenMetadata(env, dir, config, exists, options));
   auto& [meta, recreate] = opened;
   if (recreate) {
@@ -117,7 +124,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
     AS_RETURN_IF_ERROR(SaveChunkerParams(meta.get(), params));
     AS_RETURN_IF_ERROR(meta->SetMeta("pack.target_size", std::to_string(pack_size)));
     AS_RETURN_IF_ERROR(meta->TenantDomain(kDefaultTenant, true).status());
-    AS_RETURN_IF_ERROR(env->CreateDirIfMissing(dir + "/packs"));
+    if (config.packs.empty()) AS_RETURN_IF_ERROR(env->CreateDirIfMissing(dir + "/packs"));
     // The marker goes last: a crash before it leaves a directory that is not
     // yet a store, and init can simply run again.
     AS_RETURN_IF_ERROR(env->WriteStringToFileSync(marker, kStoreMarkerText));
@@ -133,6 +140,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   s->metadata_recreated_ = recreate;
   s->lock_ = std::move(lock);
   s->meta_ = std::move(meta);
+  s->packs_ = std::move(packs);
   if (config.metadata.empty()) {
     AS_RETURN_IF_ERROR(s->LoadFilter());
   } else {
@@ -236,6 +244,7 @@ Result<StoreStats> StoreImpl::Stats() {
   s.packs = t.packs;
   s.pack_bytes = t.pack_bytes;
   s.metadata = meta_->Describe();
+  s.packs_at = packs_->Describe();
   return s;
 }
 

@@ -27,7 +27,7 @@ as() { "$AS_BIN" -s "$TMP/store" "$@"; }
 
 # lose_metadata: the store's metadata database is gone, as after a lost disk
 # or a dropped database: the SQLite files, or (metadata on PostgreSQL, see
-# tests/util/pg_test_env.sh) every table of the store's schema.
+# tests/util/parts_test_env.sh) every table of the store's schema.
 lose_metadata() {
   rm -f "$TMP/store/metadata.db"*
   if [ -n "${ARTIFACT_STORE_METADATA:-}" ]; then

@@ -9,15 +9,15 @@ export CLIENTS_DIR=$here
 export AS_BIN=$(realpath "${1:?usage: run_all.sh path/to/artifact-store [filter]}")
 filter=${2:-}
 per_test_timeout=${AS_CLIENT_TEST_TIMEOUT:-600}
-# shellcheck source=../../util/pg_test_env.sh
-source "$here/../../util/pg_test_env.sh"
+# shellcheck source=../../util/parts_test_env.sh
+source "$here/../../util/parts_test_env.sh"
 passed=0 failed=0 skipped=0
 failures=()
 for f in "$here"/*_test.sh; do
   for t in $(bash -c "source '$here/lib.sh'; source '$f'; declare -F" | awk '{print $3}' | grep '^test_'); do
     case "$(basename "$f") $t" in *"$filter"*) ;; *) continue ;; esac
     TMP=$(mktemp -d /tmp/as-s3c-XXXXXX)
-    pg_test_begin || { echo "cannot make a schema on $AS_TEST_PG_URL" >&2; exit 1; }
+    parts_test_begin || { echo "cannot set up the store parts (PostgreSQL schema, RGW prefix)" >&2; exit 1; }
     # timeout signals its whole process group, so a hung client and the
     # test's server go too; lib.sh's EXIT trap stops the server otherwise.
     out=$(TMP="$TMP" timeout --kill-after=10 "$per_test_timeout" \
@@ -34,7 +34,7 @@ timed out after ${per_test_timeout}s"
       echo "$out" | sed 's/^/    /'
     fi
     rm -rf "$TMP"
-    pg_test_end
+    parts_test_end
   done
 done
 echo "s3 clients${AS_TEST_PG_URL:+ (metadata on PostgreSQL)}: $passed passed, $failed failed, $skipped skipped"

@@ -93,6 +93,13 @@ struct StoreOptions {
   // password: libpq reads PGPASSWORD or a passfile). Kept in DIR/CONFIG, so
   // an existing store opens with its own and ignores this.
   std::string metadata;
+  // Where a NEW store keeps its packs: empty = DIR/packs (the default), or
+  // s3://BUCKET[/PREFIX] on the S3-compatible server at s3_endpoint
+  // (http[s]://host[:port]), the bucket made if missing. Credentials come
+  // from the 0600 file s3_credentials (AWS's INI form) when set, else from
+  // AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. All three are kept in
+  // DIR/CONFIG (the file's path, never the keys).
+  std::string packs, s3_endpoint, s3_credentials;
   // Room kept for freeing room: a file (DIR/RESERVE) of this many bytes.
   // On a file system full to the last block even `rm` fails (the metadata
   // database cannot write its log); then Remove and Gc delete the reserve
@@ -267,6 +274,8 @@ struct StoreStats {
   uint64_t packs = 0, pack_bytes = 0;
   // Where the metadata is: its SQLite file, or its PostgreSQL URL.
   std::string metadata;
+  // Where the packs are: DIR/packs, or s3://bucket/prefix (endpoint).
+  std::string packs_at;
   double dedup_ratio() const { return unique_bytes ? double(logical_bytes) / unique_bytes : 1.0; }
   double compression_ratio() const {
     return stored_bytes ? double(unique_bytes) / stored_bytes : 1.0;

@@ -1,0 +1,126 @@
+# Faults of the packs' S3 server (Ceph RGW) and of the bucket behind the
+# store's back. Runs only with the packs on an RGW this test may stop
+# (`make rgw-test`, which exports AS_TEST_RGW_STATE and ARTIFACT_STORE_PACKS).
+
+rgw_needed() {
+  if [ -z "${ARTIFACT_STORE_PACKS:-}" ] || [ -z "${AS_TEST_RGW_STATE:-}" ]; then
+    skip "needs the packs on an RGW this test may stop (make rgw-test)"
+  fi
+  RGW_BUCKET=${ARTIFACT_STORE_PACKS#s3://}
+  RGW_PREFIX=${RGW_BUCKET#*/}
+  RGW_BUCKET=${RGW_BUCKET%%/*}
+}
+
+# rgw ARGS...: awscli against RGW itself, with RGW's own keys.
+rgw() {
+  AWS_ACCESS_KEY_ID=$(cat "$AS_TEST_RGW_STATE/access_key") \
+    AWS_SECRET_ACCESS_KEY=$(cat "$AS_TEST_RGW_STATE/secret_key") AWS_DEFAULT_REGION=us-east-1 \
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PROFILE= \
+    "$AWS" --endpoint-url "$(cat "$AS_TEST_RGW_STATE/endpoint")" "$@"
+}
+
+# The keys of the store's pack objects, one per line.
+pack_keys() {
+  rgw s3api list-objects-v2 --bucket "$RGW_BUCKET" --prefix "$RGW_PREFIX/packs/" \
+    --query 'Contents[].Key' --output text | tr '\t' '\n' | grep '\.pack$' || true
+}
+
+uploads() {
+  rgw s3api list-multipart-uploads --bucket "$RGW_BUCKET" --prefix "$RGW_PREFIX/packs/" \
+    --query 'Uploads[].UploadId' --output text | tr '\t' '\n' | grep -v '^None$' | grep . || true
+}
+
+test_rgw_down_is_503_and_requests_succeed_once_it_is_back() {
+  need_client aws
+  rgw_needed
+  local rgw_sh="$CLIENTS_DIR/../../util/rgw_server.sh"
+  start_server
+  rand_file "$TMP/a" 300000 rga
+  rand_file "$TMP/b" 200000 rgb
+  awsa s3api create-bucket --bucket rgb >/dev/null
+  awsa s3api put-object --bucket rgb --key a --body "$TMP/a" >/dev/null
+  bash "$rgw_sh" down "$AS_TEST_RGW_STATE"
+  local rc=0
+  (
+    expect_fail env AWS_MAX_ATTEMPTS=1 "$AWS" --endpoint-url "$ENDPOINT" s3api put-object \
+      --bucket rgb --key b --body "$TMP/b"
+    expect_in "$ERR" "ServiceUnavailable"
+    expect_fail env AWS_MAX_ATTEMPTS=1 "$AWS" --endpoint-url "$ENDPOINT" s3api get-object \
+      --bucket rgb --key a "$TMP/a.down"
+    expect_in "$ERR" "ServiceUnavailable"
+    grep -q "503 ServiceUnavailable" "$TMP/server.log" || fail "the server did not log the 503s"
+  ) || rc=$?
+  bash "$rgw_sh" up "$AS_TEST_RGW_STATE"
+  [ $rc -eq 0 ] || return 1
+  expect_fail awsa s3api head-object --bucket rgb --key b
+  expect_in "$ERR" "Not Found"
+  awsa s3api put-object --bucket rgb --key b --body "$TMP/b" >/dev/null
+  awsa s3api get-object --bucket rgb --key a "$TMP/a.got" >/dev/null
+  awsa s3api get-object --bucket rgb --key b "$TMP/b.got" >/dev/null
+  cmp "$TMP/a" "$TMP/a.got"
+  cmp "$TMP/b" "$TMP/b.got"
+  stop_server
+  "$AS_BIN" -s "$TMP/store" verify --full >/dev/null || fail "verify after RGW came back"
+}
+
+test_a_killed_put_leaves_no_name_and_gc_removes_its_upload() {
+  rgw_needed
+  "$AS_BIN" -s "$TMP/store" init >/dev/null
+  rand_file "$TMP/big" $((96 << 20)) rgbig
+  "$AS_BIN" -s "$TMP/store" put "$TMP/big" -n b/big --codec none >/dev/null 2>&1 &
+  local put=$! i
+  # Killed once its pack's first part is in RGW (a multipart upload exists).
+  for i in $(seq 300); do
+    [ -n "$(uploads)" ] && break
+    kill -0 "$put" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$put" 2>/dev/null || fail "the put ended before it could be killed"
+  wait "$put" 2>/dev/null || true
+  [ -n "$(uploads)" ] || fail "no multipart upload was left to clean"
+  [ -z "$("$AS_BIN" -s "$TMP/store" ls)" ] || fail "a killed put left a name"
+  "$AS_BIN" -s "$TMP/store" gc --grace 0 >"$TMP/gc.out" || fail "gc: $(cat "$TMP/gc.out")"
+  [ -z "$(uploads)" ] || fail "gc left the killed put's upload: $(uploads)"
+  "$AS_BIN" -s "$TMP/store" verify >/dev/null || fail "verify after gc"
+}
+
+test_a_pack_corrupted_or_deleted_in_the_bucket_is_named_by_verify() {
+  need_client aws
+  rgw_needed
+  "$AS_BIN" -s "$TMP/store" init >/dev/null
+  rand_file "$TMP/x" 400000 rgx
+  rand_file "$TMP/y" 400000 rgy
+  "$AS_BIN" -s "$TMP/store" put "$TMP/x" -n b/x --codec none >/dev/null
+  "$AS_BIN" -s "$TMP/store" put "$TMP/y" -n b/y --codec none >/dev/null
+  "$AS_BIN" -s "$TMP/store" verify >/dev/null || fail "verify before the damage"
+  local keys first second
+  keys=$(pack_keys)
+  first=$(echo "$keys" | sed -n 1p)
+  second=$(echo "$keys" | sed -n 2p)
+  [ -n "$first" ] && [ -n "$second" ] || fail "expected two pack objects, got: $keys"
+  # One flipped byte in the middle of the first pack.
+  rgw s3 cp "s3://$RGW_BUCKET/$first" "$TMP/p" >/dev/null
+  /usr/bin/python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[len(b)//2]^=1; open(sys.argv[1],'wb').write(b)" "$TMP/p"
+  rgw s3 cp "$TMP/p" "s3://$RGW_BUCKET/$first" >/dev/null
+  expect_fail "$AS_BIN" -s "$TMP/store" verify
+  expect_in "$ERR" "$(basename "$first" .pack)"
+  # The second deleted outright.
+  rgw s3 rm "s3://$RGW_BUCKET/$second" >/dev/null
+  expect_fail "$AS_BIN" -s "$TMP/store" verify
+  expect_in "$ERR" "$(basename "$second" .pack)"
+}
+
+test_reindex_rebuilds_the_index_from_the_bucket_alone() {
+  rgw_needed
+  [ -n "${ARTIFACT_STORE_METADATA:-}" ] || skip "needs the metadata on PostgreSQL"
+  "$AS_BIN" -s "$TMP/store" init >/dev/null
+  rand_file "$TMP/r" 2000000 rgr
+  "$AS_BIN" -s "$TMP/store" put "$TMP/r" -n b/r >/dev/null
+  psql -qX "$ARTIFACT_STORE_METADATA" -c \
+    "DO \$\$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP EXECUTE 'DROP TABLE ' || quote_ident(t) || ' CASCADE'; END LOOP; END \$\$" >/dev/null
+  expect_fail "$AS_BIN" -s "$TMP/store" get b/r -o "$TMP/r.lost"
+  "$AS_BIN" -s "$TMP/store" repair --reindex >"$TMP/reindex.out" 2>&1 ||
+    fail "repair --reindex: $(cat "$TMP/reindex.out")"
+  "$AS_BIN" -s "$TMP/store" get b/r -o "$TMP/r.got"
+  cmp "$TMP/r" "$TMP/r.got"
+}
