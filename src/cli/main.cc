@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
       ->envname("ARTIFACT_STORE_S3_ENDPOINT");
   c_init->add_option(
       "--s3-credentials", init.parts.s3_credentials,
-      "A credentials file in AWS's INI form (mode 0600; profile AWS_PROFILE or default) for "
+      "A credentials file in AWS's INI form (mode 0600; its [default] section) for "
       "--packs. Without it the keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY. Keys "
       "never go on the command line or into CONFIG")
       ->envname("ARTIFACT_STORE_S3_CREDENTIALS");

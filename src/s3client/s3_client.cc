@@ -131,7 +131,9 @@ Result<s3::SigV4Credentials> LoadS3Credentials(const std::string& file) {
                                       " may be read by others; chmod 600 it");
   }
   std::ifstream in(file);
-  const std::string want = Env("AWS_PROFILE").empty() ? "default" : Env("AWS_PROFILE");
+  // The [default] section: AWS_PROFILE names a profile of the user's own
+  // tools, not of a file this store was configured with.
+  const std::string want = "default";
   std::string line, section;
   c.access_key_id.clear();
   c.secret.clear();

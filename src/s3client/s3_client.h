@@ -37,7 +37,7 @@ struct S3Endpoint {
 };
 
 // The store's S3 credentials: from `file` when the store names one (AWS's
-// INI form, the AWS_PROFILE or [default] section; it must not be readable by
+// INI form, its [default] section; it must not be readable by
 // group or others), else AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. A file
 // the store was configured with wins over the environment, which may hold
 // keys meant for something else.

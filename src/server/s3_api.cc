@@ -365,7 +365,7 @@ s3::S3Error ServerError(const Status& s) {
     // SDKs retry a 503 with backoff, which is what a restarting database
     // needs; nothing of the failed request was committed.
     return s3::MakeS3Error(503, "ServiceUnavailable",
-                           "The store's metadata server did not answer; retry (" + s.message() +
+                           "A server the store relies on (its metadata or its packs) did not answer; retry (" + s.message() +
                                ")");
   }
   return s3::MakeS3Error(500, "InternalError", s.ToString());

@@ -39,6 +39,7 @@ corrupt_then_get_to_file() {
 }
 
 test_corrupt_pack_get_stops_verify_names_artifact() {
+  skip_on_s3_packs "damages pack files in DIR/packs (rgw_faults_test.sh damages objects)" || return $?
   corrupt_then_get_to_file victim 2000000 1000000 9 || return 1
   # To stdout: the bytes emitted must be a strict, correct prefix.
   as get b/victim > "$TMP/prefix" 2>/dev/null && { fail "get to stdout succeeded"; return 1; }
@@ -52,12 +53,14 @@ test_corrupt_pack_get_stops_verify_names_artifact() {
 }
 
 test_corrupt_pack_large_get_to_file_leaves_nothing() {
+  skip_on_s3_packs "damages pack files in DIR/packs (rgw_faults_test.sh damages objects)" || return $?
   # 12 MB takes the O_DIRECT output path (8 MiB and more); the first 10 MB
   # are written before the bad chunk.
   corrupt_then_get_to_file big 12000000 10000000 19
 }
 
 test_truncated_and_missing_pack() {
+  skip_on_s3_packs "damages pack files in DIR/packs (rgw_faults_test.sh damages objects)" || return $?
   rand_file "$TMP/f" 1000000 4
   as put "$TMP/f" --name b/t 2>/dev/null >/dev/null || return 1
   p=$(first_pack)
@@ -73,6 +76,7 @@ test_truncated_and_missing_pack() {
 }
 
 test_corrupt_manifest() {
+  skip_on_s3_packs "damages pack files in DIR/packs (rgw_faults_test.sh damages objects)" || return $?
   rand_file "$TMP/f" 100000 6
   as put "$TMP/f" --name b/m --codec none 2>/dev/null >/dev/null || return 1
   p=$(first_pack)
@@ -163,7 +167,10 @@ fill_fs() { dd if=/dev/zero of="$TMP/fs/filler" bs=1M 2>/dev/null; true; }
 # gc, whose merge of the live packs does not fit either, still deletes the
 # dead pack (which needs no copy) and says why it did no more; the next gc
 # merges, and the put fits.
-test_full_disk_loses_nothing() { with_tmpfs 80m full_disk_steps; }
+test_full_disk_loses_nothing() {
+  skip_on_s3_packs "fills the disk that holds DIR/packs" || return $?
+  with_tmpfs 80m full_disk_steps
+}
 full_disk_steps() {
   fs init >/dev/null || return 1
   rand_file "$TMP/a1" 10000000 31

@@ -36,6 +36,13 @@ lose_metadata() {
   fi
 }
 
+# skip_on_s3_packs WHY: the test is about pack files in the store directory;
+# with the packs in a bucket (tests/util/parts_test_env.sh) it does not apply.
+skip_on_s3_packs() {
+  if [ -n "${ARTIFACT_STORE_PACKS:-}" ]; then echo "packs on S3: $1"; return 77; fi
+  return 0
+}
+
 # skip_on_postgresql WHY: the test is about the SQLite file in the store
 # directory; with the metadata on a server it does not apply.
 skip_on_postgresql() {

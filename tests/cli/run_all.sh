@@ -24,5 +24,5 @@ for f in "$here"/*_test.sh; do
     parts_test_end
   done
 done
-echo "cli${AS_TEST_PG_URL:+ (metadata on PostgreSQL)}: $passed passed, $failed failed, $skipped skipped"
+echo "cli${AS_TEST_PG_URL:+ (metadata on PostgreSQL)}${AS_TEST_RGW_STATE:+ (packs on RGW)}: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]

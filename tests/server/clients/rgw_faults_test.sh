@@ -15,8 +15,8 @@ rgw_needed() {
 rgw() {
   AWS_ACCESS_KEY_ID=$(cat "$AS_TEST_RGW_STATE/access_key") \
     AWS_SECRET_ACCESS_KEY=$(cat "$AS_TEST_RGW_STATE/secret_key") AWS_DEFAULT_REGION=us-east-1 \
-    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PROFILE= \
-    "$AWS" --endpoint-url "$(cat "$AS_TEST_RGW_STATE/endpoint")" "$@"
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+    env -u AWS_PROFILE "$AWS" --endpoint-url "$(cat "$AS_TEST_RGW_STATE/endpoint")" "$@"
 }
 
 # The keys of the store's pack objects, one per line.
@@ -66,17 +66,21 @@ test_rgw_down_is_503_and_requests_succeed_once_it_is_back() {
 test_a_killed_put_leaves_no_name_and_gc_removes_its_upload() {
   rgw_needed
   "$AS_BIN" -s "$TMP/store" init >/dev/null
-  rand_file "$TMP/big" $((96 << 20)) rgbig
-  "$AS_BIN" -s "$TMP/store" put "$TMP/big" -n b/big --codec none >/dev/null 2>&1 &
+  rand_file "$TMP/big" $((40 << 20)) rgbig
+  # The bytes stop coming after 40 MiB: the put has sent its pack's first
+  # parts and waits for more when it is killed.
+  mkfifo "$TMP/fifo"
+  (cat "$TMP/big"; sleep 120) >"$TMP/fifo" &
+  local feeder=$!
+  "$AS_BIN" -s "$TMP/store" put - -n b/big --codec none <"$TMP/fifo" >/dev/null 2>&1 &
   local put=$! i
-  # Killed once its pack's first part is in RGW (a multipart upload exists).
-  for i in $(seq 300); do
+  for i in $(seq 100); do
     [ -n "$(uploads)" ] && break
-    kill -0 "$put" 2>/dev/null || break
-    sleep 0.1
+    sleep 0.2
   done
   kill -KILL "$put" 2>/dev/null || fail "the put ended before it could be killed"
   wait "$put" 2>/dev/null || true
+  pkill -P "$feeder" 2>/dev/null; kill "$feeder" 2>/dev/null; wait "$feeder" 2>/dev/null || true
   [ -n "$(uploads)" ] || fail "no multipart upload was left to clean"
   [ -z "$("$AS_BIN" -s "$TMP/store" ls)" ] || fail "a killed put left a name"
   "$AS_BIN" -s "$TMP/store" gc --grace 0 >"$TMP/gc.out" || fail "gc: $(cat "$TMP/gc.out")"

@@ -37,5 +37,5 @@ timed out after ${per_test_timeout}s"
     parts_test_end
   done
 done
-echo "s3 clients${AS_TEST_PG_URL:+ (metadata on PostgreSQL)}: $passed passed, $failed failed, $skipped skipped"
+echo "s3 clients${AS_TEST_PG_URL:+ (metadata on PostgreSQL)}${AS_TEST_RGW_STATE:+ (packs on RGW)}: $passed passed, $failed failed, $skipped skipped"
 [ $failed -eq 0 ]
