@@ -8,7 +8,8 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   librust-blake3-dev b3sum
   libzstd-dev liblz4-dev libssl-dev libisal-dev
-  libsqlite3-dev sqlite3 libpq-dev postgresql-15
+  libsqlite3-dev sqlite3 libpq-dev postgresql-15 libcurl4-openssl-dev
+  ceph-mon ceph-osd ceph-mgr radosgw ceph-common
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nasm clang-format
