@@ -64,8 +64,8 @@ timed() {  # timed TAG CMD...: appends "tag wall cpu" to $T/times
   echo "$tag $wall $(echo "$user + $sys" | bc)" >>"$T/times"
 }
 
-curl_s3() { curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" "$@"; }
-curl_s3 -X PUT "$EP/as-ceiling" >/dev/null || true
+CURL_S3=(curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+"${CURL_S3[@]}" -X PUT "$EP/as-ceiling" >/dev/null || true
 
 for _ in $(seq "$REPS"); do
   for f in real_v1 random_1g; do
@@ -81,10 +81,10 @@ for _ in $(seq "$REPS"); do
       "$BIN" -s "$T/s" gc --grace 0 >/dev/null  # RGW's RAM back
     done
     embedded_env
-    timed "rgw put $f" curl_s3 -T "$corpus/$f" "$EP/as-ceiling/$f"
-    timed "rgw get $f" curl_s3 -o "$T/out" "$EP/as-ceiling/$f"
+    timed "rgw put $f" "${CURL_S3[@]}" -T "$corpus/$f" "$EP/as-ceiling/$f"
+    timed "rgw get $f" "${CURL_S3[@]}" -o "$T/out" "$EP/as-ceiling/$f"
     rm -f "$T/out"
-    curl_s3 -X DELETE "$EP/as-ceiling/$f" >/dev/null
+    "${CURL_S3[@]}" -X DELETE "$EP/as-ceiling/$f" >/dev/null
   done
 done
 

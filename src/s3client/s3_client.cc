@@ -47,6 +47,12 @@ int64_t ParseIso8601(const std::string& s) {
   return static_cast<int64_t>(timegm(&tm));
 }
 
+// The response's XML document, or Corruption naming `what`.
+Status LoadXml(const S3Client::Response& resp, pugi::xml_document* doc, const std::string& what) {
+  if (doc->load_string(resp.body.c_str())) return Status::OK();
+  return Status::Corruption("S3 " + what + ": the answer is not XML");
+}
+
 struct CurlInit {
   CurlInit() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
@@ -403,9 +409,7 @@ Status S3Client::ListObjects(const std::string& bucket, const std::string& prefi
     if (!token.empty()) q += "&continuation-token=" + s3::UriEncode(token, false);
     AS_ASSIGN_OR_RETURN(auto resp, Call({.method = "GET", .bucket = bucket, .query = q}));
     pugi::xml_document doc;
-    if (!doc.load_string(resp.body.c_str())) {
-      return Status::Corruption("S3 list of " + bucket + "/" + prefix + ": not XML");
-    }
+    AS_RETURN_IF_ERROR(LoadXml(resp, &doc, "list of " + bucket + "/" + prefix));
     auto root = doc.child("ListBucketResult");
     for (auto c : root.children("Contents")) {
       S3ObjectInfo o;
@@ -463,9 +467,7 @@ Result<std::string> S3Client::CompleteMultipartUpload(const std::string& bucket,
   AS_ASSIGN_OR_RETURN(auto resp, Call(r));
   // S3 may answer 200 with an error document (a failure found late).
   pugi::xml_document doc;
-  if (!doc.load_string(resp.body.c_str())) {
-    return Status::Corruption("S3 CompleteMultipartUpload of " + bucket + "/" + key + ": not XML");
-  }
+  AS_RETURN_IF_ERROR(LoadXml(resp, &doc, "CompleteMultipartUpload of " + bucket + "/" + key));
   if (doc.child("Error")) {
     return Status::Unavailable("S3 CompleteMultipartUpload of " + bucket + "/" + key + ": " +
                                doc.child("Error").child_value("Code") + " (" +
@@ -493,9 +495,7 @@ Status S3Client::ListMultipartUploads(const std::string& bucket, const std::stri
     }
     AS_ASSIGN_OR_RETURN(auto resp, Call({.method = "GET", .bucket = bucket, .query = q}));
     pugi::xml_document doc;
-    if (!doc.load_string(resp.body.c_str())) {
-      return Status::Corruption("S3 list of uploads in " + bucket + "/" + prefix + ": not XML");
-    }
+    AS_RETURN_IF_ERROR(LoadXml(resp, &doc, "list of uploads in " + bucket + "/" + prefix));
     auto root = doc.child("ListMultipartUploadsResult");
     for (auto u : root.children("Upload")) {
       S3Upload up;

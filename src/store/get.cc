@@ -132,6 +132,14 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* s
     auto info = in_place ? Result<FrameInfo>(*in_place)
                          : (*reader)->ReadFrame(loc->offset, loc->frame_len, frame);
     if (!info.ok()) {
+      if (info.status().code() == Code::kNotFound) {
+        // A pack in a bucket is opened without a request: that it is gone
+        // (gc moved the chunk since the lookup) shows only now.
+        last = Status::Corruption("pack " + (*reader)->path() + " is missing (" +
+                                  info.status().message() + ")");
+        ForgetReader(loc->pack);
+        continue;
+      }
       if (hinted) continue;
       return info.status().WithContext("chunk " + d.ToString());
     }

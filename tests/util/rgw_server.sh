@@ -183,7 +183,7 @@ osd objectstore = memstore
 memstore device bytes = $memstore_bytes
 
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$port
+rgw frontends = beast endpoint=127.0.0.1:$port tcp_nodelay=1
 rgw data = $dir/rgw
 rgw enable apis = s3, admin
 rgw dynamic resharding = false

@@ -168,6 +168,44 @@ write_client_configs() {
 
 # ---- clients ---------------------------------------------------------------
 
+# down_is_503_then_back SCRIPT STATE BUCKET: a server the store relies on
+# (tests/util/pg_server.sh or rgw_server.sh, with its state) goes down under
+# a running artifact-store: a PUT and a GET fail with 503 ServiceUnavailable
+# (which SDKs retry) and the server logs them; once it is up again the failed
+# PUT left nothing, and the same requests succeed without a restart. Stops
+# the server; the caller verifies the store.
+down_is_503_then_back() {
+  local script=$1 state=$2 bucket=$3
+  start_server
+  rand_file "$TMP/a" 300000 "$bucket-a"
+  rand_file "$TMP/b" 200000 "$bucket-b"
+  awsa s3api create-bucket --bucket "$bucket" >/dev/null
+  awsa s3api put-object --bucket "$bucket" --key a --body "$TMP/a" >/dev/null
+  # In a subshell, so that the server comes back up whatever fails: the
+  # suites after this one share it.
+  bash "$script" down "$state"
+  local rc=0
+  (
+    expect_fail env AWS_MAX_ATTEMPTS=1 "$AWS" --endpoint-url "$ENDPOINT" s3api put-object \
+      --bucket "$bucket" --key b --body "$TMP/b"
+    expect_in "$ERR" "ServiceUnavailable"
+    expect_fail env AWS_MAX_ATTEMPTS=1 "$AWS" --endpoint-url "$ENDPOINT" s3api get-object \
+      --bucket "$bucket" --key a "$TMP/a.down"
+    expect_in "$ERR" "ServiceUnavailable"
+    grep -q "503 ServiceUnavailable" "$TMP/server.log" || fail "the server did not log the 503s"
+  ) || rc=$?
+  bash "$script" up "$state"
+  [ $rc -eq 0 ] || return 1
+  expect_fail awsa s3api head-object --bucket "$bucket" --key b
+  expect_in "$ERR" "Not Found"
+  awsa s3api put-object --bucket "$bucket" --key b --body "$TMP/b" >/dev/null
+  awsa s3api get-object --bucket "$bucket" --key a "$TMP/a.got" >/dev/null
+  awsa s3api get-object --bucket "$bucket" --key b "$TMP/b.got" >/dev/null
+  cmp "$TMP/a" "$TMP/a.got"
+  cmp "$TMP/b" "$TMP/b.got"
+  stop_server
+}
+
 awsa() { "$AWS" --endpoint-url "$ENDPOINT" "$@"; }
 awsb() { AWS_PROFILE=bob "$AWS" --endpoint-url "$ENDPOINT" "$@"; }
 rcl() { rclone --config "$TMP/rclone.conf" --retries 1 --low-level-retries 1 "$@"; }

@@ -33,33 +33,7 @@ uploads() {
 test_rgw_down_is_503_and_requests_succeed_once_it_is_back() {
   need_client aws
   rgw_needed
-  local rgw_sh="$CLIENTS_DIR/../../util/rgw_server.sh"
-  start_server
-  rand_file "$TMP/a" 300000 rga
-  rand_file "$TMP/b" 200000 rgb
-  awsa s3api create-bucket --bucket rgb >/dev/null
-  awsa s3api put-object --bucket rgb --key a --body "$TMP/a" >/dev/null
-  bash "$rgw_sh" down "$AS_TEST_RGW_STATE"
-  local rc=0
-  (
-    expect_fail env AWS_MAX_ATTEMPTS=1 "$AWS" --endpoint-url "$ENDPOINT" s3api put-object \
-      --bucket rgb --key b --body "$TMP/b"
-    expect_in "$ERR" "ServiceUnavailable"
-    expect_fail env AWS_MAX_ATTEMPTS=1 "$AWS" --endpoint-url "$ENDPOINT" s3api get-object \
-      --bucket rgb --key a "$TMP/a.down"
-    expect_in "$ERR" "ServiceUnavailable"
-    grep -q "503 ServiceUnavailable" "$TMP/server.log" || fail "the server did not log the 503s"
-  ) || rc=$?
-  bash "$rgw_sh" up "$AS_TEST_RGW_STATE"
-  [ $rc -eq 0 ] || return 1
-  expect_fail awsa s3api head-object --bucket rgb --key b
-  expect_in "$ERR" "Not Found"
-  awsa s3api put-object --bucket rgb --key b --body "$TMP/b" >/dev/null
-  awsa s3api get-object --bucket rgb --key a "$TMP/a.got" >/dev/null
-  awsa s3api get-object --bucket rgb --key b "$TMP/b.got" >/dev/null
-  cmp "$TMP/a" "$TMP/a.got"
-  cmp "$TMP/b" "$TMP/b.got"
-  stop_server
+  down_is_503_then_back "$CLIENTS_DIR/../../util/rgw_server.sh" "$AS_TEST_RGW_STATE" rgb || return 1
   "$AS_BIN" -s "$TMP/store" verify --full >/dev/null || fail "verify after RGW came back"
 }
 
