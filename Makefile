@@ -60,7 +60,8 @@ pg-test: build
 
 # Packs on a private Ceph RGW (tests/util/rgw_server.sh: mon, mgr, one
 # memstore OSD, radosgw on free loopback ports, stopped by pid) and metadata
-# on a private PostgreSQL: the pack store's own tests, then the CLI and S3
+# on a private PostgreSQL: the pack store's own tests, the store and S3 API
+# gtest suites (tests about DIR/packs skip there, saying so), then the CLI and S3
 # client suites (with rgw_faults_test.sh) with every store's parts on the
 # two servers. Run once, in this build: Ceph takes about 15 s to start.
 RGW_STATE ?= $(BUILD)/rgw-shell
@@ -72,6 +73,8 @@ rgw-test: build
 	  export AS_TEST_RGW_STATE=$$(realpath $(RGW_STATE)) AS_TEST_PG_URL=$$(cat $(PG_STATE)-rgw/url) \
 	    AS_TEST_PG_STATE=$$(realpath $(PG_STATE)-rgw); \
 	  $(BUILD)/bin/s3client_tests && \
+	  AS_TEST_STORE_PACKS=s3 AS_TEST_STORE_METADATA=postgresql $(BUILD)/bin/store_tests && \
+	  AS_TEST_STORE_PACKS=s3 AS_TEST_STORE_METADATA=postgresql $(BUILD)/bin/server_tests && \
 	  bash tests/cli/run_all.sh $(BUILD)/bin/artifact-store && \
 	  bash tests/server/clients/run_all.sh $(BUILD)/bin/artifact-store
 

@@ -114,6 +114,35 @@ for op in ("put", "get"):
 PY
 } >"$OUT"
 
+# RGW's own 4 KiB GET and PUT rates (presigned URLs, the same wrk), the
+# ceiling for the scale-out rows below.
+head -c 4096 /dev/urandom >"$T/o4k"
+"${CURL_S3[@]}" -T "$T/o4k" "$EP/as-ceiling/o4k" >/dev/null
+presign() {  # presign METHOD KEY
+  AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET /usr/bin/python3 - "$EP" "$1" "$2" <<'PY'
+import sys, boto3
+from botocore.config import Config
+c = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+op = {"GET": "get_object", "PUT": "put_object"}[sys.argv[2]]
+print(c.generate_presigned_url(op, Params={"Bucket": "as-ceiling", "Key": sys.argv[3]}, ExpiresIn=3600))
+PY
+}
+{
+  echo
+  echo "## RGW's own 4 KiB objects (wrk -t1 -d4s, presigned URLs; server not pinned)"
+  echo
+  echo "| request | conns | req/s |"
+  echo "|---|---|---|"
+  for c in 1 64; do
+    get=$(taskset -c 0 wrk -t1 -c$c -d4s "$(presign GET o4k)" | awk '/Requests\/sec/ {print $2}')
+    put=$(AS_BODY="$T/o4k" taskset -c 0 wrk -t1 -c$c -d4s -s "$here/http/put.lua" "$(presign PUT o4kp)" |
+      awk '/Requests\/sec/ {print $2}')
+    echo "| GET | $c | $get |"
+    echo "| PUT | $c | $put |"
+  done
+} >>"$OUT"
+
 for setup in embedded scaleout; do
   ${setup}_env
   AS_HTTP_SIZES=o4k AS_HTTP_PUT_SIZES=o4k AS_HTTP_PERF=0 AS_HTTP_REPS=1 \

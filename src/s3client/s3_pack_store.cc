@@ -288,8 +288,8 @@ class S3PackStore final : public PackStore {
     if (have.ok()) {
       if (*have == text) return Status::OK();
       const size_t at = have->find("store_uuid = ");
-      const std::string other =
-          at == std::string::npos ? "(unreadable)" : std::string(TrimOws(have->substr(at + 13)));
+      std::string other = "(unreadable)";
+      if (at != std::string::npos) other = have->substr(at + 13, have->find('\n', at) - at - 13);
       return Status::FailedPrecondition(where + " binds the prefix to store " + other +
                                         ", not to this store (" + store_uuid +
                                         "): give each store a prefix of its own");

@@ -196,6 +196,7 @@ TEST_F(DeltaTest, BasesLeasedByARunningPutAreKept) {
 }
 
 TEST_F(DeltaTest, DamagedBaseFailsTheReadOfItsDeltaChunk) {
+  AS_SKIP_UNLESS_LOCAL_PACKS();
   ASSERT_TRUE(Put("v1", v1_).ok());
   ASSERT_TRUE(Put("v2", v2_).ok());
   // Find a delta chunk's frame, its first base, and that base's frame.

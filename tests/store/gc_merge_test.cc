@@ -233,6 +233,7 @@ TEST_F(GcMergeTest, DedupAgainstADeadChunkAfterTheListingKeepsIt) {
 // why it did no more, and leaves no pack of the failed copies behind (even
 // inside the orphan grace period). The next gc with room does the merge.
 TEST_F(GcMergeTest, OutOfSpaceDeletesWhatNeedsNoCopy) {
+  AS_SKIP_UNLESS_LOCAL_PACKS();
   FaultEnv env;
   ASSERT_NO_FATAL_FAILURE(ReopenWith(&env));
   std::vector<Obj> live = PutSmalls(30, "r");
@@ -263,7 +264,13 @@ TEST_F(GcMergeTest, OutOfSpaceDeletesWhatNeedsNoCopy) {
 }
 
 class GcMergeFaultTest : public GcMergeTest,
-                         public ::testing::WithParamInterface<std::pair<FaultEnv::Op, int>> {};
+                         public ::testing::WithParamInterface<std::pair<FaultEnv::Op, int>> {
+ protected:
+  void SetUp() override {
+    GcMergeTest::SetUp();
+    AS_SKIP_UNLESS_LOCAL_PACKS();  // faults of the Env's pack files
+  }
+};
 
 // A merge that fails part way (an Append, Sync, SyncDir or rename of one of
 // its new packs) commits nothing: every object still reads, and after a

@@ -113,6 +113,7 @@ class GetSpansTest : public ::testing::Test {
 };
 
 TEST_F(GetSpansTest, RawChunksComeWithTheirPlaceInThePack) {
+  AS_SKIP_UNLESS_LOCAL_PACKS();
   Bytes data = as::testing::RandomBytes(200000, 3);  // incompressible: stored raw
   ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(data)).ok());
   Seen all = Read({"default", "b", "k"}, std::nullopt);
@@ -130,6 +131,7 @@ TEST_F(GetSpansTest, RawChunksComeWithTheirPlaceInThePack) {
 }
 
 TEST_F(GetSpansTest, LargeRawChunksAreCheckedInPlace) {
+  AS_SKIP_UNLESS_LOCAL_PACKS();
   UseBigChunks();
   Bytes data = as::testing::RandomBytes(1 << 20, 4);
   ASSERT_TRUE(store_->Put({"default", "b", "k"}, Whole(data)).ok());
@@ -187,6 +189,7 @@ TEST_F(GetSpansTest, AChunkMovedByGcIsReadFromItsNewPlace) {
 }
 
 TEST_F(GetSpansTest, TheInPlaceCheckStopsBeforeABadChunk) {
+  AS_SKIP_UNLESS_LOCAL_PACKS();
   Bytes data;
   std::string pack;
   ASSERT_NO_FATAL_FAILURE(PutMapped(5, &data, &pack));
@@ -219,6 +222,7 @@ TEST_F(GetSpansTest, TheInPlaceCheckStopsBeforeABadChunk) {
 }
 
 TEST_F(GetSpansTest, APackTruncatedUnderItsMappingIsAnErrorNotACrash) {
+  AS_SKIP_UNLESS_LOCAL_PACKS();
   Bytes data;
   std::string pack;
   ASSERT_NO_FATAL_FAILURE(PutMapped(6, &data, &pack));

@@ -427,6 +427,7 @@ TEST_F(StoreTest, EmptyArtifact) {
 }
 
 TEST_F(StoreTest, RemoveGcDryRunAndReclaim) {
+  AS_SKIP_UNLESS_LOCAL_PACKS();
   Open();
   const Bytes a = RandomBytes(1 << 20, seed_);
   const Bytes b = RandomBytes(1 << 20, seed_ + 1);
@@ -496,6 +497,10 @@ TEST_F(StoreTest, RemoveGcDryRunAndReclaim) {
 
 class StoreCorruptionTest : public StoreTest {
  protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    AS_SKIP_UNLESS_LOCAL_PACKS();  // damages pack files (rgw_faults_test.sh: objects)
+  }
   // Puts x (alone in its packs) and then y; returns x's pack files.
   void Build() {
     Open();
@@ -681,6 +686,7 @@ TEST_F(StoreCorruptionTest, DeletedPackIsReported) {
 }
 
 TEST_F(StoreTest, ReindexHealthyThenWithABadPack) {
+  AS_SKIP_UNLESS_LOCAL_PACKS();
   Open();
   std::vector<std::pair<std::string, Bytes>> arts;
   for (int i = 0; i < 5; i++) {
@@ -928,6 +934,7 @@ TEST_F(StoreTest, CrashAfterPutKeepsAcknowledgedData) {
 // but packs/ was never fsynced, so a power cut could lose the whole
 // subdirectory with committed, acknowledged packs in it.
 TEST_F(StoreTest, Bug_CrashLosesPacksInANewSubdir) {
+  AS_SKIP_UNLESS_LOCAL_PACKS();
   FaultEnv env;
   MakeDir(/*pack_subdirs=*/false);
   Open(&env);
@@ -941,7 +948,13 @@ TEST_F(StoreTest, Bug_CrashLosesPacksInANewSubdir) {
 }
 
 class StoreFaultTest : public StoreTest,
-                       public ::testing::WithParamInterface<std::pair<FaultEnv::Op, int>> {};
+                       public ::testing::WithParamInterface<std::pair<FaultEnv::Op, int>> {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    AS_SKIP_UNLESS_LOCAL_PACKS();  // faults of the Env's pack files
+  }
+};
 
 // A put that fails part way (a Sync, an Append, a SyncDir or a rename of one of
 // its packs) returns the error, names nothing, and after a crash the store

@@ -1,13 +1,14 @@
 // A fresh store for a test: a temp directory, small chunks (1/4/16 KiB by
 // default, so tests of a few hundred KB span many), everything else at its
 // default.
-// Header-only: as_test_util does not link the store.
+// Header-only: as_test_util does not link the store (its users do).
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "artifact_store/store.h"
+#include "s3client/s3_pack_store.h"
 #include "pg_test.h"
 #include "test_util.h"
 
@@ -28,7 +30,49 @@ inline bool StoresOnPostgres() {
   return v && std::string(v) == "postgresql";
 }
 
+// With AS_TEST_STORE_PACKS=s3 (and AS_TEST_RGW_STATE, tests/util/rgw_server.sh),
+// a store made here keeps its packs on that RGW, under a prefix of its own.
+inline bool StoresOnS3() {
+  const char* v = std::getenv("AS_TEST_STORE_PACKS");
+  return v && std::string(v) == "s3";
+}
+
+// For a test about pack files in DIR/packs (damaging, counting, an Env that
+// fails their writes): with the packs in a bucket it does not apply.
+#define AS_SKIP_UNLESS_LOCAL_PACKS()                                                 \
+  do {                                                                               \
+    if (::as::testing::StoresOnS3()) GTEST_SKIP() << "packs on S3: about DIR/packs"; \
+  } while (0)
+
+inline std::string ReadStateFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  return s;
+}
+
 inline Result<std::unique_ptr<Store>> OpenStore(const std::string& dir, StoreOptions o) {
+  const bool fresh = o.create_if_missing && !std::filesystem::exists(dir + "/STORE");
+  if (StoresOnS3() && fresh && o.packs.empty()) {
+    const char* state = std::getenv("AS_TEST_RGW_STATE");
+    if (!state) return Status::Internal("AS_TEST_STORE_PACKS=s3 but no AS_TEST_RGW_STATE");
+    const std::string creds = std::string(state) + "/credentials";
+    if (!std::filesystem::exists(creds)) {
+      std::ofstream out(creds);
+      out << "[default]\naws_access_key_id = " << ReadStateFile(std::string(state) + "/access_key")
+          << "\naws_secret_access_key = " << ReadStateFile(std::string(state) + "/secret_key")
+          << "\n";
+      out.close();
+      std::filesystem::permissions(creds, std::filesystem::perms::owner_read |
+                                              std::filesystem::perms::owner_write);
+    }
+    // The store directory's path (made unique by TempDir) names the prefix.
+    std::string prefix = std::filesystem::absolute(dir).lexically_normal().string();
+    while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
+    o.packs = "s3://as-store-tests/" + prefix;
+    o.s3_endpoint = ReadStateFile(std::string(state) + "/endpoint");
+    o.s3_credentials = creds;
+  }
   if (StoresOnPostgres() && o.create_if_missing && o.metadata.empty() &&
       !std::filesystem::exists(dir + "/STORE")) {
     static std::vector<std::unique_ptr<PgTestSchema>> schemas;  // dropped at exit
@@ -73,7 +117,26 @@ inline void LoseMetadata(const std::string& dir) {
 
 // Every regular file under <dir>/packs, .tmp leftovers included (a test that
 // compares it with the index's pack count wants none).
+// With the packs in a bucket (CONFIG's packs), the objects and unfinished
+// uploads under its prefix.
 inline size_t PackFileCount(const std::string& dir) {
+  std::ifstream config(dir + "/CONFIG");
+  std::map<std::string, std::string> kv;
+  for (std::string line; std::getline(config, line);) {
+    const size_t eq = line.find(" = ");
+    if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 3);
+  }
+  if (!kv["packs"].empty()) {
+    auto creds = LoadS3Credentials(kv["s3_credentials"]);
+    EXPECT_TRUE(creds.ok()) << creds.status().ToString();
+    if (!creds.ok()) return 0;
+    auto packs = OpenS3PackStore(S3Endpoint{kv["s3_endpoint"], *creds}, kv["packs"],
+                                 kv["store_uuid"], false);
+    EXPECT_TRUE(packs.ok()) << packs.status().ToString();
+    std::vector<PackObject> all;
+    EXPECT_TRUE(packs.ok() && (*packs)->List(&all).ok());
+    return all.size();
+  }
   size_t n = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir + "/packs")) {
     n += e.is_regular_file() ? 1 : 0;
