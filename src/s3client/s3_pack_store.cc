@@ -15,6 +15,8 @@ namespace as {
 namespace {
 
 constexpr size_t kFirstWindow = 256 << 10, kMaxWindow = 16 << 20;
+// A pack this small is fetched whole on its first read.
+constexpr uint64_t kWholePack = 4 << 20;
 // A read starting less than this after the previous one's end still counts
 // as front to back (frames skipped by a get are fetched with the window).
 constexpr uint64_t kSequentialGap = 1 << 20;
@@ -51,34 +53,45 @@ class S3Object final : public RandomAccessFile {
       }
       break;
     }
-    const bool sequential = offset >= last_end_ && offset - last_end_ < kSequentialGap;
-    next_window_ = sequential ? std::min(kMaxWindow, std::max(kFirstWindow, next_window_ * 2))
-                              : 0;
-    size_t len = std::max<size_t>(n, next_window_);
-    len = static_cast<size_t>(std::min<uint64_t>(len, size_ - offset));
-    if (len > n && g_window_bytes.load(std::memory_order_relaxed) + int64_t(len) > kWindowBudget) {
-      len = n;  // over budget: no read-ahead
+    // What to fetch: a small pack whole (a group-commit pack holds many
+    // small objects, read again and again); a read front to back a growing
+    // window; any other read its bytes only. Whatever was fetched is kept
+    // (the pack is immutable), so a frame read again is not fetched again.
+    uint64_t begin = offset;
+    size_t len = n;
+    if (size_ <= kWholePack) {
+      begin = 0;
+      len = static_cast<size_t>(size_);
+    } else {
+      const bool sequential = offset >= last_end_ && offset - last_end_ < kSequentialGap;
+      next_window_ =
+          sequential ? std::min(kMaxWindow, std::max(kFirstWindow, next_window_ * 2)) : 0;
+      len = static_cast<size_t>(std::min<uint64_t>(std::max<size_t>(n, next_window_), size_ - offset));
     }
     last_end_ = offset + n;
-    if (len == n || fetching_) {
-      // Exactly the frame (or a window is already on its way): no window.
+    const bool keep = g_window_bytes.load(std::memory_order_relaxed) + int64_t(len) <= kWindowBudget;
+    if (fetching_ || (!keep && len > n)) {
+      // A window is already on its way, or the budget is spent: this read
+      // alone, not kept.
       l.unlock();
       return c_->GetRange(bucket_, key_, offset, n, buf);
     }
     fetching_ = true;
-    fetch_begin_ = offset;
-    fetch_end_ = offset + len;
+    fetch_begin_ = begin;
+    fetch_end_ = begin + len;
     l.unlock();
     auto w = std::make_shared<std::vector<uint8_t>>(len);
-    Status s = c_->GetRange(bucket_, key_, offset, len, w->data());
+    Status s = c_->GetRange(bucket_, key_, begin, len, w->data());
     l.lock();
     fetching_ = false;
     if (s.ok()) {
-      DropLocked();
-      window_ = w;
-      win_begin_ = offset;
-      g_window_bytes.fetch_add(int64_t(len), std::memory_order_relaxed);
-      std::memcpy(buf, w->data(), n);
+      std::memcpy(buf, w->data() + (offset - begin), n);
+      if (keep) {
+        DropLocked();
+        window_ = w;
+        win_begin_ = begin;
+        g_window_bytes.fetch_add(int64_t(len), std::memory_order_relaxed);
+      }
     }
     cv_.notify_all();
     return s;

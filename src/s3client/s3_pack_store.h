@@ -10,10 +10,13 @@
 // read-back. A sink dropped before Seal aborts its upload; one a killed
 // process left is listed (not sealed) for gc.
 //
-// Reads: ranged GETs. A reader that is read front to back (gets, verify,
-// reindex) fetches ahead in growing windows (256 KiB doubling to 16 MiB), so
-// neighbouring frames come in one request; a random read fetches exactly its
-// frame. Windows held by all readers together are bounded (512 MiB).
+// Reads: ranged GETs. A pack of 4 MiB or less (every group-commit pack) is
+// fetched whole on its first read; in a larger one a reader read front to
+// back (gets, verify, reindex) fetches ahead in growing windows (256 KiB
+// doubling to 16 MiB), so neighbouring frames come in one request, and a
+// random read fetches exactly its frame. The last fetch of each reader is
+// kept (packs are immutable; every frame is still CRC-checked as it is
+// read), within 512 MiB for all readers together.
 #pragma once
 
 #include <memory>
