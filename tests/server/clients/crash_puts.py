@@ -2,13 +2,16 @@
 """Concurrent small PUTs against a server that is about to be killed.
 
     crash_puts.py put ACKED_FILE PREFIX  # PUTs from 16 threads until the server dies
+    crash_puts.py load ACKED_FILE PREFIX STOP_FILE  # PUTs through an outage
     crash_puts.py check ACKED_FILE...    # every acknowledged object reads back intact
 
 put: each thread PUTs objects of 1 byte to 300 KB (random bytes, so they go into
 the store as new chunks, most of them small enough to be group-committed) and
 appends "key sha256" to ACKED_FILE only after the server answered 200. It stops
 at the first connection error (the test kills the server with SIGKILL) or after
-60 s. check: GETs every acknowledged key and compares the SHA-256.
+60 s. load: the same, but a failed PUT is counted (as 503 or other) and the
+thread goes on, until STOP_FILE exists; prints "503s N others M" on stdout.
+check: GETs every acknowledged key and compares the SHA-256.
 Environment: ENDPOINT, A_KEY, A_SECRET (lib.sh start_server). Debian's python3.
 """
 import hashlib
@@ -30,7 +33,7 @@ def client():
                       connect_timeout=5, read_timeout=30))
 
 
-def put(acked_path, prefix):
+def put(acked_path, prefix, stop_file=None):
     s3 = client()
     try:
         s3.create_bucket(Bucket="crash")
@@ -41,20 +44,30 @@ def put(acked_path, prefix):
     acked = open(acked_path, "w")
     stop = threading.Event()
     started = time.time()
+    failed = {"503": 0, "other": 0}
+    limit = 120 if stop_file else 60
 
     def worker(t):
         c = client()
         rng = random.Random(f"{prefix}/{t}")
         n = 0
-        while not stop.is_set() and time.time() - started < 60:
+        while not stop.is_set() and time.time() - started < limit:
+            if stop_file and os.path.exists(stop_file):
+                return
             body = rng.randbytes(rng.choice([1, 100, 4096, 20000, 300000]))
             key = f"{prefix}/t{t}/o{n}"
             n += 1
             try:
                 c.put_object(Bucket="crash", Key=key, Body=body)
-            except Exception:  # the server is gone: what was not acknowledged may be lost
-                stop.set()
-                return
+            except Exception as e:
+                if not stop_file:  # the server is gone: what was not acknowledged may be lost
+                    stop.set()
+                    return
+                code = getattr(e, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+                with lock:
+                    failed["503" if code == 503 else "other"] += 1
+                time.sleep(0.05)
+                continue
             with lock:
                 acked.write(f"{key} {hashlib.sha256(body).hexdigest()}\n")
                 acked.flush()
@@ -66,6 +79,8 @@ def put(acked_path, prefix):
         t.join()
     acked.close()
     print(f"crash_puts: {sum(1 for _ in open(acked_path))} PUTs acknowledged", file=sys.stderr)
+    if stop_file:
+        print(f"503s {failed['503']} others {failed['other']}")
 
 
 def check(*acked_paths):
@@ -89,4 +104,4 @@ def check(*acked_paths):
 
 
 if __name__ == "__main__":
-    {"put": put, "check": check}[sys.argv[1]](*sys.argv[2:])
+    {"put": put, "load": put, "check": check}[sys.argv[1]](*sys.argv[2:])

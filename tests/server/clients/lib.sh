@@ -170,10 +170,11 @@ write_client_configs() {
 
 # down_is_503_then_back SCRIPT STATE BUCKET: a server the store relies on
 # (tests/util/pg_server.sh or rgw_server.sh, with its state) goes down under
-# a running artifact-store: a PUT and a GET fail with 503 ServiceUnavailable
-# (which SDKs retry) and the server logs them; once it is up again the failed
-# PUT left nothing, and the same requests succeed without a restart. Stops
-# the server; the caller verifies the store.
+# a running artifact-store while 16 threads PUT (crash_puts.py load): a PUT
+# and a GET fail with 503 ServiceUnavailable (which SDKs retry) and the
+# server logs them; once it is up again the failed PUT left nothing, the
+# same requests succeed without a restart, and every PUT the load saw
+# acknowledged reads back. Stops the server; the caller verifies the store.
 down_is_503_then_back() {
   local script=$1 state=$2 bucket=$3
   start_server
@@ -181,6 +182,10 @@ down_is_503_then_back() {
   rand_file "$TMP/b" 200000 "$bucket-b"
   awsa s3api create-bucket --bucket "$bucket" >/dev/null
   awsa s3api put-object --bucket "$bucket" --key a --body "$TMP/a" >/dev/null
+  "$PY" "$CLIENTS_DIR/crash_puts.py" load "$TMP/acked" "$bucket" "$TMP/stop" \
+    >"$TMP/load.out" 2>"$TMP/load.err" &
+  local load=$!
+  sleep 1
   # In a subshell, so that the server comes back up whatever fails: the
   # suites after this one share it.
   bash "$script" down "$state"
@@ -195,7 +200,15 @@ down_is_503_then_back() {
     grep -q "503 ServiceUnavailable" "$TMP/server.log" || fail "the server did not log the 503s"
   ) || rc=$?
   bash "$script" up "$state"
-  [ $rc -eq 0 ] || return 1
+  [ $rc -eq 0 ] || { touch "$TMP/stop"; wait "$load"; return 1; }
+  sleep 1  # the load goes on against the server that is back
+  touch "$TMP/stop"
+  wait "$load" || fail "the load failed: $(tail -3 "$TMP/load.err")"
+  local n503
+  n503=$(awk '{print $2}' "$TMP/load.out")
+  [ "${n503:-0}" -gt 0 ] || fail "the load saw no 503 while the server was down: $(cat "$TMP/load.out")"
+  "$PY" "$CLIENTS_DIR/crash_puts.py" check "$TMP/acked" ||
+    fail "acknowledged PUTs lost: $(tail -3 "$TMP/load.err")"
   expect_fail awsa s3api head-object --bucket "$bucket" --key b
   expect_in "$ERR" "Not Found"
   awsa s3api put-object --bucket "$bucket" --key b --body "$TMP/b" >/dev/null

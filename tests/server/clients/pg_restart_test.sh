@@ -6,6 +6,7 @@
 
 test_pg_down_is_503_and_requests_succeed_once_it_is_back() {
   need_client aws
+  need_client boto3
   if [ -z "${ARTIFACT_STORE_METADATA:-}" ] || [ -z "${AS_TEST_PG_STATE:-}" ]; then
     skip "needs the metadata on a PostgreSQL this test may stop (make pg-test)"
   fi

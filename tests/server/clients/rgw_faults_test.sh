@@ -32,6 +32,7 @@ uploads() {
 
 test_rgw_down_is_503_and_requests_succeed_once_it_is_back() {
   need_client aws
+  need_client boto3
   rgw_needed
   down_is_503_then_back "$CLIENTS_DIR/../../util/rgw_server.sh" "$AS_TEST_RGW_STATE" rgb || return 1
   "$AS_BIN" -s "$TMP/store" verify --full >/dev/null || fail "verify after RGW came back"
