@@ -41,7 +41,6 @@ PGURL=$(cat "$T/pg/url")
 EP=$(cat "$T/rgw/endpoint")
 KEY=$(cat "$T/rgw/access_key")
 SECRET=$(cat "$T/rgw/secret_key")
-(umask 077; printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$KEY" "$SECRET" >"$T/creds")
 n=0
 
 # scaleout_env: exports the settings a new store takes (init and serve read them).
@@ -50,7 +49,7 @@ scaleout_env() {
   psql -qX "$PGURL" -c "CREATE SCHEMA b$n" >/dev/null
   export ARTIFACT_STORE_METADATA="$PGURL?options=-csearch_path%3Db$n"
   export ARTIFACT_STORE_PACKS="s3://as-bench/run$n" ARTIFACT_STORE_S3_ENDPOINT="$EP"
-  export ARTIFACT_STORE_S3_CREDENTIALS="$T/creds"
+  export ARTIFACT_STORE_S3_CREDENTIALS="$T/rgw/credentials"
 }
 embedded_env() {
   unset ARTIFACT_STORE_METADATA ARTIFACT_STORE_PACKS ARTIFACT_STORE_S3_ENDPOINT ARTIFACT_STORE_S3_CREDENTIALS

@@ -63,7 +63,6 @@ class LocalPackStore final : public PackStore {
 
   std::string Describe() const override { return dir_; }
   std::string Where(const std::string& name) const override { return PackPath(dir_, name); }
-  bool local() const override { return true; }
 
   Result<std::unique_ptr<PackSink>> NewSink(const std::string& name, bool small) override {
     const std::string sub = dir_ + "/" + name.substr(0, 2);

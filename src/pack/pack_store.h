@@ -67,9 +67,6 @@ class PackStore {
   // Every pack and leftover under the store, in no particular order.
   virtual Status List(std::vector<PackObject>* out) = 0;
   virtual Status RemoveLeftover(const PackObject& o) = 0;
-  // True when reads are local files (sendfile and in-place checks are
-  // worth trying).
-  virtual bool local() const { return false; }
 };
 
 // packs/<hh>/<name>.pack under packs_dir; the sink writes <name>.pack.tmp,

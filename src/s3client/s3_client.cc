@@ -9,7 +9,6 @@
 #include <ctime>
 #include <fstream>
 #include <pugixml.hpp>
-#include <sstream>
 #include <thread>
 
 #include "base/bytes.h"
@@ -35,17 +34,8 @@ std::string Unquote(std::string s) {
   return s;
 }
 
-// "2026-12-04T21:39:09.000Z" -> unix seconds (0 when it does not parse).
-int64_t ParseIso8601(const std::string& s) {
-  std::tm tm{};
-  if (std::sscanf(s.c_str(), "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
-    return 0;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<int64_t>(timegm(&tm));
-}
+// An S3 XML timestamp as unix seconds (0 when it does not parse).
+int64_t XmlTime(const char* text) { return s3::ParseIso8601(text).value_or(0) / 1000; }
 
 // The response's XML document, or Corruption naming `what`.
 Status LoadXml(const S3Client::Response& resp, pugi::xml_document* doc, const std::string& what) {
@@ -415,7 +405,7 @@ Status S3Client::ListObjects(const std::string& bucket, const std::string& prefi
       S3ObjectInfo o;
       o.key = c.child_value("Key");
       o.size = std::strtoull(c.child_value("Size"), nullptr, 10);
-      o.mtime = ParseIso8601(c.child_value("LastModified"));
+      o.mtime = XmlTime(c.child_value("LastModified"));
       each(o);
     }
     if (std::string(root.child_value("IsTruncated")) != "true") return Status::OK();
@@ -453,11 +443,11 @@ Result<std::string> S3Client::UploadPart(const std::string& bucket, const std::s
 Result<std::string> S3Client::CompleteMultipartUpload(const std::string& bucket,
                                                       const std::string& key,
                                                       const std::string& upload_id,
-                                                      const std::vector<std::string>& etags) {
+                                                      const std::vector<Md5Bytes>& md5s) {
   std::string body = "<CompleteMultipartUpload>";
-  for (size_t i = 0; i < etags.size(); i++) {
-    body += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>\"" + etags[i] +
-            "\"</ETag></Part>";
+  for (size_t i = 0; i < md5s.size(); i++) {
+    body += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>\"" +
+            ToHex(md5s[i].data(), md5s[i].size()) + "\"</ETag></Part>";
   }
   body += "</CompleteMultipartUpload>";
   Request r{.method = "POST", .bucket = bucket, .key = key,
@@ -501,7 +491,7 @@ Status S3Client::ListMultipartUploads(const std::string& bucket, const std::stri
       S3Upload up;
       up.key = u.child_value("Key");
       up.upload_id = u.child_value("UploadId");
-      up.initiated = ParseIso8601(u.child_value("Initiated"));
+      up.initiated = XmlTime(u.child_value("Initiated"));
       each(up);
     }
     if (std::string(root.child_value("IsTruncated")) != "true") return Status::OK();

@@ -86,11 +86,12 @@ class S3Client {
   Result<std::string> UploadPart(const std::string& bucket, const std::string& key,
                                  const std::string& upload_id, int number, const void* data,
                                  size_t n, const Md5Bytes& md5);
-  // Parts 1..etags.size() in order; returns the completed object's ETag as
-  // the response says it (RGW 16 leaves it empty: HeadObject then).
+  // Parts 1..md5s.size() in order, each named by its ETag (the hex of its
+  // MD5, as S3 gives a part); returns the completed object's ETag as the
+  // response says it (RGW 16 leaves it empty: HeadObject then).
   Result<std::string> CompleteMultipartUpload(const std::string& bucket, const std::string& key,
                                               const std::string& upload_id,
-                                              const std::vector<std::string>& etags);
+                                              const std::vector<Md5Bytes>& md5s);
   Status AbortMultipartUpload(const std::string& bucket, const std::string& key,
                               const std::string& upload_id);
   Status ListMultipartUploads(const std::string& bucket, const std::string& prefix,

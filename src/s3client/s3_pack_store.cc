@@ -124,7 +124,10 @@ class S3Sink final : public PackSink {
  public:
   S3Sink(S3Client* c, std::string bucket, std::string key, std::string where, bool small)
       : c_(c), bucket_(std::move(bucket)), key_(std::move(key)), where_(std::move(where)),
-        small_(small) {}
+        small_(small) {
+    // A part fills to its size: no growing (and copying) on the way.
+    if (!small_) part_.reserve(kS3PartSize);
+  }
   ~S3Sink() override { Abandon(); }
 
   Status Append(const void* data, size_t n) override {
@@ -156,10 +159,10 @@ class S3Sink final : public PackSink {
     AS_RETURN_IF_ERROR(SendPart());
     AS_RETURN_IF_ERROR(WaitPart());
     // The completed object's ETag is the MD5 of its parts' MD5s, and "-N".
-    std::string all;
-    for (const Md5Bytes& m : md5s_) all.append(reinterpret_cast<const char*>(m.data()), m.size());
-    const std::string want = Hex(Md5(all.data(), all.size())) + "-" + std::to_string(md5s_.size());
-    auto etag = c_->CompleteMultipartUpload(bucket_, key_, upload_id_, etags_);
+    const std::vector<Md5Bytes> md5s(md5s_.begin(), md5s_.end());
+    const std::string want = Hex(Md5(md5s.data(), md5s.size() * sizeof(Md5Bytes))) + "-" +
+                             std::to_string(md5s.size());
+    auto etag = c_->CompleteMultipartUpload(bucket_, key_, upload_id_, md5s);
     if (!etag.ok()) return etag.status();
     done_ = true;
     if (etag->empty()) {
@@ -213,7 +216,6 @@ class S3Sink final : public PackSink {
       return Status::Corruption(where_ + ": part " + std::to_string(md5s_.size()) + " stored with ETag " +
                                 *etag + ", sent MD5 " + Hex(md5s_.back()));
     }
-    etags_.push_back(*etag);
     return Status::OK();
   }
 
@@ -223,7 +225,6 @@ class S3Sink final : public PackSink {
   std::vector<uint8_t> part_, sending_;
   std::string upload_id_;
   std::deque<Md5Bytes> md5s_;  // stable addresses: the helper writes the last
-  std::vector<std::string> etags_;
   std::future<Result<std::string>> pending_;
   bool done_ = false;
 };

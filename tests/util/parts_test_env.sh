@@ -5,8 +5,8 @@
 #    (`init` and a first put read ARTIFACT_STORE_METADATA).
 #  - AS_TEST_RGW_STATE set (tests/util/rgw_server.sh's state): the packs, on
 #    that RGW under a prefix of their own per test (ARTIFACT_STORE_PACKS,
-#    ARTIFACT_STORE_S3_ENDPOINT, and a 0600 credentials file named by
-#    ARTIFACT_STORE_S3_CREDENTIALS, so that the AWS_* variables the S3 client
+#    ARTIFACT_STORE_S3_ENDPOINT, and the server's 0600 credentials file named
+#    by ARTIFACT_STORE_S3_CREDENTIALS, so that the AWS_* variables the S3 client
 #    tests set for their own server do not reach RGW).
 parts_test_n=0
 export PGOPTIONS="-c client_min_messages=warning"  # no NOTICEs from psql
@@ -21,14 +21,9 @@ parts_test_begin() {
     export ARTIFACT_STORE_METADATA="$AS_TEST_PG_URL?options=-csearch_path%3D$PG_TEST_SCHEMA"
   fi
   if [ -n "${AS_TEST_RGW_STATE:-}" ]; then
-    local creds="$AS_TEST_RGW_STATE/credentials"
-    if [ ! -f "$creds" ]; then
-      (umask 077; printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
-        "$(cat "$AS_TEST_RGW_STATE/access_key")" "$(cat "$AS_TEST_RGW_STATE/secret_key")" >"$creds")
-    fi
     export ARTIFACT_STORE_PACKS="s3://as-shell-tests/t-$$-$parts_test_n"
     export ARTIFACT_STORE_S3_ENDPOINT; ARTIFACT_STORE_S3_ENDPOINT=$(cat "$AS_TEST_RGW_STATE/endpoint")
-    export ARTIFACT_STORE_S3_CREDENTIALS="$creds"
+    export ARTIFACT_STORE_S3_CREDENTIALS="$AS_TEST_RGW_STATE/credentials"
   fi
 }
 

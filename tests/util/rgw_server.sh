@@ -6,7 +6,8 @@
 #   rgw_server.sh start STATE  starts them and creates one user with fixed
 #                              test keys; writes STATE/endpoint
 #                              (http://127.0.0.1:PORT), STATE/access_key,
-#                              STATE/secret_key, STATE/env (export lines:
+#                              STATE/secret_key, STATE/credentials (a 0600
+#                              AWS credentials file), STATE/env (export lines:
 #                              AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 #                              AWS_DEFAULT_REGION, AS_TEST_S3_ENDPOINT),
 #                              STATE/dir (the cluster dir: ceph.conf, log/)
@@ -219,6 +220,10 @@ EOF
     --access-key "$access_key" --secret "$secret_key" >>"$dir/log/setup.out" 2>&1
   echo "$access_key" >"$state/access_key"
   echo "$secret_key" >"$state/secret_key"
+  # For stores whose packs are on this RGW (init --s3-credentials): AWS's
+  # INI form, owner-only as the store requires.
+  (umask 077; printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+    "$access_key" "$secret_key" >"$state/credentials")
   cat >"$state/env" <<EOF
 export AWS_ACCESS_KEY_ID=$access_key
 export AWS_SECRET_ACCESS_KEY=$secret_key
@@ -246,7 +251,7 @@ stop)
   stop_pids mon
   if [ -f "$state/dir" ]; then rm -rf "$(cat "$state/dir")"; fi
   rm -f "$state/dir" "$state/skip" "$state/port" "$state/endpoint" "$state/access_key" \
-    "$state/secret_key" "$state/env"
+    "$state/secret_key" "$state/credentials" "$state/env"
   ;;
 *)
   echo "usage: rgw_server.sh start|stop|down|up STATE" >&2

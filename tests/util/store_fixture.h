@@ -8,7 +8,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <string>
 
@@ -16,7 +15,7 @@
 #include <vector>
 
 #include "artifact_store/store.h"
-#include "s3client/s3_pack_store.h"
+#include "store/store_config.h"
 #include "pg_test.h"
 #include "test_util.h"
 
@@ -56,22 +55,12 @@ inline Result<std::unique_ptr<Store>> OpenStore(const std::string& dir, StoreOpt
   if (StoresOnS3() && fresh && o.packs.empty()) {
     const char* state = std::getenv("AS_TEST_RGW_STATE");
     if (!state) return Status::Internal("AS_TEST_STORE_PACKS=s3 but no AS_TEST_RGW_STATE");
-    const std::string creds = std::string(state) + "/credentials";
-    if (!std::filesystem::exists(creds)) {
-      std::ofstream out(creds);
-      out << "[default]\naws_access_key_id = " << ReadStateFile(std::string(state) + "/access_key")
-          << "\naws_secret_access_key = " << ReadStateFile(std::string(state) + "/secret_key")
-          << "\n";
-      out.close();
-      std::filesystem::permissions(creds, std::filesystem::perms::owner_read |
-                                              std::filesystem::perms::owner_write);
-    }
     // The store directory's path (made unique by TempDir) names the prefix.
     std::string prefix = std::filesystem::absolute(dir).lexically_normal().string();
     while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
     o.packs = "s3://as-store-tests/" + prefix;
     o.s3_endpoint = ReadStateFile(std::string(state) + "/endpoint");
-    o.s3_credentials = creds;
+    o.s3_credentials = std::string(state) + "/credentials";  // rgw_server.sh wrote it
   }
   if (StoresOnPostgres() && o.create_if_missing && o.metadata.empty() &&
       !std::filesystem::exists(dir + "/STORE")) {
@@ -120,18 +109,10 @@ inline void LoseMetadata(const std::string& dir) {
 // With the packs in a bucket (CONFIG's packs), the objects and unfinished
 // uploads under its prefix.
 inline size_t PackFileCount(const std::string& dir) {
-  std::ifstream config(dir + "/CONFIG");
-  std::map<std::string, std::string> kv;
-  for (std::string line; std::getline(config, line);) {
-    const size_t eq = line.find(" = ");
-    if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 3);
-  }
-  if (!kv["packs"].empty()) {
-    auto creds = LoadS3Credentials(kv["s3_credentials"]);
-    EXPECT_TRUE(creds.ok()) << creds.status().ToString();
-    if (!creds.ok()) return 0;
-    auto packs = OpenS3PackStore(S3Endpoint{kv["s3_endpoint"], *creds}, kv["packs"],
-                                 kv["store_uuid"], false);
+  auto config = ReadStoreConfig(Env::Default(), dir);
+  EXPECT_TRUE(config.ok()) << config.status().ToString();
+  if (config.ok() && !config->packs.empty()) {
+    auto packs = OpenPackStore(Env::Default(), dir, *config, false);
     EXPECT_TRUE(packs.ok()) << packs.status().ToString();
     std::vector<PackObject> all;
     EXPECT_TRUE(packs.ok() && (*packs)->List(&all).ok());
