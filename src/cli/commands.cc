@@ -372,7 +372,11 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                       {"bytes_reclaimed", r->bytes_reclaimed},
                       {"bytes_copied", r->bytes_copied},
                       {"rewrites_skipped", r->rewrites_skipped},
-                      {"reserve_released", r->reserve_released}}
+                      {"reserve_released", r->reserve_released},
+                      {"resurrected", r->resurrected},
+                      {"doomed_waiting", r->doomed_waiting},
+                      {"horizon_lag", r->horizon_lag},
+                      {"sessions_expelled", r->sessions_expelled}}
                      .dump()
               << "\n";
   } else {
@@ -386,6 +390,12 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                 " dead manifests, %" PRIu64 " orphan files\n",
                 r->dry_run ? "[dry run] would have " : "", HumanBytes(r->bytes_reclaimed).c_str(),
                 r->packs_deleted, rewrote.c_str(), r->dead_chunks, r->dead_manifests, r->orphan_files_deleted);
+    if (r->resurrected || r->doomed_waiting || r->sessions_expelled) {
+      std::printf("kept %" PRIu64 " doomed rows that puts referenced meanwhile; left %" PRIu64
+                  " for a later gc (puts that began before them still running); expelled %" PRIu64
+                  " silent servers\n",
+                  r->resurrected, r->doomed_waiting, r->sessions_expelled);
+    }
   }
   if (r->reserve_released) {
     std::fprintf(stderr,

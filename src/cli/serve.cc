@@ -74,13 +74,17 @@ class Every {
   std::thread thread_;  // last: started once the rest is built
 };
 
-// Runs gc every `interval` seconds. GC runs beside puts and gets (leases keep
-// what they use); a failure is reported and retried at the next run.
+// Runs gc every `interval` seconds. GC runs beside puts and gets, on this
+// server and on the others of the store (Metadata::Doom); one run at a
+// time across them, so a run that finds another server's going is skipped.
+// A failure is reported and retried at the next run.
 class BackgroundGc {
  public:
   // What the runs did, for /metrics (shared: a scrape may outlive this).
   struct Totals {
     std::atomic<uint64_t> runs{0}, failures{0}, bytes_reclaimed{0}, packs_merged{0};
+    std::atomic<uint64_t> skipped{0}, resurrected{0}, expelled{0};
+    std::atomic<int64_t> horizon_lag{0};
   };
 
   BackgroundGc(Store* store, int64_t interval, Metrics* metrics)
@@ -93,6 +97,19 @@ class BackgroundGc {
                              double(t->bytes_reclaimed));
       Metrics::AppendCounter(out, "as_gc_packs_merged_total",
                              "Small packs gc merged into full-size ones.", double(t->packs_merged));
+      Metrics::AppendCounter(out, "as_gc_skipped_total",
+                             "Background runs skipped: another server's gc was running.",
+                             double(t->skipped));
+      Metrics::AppendCounter(out, "as_gc_resurrected_total",
+                             "Doomed rows gc kept because a put referenced them meanwhile.",
+                             double(t->resurrected));
+      Metrics::AppendCounter(out, "as_gc_sessions_expelled_total",
+                             "Silent servers' sessions this server's gc expelled.",
+                             double(t->expelled));
+      Metrics::AppendGauge(out, "as_gc_horizon_lag_epochs",
+                           "How far the horizon lagged behind gc's last doom (puts still running "
+                           "that began before it).",
+                           double(t->horizon_lag));
     });
     every_.emplace(std::chrono::seconds(interval), [this] { RunOnce(); });
   }
@@ -100,10 +117,17 @@ class BackgroundGc {
  private:
   void RunOnce() {
     auto r = store_->Gc(GcOptions{});
+    if (!r.ok() && r.status().code() == Code::kBusy) {
+      totals_->skipped++;  // another server's run: it does the work
+      return;
+    }
     totals_->runs++;
     if (r.ok()) {
       totals_->bytes_reclaimed += r->bytes_reclaimed;
       totals_->packs_merged += r->packs_merged;
+      totals_->resurrected += r->resurrected;
+      totals_->expelled += r->sessions_expelled;
+      totals_->horizon_lag = r->horizon_lag;
     }
     if (!r.ok()) {
       totals_->failures++;

@@ -1,5 +1,8 @@
 #include "index/metadata.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "index/pg_metadata.h"
 #include "index/sqlite_metadata.h"
 
@@ -22,21 +25,67 @@ Result<std::unique_ptr<Metadata>> Metadata::Open(const std::string& where, bool 
   return std::unique_ptr<Metadata>(std::move(lite));
 }
 
-void Metadata::StartRootLog() {
-  std::lock_guard<std::mutex> l(root_log_mu_);
-  root_log_on_ = true;
-  root_log_.clear();
+Result<std::optional<Location>> ChunkIndex::FindLiveChunk(uint32_t domain, const Digest& d) {
+  std::vector<std::optional<Location>> out;
+  AS_RETURN_IF_ERROR(FindChunks(domain, &d, 1, &out, true));
+  return out[0];
 }
 
-std::vector<Metadata::BoundRoot> Metadata::StopRootLog() {
-  std::lock_guard<std::mutex> l(root_log_mu_);
-  root_log_on_ = false;
-  return std::move(root_log_);
+Metadata::Op::~Op() {
+  if (!m_) return;
+  std::lock_guard<std::mutex> l(m_->ops_mu_);
+  m_->ops_.erase(id_);
 }
 
-void Metadata::LogRoot(BoundRoot r) {
-  std::lock_guard<std::mutex> l(root_log_mu_);
-  if (root_log_on_) root_log_.push_back(std::move(r));
+Metadata::Op Metadata::BeginOp() {
+  std::lock_guard<std::mutex> l(ops_mu_);
+  const uint64_t id = ++next_op_;
+  ops_.emplace(id, op_epoch_);
+  return Op(this, op_epoch_, op_session_, id);
+}
+
+std::optional<int64_t> Metadata::SeeEpoch(int64_t epoch, int64_t session) {
+  std::lock_guard<std::mutex> l(ops_mu_);
+  op_epoch_ = epoch;
+  op_session_ = session;
+  return OldestOpLocked();
+}
+
+std::optional<int64_t> Metadata::OldestOp() {
+  std::lock_guard<std::mutex> l(ops_mu_);
+  return OldestOpLocked();
+}
+
+std::optional<int64_t> Metadata::OldestOpLocked() const {
+  std::optional<int64_t> oldest;
+  for (const auto& [id, e] : ops_) oldest = oldest ? std::min(*oldest, e) : e;
+  return oldest;
+}
+
+namespace {
+int64_t EnvMillis(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  const long long n = std::atoll(v);
+  return n > 0 ? n : fallback;
+}
+}  // namespace
+
+int64_t Metadata::HeartbeatMillis() {
+  static const int64_t ms = EnvMillis("AS_TEST_HEARTBEAT_MS", 2000);
+  return ms;
+}
+
+int64_t Metadata::SessionTtlMillis() {
+  static const int64_t ms = EnvMillis("AS_TEST_SESSION_TTL_MS", 30000);
+  return ms;
+}
+
+Status Metadata::RefGone(const Digest& d) {
+  refs_gone_.fetch_add(1, std::memory_order_relaxed);
+  return Status::Busy("chunk " + d.ToString() +
+                      ", which this put deduplicated against, was collected by gc meanwhile; "
+                      "nothing was stored: retry");
 }
 
 Status Metadata::TakeCopySource(const NameRow& src, const std::optional<Digest>& expect,
@@ -49,7 +98,6 @@ Status Metadata::TakeCopySource(const NameRow& src, const std::optional<Digest>&
   to->content = src.content;
   to->size = src.size;
   if (to->attrs.empty()) to->attrs = src.attrs;
-  LogRoot({to->tenant, std::nullopt, to->manifest});
   return Status::OK();
 }
 

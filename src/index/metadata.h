@@ -22,13 +22,16 @@
 //   committed, and the same call may simply be retried.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/digest.h"
@@ -132,6 +135,17 @@ struct PutCommit {
   bool require_bucket = false;
   std::optional<PartRow> part;                 // a multipart part (replaces the same number)
   std::optional<std::string> complete_upload;  // upload id removed with its parts
+  // GC safety (docs/scaleout.md, "Several servers"): the put's Op (its
+  // epoch, which it began before its first dedup lookup, and its session:
+  // a commit of a session gc has expelled fails). `refs` lists the
+  // chunks the commit references without storing them (the chunks it
+  // deduplicated against, the bases of its delta chunks); it is called only
+  // when a gc doomed rows since `epoch`. The commit then keeps (or brings
+  // back) every one of them, or fails with Unavailable, storing nothing, if
+  // gc deleted one meanwhile (the client retries).
+  int64_t epoch = -1;
+  int64_t session = 0;
+  std::function<void(std::vector<Digest>*)> refs;
 };
 
 // What can be rebuilt from the packs alone (`repair --reindex`): where every
@@ -141,12 +155,19 @@ class ChunkIndex {
  public:
   virtual ~ChunkIndex() = default;
 
+  // Where a chunk lies, for reads: a row gc has doomed is still found.
   virtual Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) = 0;
   // FindChunk for d[0..n) in one read transaction (one snapshot): (*out)[i]
-  // is d[i]'s location or nullopt. For reads that walk many chunks, and for
-  // puts whose filter holds no keys.
+  // is d[i]'s location or nullopt. For reads that walk many chunks.
+  // live_only (dedup lookups): a row gc has doomed is not found, so that a
+  // put stores the chunk anew rather than reference what gc may delete.
   virtual Status FindChunks(uint32_t domain, const Digest* d, size_t n,
-                            std::vector<std::optional<Location>>* out) = 0;
+                            std::vector<std::optional<Location>>* out, bool live_only) = 0;
+  Status FindChunks(uint32_t domain, const Digest* d, size_t n,
+                    std::vector<std::optional<Location>>* out) {
+    return FindChunks(domain, d, n, out, false);
+  }
+  Result<std::optional<Location>> FindLiveChunk(uint32_t domain, const Digest& d);
   virtual Status ForEachChunk(
       const std::function<void(const ChunkKey&, const Location&)>& fn) = 0;
   // Every (chunk, base) pair of the zstd-ref chunks (see PutCommit::bases).
@@ -157,6 +178,11 @@ class ChunkIndex {
   virtual Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
                                                                    const Digest& content) = 0;
   virtual Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn) = 0;
+  // Every row gc has doomed and not yet swept (gc.cc), with the epoch it
+  // was doomed at.
+  virtual Status ForEachDoomed(
+      const std::function<void(const ChunkKey&, bool manifest, int64_t pack, int64_t epoch)>&
+          fn) = 0;
   virtual Result<std::vector<PackRow>> ListPacks() = 0;
   virtual Result<std::optional<PackRow>> GetPack(int64_t id) = 0;
 };
@@ -250,13 +276,15 @@ class Metadata : public ChunkIndex, public Catalog {
   // credentials.
   virtual std::string Describe() const = 0;
 
-  // Makes this process the only one using the store `store_uuid` in this
-  // metadata, until it closes: Busy if another holds it. SQLite: nothing to
-  // do (the store directory's LOCK file and SQLite's exclusive lock already
-  // do it). PostgreSQL: a session advisory lock, because two store
-  // directories can name the same database. (Several servers on one store
-  // need scale-out part 2's sessions and epochs instead.)
-  virtual Status LockStore(const std::string& store_uuid) = 0;
+  // Joins the store `store_uuid` in this metadata as one of its processes:
+  // with `exclusive` the only one (Busy if another has it open), else one
+  // of any number (Busy only while an exclusive one has it). SQLite:
+  // nothing to do (the store directory's LOCK file makes this process the
+  // only one). PostgreSQL: a session advisory lock, because two store
+  // directories can name the same database; a store whose packs are local
+  // (each directory its own) must be exclusive, one whose packs are in a
+  // bucket is shared by several servers.
+  virtual Status LockStore(const std::string& store_uuid, bool exclusive) = 0;
 
   virtual Status CommitPut(const PutCommit& c) = 0;
   // Group commit: the frames of every put in `puts` are in `shared` (their
@@ -272,39 +300,96 @@ class Metadata : public ChunkIndex, public Catalog {
   virtual Result<NameRow> CopyName(const NameRow& from_key, NameRow to, bool require_bucket,
                                    const std::optional<Digest>& expect = std::nullopt) = 0;
 
-  // GC's root log. While it is on, every manifest that a commit binds to a
-  // name (a put, a copy) or to a multipart part is recorded, so that GC can
-  // mark from a snapshot of the names without holding commits off, and then
-  // mark what was bound meanwhile. A failed commit may leave an entry: that
-  // only keeps something alive one GC longer.
-  // (A commit that stores a zstd-ref chunk logs each base as a chunk root.)
-  struct BoundRoot {
-    std::string tenant;             // empty when domain is set
-    std::optional<uint32_t> domain;
-    Digest manifest;                // or a chunk's digest when `chunk`
-    bool chunk = false;
-  };
-  void StartRootLog();
-  std::vector<BoundRoot> StopRootLog();
+  // GC (gc.cc; docs/scaleout.md, "Several servers"; SCALEOUT.md 3.5-3.6).
+  //
+  // Operations: a put (or any commit that references stored rows) runs as
+  // an Op, begun before its first dedup lookup. It starts in the epoch this
+  // process last saw; the process's session reports to every other (its
+  // heartbeat) the epoch it has seen and the oldest epoch an Op of it still
+  // runs in. The horizon is the least of those over the live sessions.
+  //
+  // A run collects in two steps: Doom marks unreferenced rows doomed at a
+  // new epoch E (dedup lookups no longer find them), then, once the horizon
+  // has reached E (every Op that may have looked a doomed row up before the
+  // doom has ended), a second mark of the roots decides, and CommitSweep
+  // deletes the doomed rows still unreferenced and brings back the others.
+  // A commit whose Op began before a doom also checks the rows it references
+  // (PutCommit::refs), bringing doomed ones back. Sessions whose heartbeat
+  // stopped for longer than the TTL (both measured by the database's clock)
+  // are expelled by gc: they drop out of the horizon, and their commits fail
+  // (fencing), so a server that was paused cannot commit what gc collected.
+  //
+  virtual Result<int64_t> BeginGc() = 0;
+  virtual void EndGc() = 0;
+  virtual Result<int64_t> GcEpoch() = 0;
+  // 'L' -> 'D' for each row that is live and still in the given pack, at a
+  // new epoch: *epoch.
+  virtual Status Doom(int64_t token, const std::vector<std::pair<ChunkKey, int64_t>>& chunks,
+                      const std::vector<std::pair<ChunkKey, int64_t>>& manifests,
+                      int64_t* epoch) = 0;
+  // Expels the sessions whose heartbeat is older than the TTL (*expelled:
+  // how many), then returns the horizon. Rows doomed at an epoch up to it
+  // may be swept.
+  virtual Result<int64_t> Horizon(uint64_t* expelled) = 0;
+  // A pending pack: one this process is writing and has not committed yet.
+  // Gc's orphan sweep leaves the objects of pending packs alone while their
+  // session lives; a commit of a pack's row ends its pending state.
+  virtual Status AddPendingPack(const std::string& name) = 0;
+  virtual void RemovePendingPack(const std::string& name) = 0;
+  // Every pending pack (any process's): true while its session lives. The
+  // object of one whose session is gone is garbage at once (its commit
+  // would be fenced).
+  virtual Result<std::map<std::string, bool>> PendingPacks() = 0;
 
-  // GC: drops the rows of dead chunks and manifests and the given packs, and
-  // moves live chunks to a rewritten pack, in one transaction.
-  // Every delete and move applies only while the row still points into the
-  // old pack (`from_pack`): a concurrent put may have re-stored the chunk.
+  // An operation in flight (see above). Ends when destroyed.
+  class Op {
+   public:
+    Op(Op&& o) noexcept : m_(std::exchange(o.m_, nullptr)), epoch_(o.epoch_),
+                          session_(o.session_), id_(o.id_) {}
+    Op(const Op&) = delete;
+    ~Op();
+    int64_t epoch() const { return epoch_; }
+    int64_t session() const { return session_; }
+
+   private:
+    friend class Metadata;
+    Op(Metadata* m, int64_t epoch, int64_t session, uint64_t id)
+        : m_(m), epoch_(epoch), session_(session), id_(id) {}
+    Metadata* m_;
+    int64_t epoch_, session_;
+    uint64_t id_;
+  };
+  Op BeginOp();
+  // Tuning of the sessions (tests shorten them: AS_TEST_HEARTBEAT_MS,
+  // AS_TEST_SESSION_TTL_MS): how often a session reports, and how long one
+  // may stay silent before gc expels it.
+  static int64_t HeartbeatMillis();
+  static int64_t SessionTtlMillis();
+  struct Sweep {
+    std::vector<ChunkKey> keep_chunks, drop_chunks;  // keep: 'D' -> 'L'
+    std::vector<ChunkKey> keep_manifests, drop_manifests;
+  };
+  // Drops (deletes, with a chunk's bases) the given rows that are still
+  // doomed, and brings back the kept ones. *dropped: how many went.
+  virtual Status CommitSweep(int64_t token, const Sweep& s, uint64_t* dropped) = 0;
+
+  // Moves live rows to rewritten packs and deletes packs, in one
+  // transaction. A move applies only while the row still points into the
+  // old pack (`from_pack`: a concurrent put may have re-stored the chunk); a
+  // pack is deleted only if no row points into it any more
+  // (*deleted: those that went; their files may then be removed).
   struct GcMove {
     ChunkKey key;
     int64_t from_pack = 0;
     Location to;  // to.pack = index into new_packs
   };
   struct GcCommit {
-    std::vector<std::pair<ChunkKey, int64_t>> dead_chunks;     // key, pack it is in
-    std::vector<std::pair<ChunkKey, int64_t>> dead_manifests;  // key, pack it is in
     std::vector<int64_t> dead_packs;
     std::vector<SealedPack> new_packs;
     std::vector<GcMove> moved_chunks;
     std::vector<GcMove> moved_manifests;
   };
-  virtual Status CommitGc(const GcCommit& c) = 0;
+  virtual Status CommitGc(int64_t token, const GcCommit& c, std::vector<int64_t>* deleted) = 0;
 
   // repair --reindex: replaces the chunk, manifest and pack tables (the
   // catalog is kept) in one transaction.
@@ -325,20 +410,38 @@ class Metadata : public ChunkIndex, public Catalog {
   // server's to check (data checksums, amcheck).
   virtual Result<std::vector<std::string>> CheckIntegrity(bool thorough) = 0;
 
+  // Doomed rows that commits brought back, and commits that failed because
+  // gc had deleted a row they referenced (PutCommit::refs), since open.
+  uint64_t refs_resurrected() const { return resurrected_.load(std::memory_order_relaxed); }
+  uint64_t refs_gone() const { return refs_gone_.load(std::memory_order_relaxed); }
+  // Commits refused because this process's session had been expelled, and
+  // sessions registered anew after that (PostgreSQL; 0 for SQLite).
+  uint64_t commits_fenced() const { return fenced_.load(std::memory_order_relaxed); }
+  uint64_t session_renewals() const { return expelled_.load(std::memory_order_relaxed); }
+
  protected:
   Metadata() = default;
-  // Records r while the root log is on (called by commits that bind roots).
-  void LogRoot(BoundRoot r);
+  // Sets the epoch (and session) Ops begin in from now on, and returns the
+  // oldest epoch of the Ops in flight, if any: one step, so that a
+  // heartbeat that reports epoch e also reports every Op begun before it.
+  std::optional<int64_t> SeeEpoch(int64_t epoch, int64_t session);
+  // The oldest epoch of the Ops in flight, if any.
+  std::optional<int64_t> OldestOp();
+  // The failure of a commit whose reference d gc deleted meanwhile (counted).
+  Status RefGone(const Digest& d);
+  std::atomic<uint64_t> resurrected_{0}, refs_gone_{0}, fenced_{0}, expelled_{0};
   // CopyName's middle, the same for every implementation: FailedPrecondition
   // if `expect` is given and the source `src` (read in the copy's
   // transaction) names another manifest; else `to` takes src's manifest,
-  // content, size (and attrs when it has none) and is logged as a root.
+  // content, size (and attrs when it has none).
   Status TakeCopySource(const NameRow& src, const std::optional<Digest>& expect, NameRow* to);
 
  private:
-  std::mutex root_log_mu_;
-  bool root_log_on_ = false;
-  std::vector<BoundRoot> root_log_;
+  std::optional<int64_t> OldestOpLocked() const;  // under ops_mu_
+  std::mutex ops_mu_;
+  int64_t op_epoch_ = 0, op_session_ = 0;
+  uint64_t next_op_ = 0;
+  std::map<uint64_t, int64_t> ops_;  // id -> epoch
 };
 
 }  // namespace as

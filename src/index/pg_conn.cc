@@ -137,6 +137,9 @@ Status PgConn::Error(const std::string& what, pg_result* r) {
     return Status::Unavailable(text);
   }
   if (code == "23505") return Status::AlreadyExists(text);
+  // Deadlock or serialization failure: another server's transaction won;
+  // nothing of this one was committed, and a retry succeeds.
+  if (code == "40P01" || code == "40001") return Status::Busy(text);
   if (code == "53100") return Status::NoSpace(text);
   if (code.rfind("22", 0) == 0) return Status::InvalidArgument(text);  // data exception
   return Status::IOError(text);

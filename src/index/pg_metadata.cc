@@ -5,6 +5,12 @@
 #include <map>
 #include <thread>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
 #include "index/pg_conn.h"
 #include "index/pg_rows.h"
 
@@ -63,6 +69,36 @@ CREATE TABLE access_keys(
   created bigint NOT NULL);
 )sql";
 
+// Version 2: gc's doom marks (see Metadata::Doom), gc's shared state (the
+// epoch, moved on by every doom, and the token of the run that owns gc),
+// the servers' sessions and the packs they are writing.
+const char* kPgSchemaV2 = R"sql(
+ALTER TABLE chunks ADD COLUMN state "char" NOT NULL DEFAULT 'L';
+ALTER TABLE chunks ADD COLUMN doom_epoch bigint;
+ALTER TABLE manifests ADD COLUMN state "char" NOT NULL DEFAULT 'L';
+ALTER TABLE manifests ADD COLUMN doom_epoch bigint;
+CREATE INDEX chunks_doomed ON chunks(domain, digest) WHERE state = 'D';
+CREATE INDEX manifests_doomed ON manifests(domain, digest) WHERE state = 'D';
+CREATE TABLE gc_state(id integer PRIMARY KEY CHECK (id = 1), epoch bigint NOT NULL,
+  token bigint NOT NULL);
+INSERT INTO gc_state VALUES (1, 0, 0);
+CREATE TABLE sessions(
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, host text NOT NULL, pid integer NOT NULL,
+  started timestamptz NOT NULL DEFAULT now(), heartbeat timestamptz NOT NULL DEFAULT now(),
+  seen_epoch bigint NOT NULL, min_inflight bigint);
+CREATE TABLE pending_packs(
+  name text COLLATE "C" PRIMARY KEY, session bigint NOT NULL,
+  created timestamptz NOT NULL DEFAULT now());
+)sql";
+
+// Advisory locks, keyed (class, schema) so that stores in different schemas
+// of one database do not share them: gc's ownership (a session lock of the
+// run's own connection), and the epoch lock, which commits take shared and
+// a doom exclusive (transaction locks; the lock manager queues them fairly,
+// so a doom is not starved by a stream of commits).
+const char* kGcOwnerLock = "731406022, hashtext(current_schema())";
+const char* kEpochLock = "731406023, hashtext(current_schema())";
+
 // Serialises schema creation between servers initialising the same
 // database at once (an arbitrary key of this program's).
 constexpr const char* kSchemaLockKey = "7314060021";
@@ -86,9 +122,20 @@ PgMetadata::PgMetadata(std::string url) : url_(std::move(url)) {
 }
 
 PgMetadata::~PgMetadata() {
+  {
+    std::lock_guard<std::mutex> l(beat_mu_);
+    stopping_ = true;
+  }
+  beat_cv_.notify_all();
+  if (beater_.joinable()) beater_.join();
+  // A clean exit: the session goes now rather than after its TTL.
+  if (beat_conn_ && session_ > 0) {
+    beat_conn_->Run("DELETE FROM sessions WHERE id = $1", {I(session_)}).IgnoreError();
+  }
   // Released by the server when the session ends, but that is after our
   // disconnect, asynchronously: unlock first, so that the next process to
   // open the store does not find it still held.
+  if (gc_conn_) gc_conn_->Run("SELECT pg_advisory_unlock_all()").IgnoreError();
   if (lock_conn_) lock_conn_->Run("SELECT pg_advisory_unlock_all()").IgnoreError();
 }
 
@@ -100,6 +147,7 @@ Result<std::unique_ptr<PgMetadata>> PgMetadata::Open(const std::string& url, boo
   }
   std::unique_ptr<PgMetadata> m(new PgMetadata(url));
   AS_RETURN_IF_ERROR(m->Migrate(create));
+  AS_RETURN_IF_ERROR(m->StartSession());
   return m;
 }
 
@@ -119,6 +167,7 @@ Status PgMetadata::Migrate(bool create) {
                                      uuid + "; give each store a database (or schema) of its own");
       }
       AS_RETURN_IF_ERROR(c.Run(kPgSchema));
+      AS_RETURN_IF_ERROR(c.Run(kPgSchemaV2));
       return c.Run("INSERT INTO meta VALUES ('schema_version', $1)", {I(kPgSchemaVersion)});
     }
     if (!exists) {
@@ -133,11 +182,15 @@ Status PgMetadata::Migrate(bool create) {
                                  ", newer than this build (" + I(kPgSchemaVersion) +
                                  "): upgrade artifact-store");
     }
+    if (std::atoi(v.Text(0, 0).c_str()) < 2) {
+      AS_RETURN_IF_ERROR(c.Run(kPgSchemaV2));
+      AS_RETURN_IF_ERROR(c.Run("UPDATE meta SET value = '2' WHERE key = 'schema_version'"));
+    }
     return Status::OK();
   });
 }
 
-Status PgMetadata::LockStore(const std::string& store_uuid) {
+Status PgMetadata::LockStore(const std::string& store_uuid, bool exclusive) {
   // 60 bits of the uuid: a positive bigint key.
   const std::string hex = store_uuid.substr(0, 15);
   if (hex.size() != 15 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
@@ -146,6 +199,7 @@ Status PgMetadata::LockStore(const std::string& store_uuid) {
   std::lock_guard<std::mutex> l(mu_);
   lock_conn_ = std::make_unique<PgConn>(url_, url_);
   lock_key_ = std::to_string(std::stoll(hex, nullptr, 16));
+  lock_exclusive_ = exclusive;
   lock_checked_ = 0;
   return CheckStoreLock();
 }
@@ -160,14 +214,102 @@ Status PgMetadata::CheckStoreLock() {
       "SELECT EXISTS(SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND "
       "pid = pg_backend_pid() AND granted)"));
   if (held.Text(0, 0) != "t") {
-    AS_ASSIGN_OR_RETURN(auto r,
-                        lock_conn_->Exec("SELECT pg_try_advisory_lock($1)", {lock_key_}));
+    AS_ASSIGN_OR_RETURN(auto r, lock_conn_->Exec(
+        std::string("SELECT pg_try_advisory_lock") + (lock_exclusive_ ? "" : "_shared") + "($1)",
+        {lock_key_}));
     if (r.Text(0, 0) != "t") {
-      return Status::Busy("store is in use by another process on " + url_ +
-                          " (one process per store until scale-out part 2)");
+      return Status::Busy(
+          "store is in use by another process on " + url_ +
+          (lock_exclusive_
+               ? " (its packs are in a local directory, so one process at a time: put the "
+                 "packs on S3 for several servers, docs/scaleout.md)"
+               : " that has it for itself (a process of this store whose packs are local)"));
     }
   }
   lock_checked_ = now;
+  return Status::OK();
+}
+
+Status PgMetadata::StartSession() {
+  beat_conn_ = std::make_unique<PgConn>(url_, url_);
+  // A lost heartbeat only holds the horizon back: no need to wait for it.
+  AS_RETURN_IF_ERROR(beat_conn_->Run("SET synchronous_commit = off"));
+  {
+    std::lock_guard<std::mutex> l(beat_mu_);
+    AS_RETURN_IF_ERROR(Register());
+  }
+  beater_ = std::thread([this] {
+    std::unique_lock<std::mutex> l(beat_mu_);
+    while (!stopping_) {
+      beat_cv_.wait_for(l, std::chrono::milliseconds(HeartbeatMillis()));
+      if (stopping_) break;
+      Beat().IgnoreError();  // a database that does not answer: the next beat tries again
+    }
+  });
+  return Status::OK();
+}
+
+namespace {
+// This machine, as sessions name it: the host name and the kernel's boot id,
+// so that a session of this machine is known for one even across a reboot
+// (and two machines that share a host name are not taken for one).
+std::string ThisMachine() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  std::string boot;
+  if (FILE* f = std::fopen("/proc/sys/kernel/random/boot_id", "r")) {
+    char buf[64] = {0};
+    if (std::fgets(buf, sizeof buf, f)) boot = buf;
+    std::fclose(f);
+  }
+  while (!boot.empty() && (boot.back() == '\n' || boot.back() == ' ')) boot.pop_back();
+  return std::string(host) + (boot.empty() ? "" : " boot " + boot);
+}
+}  // namespace
+
+Status PgMetadata::Register() {
+  AS_ASSIGN_OR_RETURN(auto r, beat_conn_->Exec(
+      "INSERT INTO sessions(host, pid, seen_epoch) SELECT $1, $2, epoch FROM gc_state "
+      "WHERE id = 1 RETURNING id, seen_epoch",
+      {ThisMachine(), I(static_cast<int64_t>(::getpid()))}));
+  if (r.rows() == 0) return Status::Corruption("metadata " + url_ + ": gc_state has no row");
+  session_ = r.Int(0, 0);
+  SeeEpoch(r.Int(0, 1), session_);
+  return Status::OK();
+}
+
+Status PgMetadata::Beat() {
+  AS_ASSIGN_OR_RETURN(auto e, beat_conn_->Exec("SELECT epoch FROM gc_state WHERE id = 1"));
+  if (e.rows() == 0) return Status::Corruption("metadata " + url_ + ": gc_state has no row");
+  const int64_t epoch = e.Int(0, 0);
+  // Ops begun from here on start in `epoch`; the oldest still running is
+  // reported with it.
+  const std::optional<int64_t> oldest = SeeEpoch(epoch, session_);
+  AS_ASSIGN_OR_RETURN(auto r, beat_conn_->Exec(
+      "UPDATE sessions SET heartbeat = now(), seen_epoch = $2, "
+      "min_inflight = NULLIF($3, '')::bigint WHERE id = $1",
+      {I(session_), I(epoch), oldest ? I(*oldest) : std::string()}));
+  if (r.Affected() == 0) {
+    // Expelled (this process was silent for longer than the TTL): its Ops
+    // in flight fail at their commits; new ones start in a new session.
+    expelled_.fetch_add(1, std::memory_order_relaxed);
+    return Register();
+  }
+  return Status::OK();
+}
+
+Status PgMetadata::Fence(PgConn& c, const PutCommit& p) {
+  if (p.session == 0) return Status::OK();
+  // FOR KEY SHARE: gc's expelling DELETE waits for this commit; after it,
+  // no commit of the session can pass here.
+  AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT 1 FROM sessions WHERE id = $1 FOR KEY SHARE",
+                                     {I(p.session)}));
+  if (r.rows() == 0) {
+    fenced_.fetch_add(1, std::memory_order_relaxed);
+    return Status::Unavailable("this server's session " + I(p.session) + " on " + url_ +
+                               " was expelled by gc (its heartbeat stopped for longer than the "
+                               "session TTL); nothing was stored; retry");
+  }
   return Status::OK();
 }
 
@@ -185,7 +327,7 @@ Result<std::optional<Location>> PgMetadata::FindChunk(uint32_t domain, const Dig
 }
 
 Status PgMetadata::FindChunks(uint32_t domain, const Digest* d, size_t n,
-                              std::vector<std::optional<Location>>* out) {
+                              std::vector<std::optional<Location>>* out, bool live_only) {
   out->assign(n, std::nullopt);
   if (n == 0) return Status::OK();
   // One statement for the batch: one snapshot, one round trip.
@@ -199,7 +341,8 @@ Status PgMetadata::FindChunks(uint32_t domain, const Digest* d, size_t n,
   AS_ASSIGN_OR_RETURN(auto r, c->Exec(
       "SELECT q.i, c.pack, c.off, c.frame_len, c.raw_len "
       "FROM unnest(string_to_array($2, ',')) WITH ORDINALITY AS q(d, i) "
-      "JOIN chunks c ON c.domain = $1 AND c.digest = decode(q.d, 'hex')",
+      "JOIN chunks c ON c.domain = $1 AND c.digest = decode(q.d, 'hex')" +
+          std::string(live_only ? " AND c.state = 'L'" : ""),
       {I(domain), list}));
   for (int i = 0; i < r.rows(); i++) {
     const int64_t at = r.Int(i, 0) - 1;
@@ -266,6 +409,21 @@ Status PgMetadata::ForEachManifest(const std::function<void(const ManifestRow&)>
                    });
 }
 
+Status PgMetadata::ForEachDoomed(
+    const std::function<void(const ChunkKey&, bool manifest, int64_t pack, int64_t epoch)>& fn) {
+  auto c = pool_->Acquire();
+  return c->Stream("SELECT domain, digest, pack, false, coalesce(doom_epoch, 0) FROM chunks "
+                   "WHERE state = 'D' UNION ALL SELECT domain, digest, pack, true, "
+                   "coalesce(doom_epoch, 0) FROM manifests WHERE state = 'D'",
+                   {}, [&](const PgResult& r) -> Status {
+                     ChunkKey key;
+                     key.domain = static_cast<uint32_t>(r.Int(0, 0));
+                     AS_ASSIGN_OR_RETURN(key.digest, r.Dig(0, 1));
+                     fn(key, r.Text(0, 3) == "t", r.Int(0, 2), r.Int(0, 4));
+                     return Status::OK();
+                   });
+}
+
 Result<std::vector<PackRow>> PgMetadata::ListPacks() {
   auto c = pool_->Acquire();
   AS_ASSIGN_OR_RETURN(auto r,
@@ -322,7 +480,7 @@ Status PgMetadata::InsertChunks(PgConn& c, const std::vector<std::pair<ChunkKey,
         "string_to_array($4, ','), string_to_array($5, ','), string_to_array($6, ',')) "
         "AS t(d, g, p, o, f, r) "
         "ON CONFLICT (domain, digest) DO UPDATE SET pack = EXCLUDED.pack, off = EXCLUDED.off, "
-        "frame_len = EXCLUDED.frame_len, raw_len = EXCLUDED.raw_len",
+        "frame_len = EXCLUDED.frame_len, raw_len = EXCLUDED.raw_len, state = 'L', doom_epoch = NULL",
         cols.cols));
   }
   return Status::OK();
@@ -352,7 +510,7 @@ Status PgMetadata::InsertManifest(PgConn& c, const ManifestRow& m,
       "VALUES ($1, decode($2, 'hex'), decode($3, 'hex'), $4, $5, $6, $7, $8, $9) "
       "ON CONFLICT (domain, digest) DO UPDATE SET content = EXCLUDED.content, "
       "size = EXCLUDED.size, chunks = EXCLUDED.chunks, pack = EXCLUDED.pack, off = EXCLUDED.off, "
-      "frame_len = EXCLUDED.frame_len, raw_len = EXCLUDED.raw_len",
+      "frame_len = EXCLUDED.frame_len, raw_len = EXCLUDED.raw_len, state = 'L', doom_epoch = NULL",
       {I(m.domain), PgHex(m.digest), PgHex(m.content), I(static_cast<int64_t>(m.size)),
        I(static_cast<int64_t>(m.chunks)), I(ResolvePack(m.loc.pack, ids)),
        I(static_cast<int64_t>(m.loc.offset)), I(m.loc.frame_len), I(m.loc.raw_len)});
@@ -381,7 +539,60 @@ Status PgMetadata::BindName(PgConn& c, const NameRow& n, bool require_bucket) {
        I(static_cast<int64_t>(n.size)), I(n.created), PgHexBytes(n.attrs)});
 }
 
-Status PgMetadata::CommitPutRows(PgConn& c, const PutCommit& p, const std::vector<int64_t>& ids) {
+Result<int64_t> PgMetadata::HoldEpoch(PgConn& c) {
+  // The lock first, then (a new statement, so a new snapshot) the epoch: a
+  // doom that committed before the lock was granted is seen.
+  AS_RETURN_IF_ERROR(c.Run(std::string("SELECT pg_advisory_xact_lock_shared(") + kEpochLock + ")"));
+  AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT epoch FROM gc_state WHERE id = 1"));
+  if (r.rows() == 0) return Status::Corruption("metadata " + url_ + ": gc_state has no row");
+  return r.Int(0, 0);
+}
+
+Status PgMetadata::KeepRefs(PgConn& c, const PutCommit& p, int64_t epoch) {
+  if (p.epoch == epoch || !p.refs) return Status::OK();
+  std::vector<Digest> refs;
+  p.refs(&refs);
+  std::map<std::string, const Digest*> sorted;  // by hex: the digests' byte order
+  uint64_t brought_back = 0;
+  for (const Digest& d : refs) sorted.emplace(PgHex(d), &d);
+  auto it = sorted.begin();
+  while (it != sorted.end()) {
+    std::string list;
+    std::vector<const Digest*> batch;
+    for (size_t n = 0; n < kBatchRows && it != sorted.end(); n++, ++it) {
+      if (!list.empty()) list += ',';
+      list += it->first;
+      batch.push_back(it->second);
+    }
+    // A gc doomed rows since this put looked its chunks up: lock them (in
+    // digest order, like every writer), bring back the doomed ones, and fail
+    // if one is gone.
+    AS_ASSIGN_OR_RETURN(auto r, c.Exec(
+        "WITH t AS (SELECT decode(g, 'hex') AS g FROM unnest(string_to_array($2, ',')) AS g), "
+        "l AS (SELECT x.digest, x.state FROM chunks x JOIN t ON x.domain = $1 AND x.digest = t.g "
+        "ORDER BY x.digest FOR UPDATE OF x), "
+        "up AS (UPDATE chunks x SET state = 'L', doom_epoch = NULL FROM l WHERE x.domain = $1 AND "
+        "x.digest = l.digest AND l.state = 'D' RETURNING 1) "
+        "SELECT (SELECT count(*) FROM l), (SELECT count(*) FROM up)",
+        {I(p.domain), list}));
+    brought_back += static_cast<uint64_t>(r.Int(0, 1));
+    if (static_cast<size_t>(r.Int(0, 0)) != batch.size()) {
+      for (const Digest* d : batch) {
+        AS_ASSIGN_OR_RETURN(auto h, c.Exec("SELECT 1 FROM chunks WHERE domain = $1 AND "
+                                           "digest = decode($2, 'hex')",
+                                           {I(p.domain), PgHex(*d)}));
+        if (h.rows() == 0) return RefGone(*d);
+      }
+    }
+  }
+  resurrected_ += brought_back;
+  return Status::OK();
+}
+
+Status PgMetadata::CommitPutRows(PgConn& c, const PutCommit& p, const std::vector<int64_t>& ids,
+                                 int64_t epoch) {
+  AS_RETURN_IF_ERROR(Fence(c, p));
+  AS_RETURN_IF_ERROR(KeepRefs(c, p, epoch));
   std::vector<std::pair<ChunkKey, Location>> chunks;
   chunks.reserve(p.chunks.size());
   for (const auto& [d, loc] : p.chunks) chunks.push_back({ChunkKey{p.domain, d}, loc});
@@ -389,19 +600,14 @@ Status PgMetadata::CommitPutRows(PgConn& c, const PutCommit& p, const std::vecto
   if (!p.bases.empty()) {
     std::vector<std::pair<ChunkKey, Digest>> bases;
     for (const auto& [d, base] : p.bases) {
-      LogRoot({"", p.domain, base, true});
       bases.push_back({ChunkKey{p.domain, d}, base});
     }
     AS_RETURN_IF_ERROR(InsertBases(c, bases));
   }
   if (p.manifest) AS_RETURN_IF_ERROR(InsertManifest(c, *p.manifest, ids));
   if (p.complete_upload) AS_RETURN_IF_ERROR(DeleteUploadIn(c, *p.complete_upload));
-  if (p.name) {
-    LogRoot({"", p.domain, p.name->manifest});
-    AS_RETURN_IF_ERROR(BindName(c, *p.name, p.require_bucket));
-  }
+  if (p.name) AS_RETURN_IF_ERROR(BindName(c, *p.name, p.require_bucket));
   if (p.part) {
-    LogRoot({"", p.domain, p.part->manifest});
     // The upload must still exist (and stay, until this commits): an abort
     // that won the race leaves nothing to attach the part to.
     AS_ASSIGN_OR_RETURN(auto u, c.Exec("SELECT 1 FROM uploads WHERE id = $1 FOR KEY SHARE",
@@ -421,9 +627,10 @@ Status PgMetadata::CommitPutRows(PgConn& c, const PutCommit& p, const std::vecto
 
 Status PgMetadata::CommitPut(const PutCommit& p) {
   return Write([&](PgConn& c) -> Status {
+    AS_ASSIGN_OR_RETURN(int64_t epoch, HoldEpoch(c));
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(c, p.packs, &ids));
-    return CommitPutRows(c, p, ids);
+    return CommitPutRows(c, p, ids, epoch);
   });
 }
 
@@ -431,11 +638,12 @@ Status PgMetadata::CommitPuts(const SealedPack& shared, const std::vector<const 
                               std::vector<Status>* results) {
   results->assign(puts.size(), Status::OK());
   Status s = Write([&](PgConn& c) -> Status {
+    AS_ASSIGN_OR_RETURN(int64_t epoch, HoldEpoch(c));
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(c, {shared}, &ids));
     for (size_t i = 0; i < puts.size(); i++) {
       AS_RETURN_IF_ERROR(c.Run("SAVEPOINT put"));
-      Status one = CommitPutRows(c, *puts[i], ids);
+      Status one = CommitPutRows(c, *puts[i], ids, epoch);
       if (!one.ok()) {
         // A lost connection is the transaction's failure, not this put's.
         if (one.code() == Code::kUnavailable || one.code() == Code::kIOError) return one;
@@ -449,33 +657,217 @@ Status PgMetadata::CommitPuts(const SealedPack& shared, const std::vector<const 
   return s;
 }
 
-Status PgMetadata::CommitGc(const GcCommit& g) {
+Result<int64_t> PgMetadata::BeginGc() {
+  std::lock_guard<std::mutex> l(gc_mu_);
+  // A session lock is re-entrant within its session: this process's own
+  // runs are kept apart here.
+  if (gc_running_) return Status::Busy("gc is already running in this process (" + url_ + ")");
+  if (!gc_conn_) gc_conn_ = std::make_unique<PgConn>(url_, url_);
+  AS_ASSIGN_OR_RETURN(auto r, gc_conn_->Exec(std::string("SELECT pg_try_advisory_lock(") +
+                                             kGcOwnerLock + ")"));
+  if (r.Text(0, 0) != "t") {
+    return Status::Busy("gc is already running on another server of the store (" + url_ + ")");
+  }
+  // A new token supersedes any older run still going (one whose server
+  // lost its connection, and so the lock, but not yet its thread).
+  auto t = gc_conn_->Exec("UPDATE gc_state SET token = token + 1 WHERE id = 1 RETURNING token");
+  if (!t.ok() || t->rows() == 0) {
+    gc_conn_->Run(std::string("SELECT pg_advisory_unlock(") + kGcOwnerLock + ")").IgnoreError();
+    return t.ok() ? Status::Corruption("metadata " + url_ + ": gc_state has no row") : t.status();
+  }
+  gc_running_ = true;
+  return t->Int(0, 0);
+}
+
+void PgMetadata::EndGc() {
+  std::lock_guard<std::mutex> l(gc_mu_);
+  gc_running_ = false;
+  if (gc_conn_) {
+    gc_conn_->Run(std::string("SELECT pg_advisory_unlock(") + kGcOwnerLock + ")").IgnoreError();
+  }
+}
+
+Result<int64_t> PgMetadata::GcEpoch() {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT epoch FROM gc_state WHERE id = 1"));
+  if (r.rows() == 0) return Status::Corruption("metadata " + url_ + ": gc_state has no row");
+  return r.Int(0, 0);
+}
+
+Result<int64_t> PgMetadata::Horizon(uint64_t* expelled) {
+  {
+    // This process's own report, fresh: a store with one server need not
+    // wait for its heartbeat.
+    std::lock_guard<std::mutex> l(beat_mu_);
+    AS_RETURN_IF_ERROR(Beat());
+  }
+  uint64_t n = 0;
+  Status s = Write([&](PgConn& c) -> Status {
+    // A session of this very machine whose process is gone (killed, crashed)
+    // goes at once: no need to wait out its TTL. (A live pid, even reused,
+    // keeps it: that only waits.)
+    AS_ASSIGN_OR_RETURN(auto mine, c.Exec("SELECT id, pid FROM sessions WHERE host = $1 AND "
+                                          "id <> $2",
+                                          {ThisMachine(), I(session())}));
+    for (int i = 0; i < mine.rows(); i++) {
+      const pid_t pid = static_cast<pid_t>(mine.Int(i, 1));
+      if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+      AS_ASSIGN_OR_RETURN(auto d, c.Exec("DELETE FROM sessions WHERE id = $1", {mine.Text(i, 0)}));
+      n += static_cast<uint64_t>(d.Affected());
+    }
+    // Both times are the database's. Nobody is expelled until the database
+    // has been up for a TTL: after an outage every heartbeat is old.
+    AS_ASSIGN_OR_RETURN(auto r, c.Exec(
+        "WITH gone AS (DELETE FROM sessions WHERE heartbeat < now() - $1 * interval '1 ms' AND "
+        "now() - pg_postmaster_start_time() > $1 * interval '1 ms' RETURNING id) "
+        "SELECT count(*) FROM gone",
+        {I(SessionTtlMillis())}));
+    n += static_cast<uint64_t>(r.Int(0, 0));
+    return Status::OK();
+  });
+  AS_RETURN_IF_ERROR(s);
+  if (expelled) *expelled = n;
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto h, c->Exec(
+      "SELECT coalesce((SELECT min(least(seen_epoch, coalesce(min_inflight, seen_epoch))) FROM "
+      "sessions), (SELECT epoch FROM gc_state WHERE id = 1))"));
+  return h.Int(0, 0);
+}
+
+Status PgMetadata::AddPendingPack(const std::string& name) {
+  auto c = pool_->Acquire();
+  int64_t session;
+  {
+    std::lock_guard<std::mutex> l(beat_mu_);
+    session = session_;
+  }
+  return c->Run("INSERT INTO pending_packs(name, session) VALUES ($1, $2)", {name, I(session)});
+}
+
+void PgMetadata::RemovePendingPack(const std::string& name) {
+  auto c = pool_->Acquire();
+  c->Run("DELETE FROM pending_packs WHERE name = $1", {name}).IgnoreError();
+}
+
+Result<std::map<std::string, bool>> PgMetadata::PendingPacks() {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(
+      "SELECT p.name, EXISTS (SELECT 1 FROM sessions s WHERE s.id = p.session) FROM "
+      "pending_packs p"));
+  std::map<std::string, bool> out;
+  for (int i = 0; i < r.rows(); i++) out.emplace(r.Text(i, 0), r.Text(i, 1) == "t");
+  return out;
+}
+
+Status PgMetadata::CheckGcToken(PgConn& c, int64_t token) {
+  // FOR SHARE: a BeginGc that would supersede this run waits for it.
+  AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT 1 FROM gc_state WHERE id = 1 AND token = $1 "
+                                     "FOR SHARE", {I(token)}));
+  if (r.rows() == 0) {
+    return Status::Busy("gc run " + I(token) + " was superseded by a later one; nothing changed");
+  }
+  return Status::OK();
+}
+
+namespace {
+// Rows named by (domain, digest[, pack]) columns $1, $2[, $3], locked in key
+// order (as every writer locks them, so two writers cannot deadlock): the
+// head of a statement over `l`.
+std::string LockedRows(const std::string& table, bool with_pack, const std::string& state) {
+  return "WITH t AS (SELECT d::integer AS d, decode(g, 'hex') AS g" +
+         std::string(with_pack ? ", p::bigint AS p" : "") +
+         " FROM unnest(string_to_array($1, ','), string_to_array($2, ',')" +
+         (with_pack ? ", string_to_array($3, ','))" : ")") + " AS t(d, g" +
+         (with_pack ? ", p" : "") + ")), l AS (SELECT x.domain, x.digest FROM " + table +
+         " x JOIN t ON x.domain = t.d AND x.digest = t.g" + (with_pack ? " AND x.pack = t.p" : "") +
+         " WHERE x.state = '" + state + "' ORDER BY x.domain, x.digest FOR UPDATE OF x) ";
+}
+}  // namespace
+
+Status PgMetadata::Doom(int64_t token, const std::vector<std::pair<ChunkKey, int64_t>>& chunks,
+                        const std::vector<std::pair<ChunkKey, int64_t>>& manifests,
+                        int64_t* epoch) {
   return Write([&](PgConn& c) -> Status {
+    // Exclusive: waits for the commits in progress; later ones wait for
+    // this, then see the new epoch and check their references.
+    AS_RETURN_IF_ERROR(c.Run(std::string("SELECT pg_advisory_xact_lock(") + kEpochLock + ")"));
+    AS_ASSIGN_OR_RETURN(auto e, c.Exec("UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1 AND "
+                                       "token = $1 RETURNING epoch", {I(token)}));
+    if (e.rows() == 0) {
+      return Status::Busy("gc run " + I(token) + " was superseded by a later one; nothing changed");
+    }
+    const std::string e_now = e.Text(0, 0);
+    if (epoch) *epoch = e.Int(0, 0);
+    for (const bool manifest : {false, true}) {
+      const std::string table = manifest ? "manifests" : "chunks";
+      const auto& rows = manifest ? manifests : chunks;
+      for (size_t at = 0; at < rows.size(); at += kBatchRows) {
+        Columns cols(3);
+        for (size_t i = at; i < std::min(rows.size(), at + kBatchRows); i++) {
+          cols.Add(0, I(rows[i].first.domain));
+          cols.Add(1, PgHex(rows[i].first.digest));
+          cols.Add(2, I(rows[i].second));
+        }
+        AS_RETURN_IF_ERROR(c.Run(LockedRows(table, true, "L") + "UPDATE " + table +
+                                     " x SET state = 'D', doom_epoch = " + e_now +
+                                     " FROM l WHERE x.domain = l.domain AND x.digest = l.digest",
+                                 cols.cols));
+      }
+    }
+    return Status::OK();
+  });
+}
+
+Status PgMetadata::CommitSweep(int64_t token, const Sweep& sw, uint64_t* dropped) {
+  uint64_t n = 0;
+  Status s = Write([&](PgConn& c) -> Status {
+    n = 0;
+    AS_RETURN_IF_ERROR(CheckGcToken(c, token));
+    for (const bool manifest : {false, true}) {
+      const std::string table = manifest ? "manifests" : "chunks";
+      for (const bool keep : {true, false}) {
+        const auto& rows = manifest ? (keep ? sw.keep_manifests : sw.drop_manifests)
+                                    : (keep ? sw.keep_chunks : sw.drop_chunks);
+        for (size_t at = 0; at < rows.size(); at += kBatchRows) {
+          Columns cols(2);
+          for (size_t i = at; i < std::min(rows.size(), at + kBatchRows); i++) {
+            cols.Add(0, I(rows[i].domain));
+            cols.Add(1, PgHex(rows[i].digest));
+          }
+          std::string sql = LockedRows(table, false, "D");
+          if (keep) {
+            sql += "UPDATE " + table + " x SET state = 'L', doom_epoch = NULL FROM l WHERE "
+                   "x.domain = l.domain AND x.digest = l.digest";
+            AS_RETURN_IF_ERROR(c.Run(sql, cols.cols));
+            continue;
+          }
+          // A dropped chunk's bases go with its row.
+          sql += ", gone AS (DELETE FROM " + table + " x USING l WHERE x.domain = l.domain AND "
+                 "x.digest = l.digest RETURNING x.domain, x.digest)" +
+                 (manifest ? std::string()
+                           : ", b AS (DELETE FROM chunk_bases b USING gone WHERE "
+                             "b.domain = gone.domain AND b.digest = gone.digest)") +
+                 " SELECT count(*) FROM gone";
+          AS_ASSIGN_OR_RETURN(auto r, c.Exec(sql, cols.cols));
+          n += static_cast<uint64_t>(r.Int(0, 0));
+        }
+      }
+    }
+    return Status::OK();
+  });
+  if (s.ok() && dropped) *dropped = n;
+  return s;
+}
+
+Status PgMetadata::CommitGc(int64_t token, const GcCommit& g, std::vector<int64_t>* deleted) {
+  std::vector<int64_t> gone;
+  Status s = Write([&](PgConn& c) -> Status {
+    gone.clear();
+    AS_RETURN_IF_ERROR(CheckGcToken(c, token));
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(c, g.new_packs, &ids));
     for (const char* table : {"chunks", "manifests"}) {
       const bool chunks = std::string_view(table) == "chunks";
-      const auto& dead = chunks ? g.dead_chunks : g.dead_manifests;
-      // Deletes and moves apply only while the row still points into the
-      // pack gc is dropping: a concurrent put may have re-stored the chunk.
-      for (size_t at = 0; at < dead.size(); at += kBatchRows) {
-        Columns cols(3);
-        for (size_t i = at; i < std::min(dead.size(), at + kBatchRows); i++) {
-          cols.Add(0, I(dead[i].first.domain));
-          cols.Add(1, PgHex(dead[i].first.digest));
-          cols.Add(2, I(dead[i].second));
-        }
-        // A dead chunk's bases go with its row (not when a put re-stored it).
-        const std::string del =
-            std::string("WITH gone AS (DELETE FROM ") + table + " x USING unnest("
-            "string_to_array($1, ','), string_to_array($2, ','), string_to_array($3, ',')) "
-            "AS t(d, g, p) WHERE x.domain = t.d::integer AND x.digest = decode(t.g, 'hex') "
-            "AND x.pack = t.p::bigint RETURNING x.domain, x.digest) " +
-            (chunks ? "DELETE FROM chunk_bases b USING gone WHERE b.domain = gone.domain AND "
-                      "b.digest = gone.digest"
-                    : "SELECT count(*) FROM gone");
-        AS_RETURN_IF_ERROR(c.Run(del, cols.cols));
-      }
       const auto& moved = chunks ? g.moved_chunks : g.moved_manifests;
       for (size_t at = 0; at < moved.size(); at += kBatchRows) {
         Columns cols(7);
@@ -489,14 +881,19 @@ Status PgMetadata::CommitGc(const GcCommit& g) {
           cols.Add(5, I(m.to.frame_len));
           cols.Add(6, I(m.to.raw_len));
         }
+        // In key order, like every writer; only rows still in the old pack.
         AS_RETURN_IF_ERROR(c.Run(
-            std::string("UPDATE ") + table +
-                " x SET pack = t.np::bigint, off = t.o::bigint, frame_len = t.f::bigint, "
-                "raw_len = t.r::bigint FROM unnest(string_to_array($1, ','), "
-                "string_to_array($2, ','), string_to_array($3, ','), string_to_array($4, ','), "
-                "string_to_array($5, ','), string_to_array($6, ','), string_to_array($7, ',')) "
-                "AS t(d, g, p, np, o, f, r) WHERE x.domain = t.d::integer AND "
-                "x.digest = decode(t.g, 'hex') AND x.pack = t.p::bigint",
+            std::string("WITH t AS (SELECT d::integer AS d, decode(g, 'hex') AS g, p::bigint AS p, "
+                        "np::bigint AS np, o::bigint AS o, f::bigint AS f, r::bigint AS r FROM "
+                        "unnest(string_to_array($1, ','), string_to_array($2, ','), "
+                        "string_to_array($3, ','), string_to_array($4, ','), "
+                        "string_to_array($5, ','), string_to_array($6, ','), "
+                        "string_to_array($7, ',')) AS t(d, g, p, np, o, f, r)), "
+                        "l AS (SELECT x.domain, x.digest, t.np, t.o, t.f, t.r FROM ") +
+                table + " x JOIN t ON x.domain = t.d AND x.digest = t.g AND x.pack = t.p "
+                "ORDER BY x.domain, x.digest FOR UPDATE OF x) UPDATE " + table +
+                " x SET pack = l.np, off = l.o, frame_len = l.f, raw_len = l.r FROM l "
+                "WHERE x.domain = l.domain AND x.digest = l.digest",
             cols.cols));
       }
     }
@@ -506,20 +903,19 @@ Status PgMetadata::CommitGc(const GcCommit& g) {
         if (!list.empty()) list += ',';
         list += I(id);
       }
-      AS_RETURN_IF_ERROR(c.Run(
-          "DELETE FROM packs WHERE id = ANY(string_to_array($1, ',')::bigint[])", {list}));
-    }
-    // Safety net: no surviving row may point into a deleted pack.
-    AS_ASSIGN_OR_RETURN(auto chk, c.Exec(
-        "SELECT (SELECT count(*) FROM chunks x WHERE NOT EXISTS (SELECT 1 FROM packs p WHERE "
-        "p.id = x.pack)) + (SELECT count(*) FROM manifests x WHERE NOT EXISTS (SELECT 1 FROM "
-        "packs p WHERE p.id = x.pack))"));
-    if (chk.Int(0, 0) != 0) {
-      return Status::Internal("gc would leave " + chk.Text(0, 0) +
-                              " rows pointing at deleted packs; aborted, nothing changed");
+      // Only packs no row points into any more (a doomed row brought back
+      // keeps its pack).
+      AS_ASSIGN_OR_RETURN(auto r, c.Exec(
+          "DELETE FROM packs p WHERE id = ANY(string_to_array($1, ',')::bigint[]) AND "
+          "NOT EXISTS (SELECT 1 FROM chunks x WHERE x.pack = p.id) AND "
+          "NOT EXISTS (SELECT 1 FROM manifests x WHERE x.pack = p.id) RETURNING id",
+          {list}));
+      for (int i = 0; i < r.rows(); i++) gone.push_back(r.Int(i, 0));
     }
     return Status::OK();
   });
+  if (s.ok() && deleted) *deleted = std::move(gone);
+  return s;
 }
 
 Status PgMetadata::CommitReindex(const Reindex& r) {

@@ -6,19 +6,24 @@
 // Connections: writes go through one writer connection behind a mutex, one
 // transaction per call (synchronous_commit on: a commit is durable on the
 // server when it returns); reads take a pooled connection and run as single
-// statements or one read-only transaction. This is the SQLite store's
-// discipline, which is exact for one server; several servers on one database
-// need the session and epoch protocol of scale-out part 2 on top.
+// statements or one read-only transaction. Any number of processes share a
+// store: rows are locked in key order by every writer (no deadlocks between
+// them), and gc's doom/sweep protocol (Metadata::Doom) keeps what their
+// commits reference; a deadlock or serialization failure all the same is
+// Busy, and the same call may be retried.
 //
 // A connection that breaks (the server restarted, the network dropped) fails
 // the call it was in with Unavailable and is reconnected by the next call that
 // takes it, so a client's retry succeeds once the server is back.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "index/metadata.h"
@@ -28,7 +33,7 @@ namespace as {
 class PgConn;
 class PgPool;
 
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
 class PgMetadata final : public Metadata {
  public:
@@ -41,14 +46,15 @@ class PgMetadata final : public Metadata {
   ~PgMetadata() override;
 
   std::string Describe() const override { return url_; }
-  Status LockStore(const std::string& store_uuid) override;
+  Status LockStore(const std::string& store_uuid, bool exclusive) override;
   Result<std::string> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
   Result<uint32_t> TenantDomain(const std::string& tenant, bool create) override;
   Status RestoreTenant(const std::string& tenant, uint32_t domain) override;
   Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) override;
+  using ChunkIndex::FindChunks;
   Status FindChunks(uint32_t domain, const Digest* d, size_t n,
-                    std::vector<std::optional<Location>>* out) override;
+                    std::vector<std::optional<Location>>* out, bool live_only) override;
   Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) override;
   Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn) override;
   Result<std::optional<ManifestRow>> FindManifest(uint32_t domain,
@@ -56,6 +62,8 @@ class PgMetadata final : public Metadata {
   Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
                                                            const Digest& content) override;
   Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn) override;
+  Status ForEachDoomed(const std::function<void(const ChunkKey&, bool manifest, int64_t pack,
+                                               int64_t epoch)>& fn) override;
   Result<std::optional<NameRow>> GetName(const std::string& tenant, const std::string& bucket,
                                          const std::string& key) override;
   Result<std::vector<NameRow>> ListNames(const std::string& tenant,
@@ -71,7 +79,23 @@ class PgMetadata final : public Metadata {
                     std::vector<Status>* results) override;
   Status RemoveName(const std::string& tenant, const std::string& bucket,
                     const std::string& key) override;
-  Status CommitGc(const GcCommit& c) override;
+  Result<int64_t> BeginGc() override;
+  void EndGc() override;
+  Result<int64_t> GcEpoch() override;
+  Status Doom(int64_t token, const std::vector<std::pair<ChunkKey, int64_t>>& chunks,
+              const std::vector<std::pair<ChunkKey, int64_t>>& manifests,
+              int64_t* epoch) override;
+  Result<int64_t> Horizon(uint64_t* expelled) override;
+  Status AddPendingPack(const std::string& name) override;
+  void RemovePendingPack(const std::string& name) override;
+  Result<std::map<std::string, bool>> PendingPacks() override;
+  // This process's session (tests).
+  int64_t session() {
+    std::lock_guard<std::mutex> l(beat_mu_);
+    return session_;
+  }
+  Status CommitSweep(int64_t token, const Sweep& s, uint64_t* dropped) override;
+  Status CommitGc(int64_t token, const GcCommit& c, std::vector<int64_t>* deleted) override;
   Status CommitReindex(const Reindex& r) override;
   Result<StoreTotals> Totals() override;
   Result<std::vector<std::string>> CheckIntegrity(bool thorough) override;
@@ -107,7 +131,21 @@ class PgMetadata final : public Metadata {
   // the writer's mutex; rolls back on failure.
   Status Write(const std::function<Status(PgConn&)>& fn);
   Status InsertPacks(PgConn& c, const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
-  Status CommitPutRows(PgConn& c, const PutCommit& p, const std::vector<int64_t>& ids);
+  // The epoch lock, shared, for a commit's transaction, and the epoch.
+  Result<int64_t> HoldEpoch(PgConn& c);
+  // PutCommit::refs, inside the commit's transaction (epoch: HoldEpoch's).
+  Status KeepRefs(PgConn& c, const PutCommit& p, int64_t epoch);
+  Status CommitPutRows(PgConn& c, const PutCommit& p, const std::vector<int64_t>& ids,
+                       int64_t epoch);
+  Status CheckGcToken(PgConn& c, int64_t token);
+  // The session: registered at open, reported every HeartbeatMillis() by a
+  // thread of its own (Beat, under beat_mu_), registered anew if gc expelled
+  // it; deleted at a clean close.
+  Status StartSession();
+  Status Register();  // under beat_mu_
+  Status Beat();      // under beat_mu_
+  // A put's commit fails if its session was expelled (Unavailable).
+  Status Fence(PgConn& c, const PutCommit& p);
   Status BindName(PgConn& c, const NameRow& n, bool require_bucket);
   Status DeleteUploadIn(PgConn& c, const std::string& id);
   Status InsertChunks(PgConn& c, const std::vector<std::pair<ChunkKey, Location>>& rows,
@@ -124,15 +162,28 @@ class PgMetadata final : public Metadata {
   std::mutex mu_;  // the writer's
   std::unique_ptr<PgConn> writer_;
   std::unique_ptr<PgPool> pool_;
-  // LockStore's: its own connection holds the advisory lock (a session
-  // lock lives as long as the connection). Write() checks it at most every
-  // kLockCheckSeconds and takes it again after a reconnect; if another
-  // process took it meanwhile, writes fail with Busy.
+  // LockStore's: its own connection holds the advisory lock, shared by the
+  // processes of a store whose packs are on S3, exclusive for one whose
+  // packs are local (a session lock lives as long as the connection).
+  // Write() checks it at most every kLockCheckSeconds and takes it again
+  // after a reconnect; if another process took it meanwhile, writes fail
+  // with Busy.
   static constexpr int64_t kLockCheckSeconds = 10;
   Status CheckStoreLock();  // under mu_
   std::unique_ptr<PgConn> lock_conn_;
-  std::string lock_key_;   // the advisory lock's key, in decimal; empty: none
+  std::string lock_key_;  // the advisory lock's key, in decimal; empty: none
+  bool lock_exclusive_ = false;
   int64_t lock_checked_ = 0;
+  // BeginGc's: the connection whose session holds gc's ownership lock.
+  std::mutex gc_mu_;
+  std::unique_ptr<PgConn> gc_conn_;
+  bool gc_running_ = false;
+  std::mutex beat_mu_;
+  std::condition_variable beat_cv_;
+  bool stopping_ = false;
+  std::unique_ptr<PgConn> beat_conn_;
+  int64_t session_ = 0;
+  std::thread beater_;
   // Tenant -> domain, which never changes once made.
   std::shared_mutex domains_mu_;
   std::unordered_map<std::string, uint32_t> domains_;

@@ -22,27 +22,30 @@
 
 namespace as {
 
-inline constexpr int kMetadataSchemaVersion = 3;
+inline constexpr int kMetadataSchemaVersion = 4;
 
 class SqliteMetadata final : public Metadata {
  public:
   static Result<std::unique_ptr<SqliteMetadata>> Open(const std::string& path, bool create);
 
   std::string Describe() const override;
-  Status LockStore(const std::string&) override { return Status::OK(); }
+  Status LockStore(const std::string&, bool) override { return Status::OK(); }
   Result<std::string> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
   Result<uint32_t> TenantDomain(const std::string& tenant, bool create) override;
   Status RestoreTenant(const std::string& tenant, uint32_t domain) override;
   Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) override;
+  using ChunkIndex::FindChunks;
   Status FindChunks(uint32_t domain, const Digest* d, size_t n,
-                    std::vector<std::optional<Location>>* out) override;
+                    std::vector<std::optional<Location>>* out, bool live_only) override;
   Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) override;
   Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn) override;
   Result<std::optional<ManifestRow>> FindManifest(uint32_t domain, const Digest& manifest) override;
   Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
                                                            const Digest& content) override;
   Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn) override;
+  Status ForEachDoomed(const std::function<void(const ChunkKey&, bool manifest, int64_t pack,
+                                               int64_t epoch)>& fn) override;
   Result<std::optional<NameRow>> GetName(const std::string& tenant, const std::string& bucket,
                                          const std::string& key) override;
   Result<std::vector<NameRow>> ListNames(const std::string& tenant, const std::string& prefix) override;
@@ -55,7 +58,18 @@ class SqliteMetadata final : public Metadata {
   Status CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
                     std::vector<Status>* results) override;
   Status RemoveName(const std::string& tenant, const std::string& bucket, const std::string& key) override;
-  Status CommitGc(const GcCommit& c) override;
+  Result<int64_t> BeginGc() override;
+  void EndGc() override;
+  Result<int64_t> GcEpoch() override;
+  Status Doom(int64_t token, const std::vector<std::pair<ChunkKey, int64_t>>& chunks,
+              const std::vector<std::pair<ChunkKey, int64_t>>& manifests,
+              int64_t* epoch) override;
+  Result<int64_t> Horizon(uint64_t* expelled) override;
+  Status AddPendingPack(const std::string& name) override;
+  void RemovePendingPack(const std::string& name) override;
+  Result<std::map<std::string, bool>> PendingPacks() override;
+  Status CommitSweep(int64_t token, const Sweep& s, uint64_t* dropped) override;
+  Status CommitGc(int64_t token, const GcCommit& c, std::vector<int64_t>* deleted) override;
   Status CommitReindex(const Reindex& r) override;
   Result<StoreTotals> Totals() override;
   Result<std::vector<std::string>> CheckIntegrity(bool thorough) override;
@@ -91,6 +105,9 @@ class SqliteMetadata final : public Metadata {
   Status InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
   // CommitPut's rows but the packs' (ids: the put's packs' row ids).
   Status CommitPutRows(const PutCommit& c, const std::vector<int64_t>& ids, SqliteStmt& ins);
+  // PutCommit::refs, under the writer's lock.
+  Status KeepRefs(const PutCommit& c);
+  Status CheckGcToken(int64_t token) const;
   Status InsertManifest(const ManifestRow& m, const std::vector<int64_t>& ids);
   Result<SqliteStmt> PrepareInsertChunkBase();
   Status InsertChunkBase(SqliteStmt& st, const ChunkKey& key, const Digest& base);
@@ -114,6 +131,14 @@ class SqliteMetadata final : public Metadata {
   };
   std::mutex mu_;
   std::unique_ptr<SqliteDb> db_;
+  // GC's state, under mu_. This process is the store's only one (LOCK), so
+  // the epoch lives in memory: rows doomed by a run that crashed are simply
+  // swept by the next (no lookup finds them meanwhile).
+  int64_t epoch_ = 0;
+  int64_t gc_token_ = 0;
+  bool gc_running_ = false;
+  std::mutex pending_mu_;
+  std::set<std::string> pending_;  // AddPendingPack
   std::atomic<uint64_t> writes_{0};
   // GetName answers (found or not) for read-mostly workloads: a small S3
   // GET then costs no name query. Dropped whole when it grows past a bound.

@@ -113,6 +113,10 @@ class LocalPackStore final : public PackStore {
   }
 
   Status RemoveLeftover(const PackObject& o) override { return env_->RemoveFile(o.handle); }
+  Status Ping() override {
+    if (!env_->FileExists(dir_)) return Status::NotFound("pack directory " + dir_ + " is gone");
+    return Status::OK();
+  }
 
  private:
   Env* env_;

@@ -67,6 +67,9 @@ class PackStore {
   // Every pack and leftover under the store, in no particular order.
   virtual Status List(std::vector<PackObject>* out) = 0;
   virtual Status RemoveLeftover(const PackObject& o) = 0;
+  // Whether the store answers (for a server's health check): OK, or the
+  // error that names what did not.
+  virtual Status Ping() = 0;
 };
 
 // packs/<hh>/<name>.pack under packs_dir; the sink writes <name>.pack.tmp,

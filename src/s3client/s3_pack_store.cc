@@ -286,6 +286,8 @@ class S3PackStore final : public PackStore {
     return c_->AbortMultipartUpload(url_.bucket, Key(o.name), o.handle);
   }
 
+  Status Ping() override { return c_->HeadObject(url_.bucket, base_ + "STORE").status(); }
+
   Status Bind(const std::string& store_uuid, bool create) {
     const std::string marker = base_ + "STORE";
     const std::string text = "artifact-store packs 1\nstore_uuid = " + store_uuid + "\n";

@@ -368,6 +368,13 @@ s3::S3Error ServerError(const Status& s) {
                            "A server the store relies on (its metadata or its packs) did not answer; retry (" + s.message() +
                                ")");
   }
+  if (s.code() == Code::kBusy) {
+    // Another server's transaction won a race (a deadlock broken, a chunk
+    // collected under a put that began before gc doomed it): nothing of the
+    // request was committed, and a retry succeeds.
+    return s3::MakeS3Error(503, "SlowDown", "Please reduce your request rate; retry (" +
+                                                s.message() + ")");
+  }
   return s3::MakeS3Error(500, "InternalError", s.ToString());
 }
 
@@ -400,7 +407,11 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
   if (!path.ok()) return r.Error(path.error());
   r.path = std::move(path).value();
   if (req.method == "GET" && r.path == "/healthz") {
+    // What a load balancer asks: can this server serve? Its metadata and
+    // its packs must answer (one query, one HEAD).
     w.SetOperation("Health");
+    Status h = store_->CheckHealth();
+    if (!h.ok()) return w.Send(503, "unavailable: " + h.ToString() + "\n", "text/plain").IgnoreError();
     return w.Send(200, "ok\n", "text/plain").IgnoreError();
   }
   if (req.method == "GET" && r.path == "/metrics" && metrics_) {
@@ -508,6 +519,18 @@ void S3Api::AddStoreGauges(Store* store, Metrics* metrics) {
     Metrics::AppendCounter(out, "as_store_delta_chunks_total",
                            "New chunks stored compressed against stored chunks they resemble.",
                            double(c.delta_chunks));
+    Metrics::AppendCounter(out, "as_gc_refs_resurrected_total",
+                           "Rows gc had doomed that commits of this server brought back.",
+                           double(c.refs_resurrected));
+    Metrics::AppendCounter(out, "as_gc_refs_gone_total",
+                           "Commits refused (503) because gc had collected a row they referenced.",
+                           double(c.refs_gone));
+    Metrics::AppendCounter(out, "as_session_fenced_commits_total",
+                           "Commits refused (503) because gc had expelled this server's session.",
+                           double(c.commits_fenced));
+    Metrics::AppendCounter(out, "as_session_renewals_total",
+                           "Times this server found its session expelled and began a new one.",
+                           double(c.session_renewals));
   });
 }
 

@@ -17,8 +17,7 @@ constexpr size_t kMinDeltaChunk = 4 << 10;
 }  // namespace
 
 Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domain, const Digest& d,
-                                                                  size_t n, DeltaCursor* cursor,
-                                                                  ChunkFilter::Lease* lease) {
+                                                                  size_t n, DeltaCursor* cursor) {
   std::optional<Location> at = cursor->next;
   cursor->next.reset();
   if (!at || n < kMinDeltaChunk) return std::shared_ptr<const DeltaBase>();
@@ -54,10 +53,13 @@ Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domai
           std::find(base->digests.begin(), base->digests.end(), c) != base->digests.end()) {
         continue;
       }
-      // Leased as a deduplicated chunk would be: gc keeps it until the put
-      // commits, and from then on the chunk's base row keeps it.
-      if (!filter_.CheckAndLease(domain, c, lease)) continue;
-      if (!ReadChunk(domain, c, &slot).ok()) continue;  // a guess: a bad one is only skipped
+      // Looked up live, as a deduplicated chunk is: the commit keeps it
+      // (PutCommit::refs), and from then on the chunk's base row does.
+      if (!filter_.MayBeStored(domain, c)) continue;
+      auto live = meta_->FindLiveChunk(domain, c);
+      if (!live.ok() || !*live) continue;
+      // A guess: a bad one is only skipped.
+      if (!ReadChunk(domain, c, &slot, &**live).ok()) continue;
       base->digests.push_back(c);
       base->bytes.insert(base->bytes.end(), slot.data, slot.data + slot.n);
     }

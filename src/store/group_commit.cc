@@ -67,7 +67,16 @@ StoreCounters StoreImpl::Counters() const {
   c.group_commits = group_->commits();
   c.group_committed_puts = group_->committed_puts();
   c.delta_chunks = delta_chunks_.load(std::memory_order_relaxed);
+  c.refs_resurrected = meta_->refs_resurrected();
+  c.refs_gone = meta_->refs_gone();
+  c.commits_fenced = meta_->commits_fenced();
+  c.session_renewals = meta_->session_renewals();
   return c;
+}
+
+Status StoreImpl::CheckHealth() {
+  AS_RETURN_IF_ERROR(meta_->GcEpoch().status());
+  return packs_->Ping();
 }
 
 size_t StoreImpl::GroupCommit::queued() const {

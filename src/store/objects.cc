@@ -225,6 +225,8 @@ Result<PutResult> StoreImpl::CompleteUpload(const std::string& tenant, const std
   AS_ASSIGN_OR_RETURN(UploadInfo u, GetUpload(tenant, id));
   if (parts.empty()) return Status::InvalidArgument("upload " + id + ": no parts to complete");
   AS_ASSIGN_OR_RETURN(uint32_t domain, meta_->TenantDomain(tenant, false));
+  // Begun before the parts are read (Metadata::Op).
+  const Metadata::Op op = meta_->BeginOp();
   AS_ASSIGN_OR_RETURN(auto rows, meta_->ListParts(id));
   std::map<uint32_t, PartRow> by_number;
   for (auto& p : rows) by_number.emplace(p.number, std::move(p));
@@ -286,7 +288,7 @@ Result<PutResult> StoreImpl::CompleteUpload(const std::string& tenant, const std
                                        c->require_bucket = true;
                                        c->complete_upload = id;
                                      },
-                                     &stored));
+                                     &stored, op));
   PutResult r;
   r.content = row.content;
   r.manifest = row.digest;

@@ -6,6 +6,7 @@
 #include "hash/background.h"
 #include "hash/blake3.h"
 #include "store/compress_pipeline.h"
+#include "base/test_pause.h"
 #include "store/put_txn.h"
 
 namespace as {
@@ -186,8 +187,12 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   const CodecId codec = options.codec.value_or(options_.codec);
   const int level = options.zstd_level.value_or(options_.zstd_level);
   Compressor compressor(codec, level);
-  ChunkFilter::Lease lease(&filter_);
   PutTxn txn(this, domain);
+  // Begun before the first lookup, ended after the commit: gc sweeps nothing
+  // this put may have looked up until then (Metadata::Op).
+  const Metadata::Op gc_op = meta_->BeginOp();
+  txn.commit().epoch = gc_op.epoch();
+  txn.commit().session = gc_op.session();
   PutResult result;
   Manifest manifest;
   manifest.chunker = chunker_.params();
@@ -230,13 +235,13 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   // location if stored) or compress and append it.
   auto decide = [&](const Digest& d, const uint8_t* data, size_t n,
                     const std::optional<Location>& loc) -> Status {
-    if (loc) {  // stored before: dedup (the lease keeps GC off it)
+    if (loc) {  // stored before: dedup (the commit keeps it: PutCommit::refs)
       cursor.next = Location{loc->pack, loc->offset + loc->frame_len, 0, 0};
       return Status::OK();
     }
     std::shared_ptr<const DeltaBase> base;
     if (delta) {
-      AS_ASSIGN_OR_RETURN(base, FindDeltaBase(domain, d, n, &cursor, &lease));
+      AS_ASSIGN_OR_RETURN(base, FindDeltaBase(domain, d, n, &cursor));
     }
     return pipeline.Add(d, data, n, std::move(base));
   };
@@ -262,7 +267,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
     for (const Waiting& w : window) {
       if (w.ask) ask.push_back(w.d);
     }
-    AS_RETURN_IF_ERROR(meta_->FindChunks(domain, ask.data(), ask.size(), &locs));
+    AS_RETURN_IF_ERROR(meta_->FindChunks(domain, ask.data(), ask.size(), &locs, true));
     size_t i = 0;
     for (const Waiting& w : window) {
       if (w.repeat) {
@@ -293,7 +298,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
       w.d = d;
       w.repeat = repeat;
       if (!repeat) {
-        w.ask = filter_.CheckAndLease(domain, d, &lease);
+        w.ask = filter_.MayBeStored(domain, d);
         w.at = held.size();
         w.n = c.size;
         held.insert(held.end(), c.data, c.data + c.size);
@@ -308,8 +313,8 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
       continue;
     }
     std::optional<Location> loc;
-    if (filter_.CheckAndLease(domain, d, &lease)) {
-      AS_ASSIGN_OR_RETURN(loc, meta_->FindChunk(domain, d));
+    if (filter_.MayBeStored(domain, d)) {
+      AS_ASSIGN_OR_RETURN(loc, meta_->FindLiveChunk(domain, d));
     }
     AS_RETURN_IF_ERROR(decide(d, c.data, c.size, loc));
   }
@@ -325,6 +330,9 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
 
   AS_ASSIGN_OR_RETURN(ManifestRow mrow, txn.AppendManifest(manifest, &compressor));
   bind(&txn.commit(), mrow, manifest.created, std::move(attrs));
+  txn.commit().refs = [&](std::vector<Digest>* out) { ListRefs(manifest, txn.commit(), out); };
+  TestPause("put-before-commit");
+  if (put_hook_) put_hook_();
   AS_RETURN_IF_ERROR(txn.Commit());
   for (const auto& [d, loc] : txn.commit().chunks) filter_.Insert(domain, d);
   delta_chunks_.fetch_add(result.delta_chunks, std::memory_order_relaxed);
@@ -337,12 +345,27 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   return result;
 }
 
+void StoreImpl::ListRefs(const Manifest& m, const PutCommit& c, std::vector<Digest>* out) {
+  std::unordered_set<Digest, DigestHash> stored, listed;
+  for (const auto& [d, loc] : c.chunks) stored.insert(d);
+  for (const ChunkRef& r : m.chunks) {
+    if (!stored.count(r.digest) && listed.insert(r.digest).second) out->push_back(r.digest);
+  }
+  for (const auto& [d, base] : c.bases) {
+    if (!stored.count(base) && listed.insert(base).second) out->push_back(base);
+  }
+}
+
 Result<ManifestRow> StoreImpl::CommitManifest(uint32_t domain, const Manifest& m,
-                                              const BindFn& bind, uint64_t* stored_bytes) {
+                                              const BindFn& bind, uint64_t* stored_bytes,
+                                              const Metadata::Op& op) {
   PutTxn txn(this, domain);
   Compressor compressor(options_.codec, options_.zstd_level);
   AS_ASSIGN_OR_RETURN(ManifestRow row, txn.AppendManifest(m, &compressor));
   bind(&txn.commit(), row, m.created, std::string());
+  txn.commit().epoch = op.epoch();
+  txn.commit().session = op.session();
+  txn.commit().refs = [&](std::vector<Digest>* out) { ListRefs(m, txn.commit(), out); };
   AS_RETURN_IF_ERROR(txn.Commit());
   *stored_bytes = txn.stored_bytes();
   return *txn.commit().manifest;  // its location now final

@@ -155,7 +155,10 @@ Result<std::pair<std::unique_ptr<Metadata>, bool>> OpenMetadata(Env* env, const 
   if (recreate && !config.store_uuid.empty()) {
     AS_RETURN_IF_ERROR(meta->SetMeta("store_uuid", config.store_uuid));
   }
-  if (!config.store_uuid.empty()) AS_RETURN_IF_ERROR(meta->LockStore(config.store_uuid));
+  if (!config.store_uuid.empty()) {
+    // Several servers share a store only if they share its packs (a bucket).
+    AS_RETURN_IF_ERROR(meta->LockStore(config.store_uuid, config.packs.empty()));
+  }
   return std::make_pair(std::move(meta), recreate);
 }
 

@@ -61,19 +61,19 @@ class StoreImpl final : public Store {
   Status Remove(const ObjectName& name) override;
   Result<VerifyReport> Verify(bool full, const Progress& progress) override;
   Result<GcReport> Gc(const GcOptions& options, const Progress& progress) override;
-  // One mark and sweep (gc.cc); Gc runs another, deleting only, when the
-  // first has no room for its copies, and spends the reserve if even that
-  // cannot commit.
-  Result<GcReport> GcPass(const GcOptions& options, const Progress& progress, bool* copies,
+  // One gc run (gc.cc, GcRun); rows_per_commit > 0: its dooms and sweeps
+  // commit at most that many rows at a time. Gc runs another, deleting
+  // only, when the first finds no room to commit, and spends the reserve if
+  // even that cannot.
+  Result<GcReport> GcPass(const GcOptions& options, const Progress& progress,
                           size_t rows_per_commit);
   // A delete-only pass on a full disk commits at most this many rows at a
   // time: about as many 4 KiB pages of SQLite log, 4 MiB, well inside the
   // 16 MiB reserve. (Tests set fewer.)
   size_t delete_rows_per_commit_ = 1024;
-  Status CommitDeletions(const Metadata::GcCommit& all, const std::vector<std::string>& files,
-                         size_t rows_per_commit);
   Result<StoreStats> Stats() override;
   StoreCounters Counters() const override;  // group_commit.cc
+  Status CheckHealth() override;            // group_commit.cc
   Result<StoreSpace> Space() override;      // reserve.cc
   Result<ReindexReport> Reindex(const Progress& progress) override;
 
@@ -149,9 +149,14 @@ class StoreImpl final : public Store {
                            const ByteSource& source, const PutOptions& options, const BindFn& bind);
   // Writes a manifest frame into a new pack of its own and commits it with
   // what `bind` adds (CompleteUpload).
+  // op: begun before the parts' manifests were read (PutCommit::epoch).
   Result<ManifestRow> CommitManifest(uint32_t domain, const Manifest& m, const BindFn& bind,
-                                     uint64_t* stored_bytes);
+                                     uint64_t* stored_bytes, const Metadata::Op& op);
+  // PutCommit::refs for a put of manifest m: the chunks it lists and the
+  // bases of c's delta chunks, less those c stores.
+  static void ListRefs(const Manifest& m, const PutCommit& c, std::vector<Digest>* out);
   class PutTxn;       // put_txn.h
+  class GcRun;        // gc.cc
   class GroupCommit;  // put_txn.h
   Result<Manifest> LoadManifest(const ManifestRow& row);
   // LoadManifest through the manifest cache (reads: get, stat, complete).
@@ -176,13 +181,12 @@ class StoreImpl final : public Store {
   struct DeltaCursor {
     std::optional<Location> next;
   };
-  // The bases for new chunk d of n bytes met at the cursor, leased, read and
+  // The bases for new chunk d of n bytes met at the cursor, live, read and
   // checked, none of them a delta chunk or d itself; null when there are
   // none. Moves the cursor on.
   Result<std::shared_ptr<const DeltaBase>> FindDeltaBase(uint32_t domain, const Digest& d,
                                                          size_t n,
-                                                         DeltaCursor* cursor,
-                                                         ChunkFilter::Lease* lease);
+                                                         DeltaCursor* cursor);
   // DecodeFramePayload, reading a zstd-ref chunk's bases from the index
   // (depth: see ReadAhead::Slot::base_depth).
   Status DecodeChunk(uint32_t domain, const FrameInfo& info, const uint8_t* payload,
@@ -210,6 +214,8 @@ class StoreImpl final : public Store {
     ~ActiveOp() { n_->fetch_sub(1, std::memory_order_relaxed); }
     std::atomic<int>* n_;
   };
+  // A pack NewPackWriter began is committed or abandoned: no longer pending
+  // (Metadata::AddPendingPack).
   void PackDone(const std::string& name);
 
   Env* env_;
@@ -225,8 +231,8 @@ class StoreImpl final : public Store {
   ChunkFilter filter_;
   ManifestCache manifests_{256 << 10};  // about 10 MB of chunk references
 
-  // Puts hold it shared while committing; GC holds it exclusive while it
-  // takes its snapshot and while it commits.
+  // Puts hold it shared while committing; reindex holds it exclusive. (GC
+  // needs it not: Metadata::Doom.)
   std::shared_mutex commit_mu_;
   std::mutex gc_mu_;  // one GC at a time
 
@@ -246,8 +252,6 @@ class StoreImpl final : public Store {
   std::atomic<int> active_ops_{0};
   std::atomic<uint64_t> delta_chunks_{0};  // committed; for Counters()
 
-  std::mutex inflight_mu_;
-  std::set<std::string> inflight_packs_;  // being written, not yet committed
 
   std::unique_ptr<GroupCommit> group_;  // small puts' shared commits
 
@@ -262,9 +266,14 @@ class StoreImpl final : public Store {
   // fails for want of room, spends the reserve and runs it once more.
   Status SpendingReserveIfFull(const std::function<Status()>& op);
 
-  // Tests: called by Gc, without the commit lock, with "marked" after its
-  // mark of the roots it read and "listed" after it listed the index.
+  // Tests: called by a gc run, on its thread, with "marked" after its first
+  // mark of the roots (before it dooms manifests) and "listed" after it
+  // listed the chunks (before it dooms them), and "doomed" after each doom
+  // (before it waits for the horizon).
   std::function<void(const std::string& where)> gc_hook_;
+  // Tests: called by a put after its lookups and packs, before its commit
+  // (where TestPause("put-before-commit") holds one in another process).
+  std::function<void()> put_hook_;
 
   friend class StoreTestPeer;
 };

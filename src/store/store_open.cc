@@ -194,8 +194,8 @@ void StoreImpl::ForgetReader(int64_t pack_id) {
 
 Result<std::unique_ptr<PackWriter>> StoreImpl::NewPackWriter(uint32_t domain, bool small) {
   AS_ASSIGN_OR_RETURN(auto w, PackWriter::Create(packs_.get(), &kernels_, domain, small));
-  std::lock_guard<std::mutex> l(inflight_mu_);
-  inflight_packs_.insert(w->name());
+  // Before its first byte: gc (on any server) leaves it alone meanwhile.
+  AS_RETURN_IF_ERROR(meta_->AddPendingPack(w->name()));
   return w;
 }
 
@@ -228,8 +228,7 @@ int StoreImpl::Workers() const {
 }
 
 void StoreImpl::PackDone(const std::string& name) {
-  std::lock_guard<std::mutex> l(inflight_mu_);
-  inflight_packs_.erase(name);
+  meta_->RemovePendingPack(name);
 }
 
 Result<StoreStats> StoreImpl::Stats() {

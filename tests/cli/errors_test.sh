@@ -164,9 +164,9 @@ fill_fs() { dd if=/dev/zero of="$TMP/fs/filler" bs=1M 2>/dev/null; true; }
 
 # A full file system. A put that does not fit fails naming the device's
 # error and the pack file, leaves no pack file behind and changes no name.
-# gc, whose merge of the live packs does not fit either, still deletes the
-# dead pack (which needs no copy) and says why it did no more; the next gc
-# merges, and the put fits.
+# gc deletes the dead pack first (it needs no copy), which makes room for
+# the merge of the live packs in the same run, and the put fits. (A merge
+# that finds no room even so is GcMergeTest.OutOfSpaceDeletesWhatNeedsNoCopy.)
 test_full_disk_loses_nothing() {
   skip_on_s3_packs "fills the disk that holds DIR/packs" || return $?
   with_tmpfs 80m full_disk_steps
@@ -186,10 +186,7 @@ full_disk_steps() {
   names=$(fs ls | awk '{print $NF}' | tr '\n' ' ')
   [ "$names" = "b/a1 b/a2 " ] || { fail "names after the failed put: $names"; return 1; }
   fs gc --grace 3600 >"$TMP/gc.out" 2>"$TMP/gc.err" || { fail "gc: $(cat "$TMP/gc.err")"; return 1; }
-  expect_in "$(cat "$TMP/gc.out")" "1 packs deleted, 0 rewritten" || return 1
-  expect_in "$(cat "$TMP/gc.err")" "no room to rewrite or merge packs" || return 1
-  fs gc --grace 3600 >"$TMP/gc.out" 2>"$TMP/gc.err" || { fail "second gc: $(cat "$TMP/gc.err")"; return 1; }
-  expect_in "$(cat "$TMP/gc.out")" "2 rewritten into 1" || return 1
+  expect_in "$(cat "$TMP/gc.out")" "1 packs deleted, 2 rewritten into 1" || return 1
   fs put "$TMP/big" --name b/big >/dev/null 2>&1 || { fail "put after gc"; return 1; }
   for n in a1 a2 big; do fs get b/$n | cmp -s - "$TMP/$n" || { fail "b/$n differs"; return 1; }; done
   fs verify --full >/dev/null || { fail "verify --full"; return 1; }
@@ -232,11 +229,14 @@ last_block_steps() {
   fs verify --full >/dev/null || { fail "verify --full"; return 1; }
 }
 
-# Metadata on PostgreSQL: two store directories naming one database (a copied
-# CONFIG) are not two stores; while one process has it open, another is
-# refused, as the LOCK file refuses a second process on one directory.
+# Metadata on PostgreSQL, packs in DIR/packs: two store directories naming
+# one database (a copied CONFIG) cannot be two servers of the store (each
+# would hold packs the other cannot read); while one process has it open,
+# another is refused, as the LOCK file refuses a second process on one
+# directory. (Packs on S3: tests/server/clients/scaleout_test.sh.)
 test_a_copied_store_directory_is_refused_while_the_first_is_open() {
   [ -n "${ARTIFACT_STORE_METADATA:-}" ] || { echo "needs the metadata on PostgreSQL (make pg-test)"; return 77; }
+  skip_on_s3_packs "packs on S3 are shared by several servers" || return $?
   as init >/dev/null || return 1
   cp -r "$TMP/store" "$TMP/copy" && rm -f "$TMP/copy/LOCK"
   "$AS_BIN" -s "$TMP/store" serve --listen 127.0.0.1:0 --ready-file "$TMP/ready" \

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -383,13 +384,26 @@ TEST_P(MetadataContractTest, GcDeletesAndMovesOnlyRowsStillInTheOldPack) {
   ASSERT_TRUE(m_->ForEachChunkBase([&](const ChunkKey&, const Digest&) { bases++; }).ok());
   EXPECT_EQ(bases, 1);
 
+  auto token = m_->BeginGc();
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  // Doomed: 100 (in the old pack) and 102 (named with the old pack, but
+  // re-stored elsewhere since: spared). Then swept.
+  ASSERT_TRUE(m_->Doom(*token, {{ChunkKey{domain_, D(100)}, old_pack},
+                                {ChunkKey{domain_, D(102)}, old_pack}}, {}, nullptr).ok());
+  Metadata::Sweep sw;
+  sw.drop_chunks = {ChunkKey{domain_, D(100)}, ChunkKey{domain_, D(102)}};
+  uint64_t dropped = 0;
+  ASSERT_TRUE(m_->CommitSweep(*token, sw, &dropped).ok());
+  EXPECT_EQ(dropped, 1u) << "only the doomed row";
+
   Metadata::GcCommit g;
-  g.dead_chunks = {{ChunkKey{domain_, D(100)}, old_pack}, {ChunkKey{domain_, D(102)}, old_pack}};
   g.new_packs.push_back(Pack("rewritten", domain_));
   g.moved_chunks.push_back({ChunkKey{domain_, D(101)}, old_pack, Location{0, 8, 9, 101}});
   g.moved_manifests.push_back({ChunkKey{domain_, D(1)}, old_pack, Location{0, 100, 50, 60}});
   g.dead_packs = {old_pack};
-  ASSERT_TRUE(m_->CommitGc(g).ok());
+  std::vector<int64_t> gone;
+  ASSERT_TRUE(m_->CommitGc(*token, g, &gone).ok());
+  EXPECT_EQ(gone, std::vector<int64_t>{old_pack});
 
   auto c100 = m_->FindChunk(domain_, D(100));
   auto c101 = m_->FindChunk(domain_, D(101));
@@ -410,15 +424,121 @@ TEST_P(MetadataContractTest, GcDeletesAndMovesOnlyRowsStillInTheOldPack) {
   ASSERT_TRUE(old.ok());
   EXPECT_FALSE(*old);
 
-  // A gc that would leave a row pointing at a deleted pack commits nothing.
+  // A pack some row still points into is not deleted.
   auto now = m_->ListPacks();
   ASSERT_TRUE(now.ok());
-  Metadata::GcCommit bad;
-  for (const auto& p : *now) bad.dead_packs.push_back(p.id);
-  EXPECT_EQ(m_->CommitGc(bad).code(), Code::kInternal);
+  Metadata::GcCommit busy;
+  for (const auto& p : *now) busy.dead_packs.push_back(p.id);
+  ASSERT_TRUE(m_->CommitGc(*token, busy, &gone).ok());
+  EXPECT_TRUE(gone.empty());
   auto still = m_->ListPacks();
   ASSERT_TRUE(still.ok());
   EXPECT_EQ(still->size(), now->size());
+  m_->EndGc();
+}
+
+// The doom-and-sweep protocol (Metadata::Doom): a doomed row is not found
+// by dedup lookups but still by reads; a commit that looked its chunks up
+// before the doom brings doomed ones back, or fails if one was swept; one
+// gc run owns the store at a time and a superseded run changes nothing.
+TEST_P(MetadataContractTest, DoomedRowsAreKeptByTheCommitsThatReferenceThem) {
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 3, "b", "k1", 1)).ok());
+  auto packs = m_->ListPacks();
+  ASSERT_TRUE(packs.ok() && packs->size() == 1u);
+  const int64_t pack = (*packs)[0].id;
+  auto before = m_->GcEpoch();
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  auto token = m_->BeginGc();
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  EXPECT_EQ(m_->BeginGc().status().code(), Code::kBusy) << "one run at a time";
+  // A put (an Op) that began before the doom holds the horizon back until
+  // it ends.
+  std::optional<Metadata::Op> op(m_->BeginOp());
+  int64_t doomed_at = 0;
+  ASSERT_TRUE(m_->Doom(*token, {{ChunkKey{domain_, D(100)}, pack},
+                                {ChunkKey{domain_, D(101)}, pack}},
+                       {{ChunkKey{domain_, D(1)}, pack}}, &doomed_at).ok());
+  auto after = m_->GcEpoch();
+  ASSERT_TRUE(after.ok());
+  EXPECT_GT(*after, *before);
+  EXPECT_EQ(*after, doomed_at);
+  uint64_t expelled = 0;
+  auto h = m_->Horizon(&expelled);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_LT(*h, doomed_at) << "the op began before the doom";
+  EXPECT_EQ(expelled, 0u);
+  op.reset();
+  h = m_->Horizon(&expelled);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_GE(*h, doomed_at);
+  EXPECT_EQ(m_->BeginOp().epoch(), doomed_at) << "ops begin in the new epoch";
+  std::set<std::string> doomed;
+  ASSERT_TRUE(m_->ForEachDoomed([&](const ChunkKey& k, bool manifest, int64_t p, int64_t e) {
+    EXPECT_EQ(p, pack);
+    EXPECT_EQ(e, doomed_at);
+    doomed.insert((manifest ? "m" : "c") + k.digest.ToString());
+  }).ok());
+  EXPECT_EQ(doomed, (std::set<std::string>{"c" + D(100).ToString(), "c" + D(101).ToString(),
+                                           "m" + D(1).ToString()}));
+  auto live = m_->FindLiveChunk(domain_, D(100));
+  ASSERT_TRUE(live.ok());
+  EXPECT_FALSE(*live) << "a dedup lookup does not find a doomed row";
+  auto read = m_->FindChunk(domain_, D(100));
+  ASSERT_TRUE(read.ok());
+  EXPECT_TRUE(*read) << "a read does";
+
+  // A put that looked 100 and 101 up before the doom, and commits after it.
+  auto refs = [](std::vector<Digest>* out) { *out = {D(100), D(101)}; };
+  PutCommit p2 = Put(domain_, 200, 1, "b", "k2", 2);
+  p2.epoch = *before;
+  p2.refs = refs;
+  // Meanwhile gc swept 101 (it had no reference then).
+  Metadata::Sweep sw;
+  sw.drop_chunks = {ChunkKey{domain_, D(101)}};
+  uint64_t dropped = 0;
+  ASSERT_TRUE(m_->CommitSweep(*token, sw, &dropped).ok());
+  EXPECT_EQ(dropped, 1u);
+  Status gone = m_->CommitPut(p2);
+  EXPECT_EQ(gone.code(), Code::kBusy) << gone.ToString();
+  EXPECT_NE(gone.message().find(D(101).ToString()), std::string::npos) << gone.ToString();
+  auto k2 = m_->GetName("default", "b", "k2");
+  ASSERT_TRUE(k2.ok());
+  EXPECT_FALSE(*k2) << "nothing of the failed commit";
+  // Referencing 100 only: it is brought back, and a sweep then spares it.
+  p2.refs = [](std::vector<Digest>* out) { *out = {D(100)}; };
+  ASSERT_TRUE(m_->CommitPut(p2).ok());
+  EXPECT_EQ(m_->refs_resurrected(), 1u);
+  EXPECT_EQ(m_->refs_gone(), 1u);
+  live = m_->FindLiveChunk(domain_, D(100));
+  ASSERT_TRUE(live.ok());
+  EXPECT_TRUE(*live);
+  sw = Metadata::Sweep{};
+  sw.drop_chunks = {ChunkKey{domain_, D(100)}};
+  sw.keep_manifests = {ChunkKey{domain_, D(1)}};
+  ASSERT_TRUE(m_->CommitSweep(*token, sw, &dropped).ok());
+  EXPECT_EQ(dropped, 0u);
+  read = m_->FindChunk(domain_, D(100));
+  ASSERT_TRUE(read.ok());
+  EXPECT_TRUE(*read);
+  doomed.clear();
+  ASSERT_TRUE(m_->ForEachDoomed([&](const ChunkKey& k, bool, int64_t, int64_t) {
+    doomed.insert(k.digest.ToString());  // none expected
+  }).ok());
+  EXPECT_TRUE(doomed.empty()) << "100 and the manifest kept, 101 dropped";
+  // A commit whose epoch is current checks nothing (its lookups saw no doom).
+  PutCommit p3 = Put(domain_, 300, 1, "b", "k3", 3);
+  auto current = m_->GcEpoch();
+  ASSERT_TRUE(current.ok());
+  p3.epoch = *current;
+  p3.refs = [](std::vector<Digest>*) { ADD_FAILURE() << "refs asked for at the current epoch"; };
+  ASSERT_TRUE(m_->CommitPut(p3).ok());
+  m_->EndGc();
+
+  auto next = m_->BeginGc();
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(m_->Doom(*token, {}, {}, nullptr).code(), Code::kBusy) << "a superseded run";
+  EXPECT_EQ(m_->CommitSweep(*token, Metadata::Sweep{}, &dropped).code(), Code::kBusy);
+  m_->EndGc();
 }
 
 TEST_P(MetadataContractTest, AReindexReplacesTheIndexAndKeepsTheNames) {
@@ -526,19 +646,6 @@ TEST_P(MetadataContractTest, AttrsAndCopiesCheckTheManifestTheCallerExpects) {
   EXPECT_EQ((*dst)->size, 1u);
   NameRow missing = Name("b", "missing", 0);
   EXPECT_EQ(m_->CopyName(missing, to, false).status().code(), Code::kNotFound);
-}
-
-TEST_P(MetadataContractTest, TheRootLogRecordsWhatCommitsBindWhileItIsOn) {
-  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 1, "b", "before", 1)).ok());
-  m_->StartRootLog();
-  ASSERT_TRUE(m_->CommitPut(Put(domain_, 200, 1, "b", "during", 2)).ok());
-  auto copied = m_->CopyName(Name("b", "before", 0), Name("b", "copy", 0), false);
-  ASSERT_TRUE(copied.ok());
-  auto roots = m_->StopRootLog();
-  ASSERT_TRUE(m_->CommitPut(Put(domain_, 300, 1, "b", "after", 3)).ok());
-  std::set<std::string> logged;
-  for (const auto& r : roots) logged.insert(r.manifest.ToString());
-  EXPECT_EQ(logged, (std::set<std::string>{D(1).ToString(), D(2).ToString()}));
 }
 
 TEST_P(MetadataContractTest, KeysMetaAndReopenSeeWhatWasCommitted) {
@@ -649,21 +756,46 @@ TEST_F(PgMetadataTest, ALostConnectionFailsOneCallAndTheNextReconnects) {
   EXPECT_EQ(*d, "2");
 }
 
-TEST_F(PgMetadataTest, OneProcessAtATimeHoldsAStore) {
+// Several processes share a store; one gc run owns it at a time, and the
+// ownership moves when the owner's connection dies (as with its server),
+// after which the dead owner's run can change nothing.
+TEST_F(PgMetadataTest, ProcessesShareAStoreAndGcOwnershipMovesWhenItsOwnerDies) {
   const std::string uuid = "0123456789abcdef0123456789abcdef";
-  auto a = Metadata::Open(pg_.url(), true);
+  const std::string app = "gc_owner_" + std::to_string(::getpid());
+  auto a = Metadata::Open(pg_.url() + "&application_name=" + app, true);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
-  ASSERT_TRUE((*a)->LockStore(uuid).ok());
+  ASSERT_TRUE((*a)->LockStore(uuid, false).ok());
   auto b = Metadata::Open(pg_.url(), false);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
-  Status busy = (*b)->LockStore(uuid);
-  EXPECT_EQ(busy.code(), Code::kBusy) << busy.ToString();
-  EXPECT_TRUE((*b)->LockStore("fedcba9876543210fedcba9876543210").ok()) << "another store";
-  EXPECT_EQ((*b)->LockStore("not hex").code(), Code::kInvalidArgument);
-  a->reset();  // closing releases it
-  auto c = Metadata::Open(pg_.url(), false);
-  ASSERT_TRUE(c.ok());
-  EXPECT_TRUE((*c)->LockStore(uuid).ok());
+  ASSERT_TRUE((*b)->LockStore(uuid, false).ok()) << "a second server";
+  auto solo = Metadata::Open(pg_.url(), false);
+  ASSERT_TRUE(solo.ok()) << solo.status().ToString();
+  Status refused = (*solo)->LockStore(uuid, true);
+  EXPECT_EQ(refused.code(), Code::kBusy) << "packs local to one directory: one process";
+  EXPECT_NE(refused.message().find("S3"), std::string::npos) << refused.ToString();
+  EXPECT_EQ((*solo)->LockStore("not hex", true).code(), Code::kInvalidArgument);
+  auto ta = (*a)->BeginGc();
+  ASSERT_TRUE(ta.ok()) << ta.status().ToString();
+  auto busy = (*b)->BeginGc();
+  EXPECT_EQ(busy.status().code(), Code::kBusy) << busy.status().ToString();
+  PgConn admin(pg_.url(), "admin");
+  auto killed = admin.Exec(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+      "application_name = $1",
+      {app});
+  ASSERT_TRUE(killed.ok()) << killed.status().ToString();
+  ASSERT_GE(killed->Int(0, 0), 1);
+  Result<int64_t> tb = Status::Internal("not tried");
+  for (int i = 0; i < 100 && !tb.ok(); i++) {  // the lock goes when the backend has exited
+    tb = (*b)->BeginGc();
+    if (!tb.ok()) ::usleep(20000);
+  }
+  ASSERT_TRUE(tb.ok()) << tb.status().ToString();
+  EXPECT_GT(*tb, *ta);
+  Status stale = (*a)->Doom(*ta, {}, {}, nullptr);
+  if (stale.code() == Code::kUnavailable) stale = (*a)->Doom(*ta, {}, {}, nullptr);  // lost writer
+  EXPECT_EQ(stale.code(), Code::kBusy) << stale.ToString();
+  (*b)->EndGc();
 }
 
 TEST(MetadataOpenTest, AnUnknownSchemeIsRefused) {

@@ -93,7 +93,8 @@ TEST_F(MetadataPoolTest, ReadsDuringAnOpenWriteSeeTheOldStateWithoutWaiting) {
   auto other = SqliteDb::Open(path_, false);
   ASSERT_TRUE(other.ok());
   ASSERT_TRUE((*other)->Exec("BEGIN IMMEDIATE").ok());
-  ASSERT_TRUE((*other)->Exec("INSERT INTO chunks VALUES (1, x'01', 1, 0, 10, 10)").ok());
+  ASSERT_TRUE((*other)->Exec("INSERT INTO chunks(domain, digest, pack, offset, frame_len, "
+                             "raw_len) VALUES (1, x'01', 1, 0, 10, 10)").ok());
   ASSERT_TRUE((*other)->Exec("UPDATE names SET size = 99 WHERE key = 'old'").ok());
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 20; i++) {

@@ -3,8 +3,11 @@
 // domain's small packs into packs of the target size.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -223,6 +226,63 @@ TEST_F(GcMergeTest, DedupAgainstADeadChunkAfterTheListingKeepsIt) {
   });
   Gc();
   ASSERT_TRUE(ran);
+  ExpectReads({again});
+  ExpectClean();
+}
+
+// The race gc is built for (Metadata::Doom), forced: once gc has swept the
+// manifest of an object just removed and listed the chunks, a put looks up
+// (deduplicates against) that object's chunks and is held before its commit
+// while gc dooms them. Gc must not sweep them while the put runs (the
+// horizon waits for it); the put's commit, which began before the doom,
+// brings them back; everything reads and verifies.
+TEST_F(GcMergeTest, APutHeldAcrossTheDoomKeepsWhatItDeduplicatedAgainst) {
+  Obj gone = PutSmall(kDefaultTenant, "gone", 60000);
+  PutSmall(kDefaultTenant, "other", 60000);
+  ASSERT_TRUE(store_->Remove(gone.name).ok());
+  Obj again{ObjectName{kDefaultTenant, "m", "again"}, gone.data};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool held = false, release = false;
+  StoreTestPeer::SetPutHook(store_.get(), [&] {
+    std::unique_lock<std::mutex> l(mu);
+    held = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  });
+  Result<PutResult> put = Status::Internal("not run");
+  std::thread putter;
+  StoreTestPeer::SetGcHook(store_.get(), [&](const std::string& where) {
+    if (where == "listed" && !putter.joinable()) {
+      // Gone's manifest is swept; its chunks are about to be doomed.
+      putter = std::thread([&] {
+        put = store_->Put(again.name, as::testing::WholeSource(again.data), PutOptions{});
+      });
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return held; });
+    } else if (where == "doomed" && putter.joinable()) {
+      // Let the put commit while gc waits for the horizon.
+      std::lock_guard<std::mutex> l(mu);
+      release = true;
+      cv.notify_all();
+    }
+  });
+  GcReport g = Gc();
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;  // whatever happened, let it finish
+    cv.notify_all();
+  }
+  ASSERT_TRUE(putter.joinable()) << "gc listed no chunks";
+  putter.join();
+  StoreTestPeer::SetGcHook(store_.get(), nullptr);
+  StoreTestPeer::SetPutHook(store_.get(), nullptr);
+  EXPECT_EQ(g.dead_manifests, 1u);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->new_bytes, 0u) << "deduplicated against gone's chunks";
+  EXPECT_GT(store_->Counters().refs_resurrected, 0u) << "its commit brought them back";
+  EXPECT_EQ(store_->Counters().refs_gone, 0u);
+  EXPECT_EQ(g.dead_chunks, 0u) << "none of gone's chunks was swept";
   ExpectReads({again});
   ExpectClean();
 }

@@ -13,9 +13,13 @@ class StoreTestPeer {
  public:
   // Puts waiting for the group commit's leader.
   static size_t GroupQueued(Store* s) { return Impl(s)->group_->queued(); }
-  // Called by Gc, unlocked, with "marked" and then "listed" (store_impl.h).
+  // Called by a gc run with "marked", "listed" and "doomed" (store_impl.h).
   static void SetGcHook(Store* s, std::function<void(const std::string& where)> hook) {
     Impl(s)->gc_hook_ = std::move(hook);
+  }
+  // Called by every put between its lookups and its commit.
+  static void SetPutHook(Store* s, std::function<void()> hook) {
+    Impl(s)->put_hook_ = std::move(hook);
   }
   // Rows per transaction of gc's delete-only pass on a full disk.
   static void SetDeleteRowsPerCommit(Store* s, size_t n) { Impl(s)->delete_rows_per_commit_ = n; }

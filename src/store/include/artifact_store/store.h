@@ -253,6 +253,17 @@ struct GcReport {
   uint64_t packs_merged = 0;   // of packs_rewritten, those taken for being small
   uint64_t packs_written = 0;  // new packs the rewritten ones' live frames went to
   uint64_t uploads_expired = 0;
+  // Rows this run doomed that a commit (on any server) referenced before its
+  // second mark, and so kept: the race gc is built for, seen happening.
+  uint64_t resurrected = 0;
+  // Doomed rows left for a later run because a put that began before their
+  // doom was still running (on any server) when this run gave up waiting,
+  // and by how many epochs the horizon lagged behind the last doom.
+  uint64_t doomed_waiting = 0;
+  int64_t horizon_lag = 0;
+  // Servers whose heartbeat had stopped for longer than the session TTL,
+  // expelled by this run: their uploads and unfinished packs are removed.
+  uint64_t sessions_expelled = 0;
   uint64_t bytes_reclaimed = 0;  // pack bytes freed (net of rewritten copies)
   uint64_t bytes_copied = 0;
   bool dry_run = false;
@@ -287,6 +298,11 @@ struct StoreCounters {
   uint64_t group_commits = 0;         // shared-pack commits of small puts
   uint64_t group_committed_puts = 0;  // puts they committed (over commits: the group size)
   uint64_t delta_chunks = 0;          // new chunks committed as delta chunks (zstd-ref)
+  // Several servers on one store (docs/scaleout.md):
+  uint64_t refs_resurrected = 0;  // doomed rows a commit of this process brought back
+  uint64_t refs_gone = 0;         // commits refused: a row they referenced was collected
+  uint64_t commits_fenced = 0;    // commits refused: gc had expelled this process's session
+  uint64_t session_renewals = 0;  // times this process found its session expelled
 };
 
 // The file system the store lives on, and the store's reserve on it.
@@ -335,6 +351,8 @@ class Store {
   virtual Result<GcReport> Gc(const GcOptions& options, const Progress& progress = nullptr) = 0;
   virtual Result<StoreStats> Stats() = 0;
   virtual StoreCounters Counters() const = 0;
+  // Whether the metadata and the packs answer: OK, or the first error.
+  virtual Status CheckHealth() = 0;
   // Room on the store's file system (so a full disk can be seen coming) and
   // the reserve kept for freeing it (StoreOptions::reserve_bytes).
   virtual Result<StoreSpace> Space() = 0;

@@ -1,0 +1,14 @@
+// Test-only pause points, compiled into every build and off unless the
+// environment asks: with AS_TEST_PAUSE_DIR=DIR, TestPause("p") finds whether
+// DIR/p exists; if it does, it appends this process's pid and a newline to
+// DIR/p.reached and waits until DIR/p is removed. Tests use them to hold a
+// put or a gc run at a chosen point in another process and force an
+// interleaving (tests/server/clients/scaleout_test.sh) instead of hoping
+// for it. Points: put-before-commit, gc-after-manifest-doom, gc-after-doom.
+#pragma once
+
+namespace as {
+
+void TestPause(const char* point);
+
+}  // namespace as
