@@ -129,8 +129,8 @@ PgMetadata::~PgMetadata() {
   beat_cv_.notify_all();
   if (beater_.joinable()) beater_.join();
   // A clean exit: the session goes now rather than after its TTL.
-  if (beat_conn_ && session_ > 0) {
-    beat_conn_->Run("DELETE FROM sessions WHERE id = $1", {I(session_)}).IgnoreError();
+  if (beat_conn_ && session() > 0) {
+    beat_conn_->Run("DELETE FROM sessions WHERE id = $1", {I(session())}).IgnoreError();
   }
   // Released by the server when the session ends, but that is after our
   // disconnect, asynchronously: unlock first, so that the next process to
@@ -273,8 +273,8 @@ Status PgMetadata::Register() {
       "WHERE id = 1 RETURNING id, seen_epoch",
       {ThisMachine(), I(static_cast<int64_t>(::getpid()))}));
   if (r.rows() == 0) return Status::Corruption("metadata " + url_ + ": gc_state has no row");
-  session_ = r.Int(0, 0);
-  SeeEpoch(r.Int(0, 1), session_);
+  session_.store(r.Int(0, 0), std::memory_order_release);
+  SeeEpoch(r.Int(0, 1), session());
   return Status::OK();
 }
 
@@ -284,11 +284,11 @@ Status PgMetadata::Beat() {
   const int64_t epoch = e.Int(0, 0);
   // Ops begun from here on start in `epoch`; the oldest still running is
   // reported with it.
-  const std::optional<int64_t> oldest = SeeEpoch(epoch, session_);
+  const std::optional<int64_t> oldest = SeeEpoch(epoch, session());
   AS_ASSIGN_OR_RETURN(auto r, beat_conn_->Exec(
       "UPDATE sessions SET heartbeat = now(), seen_epoch = $2, "
       "min_inflight = NULLIF($3, '')::bigint WHERE id = $1",
-      {I(session_), I(epoch), oldest ? I(*oldest) : std::string()}));
+      {I(session()), I(epoch), oldest ? I(*oldest) : std::string()}));
   if (r.Affected() == 0) {
     // Expelled (this process was silent for longer than the TTL): its Ops
     // in flight fail at their commits; new ones start in a new session.
@@ -736,12 +736,7 @@ Result<int64_t> PgMetadata::Horizon(uint64_t* expelled) {
 
 Status PgMetadata::AddPendingPack(const std::string& name) {
   auto c = pool_->Acquire();
-  int64_t session;
-  {
-    std::lock_guard<std::mutex> l(beat_mu_);
-    session = session_;
-  }
-  return c->Run("INSERT INTO pending_packs(name, session) VALUES ($1, $2)", {name, I(session)});
+  return c->Run("INSERT INTO pending_packs(name, session) VALUES ($1, $2)", {name, I(session())});
 }
 
 void PgMetadata::RemovePendingPack(const std::string& name) {

@@ -90,10 +90,7 @@ class PgMetadata final : public Metadata {
   void RemovePendingPack(const std::string& name) override;
   Result<std::map<std::string, bool>> PendingPacks() override;
   // This process's session (tests).
-  int64_t session() {
-    std::lock_guard<std::mutex> l(beat_mu_);
-    return session_;
-  }
+  int64_t session() const { return session_.load(std::memory_order_acquire); }
   Status CommitSweep(int64_t token, const Sweep& s, uint64_t* dropped) override;
   Status CommitGc(int64_t token, const GcCommit& c, std::vector<int64_t>* deleted) override;
   Status CommitReindex(const Reindex& r) override;
@@ -182,7 +179,9 @@ class PgMetadata final : public Metadata {
   std::condition_variable beat_cv_;
   bool stopping_ = false;
   std::unique_ptr<PgConn> beat_conn_;
-  int64_t session_ = 0;
+  // Written under beat_mu_; read without it (a put must not wait behind a
+  // heartbeat that waits on a database that does not answer).
+  std::atomic<int64_t> session_{0};
   std::thread beater_;
   // Tenant -> domain, which never changes once made.
   std::shared_mutex domains_mu_;

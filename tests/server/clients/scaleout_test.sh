@@ -120,6 +120,7 @@ so_ours() {
 
 so_on_exit() {
   local rc=$? name pid
+  [ -z "${SO_LB_PID:-}" ] || so_lb_stop || rc=1
   # Whatever waits at a pause point goes on (a server stops only once its
   # requests are answered).
   [ -z "${PAUSE:-}" ] || rm -f "$PAUSE"/*
@@ -140,6 +141,10 @@ so_on_exit() {
       echo "    --- server $name log (last 10 lines) ---" >&2
       tail -10 "$TMP/$name.log" | sed 's/^/    /' >&2
     done
+    if [ -s "$TMP/nginx/error.log" ]; then
+      echo "    --- nginx error log (last 10 lines) ---" >&2
+      tail -10 "$TMP/nginx/error.log" | sed 's/^/    /' >&2
+    fi
   fi
   exit $rc
 }
@@ -585,4 +590,166 @@ test_gc_owner_killed_mid_run_and_another_takes_over() {
   # shellcheck disable=SC2046
   so_py absent "${SO_EP[a]}" so-gc junk junkbig $(cut -d' ' -f1 "$TMP/acked.junk") || fail "deleted keys came back"
   so_stop a
+}
+
+# ---- behind a load balancer -------------------------------------------------
+
+SO_NGINX=/usr/sbin/nginx
+
+# so_lb_start NAME...: nginx with docs/examples/nginx.conf on a free
+# 127.0.0.1 port, its upstream the servers NAME... (each with the example's
+# server options), everything it writes in $TMP/nginx (access log
+# $TMP/nginx/artifact-store.log); sets SO_LB_PID and SO_LB (its URL). The
+# EXIT trap stops it.
+so_lb_start() {
+  local example=$CLIENTS_DIR/../../../docs/examples/nginx.conf dir=$TMP/nginx port user="" ups="" name i
+  [ -f "$example" ] || { fail "no $example"; return 1; }
+  mkdir -p "$dir/tmp"
+  for name in "$@"; do ups+=" ${SO_EP[$name]#http://}"; done
+  port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # As root the workers would run as www-data, which cannot enter $TMP.
+  [ "$(id -u)" != 0 ] || user="user root;"
+  # The example's paths go to $dir, its listen to the port, its first
+  # upstream server line becomes one per server (the others go).
+  awk -v dir="$dir" -v port="$port" -v user="$user" -v ups="$ups" '
+    /^user / { if (user != "") print user; print "daemon off;"; next }
+    /^pid / { print "pid " dir "/nginx.pid;"; next }
+    /^error_log / { print "error_log " dir "/error.log;"; next }
+    /^http \{/ { print; print "    client_body_temp_path " dir "/tmp/body;"
+                 print "    proxy_temp_path " dir "/tmp/proxy;"; print "    fastcgi_temp_path " dir "/tmp/fastcgi;"
+                 print "    uwsgi_temp_path " dir "/tmp/uwsgi;"; print "    scgi_temp_path " dir "/tmp/scgi;"; next }
+    /^ *access_log \/var\/log\/nginx\// { sub(/\/var\/log\/nginx\//, dir "/"); print; next }
+    /^ *listen 80;/ { sub(/listen 80;/, "listen 127.0.0.1:" port ";"); print; next }
+    /^ *server 10\.0\.0\.[0-9]+:9000[ ;]/ {
+      if (!done) { n = split(ups, u, " "); for (i = 1; i <= n; i++) { l = $0; sub(/10\.0\.0\.[0-9]+:9000/, u[i], l); print l } }
+      done = 1; next }
+    { print }' "$example" >"$dir/nginx.conf"
+  # The example changed under this rewrite: say so, rather than test another file.
+  if [ "$(grep -c '^ *server 127\.0\.0\.1:[0-9]*[ ;]' "$dir/nginx.conf")" != $# ] ||
+     ! grep -q "listen 127.0.0.1:$port;" "$dir/nginx.conf" || ! grep -q "access_log $dir/" "$dir/nginx.conf" ||
+     grep -qE '/(var|run)/' "$dir/nginx.conf"; then
+    fail "docs/examples/nginx.conf no longer has the lines this test rewrites (server 10.0.0.N:9000, listen 80, /var/log/nginx/, pid, error_log): $(grep -nE 'server 1|listen|/(var|run)/' "$dir/nginx.conf" | tr '\n' ' ')"
+    return 1
+  fi
+  "$SO_NGINX" -t -q -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/test.out" 2>&1 ||
+    { fail "nginx -t: $(cat "$dir/test.out") $(tail -3 "$dir/error.log" 2>/dev/null)"; return 1; }
+  "$SO_NGINX" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stderr" 2>&1 &
+  SO_LB_PID=$!
+  SO_LB=http://127.0.0.1:$port
+  for i in $(seq 100); do
+    kill -0 "$SO_LB_PID" 2>/dev/null || { fail "nginx exited: $(cat "$dir/stderr") $(tail -5 "$dir/error.log")"; return 1; }
+    curl -s -o /dev/null "$SO_LB/healthz" && return 0
+    sleep 0.1
+  done
+  fail "nginx does not answer on $SO_LB after 10 s: $(tail -5 "$dir/error.log")"
+}
+
+# so_lb_stop: nginx's fast shutdown (SIGTERM to the master, which stops its
+# workers), within 10 s.
+so_lb_stop() {
+  local pid=${SO_LB_PID:-} i
+  [ -n "$pid" ] || return 0
+  SO_LB_PID=
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    fail "nginx did not exit within 10 s of SIGTERM"; return 1
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# so_lb_aws ARGS...: awscli through nginx as alice (5 MiB multipart parts).
+so_lb_aws() {
+  [ -s "$TMP/lb.aws.config" ] ||
+    printf '[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n    multipart_threshold = 8MB\n    multipart_chunksize = 5MB\n' \
+      >"$TMP/lb.aws.config"
+  AWS_ACCESS_KEY_ID=$A_KEY AWS_SECRET_ACCESS_KEY=$A_SECRET AWS_CONFIG_FILE=$TMP/lb.aws.config \
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true \
+    env -u AWS_PROFILE "$AWS" --endpoint-url "$SO_LB" "$@"
+}
+
+# so_lb_upstreams FILTER: the upstream that answered each request of nginx's
+# access log whose line matches the ERE FILTER, one a line ("A, B" when
+# nginx went on to B; the last one answered).
+so_lb_upstreams() {
+  grep -E "$1" "$TMP/nginx/artifact-store.log" | sed -n 's/.* up=\([^/]*\)\/.*/\1/p' || true
+}
+
+# Two servers behind nginx configured as docs/examples/nginx.conf: awscli's
+# multipart parts go to both, what is written reads back through either,
+# and once one server is stopped every request (no SDK retries) still
+# succeeds: nginx goes on to the other.
+test_behind_nginx_load_balancer() {
+  need_client aws
+  need_client curl
+  [ -x "$SO_NGINX" ] || skip "nginx not installed ($SO_NGINX)"
+  so_needed
+  so_store b c
+  so_serve a; so_serve b
+  so_lb_start a b
+  local hp_a=${SO_EP[a]#http://} hp_b=${SO_EP[b]#http://} parts n_a n_b out i
+  echo "    nginx on $SO_LB; servers a $hp_a, b $hp_b"
+  rand_file "$TMP/big" $((20 << 20)) so-lb-big
+  so_lb_aws s3api create-bucket --bucket so-lb >/dev/null
+  so_lb_aws s3 cp --no-progress "$TMP/big" s3://so-lb/dir/big >"$TMP/cp.out" 2>&1 ||
+    fail "s3 cp of 20 MiB through nginx: $(cat "$TMP/cp.out")"
+  parts=$(so_lb_upstreams '"PUT [^"]*" part=[0-9]')
+  n_a=$(grep -c "$hp_a\$" <<<"$parts" || true); n_b=$(grep -c "$hp_b\$" <<<"$parts" || true)
+  echo "    the 20 MiB upload's parts: $n_a to server a, $n_b to server b"
+  echo "    UploadPart on a: $(so_metrics a 'as_http_requests_total\{op="UploadPart"')"
+  echo "    UploadPart on b: $(so_metrics b 'as_http_requests_total\{op="UploadPart"')"
+  [ $((n_a + n_b)) -ge 4 ] || fail "nginx logged $((n_a + n_b)) part uploads, want 4: $(tail -8 "$TMP/nginx/artifact-store.log")"
+  if [ "$n_a" = 0 ] || [ "$n_b" = 0 ]; then
+    fail "the parts all went to one server: $(tr '\n' ' ' <<<"$parts")"
+  fi
+  out=$(so_lb_aws s3 ls s3://so-lb/dir/)
+  expect_in "$out" "20971520 big"
+  so_lb_aws s3 cp --no-progress s3://so-lb/dir/big "$TMP/big.got" >/dev/null
+  cmp "$TMP/big" "$TMP/big.got" || fail "the 20 MiB object read back through nginx differs"
+  # And through each server directly.
+  echo "dir/big $(sha256sum <"$TMP/big" | cut -d' ' -f1)" >"$TMP/acked.big"
+  so_py check "${SO_EP[a]}" so-lb "$TMP/acked.big" || fail "the object PUT through nginx does not read back through a"
+  so_py check "${SO_EP[b]}" so-lb "$TMP/acked.big" || fail "the object PUT through nginx does not read back through b"
+  so_lb_aws s3 rm s3://so-lb/dir/big >/dev/null
+  expect_fail so_lb_aws s3api head-object --bucket so-lb --key dir/big
+  expect_in "$ERR" "Not Found"
+  out=$(curl -sS -w ' %{http_code}' "$SO_LB/healthz")
+  [ "$out" = "ok
+ 200" ] || fail "GET /healthz through nginx: '$out', want 'ok' 200"
+  echo "    requests in nginx's access log: $(grep -c "up=[^ ]*$hp_a/" "$TMP/nginx/artifact-store.log") answered by a, $(grep -c "up=[^ ]*$hp_b/" "$TMP/nginx/artifact-store.log") by b"
+
+  # Server b goes; nginx sends everything to a. No SDK retries: nginx's own.
+  so_stop b
+  local lines_before
+  lines_before=$(wc -l <"$TMP/nginx/artifact-store.log")
+  rand_file "$TMP/small" 100000 so-lb-small
+  for i in 1 2 3 4 5 6; do
+    AWS_MAX_ATTEMPTS=1 so_lb_aws s3api put-object --bucket so-lb --key "after/$i" --body "$TMP/small" \
+      >"$TMP/put.out" 2>&1 || fail "PUT after/$i through nginx with server b stopped: $(cat "$TMP/put.out")"
+    AWS_MAX_ATTEMPTS=1 so_lb_aws s3api get-object --bucket so-lb --key "after/$i" "$TMP/small.got" \
+      >"$TMP/get.out" 2>&1 || fail "GET after/$i through nginx with server b stopped: $(cat "$TMP/get.out")"
+    cmp "$TMP/small" "$TMP/small.got"
+  done
+  AWS_MAX_ATTEMPTS=1 so_lb_aws s3 cp --no-progress "$TMP/big" s3://so-lb/after/big >"$TMP/cp.out" 2>&1 ||
+    fail "s3 cp of 20 MiB through nginx with server b stopped: $(cat "$TMP/cp.out")"
+  AWS_MAX_ATTEMPTS=1 so_lb_aws s3 cp --no-progress s3://so-lb/after/big "$TMP/big.got2" >/dev/null
+  cmp "$TMP/big" "$TMP/big.got2" || fail "the 20 MiB object PUT with server b stopped reads back different"
+  out=$(curl -sS -w ' %{http_code}' "$SO_LB/healthz")
+  [ "$out" = "ok
+ 200" ] || fail "GET /healthz through nginx with server b stopped: '$out', want 'ok' 200"
+  local after went_on
+  after=$(tail -n +$((lines_before + 1)) "$TMP/nginx/artifact-store.log")
+  went_on=$(grep -c "up=$hp_b, $hp_a/" <<<"$after" || true)
+  echo "    with server b stopped: $(grep -c . <<<"$after") requests, $(grep -c " up=$hp_a/" <<<"$after" || true) straight to a, $went_on tried b first and went on to a"
+  echo "    nginx's error log: $(grep -m1 -o 'connect() failed ([^)]*) while connecting to upstream' "$TMP/nginx/error.log" || echo none)"
+  grep -E '" part=[^ ]* [^2][0-9][0-9] ' <<<"$after" && fail "requests through nginx failed with server b stopped"
+  [ "$went_on" -gt 0 ] || fail "no request tried the stopped server b: nginx's failover was not exercised"
+  so_lb_stop
+  so_stop a
+  so_verify c
 }
