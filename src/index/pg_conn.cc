@@ -82,8 +82,8 @@ Result<Digest> PgResult::Dig(int row, int col) const {
 
 int64_t PgResult::Affected() const { return std::strtoll(PQcmdTuples(r_), nullptr, 10); }
 
-PgConn::PgConn(std::string url, std::string describe)
-    : url_(std::move(url)), describe_(std::move(describe)) {}
+PgConn::PgConn(std::string url, std::string describe, std::string settings)
+    : url_(std::move(url)), describe_(std::move(describe)), settings_(std::move(settings)) {}
 
 PgConn::~PgConn() {
   if (conn_) PQfinish(conn_);
@@ -110,9 +110,10 @@ Status PgConn::Connect() {
   PQsetNoticeProcessor(conn_, QuietNotice, nullptr);
   // Hex bytea output (what Bytes() reads), UTC, and a bound on how long a
   // stuck transaction can hold row locks.
-  PGresult* r = PQexec(conn_,
-                       "SET bytea_output = 'hex'; SET TimeZone = 'UTC'; "
-                       "SET idle_in_transaction_session_timeout = '60s'");
+  const std::string set =
+      "SET bytea_output = 'hex'; SET TimeZone = 'UTC'; "
+      "SET idle_in_transaction_session_timeout = '60s'; " + settings_;
+  PGresult* r = PQexec(conn_, set.c_str());
   if (PQresultStatus(r) != PGRES_COMMAND_OK) return Error("session settings", r);
   PQclear(r);
   return Status::OK();

@@ -55,7 +55,8 @@ class PgResult {
 class PgConn {
  public:
   // Connects lazily (at the first statement) and again after a break.
-  PgConn(std::string url, std::string describe);
+  // `settings`: more SET statements for every session it opens.
+  PgConn(std::string url, std::string describe, std::string settings = "");
   ~PgConn();
   PgConn(const PgConn&) = delete;
   PgConn& operator=(const PgConn&) = delete;
@@ -80,7 +81,7 @@ class PgConn {
     return sql.substr(0, sql.find_first_of("(\n"));
   }
   Status Error(const std::string& what, pg_result* r);
-  const std::string url_, describe_;
+  const std::string url_, describe_, settings_;
   pg_conn* conn_ = nullptr;
 };
 

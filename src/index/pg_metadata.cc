@@ -231,9 +231,11 @@ Status PgMetadata::CheckStoreLock() {
 }
 
 Status PgMetadata::StartSession() {
-  beat_conn_ = std::make_unique<PgConn>(url_, url_);
-  // A lost heartbeat only holds the horizon back: no need to wait for it.
-  AS_RETURN_IF_ERROR(beat_conn_->Run("SET synchronous_commit = off"));
+  // A lost heartbeat only holds the horizon back, and a pending pack's row
+  // lost in a crash of the database leaves the pack to the grace period (as
+  // a pack of no row is): neither is worth a WAL flush.
+  beat_conn_ = std::make_unique<PgConn>(url_, url_, "SET synchronous_commit = off");
+  pending_conn_ = std::make_unique<PgConn>(url_, url_, "SET synchronous_commit = off");
   {
     std::lock_guard<std::mutex> l(beat_mu_);
     AS_RETURN_IF_ERROR(Register());
@@ -298,18 +300,20 @@ Status PgMetadata::Beat() {
   return Status::OK();
 }
 
-Status PgMetadata::Fence(PgConn& c, const PutCommit& p) {
-  if (p.session == 0) return Status::OK();
+Status PgMetadata::Fence(PgConn& c, const PutCommit& p, CommitGuard* g) {
+  if (p.session == 0 || p.session == g->fenced) return Status::OK();
   // FOR KEY SHARE: gc's expelling DELETE waits for this commit; after it,
   // no commit of the session can pass here.
   AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT 1 FROM sessions WHERE id = $1 FOR KEY SHARE",
                                      {I(p.session)}));
   if (r.rows() == 0) {
     fenced_.fetch_add(1, std::memory_order_relaxed);
-    return Status::Unavailable("this server's session " + I(p.session) + " on " + url_ +
-                               " was expelled by gc (its heartbeat stopped for longer than the "
-                               "session TTL); nothing was stored; retry");
+    // Busy, not Unavailable: this put's failure, not its group's (503 too).
+    return Status::Busy("this server's session " + I(p.session) + " on " + url_ +
+                        " was expelled by gc (its heartbeat stopped for longer than the "
+                        "session TTL); nothing was stored; retry");
   }
+  g->fenced = p.session;
   return Status::OK();
 }
 
@@ -539,13 +543,20 @@ Status PgMetadata::BindName(PgConn& c, const NameRow& n, bool require_bucket) {
        I(static_cast<int64_t>(n.size)), I(n.created), PgHexBytes(n.attrs)});
 }
 
-Result<int64_t> PgMetadata::HoldEpoch(PgConn& c) {
+Result<PgMetadata::CommitGuard> PgMetadata::HoldEpoch(PgConn& c, int64_t session) {
   // The lock first, then (a new statement, so a new snapshot) the epoch: a
-  // doom that committed before the lock was granted is seen.
+  // doom that committed before the lock was granted is seen. The same
+  // statement fences the first put's session (one round trip, not two).
   AS_RETURN_IF_ERROR(c.Run(std::string("SELECT pg_advisory_xact_lock_shared(") + kEpochLock + ")"));
-  AS_ASSIGN_OR_RETURN(auto r, c.Exec("SELECT epoch FROM gc_state WHERE id = 1"));
-  if (r.rows() == 0) return Status::Corruption("metadata " + url_ + ": gc_state has no row");
-  return r.Int(0, 0);
+  AS_ASSIGN_OR_RETURN(auto r, c.Exec(
+      "SELECT (SELECT epoch FROM gc_state WHERE id = 1), (SELECT count(*) FROM (SELECT 1 FROM "
+      "sessions WHERE id = $1 FOR KEY SHARE) s)",
+      {I(session)}));
+  if (r.Text(0, 0).empty()) return Status::Corruption("metadata " + url_ + ": gc_state has no row");
+  CommitGuard g;
+  g.epoch = r.Int(0, 0);
+  if (r.Int(0, 1) > 0) g.fenced = session;
+  return g;
 }
 
 Status PgMetadata::KeepRefs(PgConn& c, const PutCommit& p, int64_t epoch) {
@@ -590,9 +601,9 @@ Status PgMetadata::KeepRefs(PgConn& c, const PutCommit& p, int64_t epoch) {
 }
 
 Status PgMetadata::CommitPutRows(PgConn& c, const PutCommit& p, const std::vector<int64_t>& ids,
-                                 int64_t epoch) {
-  AS_RETURN_IF_ERROR(Fence(c, p));
-  AS_RETURN_IF_ERROR(KeepRefs(c, p, epoch));
+                                 CommitGuard* g) {
+  AS_RETURN_IF_ERROR(Fence(c, p, g));
+  AS_RETURN_IF_ERROR(KeepRefs(c, p, g->epoch));
   std::vector<std::pair<ChunkKey, Location>> chunks;
   chunks.reserve(p.chunks.size());
   for (const auto& [d, loc] : p.chunks) chunks.push_back({ChunkKey{p.domain, d}, loc});
@@ -627,10 +638,10 @@ Status PgMetadata::CommitPutRows(PgConn& c, const PutCommit& p, const std::vecto
 
 Status PgMetadata::CommitPut(const PutCommit& p) {
   return Write([&](PgConn& c) -> Status {
-    AS_ASSIGN_OR_RETURN(int64_t epoch, HoldEpoch(c));
+    AS_ASSIGN_OR_RETURN(CommitGuard g, HoldEpoch(c, p.session));
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(c, p.packs, &ids));
-    return CommitPutRows(c, p, ids, epoch);
+    return CommitPutRows(c, p, ids, &g);
   });
 }
 
@@ -638,12 +649,12 @@ Status PgMetadata::CommitPuts(const SealedPack& shared, const std::vector<const 
                               std::vector<Status>* results) {
   results->assign(puts.size(), Status::OK());
   Status s = Write([&](PgConn& c) -> Status {
-    AS_ASSIGN_OR_RETURN(int64_t epoch, HoldEpoch(c));
+    AS_ASSIGN_OR_RETURN(CommitGuard g, HoldEpoch(c, puts.empty() ? 0 : puts[0]->session));
     std::vector<int64_t> ids;
     AS_RETURN_IF_ERROR(InsertPacks(c, {shared}, &ids));
     for (size_t i = 0; i < puts.size(); i++) {
       AS_RETURN_IF_ERROR(c.Run("SAVEPOINT put"));
-      Status one = CommitPutRows(c, *puts[i], ids, epoch);
+      Status one = CommitPutRows(c, *puts[i], ids, &g);
       if (!one.ok()) {
         // A lost connection is the transaction's failure, not this put's.
         if (one.code() == Code::kUnavailable || one.code() == Code::kIOError) return one;
@@ -735,13 +746,14 @@ Result<int64_t> PgMetadata::Horizon(uint64_t* expelled) {
 }
 
 Status PgMetadata::AddPendingPack(const std::string& name) {
-  auto c = pool_->Acquire();
-  return c->Run("INSERT INTO pending_packs(name, session) VALUES ($1, $2)", {name, I(session())});
+  std::lock_guard<std::mutex> l(pending_mu_);
+  return pending_conn_->Run("INSERT INTO pending_packs(name, session) VALUES ($1, $2)",
+                            {name, I(session())});
 }
 
 void PgMetadata::RemovePendingPack(const std::string& name) {
-  auto c = pool_->Acquire();
-  c->Run("DELETE FROM pending_packs WHERE name = $1", {name}).IgnoreError();
+  std::lock_guard<std::mutex> l(pending_mu_);
+  pending_conn_->Run("DELETE FROM pending_packs WHERE name = $1", {name}).IgnoreError();
 }
 
 Result<std::map<std::string, bool>> PgMetadata::PendingPacks() {

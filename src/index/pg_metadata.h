@@ -129,11 +129,17 @@ class PgMetadata final : public Metadata {
   Status Write(const std::function<Status(PgConn&)>& fn);
   Status InsertPacks(PgConn& c, const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
   // The epoch lock, shared, for a commit's transaction, and the epoch.
-  Result<int64_t> HoldEpoch(PgConn& c);
+  // What a commit's transaction holds: the epoch, and the session whose row
+  // it has locked (fenced).
+  struct CommitGuard {
+    int64_t epoch = 0;
+    int64_t fenced = 0;
+  };
+  Result<CommitGuard> HoldEpoch(PgConn& c, int64_t session);
   // PutCommit::refs, inside the commit's transaction (epoch: HoldEpoch's).
   Status KeepRefs(PgConn& c, const PutCommit& p, int64_t epoch);
   Status CommitPutRows(PgConn& c, const PutCommit& p, const std::vector<int64_t>& ids,
-                       int64_t epoch);
+                       CommitGuard* g);
   Status CheckGcToken(PgConn& c, int64_t token);
   // The session: registered at open, reported every HeartbeatMillis() by a
   // thread of its own (Beat, under beat_mu_), registered anew if gc expelled
@@ -141,8 +147,8 @@ class PgMetadata final : public Metadata {
   Status StartSession();
   Status Register();  // under beat_mu_
   Status Beat();      // under beat_mu_
-  // A put's commit fails if its session was expelled (Unavailable).
-  Status Fence(PgConn& c, const PutCommit& p);
+  // A put's commit fails if its session was expelled (Busy).
+  Status Fence(PgConn& c, const PutCommit& p, CommitGuard* g);
   Status BindName(PgConn& c, const NameRow& n, bool require_bucket);
   Status DeleteUploadIn(PgConn& c, const std::string& id);
   Status InsertChunks(PgConn& c, const std::vector<std::pair<ChunkKey, Location>>& rows,
@@ -183,6 +189,8 @@ class PgMetadata final : public Metadata {
   // heartbeat that waits on a database that does not answer).
   std::atomic<int64_t> session_{0};
   std::thread beater_;
+  std::mutex pending_mu_;
+  std::unique_ptr<PgConn> pending_conn_;  // AddPendingPack, RemovePendingPack
   // Tenant -> domain, which never changes once made.
   std::shared_mutex domains_mu_;
   std::unordered_map<std::string, uint32_t> domains_;

@@ -798,6 +798,42 @@ TEST_F(PgMetadataTest, ProcessesShareAStoreAndGcOwnershipMovesWhenItsOwnerDies) 
   (*b)->EndGc();
 }
 
+// Fencing: a process whose session gc expelled (it was silent past the TTL:
+// paused, cut off) cannot commit what it began before; its next heartbeat
+// finds the row gone and registers anew, and new puts commit again.
+TEST_F(PgMetadataTest, AnExpelledSessionsCommitsAreRefused) {
+  auto m = Metadata::Open(pg_.url(), true);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto domain = (*m)->TenantDomain("default", true);
+  ASSERT_TRUE(domain.ok());
+  std::optional<Metadata::Op> op((*m)->BeginOp());
+  ASSERT_GT(op->session(), 0);
+  PgConn admin(pg_.url(), "admin");
+  // As gc's expelling DELETE does.
+  ASSERT_TRUE(
+      admin.Run("DELETE FROM sessions WHERE id = $1", {std::to_string(op->session())}).ok());
+  PutCommit p = Put(*domain, 100, 1, "b", "late", 1);
+  p.epoch = op->epoch();
+  p.session = op->session();
+  Status fenced = (*m)->CommitPut(p);
+  EXPECT_EQ(fenced.code(), Code::kBusy) << fenced.ToString();
+  EXPECT_NE(fenced.message().find("expelled"), std::string::npos) << fenced.ToString();
+  EXPECT_EQ((*m)->commits_fenced(), 1u);
+  auto late = (*m)->GetName("default", "b", "late");
+  ASSERT_TRUE(late.ok());
+  EXPECT_FALSE(*late) << "nothing of the fenced commit";
+  op.reset();
+  uint64_t expelled = 0;
+  ASSERT_TRUE((*m)->Horizon(&expelled).ok());  // reports now: finds its row gone
+  EXPECT_EQ((*m)->session_renewals(), 1u);
+  Metadata::Op again = (*m)->BeginOp();
+  EXPECT_NE(again.session(), p.session) << "a new session";
+  p.epoch = again.epoch();
+  p.session = again.session();
+  Status ok = (*m)->CommitPut(p);
+  EXPECT_TRUE(ok.ok()) << ok.ToString();
+}
+
 TEST(MetadataOpenTest, AnUnknownSchemeIsRefused) {
   auto m = Metadata::Open("mysql://localhost/db", true);
   ASSERT_FALSE(m.ok());
