@@ -119,7 +119,8 @@ for N in 1 2 3; do
   SECRET=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["secret_access_key"])' "$T/key.json")
   for i in $(seq 2 "$N"); do mkdir -p "$T/s$i" && cp "$T/s1/STORE" "$T/s1/CONFIG" "$T/s$i/"; done
   for i in $(seq "$N"); do serve "$T/s$i"; done
-  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" -X PUT "$(head -1 "$T/urls")/bench" >/dev/null
+  curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X PUT "$(head -1 "$T/urls")/bench" >/dev/null
   OP=put; read -r put put_cpu put_mcpu <<<"$(run_op put)"
   OP=get; read -r get get_cpu get_mcpu <<<"$(run_op get)"
   rows+=("$N $put $put_cpu $put_mcpu $get $get_cpu $get_mcpu")
