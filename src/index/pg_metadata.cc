@@ -491,20 +491,20 @@ Status PgMetadata::InsertChunks(PgConn& c, const std::vector<std::pair<ChunkKey,
 }
 
 Status PgMetadata::InsertBases(PgConn& c, const std::vector<std::pair<ChunkKey, Digest>>& rows) {
-  for (size_t at = 0; at < rows.size(); at += kBatchRows) {
-    Columns cols(3);
-    for (size_t i = at; i < std::min(rows.size(), at + kBatchRows); i++) {
-      cols.Add(0, I(rows[i].first.domain));
-      cols.Add(1, PgHex(rows[i].first.digest));
-      cols.Add(2, PgHex(rows[i].second));
-    }
-    AS_RETURN_IF_ERROR(c.Run(
-        "INSERT INTO chunk_bases SELECT d::integer, decode(g, 'hex'), decode(b, 'hex') FROM "
-        "unnest(string_to_array($1, ','), string_to_array($2, ','), string_to_array($3, ',')) "
-        "AS t(d, g, b) ON CONFLICT DO NOTHING",
-        cols.cols));
-  }
-  return Status::OK();
+  return InBatches(
+      rows, 3,
+      [](Columns& cols, const std::pair<ChunkKey, Digest>& r) {
+        cols.Add(0, I(r.first.domain));
+        cols.Add(1, PgHex(r.first.digest));
+        cols.Add(2, PgHex(r.second));
+      },
+      [&](const std::vector<std::string>& cols) {
+        return c.Run(
+            "INSERT INTO chunk_bases SELECT d::integer, decode(g, 'hex'), decode(b, 'hex') FROM "
+            "unnest(string_to_array($1, ','), string_to_array($2, ','), "
+            "string_to_array($3, ',')) AS t(d, g, b) ON CONFLICT DO NOTHING",
+            cols);
+      });
 }
 
 Status PgMetadata::InsertManifest(PgConn& c, const ManifestRow& m,
@@ -807,19 +807,19 @@ Status PgMetadata::Doom(int64_t token, const std::vector<std::pair<ChunkKey, int
     if (epoch) *epoch = e.Int(0, 0);
     for (const bool manifest : {false, true}) {
       const std::string table = manifest ? "manifests" : "chunks";
-      const auto& rows = manifest ? manifests : chunks;
-      for (size_t at = 0; at < rows.size(); at += kBatchRows) {
-        Columns cols(3);
-        for (size_t i = at; i < std::min(rows.size(), at + kBatchRows); i++) {
-          cols.Add(0, I(rows[i].first.domain));
-          cols.Add(1, PgHex(rows[i].first.digest));
-          cols.Add(2, I(rows[i].second));
-        }
-        AS_RETURN_IF_ERROR(c.Run(LockedRows(table, true, "L") + "UPDATE " + table +
-                                     " x SET state = 'D', doom_epoch = " + e_now +
-                                     " FROM l WHERE x.domain = l.domain AND x.digest = l.digest",
-                                 cols.cols));
-      }
+      AS_RETURN_IF_ERROR(InBatches(
+          manifest ? manifests : chunks, 3,
+          [](Columns& cols, const std::pair<ChunkKey, int64_t>& r) {
+            cols.Add(0, I(r.first.domain));
+            cols.Add(1, PgHex(r.first.digest));
+            cols.Add(2, I(r.second));
+          },
+          [&](const std::vector<std::string>& cols) {
+            return c.Run(LockedRows(table, true, "L") + "UPDATE " + table +
+                             " x SET state = 'D', doom_epoch = " + e_now +
+                             " FROM l WHERE x.domain = l.domain AND x.digest = l.digest",
+                         cols);
+          }));
     }
     return Status::OK();
   });
@@ -835,19 +835,11 @@ Status PgMetadata::CommitSweep(int64_t token, const Sweep& sw, uint64_t* dropped
       for (const bool keep : {true, false}) {
         const auto& rows = manifest ? (keep ? sw.keep_manifests : sw.drop_manifests)
                                     : (keep ? sw.keep_chunks : sw.drop_chunks);
-        for (size_t at = 0; at < rows.size(); at += kBatchRows) {
-          Columns cols(2);
-          for (size_t i = at; i < std::min(rows.size(), at + kBatchRows); i++) {
-            cols.Add(0, I(rows[i].domain));
-            cols.Add(1, PgHex(rows[i].digest));
-          }
-          std::string sql = LockedRows(table, false, "D");
-          if (keep) {
-            sql += "UPDATE " + table + " x SET state = 'L', doom_epoch = NULL FROM l WHERE "
-                   "x.domain = l.domain AND x.digest = l.digest";
-            AS_RETURN_IF_ERROR(c.Run(sql, cols.cols));
-            continue;
-          }
+        std::string sql = LockedRows(table, false, "D");
+        if (keep) {
+          sql += "UPDATE " + table + " x SET state = 'L', doom_epoch = NULL FROM l WHERE "
+                 "x.domain = l.domain AND x.digest = l.digest RETURNING 0";
+        } else {
           // A dropped chunk's bases go with its row.
           sql += ", gone AS (DELETE FROM " + table + " x USING l WHERE x.domain = l.domain AND "
                  "x.digest = l.digest RETURNING x.domain, x.digest)" +
@@ -855,9 +847,18 @@ Status PgMetadata::CommitSweep(int64_t token, const Sweep& sw, uint64_t* dropped
                            : ", b AS (DELETE FROM chunk_bases b USING gone WHERE "
                              "b.domain = gone.domain AND b.digest = gone.digest)") +
                  " SELECT count(*) FROM gone";
-          AS_ASSIGN_OR_RETURN(auto r, c.Exec(sql, cols.cols));
-          n += static_cast<uint64_t>(r.Int(0, 0));
         }
+        AS_RETURN_IF_ERROR(InBatches(
+            rows, 2,
+            [](Columns& cols, const ChunkKey& k) {
+              cols.Add(0, I(k.domain));
+              cols.Add(1, PgHex(k.digest));
+            },
+            [&](const std::vector<std::string>& cols) -> Status {
+              AS_ASSIGN_OR_RETURN(auto r, c.Exec(sql, cols));
+              if (!keep) n += static_cast<uint64_t>(r.Int(0, 0));
+              return Status::OK();
+            }));
       }
     }
     return Status::OK();
@@ -875,21 +876,19 @@ Status PgMetadata::CommitGc(int64_t token, const GcCommit& g, std::vector<int64_
     AS_RETURN_IF_ERROR(InsertPacks(c, g.new_packs, &ids));
     for (const char* table : {"chunks", "manifests"}) {
       const bool chunks = std::string_view(table) == "chunks";
-      const auto& moved = chunks ? g.moved_chunks : g.moved_manifests;
-      for (size_t at = 0; at < moved.size(); at += kBatchRows) {
-        Columns cols(7);
-        for (size_t i = at; i < std::min(moved.size(), at + kBatchRows); i++) {
-          const GcMove& m = moved[i];
-          cols.Add(0, I(m.key.domain));
-          cols.Add(1, PgHex(m.key.digest));
-          cols.Add(2, I(m.from_pack));
-          cols.Add(3, I(ResolvePack(m.to.pack, ids)));
-          cols.Add(4, I(static_cast<int64_t>(m.to.offset)));
-          cols.Add(5, I(m.to.frame_len));
-          cols.Add(6, I(m.to.raw_len));
-        }
-        // In key order, like every writer; only rows still in the old pack.
-        AS_RETURN_IF_ERROR(c.Run(
+      // In key order, like every writer; only rows still in the old pack.
+      auto add = [&](Columns& cols, const GcMove& m) {
+        cols.Add(0, I(m.key.domain));
+        cols.Add(1, PgHex(m.key.digest));
+        cols.Add(2, I(m.from_pack));
+        cols.Add(3, I(ResolvePack(m.to.pack, ids)));
+        cols.Add(4, I(static_cast<int64_t>(m.to.offset)));
+        cols.Add(5, I(m.to.frame_len));
+        cols.Add(6, I(m.to.raw_len));
+      };
+      AS_RETURN_IF_ERROR(InBatches(chunks ? g.moved_chunks : g.moved_manifests, 7, add,
+                                   [&](const std::vector<std::string>& cols) {
+        return c.Run(
             std::string("WITH t AS (SELECT d::integer AS d, decode(g, 'hex') AS g, p::bigint AS p, "
                         "np::bigint AS np, o::bigint AS o, f::bigint AS f, r::bigint AS r FROM "
                         "unnest(string_to_array($1, ','), string_to_array($2, ','), "
@@ -901,8 +900,8 @@ Status PgMetadata::CommitGc(int64_t token, const GcCommit& g, std::vector<int64_
                 "ORDER BY x.domain, x.digest FOR UPDATE OF x) UPDATE " + table +
                 " x SET pack = l.np, off = l.o, frame_len = l.f, raw_len = l.r FROM l "
                 "WHERE x.domain = l.domain AND x.digest = l.digest",
-            cols.cols));
-      }
+            cols);
+      }));
     }
     if (!g.dead_packs.empty()) {
       std::string list;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ctime>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,19 @@ struct Columns {
 // At most this many rows per batched statement: bounds one statement's
 // parameter text (about 100 bytes a row) at a few MiB.
 constexpr size_t kBatchRows = 20000;
+
+// Runs `run` once per batch of at most kBatchRows of `rows`, each batch as
+// `ncols` text columns that `add` fills one row at a time (for statements
+// over unnest(string_to_array($1, ','), ...)).
+template <typename Row, typename Add, typename Run>
+Status InBatches(const std::vector<Row>& rows, size_t ncols, Add add, Run run) {
+  for (size_t at = 0; at < rows.size(); at += kBatchRows) {
+    Columns cols(ncols);
+    for (size_t i = at; i < std::min(rows.size(), at + kBatchRows); i++) add(cols, rows[i]);
+    AS_RETURN_IF_ERROR(run(cols.cols));
+  }
+  return Status::OK();
+}
 
 // The smallest string greater than every string starting with `prefix`
 // (bytewise), or "" when there is none (all 0xff).
