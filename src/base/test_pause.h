@@ -4,7 +4,8 @@
 // DIR/p.reached and waits until DIR/p is removed. Tests use them to hold a
 // put or a gc run at a chosen point in another process and force an
 // interleaving (tests/server/clients/scaleout_test.sh) instead of hoping
-// for it. Points: put-before-commit, gc-after-manifest-doom, gc-after-doom.
+// for it. Points: put-before-commit, group-commit (a group commit's pack is
+// sealed, its transaction next), gc-after-manifest-doom, gc-after-doom.
 #pragma once
 
 namespace as {

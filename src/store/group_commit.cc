@@ -1,5 +1,6 @@
 #include <map>
 
+#include "base/test_pause.h"
 #include "store/put_txn.h"
 
 namespace as {
@@ -107,6 +108,8 @@ void StoreImpl::GroupCommit::Commit(uint32_t domain, const std::vector<Pending*>
   std::vector<const PutCommit*> commits;
   for (Pending* p : group) commits.push_back(&p->txn->commit());
   std::vector<Status> results;
+  // The group's pack is sealed (and uploaded); its one transaction is next.
+  TestPause("group-commit");
   {
     std::shared_lock<std::shared_mutex> l(s_->commit_mu_);
     st = s_->meta_->CommitPuts(*sealed, commits, &results);
