@@ -101,43 +101,61 @@ serve_store() {
     >"$TMP/server.log" 2>&1 &
   SERVER_PID=$!
   trap on_exit EXIT
-  # The ready file holds one line; take it once it is stable.
-  local i prev="" cur
-  for i in $(seq 300); do
-    kill -0 "$SERVER_PID" 2>/dev/null || { fail "server exited: $(tail -20 "$TMP/server.log")"; return 1; }
-    cur=$(cat "$TMP/ready" 2>/dev/null || true)
-    if [ -n "$cur" ] && [ "$cur" = "$prev" ]; then break; fi
-    prev=$cur
-    sleep 0.1
-  done
-  case "$cur" in http://127.0.0.1:[0-9]*) ;; *) fail "no ready file after 30 s ('$cur')"; return 1 ;; esac
-  ENDPOINT=$(printf '%s\n' "$cur" | head -1)
+  wait_ready "$SERVER_PID" "$TMP/ready" server "$TMP/server.log" || return 1
+  ENDPOINT=$READY_URL
   HOSTPORT=${ENDPOINT#http://}
   export ENDPOINT HOSTPORT
   write_client_configs
 }
 
-# stop_server: SIGTERM, then wait up to 30 s for a clean exit (status 0).
-stop_server() {
-  [ -n "${SERVER_PID:-}" ] || return 0
-  local pid=$SERVER_PID i
-  SERVER_PID=
-  kill -TERM "$pid" 2>/dev/null || true
+# wait_ready PID FILE WHAT LOG: until the --ready-file FILE of the server
+# PID holds one line, the same 0.1 s later (30 s at most); sets READY_URL to
+# it. Fails when PID exits first (with the end of its LOG) or no
+# http://127.0.0.1 URL came.
+wait_ready() {
+  local pid=$1 file=$2 what=$3 log=$4 i prev="" cur=""
   for i in $(seq 300); do
+    kill -0 "$pid" 2>/dev/null || { fail "$what exited: $(tail -20 "$log")"; return 1; }
+    cur=$(cat "$file" 2>/dev/null || true)
+    if [ -n "$cur" ] && [ "$cur" = "$prev" ]; then break; fi
+    prev=$cur
+    sleep 0.1
+  done
+  case "$cur" in http://127.0.0.1:[0-9]*) ;; *) fail "$what: no ready file after 30 s ('$cur')"; return 1 ;; esac
+  READY_URL=$(printf '%s\n' "$cur" | head -1)
+}
+
+# stop_pid PID WHAT SECONDS: SIGTERM to PID (a child of this shell), then up
+# to SECONDS for it to exit; sets STOP_RC to the status `wait` gives it. Fails
+# (after a SIGKILL) when it still runs then.
+stop_pid() {
+  local pid=$1 what=$2 secs=$3 i
+  STOP_RC=0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq $((secs * 10))); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   if kill -0 "$pid" 2>/dev/null; then
     kill -KILL "$pid" 2>/dev/null || true
-    fail "server did not exit within 30 s of SIGTERM"; return 1
+    wait "$pid" 2>/dev/null || true
+    fail "$what did not exit within $secs s of SIGTERM"; return 1
   fi
-  local rc=0
-  wait "$pid" || rc=$?
-  [ $rc -eq 0 ] || { fail "server exited with status $rc: $(tail -5 "$TMP/server.log")"; return 1; }
+  wait "$pid" || STOP_RC=$?
+}
+
+# stop_server: SIGTERM, then wait up to 30 s for a clean exit (status 0).
+stop_server() {
+  [ -n "${SERVER_PID:-}" ] || return 0
+  local pid=$SERVER_PID
+  SERVER_PID=
+  stop_pid "$pid" server 30 || return 1
+  [ "$STOP_RC" -eq 0 ] || { fail "server exited with status $STOP_RC: $(tail -5 "$TMP/server.log")"; return 1; }
 }
 
 on_exit() {
   local rc=$?
+  [ -z "${LOAD_PID:-}" ] || touch "$TMP/stop"  # crash_puts.py load, if a failure left it running
   stop_server || rc=1
   if [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ -s "$TMP/server.log" ]; then
     echo "    --- server log (last 15 lines) ---" >&2
@@ -168,55 +186,142 @@ write_client_configs() {
 
 # ---- clients ---------------------------------------------------------------
 
-# down_is_503_then_back SCRIPT STATE BUCKET: a server the store relies on
-# (tests/util/pg_server.sh or rgw_server.sh, with its state) goes down under
-# a running artifact-store while 16 threads PUT (crash_puts.py load): a PUT
-# and a GET fail with 503 ServiceUnavailable (which SDKs retry) and the
-# server logs them; once it is up again the failed PUT left nothing, the
-# same requests succeed without a restart, and every PUT the load saw
-# acknowledged reads back. Stops the server; the caller verifies the store.
+# aws_at URL ARGS...: awscli as alice (A_KEY, A_SECRET) against the server
+# at URL (any server of the store: no profile, path-style).
+aws_at() {
+  local url=$1
+  shift
+  [ -s "$TMP/at.aws.config" ] ||
+    printf '[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n' >"$TMP/at.aws.config"
+  AWS_ACCESS_KEY_ID=$A_KEY AWS_SECRET_ACCESS_KEY=$A_SECRET AWS_CONFIG_FILE=$TMP/at.aws.config \
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true \
+    env -u AWS_PROFILE "$AWS" --endpoint-url "$url" "$@"
+}
+
+# down_is_503_then_back BUCKET URL LOG [URL LOG...] -- SCRIPT STATE [SCRIPT STATE...]:
+# servers the store relies on (tests/util/pg_server.sh or rgw_server.sh, with
+# their state) go down, one after the other, under running artifact-store
+# servers (URL, logging to LOG) while 16 threads PUT through them in all
+# (crash_puts.py load). While one is down a PUT and a GET through each server
+# fail with 503 ServiceUnavailable (which SDKs retry) and each server logs
+# them; it stays down until a PUT of the load begun meanwhile has been
+# refused through each; once it is up again PUTs succeed through every server
+# without a restart. Then: the load saw no failure but 503s, and those only
+# while a server was down (or within 5 s of its return), no request took 30
+# s; every PUT it saw acknowledged reads back through the next server (URL
+# list order); the PUTs refused while a server was down (the load's begun and
+# answered within the outage, and the PUT b by hand) left no name, and the
+# same requests succeed. The caller starts and stops the servers and verifies
+# the store.
 down_is_503_then_back() {
-  local script=$1 state=$2 bucket=$3
-  start_server
-  rand_file "$TMP/a" 300000 "$bucket-a"
-  rand_file "$TMP/b" 200000 "$bucket-b"
-  awsa s3api create-bucket --bucket "$bucket" >/dev/null
-  awsa s3api put-object --bucket "$bucket" --key a --body "$TMP/a" >/dev/null
-  "$PY" "$CLIENTS_DIR/crash_puts.py" load "$TMP/acked" "$bucket" "$TMP/stop" \
+  local bucket=$1 urls=() logs=() n i
+  shift
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do urls+=("$1"); logs+=("$2"); shift 2; done
+  shift
+  n=${#urls[@]}
+  if [ "$n" -eq 0 ] || [ $# -eq 0 ]; then
+    fail "usage: down_is_503_then_back BUCKET URL LOG... -- SCRIPT STATE..."; return 1
+  fi
+  rand_file "$TMP/outage.a" 300000 "$bucket-a"
+  rand_file "$TMP/outage.b" 200000 "$bucket-b"
+  aws_at "${urls[0]}" s3api create-bucket --bucket "$bucket" >/dev/null
+  aws_at "${urls[0]}" s3api put-object --bucket "$bucket" --key a --body "$TMP/outage.a" >/dev/null
+  rm -f "$TMP/stop"
+  : >"$TMP/outages"
+  "$PY" "$CLIENTS_DIR/crash_puts.py" load "$TMP/acked" "$bucket" "$TMP/stop" "${urls[@]}" \
     >"$TMP/load.out" 2>"$TMP/load.err" &
-  local load=$!
+  LOAD_PID=$!
   sleep 1
-  # In a subshell, so that the server comes back up whatever fails: the
-  # suites after this one share it.
-  bash "$script" down "$state"
-  local rc=0
-  (
-    expect_fail env AWS_MAX_ATTEMPTS=1 "$AWS" --endpoint-url "$ENDPOINT" s3api put-object \
-      --bucket "$bucket" --key b --body "$TMP/b"
-    expect_in "$ERR" "ServiceUnavailable"
-    expect_fail env AWS_MAX_ATTEMPTS=1 "$AWS" --endpoint-url "$ENDPOINT" s3api get-object \
-      --bucket "$bucket" --key a "$TMP/a.down"
-    expect_in "$ERR" "ServiceUnavailable"
-    grep -q "503 ServiceUnavailable" "$TMP/server.log" || fail "the server did not log the 503s"
-  ) || rc=$?
-  bash "$script" up "$state"
-  [ $rc -eq 0 ] || { touch "$TMP/stop"; wait "$load"; return 1; }
-  sleep 1  # the load goes on against the server that is back
+  local script state t0 t1 t2 t3 sizes rc
+  while [ $# -gt 0 ]; do
+    script=$1 state=$2
+    shift 2
+    sizes=()
+    for i in "${!logs[@]}"; do sizes+=("$(stat -c %s "${logs[$i]}")"); done
+    t0=$(date +%s.%N)
+    bash "$script" down "$state"
+    t1=$(date +%s.%N)
+    # In a subshell, so that the server comes back up whatever fails: the
+    # suites after this one share it. (errexit does not hold there: each
+    # check says so itself.)
+    rc=0
+    (
+      for i in "${!urls[@]}"; do
+        AWS_MAX_ATTEMPTS=1 expect_fail aws_at "${urls[$i]}" s3api put-object \
+          --bucket "$bucket" --key b --body "$TMP/outage.b" || exit 1
+        expect_in "$ERR" "ServiceUnavailable" || exit 1
+        AWS_MAX_ATTEMPTS=1 expect_fail aws_at "${urls[$i]}" s3api get-object \
+          --bucket "$bucket" --key a "$TMP/outage.a.down" || exit 1
+        expect_in "$ERR" "ServiceUnavailable" || exit 1
+        tail -c +$((sizes[i] + 1)) "${logs[$i]}" | grep -q "503 ServiceUnavailable" ||
+          { fail "${urls[$i]} did not log the 503s while ${script##*/} was down"; exit 1; }
+      done
+      # Down until the load has had a PUT begun now refused through each.
+      "$PY" "$CLIENTS_DIR/crash_puts.py" seen "$TMP/acked.events" 503 "$t1" "$n" 60 || exit 1
+    ) || rc=$?
+    t2=$(date +%s.%N)
+    bash "$script" up "$state"
+    t3=$(date +%s.%N)
+    echo "${script##*/} $t0 $t1 $t2 $t3" >>"$TMP/outages"
+    [ $rc -eq 0 ] || { touch "$TMP/stop"; wait "$LOAD_PID" || true; LOAD_PID=; return 1; }
+    # The load goes on against the servers that are back: a PUT through each
+    # succeeds, then 2 s more.
+    "$PY" "$CLIENTS_DIR/crash_puts.py" seen "$TMP/acked.events" 200 "$t3" "$n" 30
+    sleep 2
+  done
   touch "$TMP/stop"
-  wait "$load" || fail "the load failed: $(tail -3 "$TMP/load.err")"
-  local n503
-  n503=$(awk '{print $2}' "$TMP/load.out")
-  [ "${n503:-0}" -gt 0 ] || fail "the load saw no 503 while the server was down: $(cat "$TMP/load.out")"
-  "$PY" "$CLIENTS_DIR/crash_puts.py" check "$TMP/acked" ||
-    fail "acknowledged PUTs lost: $(tail -3 "$TMP/load.err")"
-  expect_fail awsa s3api head-object --bucket "$bucket" --key b
-  expect_in "$ERR" "Not Found"
-  awsa s3api put-object --bucket "$bucket" --key b --body "$TMP/b" >/dev/null
-  awsa s3api get-object --bucket "$bucket" --key a "$TMP/a.got" >/dev/null
-  awsa s3api get-object --bucket "$bucket" --key b "$TMP/b.got" >/dev/null
-  cmp "$TMP/a" "$TMP/a.got"
-  cmp "$TMP/b" "$TMP/b.got"
-  stop_server
+  rc=0
+  wait "$LOAD_PID" || rc=$?
+  LOAD_PID=
+  [ $rc -eq 0 ] || fail "the load failed: $(tail -3 "$TMP/load.err")"
+  echo "    load: $(cat "$TMP/load.out"), $(tail -1 "$TMP/load.err")"
+  rc=0
+  "$PY" "$CLIENTS_DIR/crash_puts.py" report "$TMP/acked.events" "$TMP/outages" 30 5 "$TMP/unacked" \
+    >"$TMP/report.out" 2>&1 || rc=$?
+  sed 's/^/    /' "$TMP/report.out"
+  [ $rc -eq 0 ] || fail "the load through the outages (above)"
+  for i in "${!urls[@]}"; do
+    ENDPOINT=${urls[$(((i + 1) % n))]} "$PY" "$CLIENTS_DIR/crash_puts.py" check "$TMP/acked.$i" \
+      2>"$TMP/check.err" || fail "PUTs acknowledged by ${urls[$i]} lost: $(tail -3 "$TMP/check.err")"
+    echo "    through ${urls[$(((i + 1) % n))]}: $(tail -1 "$TMP/check.err")"
+  done
+  "$PY" "$CLIENTS_DIR/crash_puts.py" absent "$TMP/unacked" "${urls[@]}" 2>"$TMP/absent.err" ||
+    fail "PUTs refused with 503 have names: $(tail -3 "$TMP/absent.err")"
+  echo "    $(tail -1 "$TMP/absent.err")"
+  for i in "${!urls[@]}"; do
+    expect_fail aws_at "${urls[$i]}" s3api head-object --bucket "$bucket" --key b
+    expect_in "$ERR" "Not Found"
+  done
+  aws_at "${urls[0]}" s3api put-object --bucket "$bucket" --key b --body "$TMP/outage.b" >/dev/null
+  for i in "${!urls[@]}"; do
+    aws_at "${urls[$i]}" s3api get-object --bucket "$bucket" --key a "$TMP/outage.a.got" >/dev/null
+    aws_at "${urls[$i]}" s3api get-object --bucket "$bucket" --key b "$TMP/outage.b.got" >/dev/null
+    cmp "$TMP/outage.a" "$TMP/outage.a.got"
+    cmp "$TMP/outage.b" "$TMP/outage.b.got"
+  done
+}
+
+# rgw_aws ARGS...: awscli against RGW itself ($AS_TEST_RGW_STATE), with
+# RGW's own keys.
+rgw_aws() {
+  AWS_ACCESS_KEY_ID=$(cat "$AS_TEST_RGW_STATE/access_key") \
+    AWS_SECRET_ACCESS_KEY=$(cat "$AS_TEST_RGW_STATE/secret_key") AWS_DEFAULT_REGION=us-east-1 \
+    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
+    env -u AWS_PROFILE "$AWS" --endpoint-url "$(cat "$AS_TEST_RGW_STATE/endpoint")" "$@"
+}
+
+# rgw_uploads BUCKET PREFIX: the ids of RGW's multipart uploads under PREFIX,
+# one a line.
+rgw_uploads() {
+  rgw_aws s3api list-multipart-uploads --bucket "$1" --prefix "$2" \
+    --query 'Uploads[].UploadId' --output text | tr '\t' '\n' | grep -v '^None$' | grep . || true
+}
+
+# rgw_pack_keys BUCKET PREFIX: the keys of the pack objects under PREFIX, one
+# a line.
+rgw_pack_keys() {
+  rgw_aws s3api list-objects-v2 --bucket "$1" --prefix "$2" \
+    --query 'Contents[].Key' --output text | tr '\t' '\n' | grep '\.pack$' || true
 }
 
 awsa() { "$AWS" --endpoint-url "$ENDPOINT" "$@"; }

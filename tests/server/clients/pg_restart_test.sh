@@ -10,6 +10,8 @@ test_pg_down_is_503_and_requests_succeed_once_it_is_back() {
   if [ -z "${ARTIFACT_STORE_METADATA:-}" ] || [ -z "${AS_TEST_PG_STATE:-}" ]; then
     skip "needs the metadata on a PostgreSQL this test may stop (make pg-test)"
   fi
-  down_is_503_then_back "$CLIENTS_DIR/../../util/pg_server.sh" "$AS_TEST_PG_STATE" pgb || return 1
+  start_server
+  down_is_503_then_back pgb "$ENDPOINT" "$TMP/server.log" -- "$CLIENTS_DIR/../../util/pg_server.sh" "$AS_TEST_PG_STATE"
+  stop_server
   "$AS_BIN" -s "$TMP/store" verify --full >/dev/null || fail "verify after the restart"
 }

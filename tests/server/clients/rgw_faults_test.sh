@@ -11,30 +11,17 @@ rgw_needed() {
   RGW_BUCKET=${RGW_BUCKET%%/*}
 }
 
-# rgw ARGS...: awscli against RGW itself, with RGW's own keys.
-rgw() {
-  AWS_ACCESS_KEY_ID=$(cat "$AS_TEST_RGW_STATE/access_key") \
-    AWS_SECRET_ACCESS_KEY=$(cat "$AS_TEST_RGW_STATE/secret_key") AWS_DEFAULT_REGION=us-east-1 \
-    AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
-    env -u AWS_PROFILE "$AWS" --endpoint-url "$(cat "$AS_TEST_RGW_STATE/endpoint")" "$@"
-}
-
-# The keys of the store's pack objects, one per line.
-pack_keys() {
-  rgw s3api list-objects-v2 --bucket "$RGW_BUCKET" --prefix "$RGW_PREFIX/packs/" \
-    --query 'Contents[].Key' --output text | tr '\t' '\n' | grep '\.pack$' || true
-}
-
-uploads() {
-  rgw s3api list-multipart-uploads --bucket "$RGW_BUCKET" --prefix "$RGW_PREFIX/packs/" \
-    --query 'Uploads[].UploadId' --output text | tr '\t' '\n' | grep -v '^None$' | grep . || true
-}
+# The store's pack objects and multipart uploads in RGW (lib.sh's rgw_aws).
+pack_keys() { rgw_pack_keys "$RGW_BUCKET" "$RGW_PREFIX/packs/"; }
+uploads() { rgw_uploads "$RGW_BUCKET" "$RGW_PREFIX/packs/"; }
 
 test_rgw_down_is_503_and_requests_succeed_once_it_is_back() {
   need_client aws
   need_client boto3
   rgw_needed
-  down_is_503_then_back "$CLIENTS_DIR/../../util/rgw_server.sh" "$AS_TEST_RGW_STATE" rgb || return 1
+  start_server
+  down_is_503_then_back rgb "$ENDPOINT" "$TMP/server.log" -- "$CLIENTS_DIR/../../util/rgw_server.sh" "$AS_TEST_RGW_STATE"
+  stop_server
   "$AS_BIN" -s "$TMP/store" verify --full >/dev/null || fail "verify after RGW came back"
 }
 
@@ -111,13 +98,13 @@ test_a_pack_corrupted_or_deleted_in_the_bucket_is_named_by_verify() {
   second=$(echo "$keys" | sed -n 2p)
   [ -n "$first" ] && [ -n "$second" ] || fail "expected two pack objects, got: $keys"
   # One flipped byte in the middle of the first pack.
-  rgw s3 cp "s3://$RGW_BUCKET/$first" "$TMP/p" >/dev/null
+  rgw_aws s3 cp "s3://$RGW_BUCKET/$first" "$TMP/p" >/dev/null
   /usr/bin/python3 -c "import sys; b=bytearray(open(sys.argv[1],'rb').read()); b[len(b)//2]^=1; open(sys.argv[1],'wb').write(b)" "$TMP/p"
-  rgw s3 cp "$TMP/p" "s3://$RGW_BUCKET/$first" >/dev/null
+  rgw_aws s3 cp "$TMP/p" "s3://$RGW_BUCKET/$first" >/dev/null
   expect_fail "$AS_BIN" -s "$TMP/store" verify
   expect_in "$ERR" "$(basename "$first" .pack)"
   # The second deleted outright.
-  rgw s3 rm "s3://$RGW_BUCKET/$second" >/dev/null
+  rgw_aws s3 rm "s3://$RGW_BUCKET/$second" >/dev/null
   expect_fail "$AS_BIN" -s "$TMP/store" verify
   expect_in "$ERR" "$(basename "$second" .pack)"
 }
