@@ -338,6 +338,46 @@ test_sigkill_mid_put() {
   so_stop a; so_stop b
 }
 
+# A server SIGKILLed in the middle of a group commit: the group's pack is
+# sealed and in the bucket, its transaction not begun. None of the group's
+# PUTs was answered and none has a name; every PUT acknowledged before reads
+# back through B; gc on a third copy expels the dead session and removes the
+# group's pack object (its pending row names a dead writer), so the bucket
+# holds as many packs as the index names.
+test_sigkill_mid_group_commit() {
+  so_needed
+  so_store b c
+  so_serve a "AS_TEST_PAUSE_DIR=$PAUSE"
+  so_serve b
+  so_py put "${SO_EP[a]}" so-group before 16 g1 "$TMP/acked.before" --all
+  touch "$PAUSE/group-commit"
+  "$PY" "$SO_LOAD" put "${SO_EP[a]}" so-group held 32 g2 "$TMP/acked.held" >"$TMP/held.out" 2>&1 &
+  local held=$! i
+  so_bg $held
+  so_wait_reached group-commit 60
+  sleep 1  # the rest queue behind the held leader
+  so_kill a
+  wait $held || fail "the held PUTs' client failed: $(cat "$TMP/held.out")"
+  rm -f "$PAUSE/group-commit"
+  [ ! -s "$TMP/acked.held" ] ||
+    fail "$(grep -c . "$TMP/acked.held") PUTs of the held group commit were acknowledged"
+  local keys=()
+  for i in $(seq 0 31); do keys+=("held/$(printf %03d "$i")"); done
+  so_py absent "${SO_EP[b]}" so-group held "${keys[@]}" ||
+    fail "PUTs of a group commit killed before its transaction have names through B"
+  so_py check "${SO_EP[b]}" so-group "$TMP/acked.before" ||
+    fail "PUTs acknowledged by A before its SIGKILL do not read back through B"
+  so_gc c --grace 3600  # the dead writer's pack goes at once, not after the grace
+  local objects rows
+  objects=$(rgw_pack_keys "$SO_BUCKET" "$SO_PREFIX/packs/" | grep -c . || true)
+  rows=$(so_stat packs c)
+  [ "$objects" = "$rows" ] ||
+    fail "after gc the bucket holds $objects pack objects, the index names $rows"
+  echo "    sessions expelled: $(so_gc_sum sessions_expelled); pack objects = rows = $rows"
+  so_verify c
+  so_stop b
+}
+
 # A churns (versions, overwrites, deletes, copies, multipart) while gc runs
 # every second on another copy; puts held between lookup and commit see a
 # whole gc run go by. Every acknowledged key reads back through B.
