@@ -691,6 +691,17 @@ class PgMetadataTest : public ::testing::Test {
     if (!pg_.skip().empty()) GTEST_SKIP() << pg_.skip();
     ASSERT_TRUE(pg_.error().empty()) << pg_.error();
   }
+  // Ends every connection named `app` (as a restart or a failover does, for
+  // this test's connections only: other tests share the server); how many.
+  int64_t TerminateBackends(const std::string& app) {
+    PgConn admin(pg_.url(), "admin");
+    auto killed = admin.Exec(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+        "application_name = $1",
+        {app});
+    EXPECT_TRUE(killed.ok()) << killed.status().ToString();
+    return killed.ok() ? killed->Int(0, 0) : -1;
+  }
   as::testing::PgTestSchema pg_;
 };
 
@@ -731,13 +742,7 @@ TEST_F(PgMetadataTest, ALostConnectionFailsOneCallAndTheNextReconnects) {
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   ASSERT_TRUE((*m)->SetMeta("before", "1").ok());
   ASSERT_TRUE((*m)->GetMeta("before").ok());  // a pooled connection is open now
-  PgConn admin(pg_.url(), "admin");
-  auto killed = admin.Exec(
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-      "application_name = $1",
-      {app});
-  ASSERT_TRUE(killed.ok()) << killed.status().ToString();
-  ASSERT_GE(killed->Int(0, 0), 2) << "the writer's and a reader's";
+  ASSERT_GE(TerminateBackends(app), 2) << "the writer's and a reader's";
   Status w = (*m)->SetMeta("during", "2");
   if (!w.ok()) {
     EXPECT_EQ(w.code(), Code::kUnavailable) << w.ToString();
@@ -778,13 +783,7 @@ TEST_F(PgMetadataTest, ProcessesShareAStoreAndGcOwnershipMovesWhenItsOwnerDies) 
   ASSERT_TRUE(ta.ok()) << ta.status().ToString();
   auto busy = (*b)->BeginGc();
   EXPECT_EQ(busy.status().code(), Code::kBusy) << busy.status().ToString();
-  PgConn admin(pg_.url(), "admin");
-  auto killed = admin.Exec(
-      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
-      "application_name = $1",
-      {app});
-  ASSERT_TRUE(killed.ok()) << killed.status().ToString();
-  ASSERT_GE(killed->Int(0, 0), 1);
+  ASSERT_GE(TerminateBackends(app), 1);
   Result<int64_t> tb = Status::Internal("not tried");
   for (int i = 0; i < 100 && !tb.ok(); i++) {  // the lock goes when the backend has exited
     tb = (*b)->BeginGc();
