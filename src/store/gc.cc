@@ -330,17 +330,17 @@ class StoreImpl::GcRun {
     }
     AS_RETURN_IF_ERROR(Doom(doom, {}));
     TestPause("gc-after-doom");
-    // The second mark: the referenced chunks, every row that is not doomed,
-    // and their bases.
+    // The second mark: the referenced chunks, and the bases of every chunk
+    // that keeps its row (referenced, or not doomed). Only delta chunks have
+    // bases, so those are the rows to look at, not the whole index.
     AS_ASSIGN_OR_RETURN(keep, Referenced(&bases_of));
     std::unordered_set<uint64_t> doomed;
     AS_RETURN_IF_ERROR(meta_->ForEachDoomed([&](const ChunkKey& k, bool manifest, int64_t, int64_t) {
       if (!manifest) doomed.insert(ChunkFilter::Key(k.domain, k.digest));
     }));
-    AS_RETURN_IF_ERROR(meta_->ForEachChunk([&](const ChunkKey& k, const Location&) {
-      const uint64_t key = ChunkFilter::Key(k.domain, k.digest);
-      if (!doomed.count(key)) keep.insert(key);
-    }));
+    for (const auto& [chunk, base] : bases_of) {
+      if (!doomed.count(chunk)) keep.insert(chunk);
+    }
     AddBases(bases_of, &keep);
     AS_ASSIGN_OR_RETURN(auto sw, Decide(false, [&](const ChunkKey& k) {
       return keep.count(ChunkFilter::Key(k.domain, k.digest)) > 0;

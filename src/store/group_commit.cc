@@ -75,10 +75,6 @@ StoreCounters StoreImpl::Counters() const {
   return c;
 }
 
-Status StoreImpl::CheckHealth() {
-  AS_RETURN_IF_ERROR(meta_->GcEpoch().status());
-  return packs_->Ping();
-}
 
 size_t StoreImpl::GroupCommit::queued() const {
   std::lock_guard<std::mutex> l(mu_);

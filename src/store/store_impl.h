@@ -73,7 +73,7 @@ class StoreImpl final : public Store {
   size_t delete_rows_per_commit_ = 1024;
   Result<StoreStats> Stats() override;
   StoreCounters Counters() const override;  // group_commit.cc
-  Status CheckHealth() override;            // group_commit.cc
+  Status CheckHealth() override;            // store_open.cc
   Result<StoreSpace> Space() override;      // reserve.cc
   Result<ReindexReport> Reindex(const Progress& progress) override;
 

@@ -227,6 +227,11 @@ int StoreImpl::Workers() const {
   return std::max(0, spare - std::max(0, others));
 }
 
+Status StoreImpl::CheckHealth() {
+  AS_RETURN_IF_ERROR(meta_->GcEpoch().status());  // one query
+  return packs_->Ping();
+}
+
 void StoreImpl::PackDone(const std::string& name) {
   meta_->RemovePendingPack(name);
 }
