@@ -26,8 +26,9 @@ int Fail(const Status& s) {
 
 Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create,
                                          const ChunkerParams* params, uint64_t pack_size,
-                                         bool repair, const StoreParts& parts) {
+                                         bool repair, const StoreParts& parts, bool encrypt) {
   StoreOptions o;
+  o.encrypt = encrypt;
   o.metadata = parts.metadata;
   o.packs = parts.packs;
   o.s3_endpoint = parts.s3_endpoint;
@@ -46,6 +47,7 @@ Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create,
   }
   o.create_if_missing = create;
   o.recreate_missing_metadata = repair;
+  o.master_key_file = g.master_key_file;
   o.reserve_bytes = g.reserve;
   if (params) o.chunker = *params;
   if (pack_size) o.pack_target_size = pack_size;
@@ -96,6 +98,7 @@ int CmdInit(const Globals& g, const InitArgs& a) {
   if (Status s = ValidateChunkerParams(p); !s.ok()) return Fail(s);
   {
     StoreOptions probe;
+    probe.master_key_file = g.master_key_file;
     auto existing = Store::Open(g.store, probe);
     if (existing.ok()) {
       std::fprintf(stderr, "artifact-store: %s is already a store; nothing to do\n",
@@ -104,21 +107,39 @@ int CmdInit(const Globals& g, const InitArgs& a) {
     }
     if (existing.status().code() == Code::kBusy) return Fail(existing.status());
   }
-  auto st = OpenStore(g, true, &p, a.pack_size, false, a.parts);
+  if (a.encrypt) {
+    if (g.master_key_file.empty()) {
+      return Fail(Status::InvalidArgument(
+          "init --encrypt needs --master-key-file FILE (made, 32 random bytes with mode 0600, "
+          "if it does not exist)"));
+    }
+    Status made = CreateMasterKeyFile(g.master_key_file);
+    if (made.ok()) {
+      std::fprintf(stderr,
+                   "artifact-store: made master key file %s; keep a copy somewhere safe: without "
+                   "it nothing of the encrypted tenants can be read\n",
+                   g.master_key_file.c_str());
+    } else if (made.code() != Code::kAlreadyExists) {
+      return Fail(made);
+    }
+  }
+  auto st = OpenStore(g, true, &p, a.pack_size, false, a.parts, a.encrypt);
   if (!st.ok()) return Fail(st.status());
   auto stats = (*st)->Stats();
   if (!stats.ok()) return Fail(stats.status());
   if (a.json) {
     std::cout << json{{"store", g.store},
+                      {"encrypted", a.encrypt},
                       {"chunker", ChunkerJson(p)},
                       {"metadata", stats->metadata},
                       {"packs", stats->packs_at}}
                      .dump()
               << "\n";
   } else {
-    std::printf("initialised store %s (fastcdc2020 %u/%u/%u nc %d, metadata %s, packs %s)\n",
+    std::printf("initialised store %s (fastcdc2020 %u/%u/%u nc %d, metadata %s, packs %s%s)\n",
                 g.store.c_str(), p.min_size, p.avg_size, p.max_size, p.normalization,
-                stats->metadata.c_str(), stats->packs_at.c_str());
+                stats->metadata.c_str(), stats->packs_at.c_str(),
+                a.encrypt ? ", every tenant encrypted" : "");
   }
   return 0;
 }

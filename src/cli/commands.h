@@ -22,6 +22,7 @@ struct Globals {
   uint64_t reserve = kReserveBytes;  // --reserve; 0: none, and DIR/RESERVE is deleted
   std::string cpu;  // "" = best the CPU has
   std::string tenant = "default";
+  std::string master_key_file;  // --master-key-file (env ARTIFACT_STORE_MASTER_KEY_FILE)
 };
 
 // Where a new store's parts go (init's flags; see StoreOptions).
@@ -35,6 +36,7 @@ struct InitArgs {
   int nc = -1;
   uint64_t pack_size = 0;  // 0 = default
   StoreParts parts;
+  bool encrypt = false;  // every tenant encrypted; makes the master key file if missing
   bool json = false;
 };
 struct PutArgs {
@@ -85,7 +87,9 @@ int CmdStats(const Globals& g, bool json);
 int CmdReindex(const Globals& g, bool json);
 int CmdCpu(const Globals& g, bool json);
 int CmdServe(const Globals& g, const ServeArgs& a);
-int CmdTenantAdd(const Globals& g, const std::string& tenant, bool json);
+int CmdTenantAdd(const Globals& g, const std::string& tenant, bool encrypt, bool json);
+int CmdTenantRotateKey(const Globals& g, const std::string& tenant, bool json);
+int CmdRotateMasterKey(const Globals& g, const std::string& new_key_file, bool json);
 int CmdTenantList(const Globals& g, bool json);
 
 // Shared by the commands: prints "artifact-store: <error>" and returns 1.
@@ -93,6 +97,6 @@ int Fail(const Status& s);
 Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create = false,
                                          const ChunkerParams* params = nullptr,
                                          uint64_t pack_size = 0, bool repair = false,
-                                         const StoreParts& parts = {});
+                                         const StoreParts& parts = {}, bool encrypt = false);
 
 }  // namespace as::cli

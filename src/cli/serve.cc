@@ -222,20 +222,67 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
   return 0;
 }
 
-int CmdTenantAdd(const Globals& g, const std::string& tenant, bool as_json) {
+int CmdTenantAdd(const Globals& g, const std::string& tenant, bool encrypt, bool as_json) {
   auto store = OpenStore(g, /*create=*/true);
   if (!store.ok()) return Fail(store.status());
+  if (encrypt) {
+    Status made = (*store)->CreateTenant(tenant, true);
+    if (made.code() == Code::kAlreadyExists) {
+      return Fail(Status::AlreadyExists(
+          "tenant '" + tenant + "' exists; whether a tenant is encrypted is decided when it is "
+          "created (run `tenant add` without --encrypt to add an access key)"));
+    }
+    if (!made.ok()) return Fail(made);
+  }
   auto k = (*store)->AddAccessKey(tenant);
   if (!k.ok()) return Fail(k.status());
+  auto info = (*store)->GetTenant(tenant);
+  if (!info.ok()) return Fail(info.status());
   if (as_json) {
     std::printf("%s\n", json({{"tenant", k->tenant},
+                              {"encrypted", info->encrypted},
                               {"access_key_id", k->id},
                               {"secret_access_key", k->secret}})
                             .dump()
                             .c_str());
   } else {
-    std::printf("tenant:            %s\naccess key id:     %s\nsecret access key: %s\n",
-                k->tenant.c_str(), k->id.c_str(), k->secret.c_str());
+    std::printf("tenant:            %s%s\naccess key id:     %s\nsecret access key: %s\n",
+                k->tenant.c_str(), info->encrypted ? " (encrypted)" : "", k->id.c_str(),
+                k->secret.c_str());
+  }
+  return 0;
+}
+
+int CmdTenantRotateKey(const Globals& g, const std::string& tenant, bool as_json) {
+  auto store = OpenStore(g);
+  if (!store.ok()) return Fail(store.status());
+  auto id = (*store)->RotateTenantKey(tenant);
+  if (!id.ok()) return Fail(id.status());
+  auto info = (*store)->GetTenant(tenant);
+  if (!info.ok()) return Fail(info.status());
+  if (as_json) {
+    std::printf("%s\n", json({{"tenant", tenant}, {"key", *id}, {"keys", info->keys}}).dump().c_str());
+  } else {
+    std::printf("tenant %s: new frames are sealed under data key %u (%u data keys; older frames "
+                "keep theirs until `rekey`)\n",
+                tenant.c_str(), *id, info->keys);
+  }
+  return 0;
+}
+
+int CmdRotateMasterKey(const Globals& g, const std::string& new_key_file, bool as_json) {
+  auto store = OpenStore(g);
+  if (!store.ok()) return Fail(store.status());
+  Status made = CreateMasterKeyFile(new_key_file);
+  if (!made.ok() && made.code() != Code::kAlreadyExists) return Fail(made);
+  Status s = (*store)->RotateMasterKey(new_key_file);
+  if (!s.ok()) return Fail(s);
+  if (as_json) {
+    std::printf("%s\n", json({{"master_key_file", new_key_file}}).dump().c_str());
+  } else {
+    std::printf("every tenant key is now wrapped by %s%s; %s no longer opens the store\n",
+                new_key_file.c_str(), made.ok() ? " (made now: keep a copy somewhere safe)" : "",
+                g.master_key_file.c_str());
   }
   return 0;
 }

@@ -107,6 +107,16 @@ struct AccessKeyRow {
   int64_t created = 0;
 };
 
+// A key of an encrypted tenant, as stored: wrapped by the master key, never
+// in the clear (docs/format/encryption.md).
+struct KeyRow {
+  uint32_t id = 0;  // unique in the store, never 0: a frame's key id names it
+  uint32_t domain = 0;
+  char kind = 'D';  // 'I': the tenant's id key (keyed digests); 'D': a data key
+  std::vector<uint8_t> wrapped;
+  int64_t created = 0;
+};
+
 struct StoreTotals {
   uint64_t logical_bytes = 0;  // sum of the sizes of live names
   uint64_t names = 0;
@@ -204,6 +214,27 @@ class Catalog {
   // domain its packs were written in. OK if already so bound; AlreadyExists,
   // naming both, if the tenant has another domain or the domain another tenant.
   virtual Status RestoreTenant(const std::string& tenant, uint32_t domain) = 0;
+
+  // Creates a tenant in a new domain, with the key rows keys(domain) gives
+  // (an encrypted tenant's id key and first data key; none for a plain
+  // one), in one transaction: a tenant is never seen without its keys.
+  // Key ids are assigned (one more than the greatest). AlreadyExists if the
+  // tenant exists.
+  using NewTenantKeys = std::function<Result<std::vector<KeyRow>>(uint32_t domain)>;
+  virtual Result<uint32_t> CreateTenant(const std::string& tenant, const NewTenantKeys& keys) = 0;
+  // Encryption keys. ListKeys: every row, by id. AddKey: a new data key of
+  // an existing domain (its id assigned and returned). RewrapKeys (master
+  // key rotation): every row's wrapped bytes, and the meta value
+  // meta_key, replaced in one transaction; FailedPrecondition, changing
+  // nothing, unless `rows` are exactly the table's rows (by id), so a key
+  // added meanwhile is never left under the old master key. RestoreKeys
+  // (reindex into a new database): inserts rows with their ids; OK for a
+  // row already there with the same bytes, AlreadyExists for a different one.
+  virtual Result<std::vector<KeyRow>> ListKeys() = 0;
+  virtual Result<uint32_t> AddKey(const KeyRow& k) = 0;
+  virtual Status RewrapKeys(const std::vector<KeyRow>& rows, const std::string& meta_key,
+                            const std::string& meta_value) = 0;
+  virtual Status RestoreKeys(const std::vector<KeyRow>& rows) = 0;
 
   virtual Result<std::optional<NameRow>> GetName(const std::string& tenant,
                                                  const std::string& bucket,

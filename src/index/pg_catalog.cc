@@ -1,7 +1,10 @@
 // The catalog half of the PostgreSQL metadata (index/metadata.h, Catalog):
-// settings, tenants, names, buckets, multipart uploads, access keys.
+// settings, tenants and their encryption keys, names, buckets, multipart
+// uploads, access keys.
+#include <algorithm>
 #include <ctime>
 
+#include "base/bytes.h"
 #include "index/pg_conn.h"
 #include "index/pg_metadata.h"
 #include "index/pg_rows.h"
@@ -76,6 +79,137 @@ Status PgMetadata::RestoreTenant(const std::string& tenant, uint32_t domain) {
   std::unique_lock<std::shared_mutex> w(domains_mu_);
   domains_[tenant] = domain;
   return Status::OK();
+}
+
+namespace {
+
+// Key ids are max(id) + 1, read and used in one transaction: the table
+// lock makes that safe between servers (two adding keys at once would
+// otherwise take the same id, and one would fail). EXCLUSIVE lets readers
+// (ListKeys) through.
+Status LockKeys(PgConn& c) { return c.Run("LOCK TABLE keys IN EXCLUSIVE MODE"); }
+
+// Inserts k under the next id (after LockKeys); returns the id.
+Result<uint32_t> InsertNextKey(PgConn& c, const KeyRow& k) {
+  AS_ASSIGN_OR_RETURN(auto r, c.Exec(
+      "INSERT INTO keys SELECT coalesce(max(id), 0) + 1, $1, $2, decode($3, 'hex'), $4 "
+      "FROM keys RETURNING id",
+      {I(k.domain), std::string(1, k.kind), ToHex(k.wrapped.data(), k.wrapped.size()),
+       I(k.created)}));
+  if (r.rows() != 1) return Status::Internal("no key id after insert");
+  return static_cast<uint32_t>(r.Int(0, 0));
+}
+
+KeyRow ColKey(const PgResult& q, int i) {
+  KeyRow k;
+  k.id = static_cast<uint32_t>(q.Int(i, 0));
+  k.domain = static_cast<uint32_t>(q.Int(i, 1));
+  const std::string kind = q.Text(i, 2);
+  k.kind = kind.empty() ? '?' : kind[0];
+  const std::string wrapped = q.Bytes(i, 3);
+  k.wrapped.assign(wrapped.begin(), wrapped.end());
+  k.created = q.Int(i, 4);
+  return k;
+}
+
+constexpr const char* kKeyCols = "id, domain, kind, wrapped, created";
+
+}  // namespace
+
+Result<uint32_t> PgMetadata::CreateTenant(const std::string& tenant, const NewTenantKeys& keys) {
+  uint32_t domain = 0;
+  AS_RETURN_IF_ERROR(Write([&](PgConn& c) -> Status {
+    // As TenantDomain: the table lock makes max(domain) + 1 safe between
+    // servers. tenants first, then keys: no transaction takes them the
+    // other way round, so two never wait on each other.
+    AS_RETURN_IF_ERROR(c.Run("LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE"));
+    AS_ASSIGN_OR_RETURN(auto have, c.Exec("SELECT 1 FROM tenants WHERE name = $1", {tenant}));
+    if (have.rows() > 0) return Status::AlreadyExists("tenant '" + tenant + "' exists");
+    AS_ASSIGN_OR_RETURN(auto r, c.Exec(
+        "INSERT INTO tenants SELECT $1, coalesce(max(domain), 0) + 1, $2 FROM tenants "
+        "RETURNING domain",
+        {tenant, Now()}));
+    if (r.rows() != 1) return Status::Internal("no domain for tenant '" + tenant + "'");
+    domain = static_cast<uint32_t>(r.Int(0, 0));
+    if (!keys) return Status::OK();
+    AS_ASSIGN_OR_RETURN(std::vector<KeyRow> rows, keys(domain));
+    if (rows.empty()) return Status::OK();
+    AS_RETURN_IF_ERROR(LockKeys(c));
+    for (const KeyRow& k : rows) AS_RETURN_IF_ERROR(InsertNextKey(c, k).status());
+    return Status::OK();
+  }));
+  std::unique_lock<std::shared_mutex> w(domains_mu_);
+  domains_[tenant] = domain;
+  return domain;
+}
+
+Result<std::vector<KeyRow>> PgMetadata::ListKeys() {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r,
+                      c->Exec(std::string("SELECT ") + kKeyCols + " FROM keys ORDER BY id"));
+  return Collect<KeyRow>(r, [](const PgResult& q, int i) -> Result<KeyRow> {
+    return ColKey(q, i);
+  });
+}
+
+Result<uint32_t> PgMetadata::AddKey(const KeyRow& k) {
+  uint32_t id = 0;
+  AS_RETURN_IF_ERROR(Write([&](PgConn& c) -> Status {
+    AS_RETURN_IF_ERROR(LockKeys(c));
+    AS_ASSIGN_OR_RETURN(id, InsertNextKey(c, k));
+    return Status::OK();
+  }));
+  return id;
+}
+
+Status PgMetadata::RewrapKeys(const std::vector<KeyRow>& rows, const std::string& meta_key,
+                              const std::string& meta_value) {
+  return Write([&](PgConn& c) -> Status {
+    // The lock holds off AddKey and CreateTenant until this commits, so
+    // the set checked here is the set rewrapped.
+    AS_RETURN_IF_ERROR(LockKeys(c));
+    AS_ASSIGN_OR_RETURN(auto ids, c.Exec("SELECT id FROM keys ORDER BY id"));
+    std::vector<uint32_t> have;
+    for (int i = 0; i < ids.rows(); i++) have.push_back(static_cast<uint32_t>(ids.Int(i, 0)));
+    std::vector<uint32_t> given;
+    for (const KeyRow& k : rows) given.push_back(k.id);
+    std::sort(given.begin(), given.end());
+    if (have != given) {
+      return Status::FailedPrecondition("the store's keys changed during the rewrap; run it again");
+    }
+    // One statement a row: a store has few keys (two per encrypted tenant,
+    // one more per data key rotation) and a rewrap is rare.
+    for (const KeyRow& k : rows) {
+      AS_RETURN_IF_ERROR(c.Run("UPDATE keys SET wrapped = decode($1, 'hex') WHERE id = $2",
+                               {ToHex(k.wrapped.data(), k.wrapped.size()), I(k.id)}));
+    }
+    return c.Run(
+        "INSERT INTO meta VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        {meta_key, meta_value});
+  });
+}
+
+Status PgMetadata::RestoreKeys(const std::vector<KeyRow>& rows) {
+  return Write([&](PgConn& c) -> Status {
+    AS_RETURN_IF_ERROR(LockKeys(c));
+    for (const KeyRow& k : rows) {
+      AS_ASSIGN_OR_RETURN(auto r, c.Exec(std::string("SELECT ") + kKeyCols +
+                                             " FROM keys WHERE id = $1",
+                                         {I(k.id)}));
+      if (r.rows() > 0) {
+        const KeyRow have = ColKey(r, 0);
+        if (have.domain != k.domain || have.kind != k.kind || have.wrapped != k.wrapped) {
+          return Status::AlreadyExists("key " + I(k.id) +
+                                       " is in the database with other contents");
+        }
+        continue;
+      }
+      AS_RETURN_IF_ERROR(c.Run("INSERT INTO keys VALUES ($1, $2, $3, decode($4, 'hex'), $5)",
+                               {I(k.id), I(k.domain), std::string(1, k.kind),
+                                ToHex(k.wrapped.data(), k.wrapped.size()), I(k.created)}));
+    }
+    return Status::OK();
+  });
 }
 
 Result<std::vector<NameRow>> PgMetadata::QueryNames(const std::string& sql,

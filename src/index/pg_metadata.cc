@@ -91,6 +91,14 @@ CREATE TABLE pending_packs(
   created timestamptz NOT NULL DEFAULT now());
 )sql";
 
+// Version 3: encrypted tenants' keys, wrapped by the master key
+// (docs/format/encryption.md).
+const char* kPgSchemaV3 = R"sql(
+CREATE TABLE keys(
+  id integer PRIMARY KEY, domain integer NOT NULL, kind text NOT NULL, wrapped bytea NOT NULL,
+  created bigint NOT NULL);
+)sql";
+
 // Advisory locks, keyed (class, schema) so that stores in different schemas
 // of one database do not share them: gc's ownership (a session lock of the
 // run's own connection), and the epoch lock, which commits take shared and
@@ -168,6 +176,7 @@ Status PgMetadata::Migrate(bool create) {
       }
       AS_RETURN_IF_ERROR(c.Run(kPgSchema));
       AS_RETURN_IF_ERROR(c.Run(kPgSchemaV2));
+      AS_RETURN_IF_ERROR(c.Run(kPgSchemaV3));
       return c.Run("INSERT INTO meta VALUES ('schema_version', $1)", {I(kPgSchemaVersion)});
     }
     if (!exists) {
@@ -177,14 +186,21 @@ Status PgMetadata::Migrate(bool create) {
     if (v.rows() == 0) {
       return Status::Corruption("metadata " + url_ + ": no schema version");
     }
-    if (std::atoi(v.Text(0, 0).c_str()) > kPgSchemaVersion) {
+    const int version = std::atoi(v.Text(0, 0).c_str());
+    if (version > kPgSchemaVersion) {
       return Status::Unsupported("metadata " + url_ + " has schema version " + v.Text(0, 0) +
                                  ", newer than this build (" + I(kPgSchemaVersion) +
                                  "): upgrade artifact-store");
     }
-    if (std::atoi(v.Text(0, 0).c_str()) < 2) {
+    // Every step in this one transaction: the database is at its old
+    // version or at this build's, never between.
+    if (version < 2) {
       AS_RETURN_IF_ERROR(c.Run(kPgSchemaV2));
       AS_RETURN_IF_ERROR(c.Run("UPDATE meta SET value = '2' WHERE key = 'schema_version'"));
+    }
+    if (version < 3) {
+      AS_RETURN_IF_ERROR(c.Run(kPgSchemaV3));
+      AS_RETURN_IF_ERROR(c.Run("UPDATE meta SET value = '3' WHERE key = 'schema_version'"));
     }
     return Status::OK();
   });

@@ -33,7 +33,7 @@ namespace as {
 class PgConn;
 class PgPool;
 
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
 
 class PgMetadata final : public Metadata {
  public:
@@ -51,6 +51,12 @@ class PgMetadata final : public Metadata {
   Status SetMeta(const std::string& key, const std::string& value) override;
   Result<uint32_t> TenantDomain(const std::string& tenant, bool create) override;
   Status RestoreTenant(const std::string& tenant, uint32_t domain) override;
+  Result<uint32_t> CreateTenant(const std::string& tenant, const NewTenantKeys& keys) override;
+  Result<std::vector<KeyRow>> ListKeys() override;
+  Result<uint32_t> AddKey(const KeyRow& k) override;
+  Status RewrapKeys(const std::vector<KeyRow>& rows, const std::string& meta_key,
+                    const std::string& meta_value) override;
+  Status RestoreKeys(const std::vector<KeyRow>& rows) override;
   Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) override;
   using ChunkIndex::FindChunks;
   Status FindChunks(uint32_t domain, const Digest* d, size_t n,

@@ -1,6 +1,7 @@
 // The catalog half of the SQLite metadata (index/metadata.h, Catalog):
 // settings, tenants, names and their cache, buckets, name binding and
 // copies, multipart uploads and their parts, access keys.
+#include <algorithm>
 #include <ctime>
 
 #include "index/sqlite_metadata.h"
@@ -130,6 +131,136 @@ Status SqliteMetadata::RestoreTenant(const std::string& tenant, uint32_t domain)
   std::unique_lock<std::shared_mutex> w(domains_mu_);
   domains_[tenant] = domain;
   return Status::OK();
+}
+
+namespace {
+Status InsertKey(SqliteDb* db, const KeyRow& k, bool with_id) {
+  AS_ASSIGN_OR_RETURN(auto st, db->Prepare(
+      with_id ? "INSERT INTO keys(id, domain, kind, wrapped, created) VALUES (?,?,?,?,?)"
+              : "INSERT INTO keys(id, domain, kind, wrapped, created) VALUES "
+                "((SELECT coalesce(max(id), 0) + 1 FROM keys),?,?,?,?)"));
+  int i = 1;
+  if (with_id) st.Bind(i++, int64_t{k.id});
+  st.Bind(i, int64_t{k.domain}).Bind(i + 1, std::string(1, k.kind));
+  st.BindBlob(i + 2, k.wrapped.data(), k.wrapped.size()).Bind(i + 3, k.created);
+  return st.Run();
+}
+
+Result<uint32_t> LastKeyId(SqliteDb* db) {
+  AS_ASSIGN_OR_RETURN(auto st, db->Prepare("SELECT max(id) FROM keys"));
+  AS_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) return Status::Internal("no key after insert");
+  return static_cast<uint32_t>(st.Int(0));
+}
+
+KeyRow ColKey(const SqliteStmt& q) {
+  KeyRow k;
+  k.id = static_cast<uint32_t>(q.Int(0));
+  k.domain = static_cast<uint32_t>(q.Int(1));
+  const std::string kind = q.Text(2);
+  k.kind = kind.empty() ? '?' : kind[0];
+  size_t n = 0;
+  const uint8_t* p = q.BlobPtr(3, &n);
+  k.wrapped.assign(p, p + n);
+  k.created = q.Int(4);
+  return k;
+}
+}  // namespace
+
+Result<uint32_t> SqliteMetadata::CreateTenant(const std::string& tenant,
+                                              const NewTenantKeys& keys) {
+  WriteLock l(this);
+  uint32_t domain = 0;
+  AS_RETURN_IF_ERROR(InTransaction(db_.get(), [&]() -> Status {
+    AS_ASSIGN_OR_RETURN(auto st, db_->Prepare("SELECT 1 FROM tenants WHERE name = ?"));
+    st.Bind(1, tenant);
+    AS_ASSIGN_OR_RETURN(bool found, st.Step());
+    if (found) return Status::AlreadyExists("tenant '" + tenant + "' exists");
+    AS_ASSIGN_OR_RETURN(auto d, db_->Prepare("SELECT coalesce(max(domain), 0) + 1 FROM tenants"));
+    AS_ASSIGN_OR_RETURN(bool row, d.Step());
+    if (!row) return Status::Internal("no next domain");
+    domain = static_cast<uint32_t>(d.Int(0));
+    AS_ASSIGN_OR_RETURN(auto ins, db_->Prepare("INSERT INTO tenants VALUES (?, ?, ?)"));
+    ins.Bind(1, tenant).Bind(2, int64_t{domain}).Bind(3, static_cast<int64_t>(std::time(nullptr)));
+    AS_RETURN_IF_ERROR(ins.Run());
+    if (!keys) return Status::OK();
+    AS_ASSIGN_OR_RETURN(std::vector<KeyRow> rows, keys(domain));
+    for (const KeyRow& k : rows) AS_RETURN_IF_ERROR(InsertKey(db_.get(), k, false));
+    return Status::OK();
+  }));
+  std::unique_lock<std::shared_mutex> w(domains_mu_);
+  domains_[tenant] = domain;
+  return domain;
+}
+
+Result<std::vector<KeyRow>> SqliteMetadata::ListKeys() {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
+      "SELECT id, domain, kind, wrapped, created FROM keys ORDER BY id"));
+  return CollectRows<KeyRow>(st, ColKey);
+}
+
+Result<uint32_t> SqliteMetadata::AddKey(const KeyRow& k) {
+  WriteLock l(this);
+  uint32_t id = 0;
+  AS_RETURN_IF_ERROR(InTransaction(db_.get(), [&]() -> Status {
+    AS_RETURN_IF_ERROR(InsertKey(db_.get(), k, false));
+    AS_ASSIGN_OR_RETURN(id, LastKeyId(db_.get()));
+    return Status::OK();
+  }));
+  return id;
+}
+
+Status SqliteMetadata::RewrapKeys(const std::vector<KeyRow>& rows, const std::string& meta_key,
+                                  const std::string& meta_value) {
+  WriteLock l(this);
+  return InTransaction(db_.get(), [&]() -> Status {
+    AS_ASSIGN_OR_RETURN(auto ids, db_->Prepare("SELECT id FROM keys ORDER BY id"));
+    std::vector<uint32_t> have;
+    while (true) {
+      AS_ASSIGN_OR_RETURN(bool row, ids.Step());
+      if (!row) break;
+      have.push_back(static_cast<uint32_t>(ids.Int(0)));
+    }
+    std::vector<uint32_t> given;
+    for (const KeyRow& k : rows) given.push_back(k.id);
+    std::sort(given.begin(), given.end());
+    if (have != given) {
+      return Status::FailedPrecondition("the store's keys changed during the rewrap; run it again");
+    }
+    AS_ASSIGN_OR_RETURN(auto up, db_->Prepare("UPDATE keys SET wrapped = ? WHERE id = ?"));
+    for (const KeyRow& k : rows) {
+      up.BindBlob(1, k.wrapped.data(), k.wrapped.size()).Bind(2, int64_t{k.id});
+      AS_RETURN_IF_ERROR(up.Run());
+      up.Reset();
+    }
+    AS_ASSIGN_OR_RETURN(auto m, db_->Prepare("INSERT OR REPLACE INTO meta VALUES (?, ?)"));
+    m.Bind(1, meta_key).Bind(2, meta_value);
+    return m.Run();
+  });
+}
+
+Status SqliteMetadata::RestoreKeys(const std::vector<KeyRow>& rows) {
+  WriteLock l(this);
+  return InTransaction(db_.get(), [&]() -> Status {
+    AS_ASSIGN_OR_RETURN(auto st, db_->Prepare(
+        "SELECT id, domain, kind, wrapped, created FROM keys WHERE id = ?"));
+    for (const KeyRow& k : rows) {
+      st.Bind(1, int64_t{k.id});
+      AS_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (row) {
+        KeyRow have = ColKey(st);
+        if (have.domain != k.domain || have.kind != k.kind || have.wrapped != k.wrapped) {
+          return Status::AlreadyExists("key " + std::to_string(k.id) +
+                                       " is in the database with other contents");
+        }
+      } else {
+        AS_RETURN_IF_ERROR(InsertKey(db_.get(), k, true));
+      }
+      st.Reset();
+    }
+    return Status::OK();
+  });
 }
 
 Result<std::optional<NameRow>> SqliteMetadata::GetName(const std::string& tenant,

@@ -75,6 +75,14 @@ CREATE INDEX IF NOT EXISTS chunks_doomed ON chunks(domain, digest) WHERE state =
 CREATE INDEX IF NOT EXISTS manifests_doomed ON manifests(domain, digest) WHERE state = 'D';
 )sql";
 
+// Added in schema version 5: encrypted tenants' keys, wrapped by the
+// master key (docs/format/encryption.md).
+const char* kSchemaV5 = R"sql(
+CREATE TABLE IF NOT EXISTS keys(
+  id INTEGER PRIMARY KEY, domain INTEGER NOT NULL, kind TEXT NOT NULL,
+  wrapped BLOB NOT NULL, created INTEGER NOT NULL);
+)sql";
+
 constexpr const char* kManifestCols =
     "digest, content, size, chunks, pack, offset, frame_len, raw_len, domain";
 
@@ -143,6 +151,7 @@ Status SqliteMetadata::Migrate(bool create) {
     AS_RETURN_IF_ERROR(db_->Exec(kSchemaV2));
     AS_RETURN_IF_ERROR(db_->Exec(kSchemaV3));
     AS_RETURN_IF_ERROR(db_->Exec(kSchemaV4));
+    AS_RETURN_IF_ERROR(db_->Exec(kSchemaV5));
     return SetMeta("schema_version", std::to_string(kMetadataSchemaVersion));
   }
   int have = std::atoi(v->c_str());
@@ -173,6 +182,12 @@ Status SqliteMetadata::Migrate(bool create) {
     AS_RETURN_IF_ERROR(InTransaction(db_.get(), [&]() -> Status {
       AS_RETURN_IF_ERROR(db_->Exec(kSchemaV4));
       return db_->Exec("UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+    }));
+  }
+  if (have < 5) {
+    AS_RETURN_IF_ERROR(InTransaction(db_.get(), [&]() -> Status {
+      AS_RETURN_IF_ERROR(db_->Exec(kSchemaV5));
+      return db_->Exec("UPDATE meta SET value = '5' WHERE key = 'schema_version'");
     }));
   }
   return Status::OK();

@@ -22,7 +22,7 @@
 
 namespace as {
 
-inline constexpr int kMetadataSchemaVersion = 4;
+inline constexpr int kMetadataSchemaVersion = 5;
 
 class SqliteMetadata final : public Metadata {
  public:
@@ -34,6 +34,12 @@ class SqliteMetadata final : public Metadata {
   Status SetMeta(const std::string& key, const std::string& value) override;
   Result<uint32_t> TenantDomain(const std::string& tenant, bool create) override;
   Status RestoreTenant(const std::string& tenant, uint32_t domain) override;
+  Result<uint32_t> CreateTenant(const std::string& tenant, const NewTenantKeys& keys) override;
+  Result<std::vector<KeyRow>> ListKeys() override;
+  Result<uint32_t> AddKey(const KeyRow& k) override;
+  Status RewrapKeys(const std::vector<KeyRow>& rows, const std::string& meta_key,
+                    const std::string& meta_value) override;
+  Status RestoreKeys(const std::vector<KeyRow>& rows) override;
   Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) override;
   using ChunkIndex::FindChunks;
   Status FindChunks(uint32_t domain, const Digest* d, size_t n,

@@ -72,6 +72,44 @@ Result<FrameInfo> ParseFrameHeader(const uint8_t* hdr) {
   return info;
 }
 
+Status SealFramePayload(const crypto::Key& key, uint32_t key_id, FrameInfo* info,
+                        const uint8_t* plain, size_t n, std::vector<uint8_t>* out) {
+  info->cipher = CipherId::kAes256Gcm;
+  info->key_id = key_id;
+  info->stored_len = static_cast<uint32_t>(n + crypto::kSealOverhead);
+  info->crc.reset();
+  uint8_t hdr[kFrameHeaderSize];
+  EncodeFrameHeader(*info, hdr);
+  out->resize(info->stored_len);
+  return crypto::Seal(key, std::string_view(reinterpret_cast<const char*>(hdr), sizeof hdr),
+                      plain, n, out->data());
+}
+
+Result<FrameInfo> OpenFramePayload(const crypto::Key& key, const FrameInfo& info,
+                                   const uint8_t* payload, std::vector<uint8_t>* plain) {
+  if (info.cipher != CipherId::kAes256Gcm) return Status::Internal("opening an unsealed frame");
+  if (info.stored_len < crypto::kSealOverhead) {
+    return Status::Corruption("sealed frame of " + std::to_string(info.stored_len) +
+                              " bytes, shorter than its nonce and tag");
+  }
+  uint8_t hdr[kFrameHeaderSize];
+  EncodeFrameHeader(info, hdr);
+  const size_t n = info.stored_len - crypto::kSealOverhead;
+  if (plain->size() < n) plain->resize(n);
+  Status s = crypto::Open(key, std::string_view(reinterpret_cast<const char*>(hdr), sizeof hdr),
+                          payload, info.stored_len, plain->data());
+  if (!s.ok()) {
+    return Status::Corruption("frame under key " + std::to_string(info.key_id) +
+                              " does not open: " + s.message());
+  }
+  FrameInfo out = info;
+  out.cipher = CipherId::kNone;
+  out.key_id = 0;
+  out.stored_len = static_cast<uint32_t>(n);
+  out.crc.reset();
+  return out;
+}
+
 Result<FrameInfo> ParseFrame(const KernelTable& k, const uint8_t* buf, size_t n) {
   if (n < kFrameOverhead) {
     return Status::Corruption("frame of " + std::to_string(n) + " bytes is shorter than " +
@@ -143,9 +181,7 @@ void AppendFrameBases(const std::vector<Digest>& bases, std::vector<uint8_t>* ou
 Status DecodeFramePayload(const FrameInfo& info, const uint8_t* payload, uint8_t* dst,
                           const uint8_t* ref, size_t ref_n) {
   if (info.cipher != CipherId::kNone) {
-    return Status::Unsupported("encrypted frames (cipher id " +
-                               std::to_string(static_cast<int>(info.cipher)) +
-                               ") need the encryption feature, not in this build");
+    return Status::Internal("a sealed frame decoded before it was opened (OpenFramePayload)");
   }
   if (info.codec == CodecId::kZstdRef) {
     AS_ASSIGN_OR_RETURN(size_t skip, BasesSize(info, payload));

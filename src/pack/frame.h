@@ -8,6 +8,7 @@
 #include "base/digest.h"
 #include "base/status.h"
 #include "codec/codec.h"
+#include "crypto/aead.h"
 #include "kernels/kernels.h"
 #include "pack/format.h"
 
@@ -56,6 +57,25 @@ Result<FrameInfo> ParseFrameHeader(const uint8_t* hdr);
 // FrameBases gives them, as `ref`; other codecs ignore it.
 Status DecodeFramePayload(const FrameInfo& info, const uint8_t* payload, uint8_t* dst,
                           const uint8_t* ref = nullptr, size_t ref_n = 0);
+
+// Encrypted frames (cipher kAes256Gcm; docs/format/frame.md): the payload is
+// the codec's output sealed with AES-256-GCM (crypto::Seal: nonce ||
+// ciphertext || tag) under the data key `key_id` names, with the frame's
+// 64-byte header as the additional authenticated data. An edited header or
+// payload fails to open; so does a frame opened with another tenant's key.
+//
+// SealFramePayload: info describes the codec output (codec, raw_len,
+// digest, type); it gains cipher, key_id and the sealed stored_len, and
+// *out receives the sealed payload.
+Status SealFramePayload(const crypto::Key& key, uint32_t key_id, FrameInfo* info,
+                        const uint8_t* plain, size_t n, std::vector<uint8_t>* out);
+// Opens a sealed frame's payload (the frame checked by ParseFrame or its
+// pieces): *plain receives the codec output and the result describes it as
+// an unencrypted frame would (cipher none, stored_len its length), ready for
+// FrameBases and DecodeFramePayload. Corruption when it does not
+// authenticate.
+Result<FrameInfo> OpenFramePayload(const crypto::Key& key, const FrameInfo& info,
+                                   const uint8_t* payload, std::vector<uint8_t>* plain);
 
 // A zstd-ref payload begins with the digests of its bases: a count byte
 // (1..kMaxFrameBases), then per base an algorithm id byte and the digest.

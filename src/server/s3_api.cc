@@ -129,7 +129,52 @@ bool S3Request::RequireBucket() {
   return false;
 }
 
+bool S3Request::TenantEncrypted() {
+  if (!encrypted_) {
+    auto t = store->GetTenant(tenant);
+    encrypted_ = t.ok() && t->encrypted;
+  }
+  return *encrypted_;
+}
+
+std::optional<s3::S3Error> S3Request::CheckSse() {
+  auto not_implemented = [](const std::string& what) {
+    return s3::MakeS3Error(501, "NotImplemented",
+                           "A header you provided implies functionality that is not "
+                           "implemented: " + what);
+  };
+  if (Header("x-amz-server-side-encryption-customer-algorithm") ||
+      Header("x-amz-server-side-encryption-customer-key") ||
+      Header("x-amz-copy-source-server-side-encryption-customer-algorithm")) {
+    return not_implemented("SSE-C (keys the client provides); the store encrypts with keys its "
+                           "operator holds (SSE-S3, AES256)");
+  }
+  if (Header("x-amz-server-side-encryption-aws-kms-key-id") ||
+      Header("x-amz-server-side-encryption-context")) {
+    return not_implemented("SSE-KMS; the store encrypts with keys its operator holds (AES256)");
+  }
+  const std::string* sse = Header("x-amz-server-side-encryption");
+  if (sse) {
+    if (*sse == "aws:kms" || *sse == "aws:kms:dsse") {
+      return not_implemented("SSE-KMS (" + *sse + "); the store encrypts with keys its operator "
+                             "holds (AES256)");
+    }
+    if (*sse != "AES256") {
+      return s3::err::InvalidArgument("The encryption method specified is not supported: " +
+                                      *sse);
+    }
+    if (!TenantEncrypted()) {
+      return s3::err::InvalidArgument(
+          "Server-side encryption (AES256) was asked for, but tenant '" + tenant +
+          "' is not encrypted at rest (an operator makes it so when the tenant is created)");
+    }
+  }
+  if (TenantEncrypted()) w.SetHeader("x-amz-server-side-encryption", "AES256");
+  return std::nullopt;
+}
+
 void S3Request::SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& attrs) {
+  if (TenantEncrypted()) w.SetHeader("x-amz-server-side-encryption", "AES256");
   if (!attrs.etag.empty()) w.SetHeader("ETag", Quoted(attrs.etag));
   w.SetHeader("Last-Modified", s3::FormatHttpDate(info.created));
   w.SetHeader("Content-Type",
@@ -137,8 +182,11 @@ void S3Request::SetObjectHeaders(const ArtifactInfo& info, const ObjectAttrs& at
   w.SetHeader("Accept-Ranges", "bytes");
   for (const auto& [k, v] : attrs.headers) w.SetHeader(k, v);
   for (const auto& [k, v] : attrs.user) w.SetHeader("x-amz-meta-" + k, v);
-  // Our own identity of the bytes, checkable with b3sum.
-  w.SetHeader("x-amz-meta-as-content", DigestText(info.content));
+  // Our own identity of the bytes, checkable with b3sum (not in an encrypted
+  // tenant, whose catalog keeps only a keyed value of it).
+  if (info.content.algo == DigestAlgo::kBlake3) {
+    w.SetHeader("x-amz-meta-as-content", DigestText(info.content));
+  }
   if (!attrs.tags.empty()) w.SetHeader("x-amz-tagging-count", std::to_string(attrs.tags.size()));
   const std::string* mode = req.Header("x-amz-checksum-mode");
   if (mode && AsciiIEquals(*mode, "enabled")) {
@@ -324,6 +372,19 @@ bool AnsweredSubresource(S3Request& r) {
     }
     if (k == "tagging" && !r.key.empty() && (m == "GET" || m == "PUT" || m == "DELETE")) {
       ObjectTagging(r);
+      return true;
+    }
+    if (k == "encryption" && r.key.empty() && m == "GET" && r.TenantEncrypted()) {
+      // The tenant's encryption at rest is SSE-S3 on every bucket.
+      r.w.SetOperation("GetBucketEncryption");
+      if (r.RequireBucket()) {
+        r.Xml(200,
+              "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+              "<ServerSideEncryptionConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+              "<Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>"
+              "</ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled>"
+              "</Rule></ServerSideEncryptionConfiguration>");
+      }
       return true;
     }
     const Unconfigured* u = r.key.empty() && m == "GET" ? FindUnconfigured(k) : nullptr;

@@ -99,6 +99,7 @@ class ObjectChecksum {
 
 void CreateMultipart(S3Request& r) {
   r.w.SetOperation("CreateMultipartUpload");
+  if (auto e = r.CheckSse()) return r.Error(*e);
   auto attrs = AttrsFromHeaders(r.req);
   if (!attrs.ok()) return r.Error(attrs.error());
   if (auto e = UploadChecksum(r, &*attrs)) return r.Error(*e);
@@ -209,6 +210,7 @@ void UploadPart(S3Request& r) {
   if (!number || *number < 1 || *number > kMaxParts) {
     return r.Error(s3::err::InvalidArgument("Part number must be an integer between 1 and 10000"));
   }
+  if (auto e = r.CheckSse()) return r.Error(*e);  // SSE-C headers on a part
   if (const std::string* src = r.Header("x-amz-copy-source")) {
     return UploadPartCopy(r, *number, *src);
   }
@@ -246,6 +248,7 @@ void CompleteMultipart(S3Request& r) {
   r.w.SetOperation("CompleteMultipartUpload");
   auto upload = FindUpload(r);
   if (!upload) return;
+  if (r.TenantEncrypted()) r.w.SetHeader("x-amz-server-side-encryption", "AES256");
   auto xml = ReadBody(r, 4 << 20);
   if (!xml.ok()) {
     if (xml.status().code() == Code::kInvalidArgument) {

@@ -113,6 +113,7 @@ void PutObject(S3Request& r) {
     return r.Error(s3::err::EntityTooLarge());
   }
   if (!r.RequireBucket()) return;
+  if (auto e = r.CheckSse()) return r.Error(*e);
   auto attrs = AttrsFromHeaders(r.req);
   if (!attrs.ok()) return r.Error(attrs.error());
   auto body = PutBody::Create(r.req, r.body, r.auth, r.secret, r.store->kernels(), std::nullopt,
@@ -222,6 +223,10 @@ s3::ChecksumXml ChecksumElement(const ObjectAttrs& a) {
 // One try of CopyObject; true when the source changed before the copy bound
 // (try again), false once the request is answered.
 bool CopyObjectOnce(S3Request& r, const std::string& source) {
+  if (auto e = r.CheckSse()) {
+    r.Error(*e);
+    return false;
+  }
   auto src_info = FindCopySource(r, source);
   if (!src_info) return false;
   const ObjectName& from = *src_info->name;

@@ -54,6 +54,20 @@ struct S3Request {
   // x-amz-checksum-<algorithm> of each checksum the object has, and
   // x-amz-checksum-type.
   void SetChecksumHeaders(const ObjectAttrs& attrs);
+
+  // Encryption at rest is the tenant's (docs/format/encryption.md): S3's
+  // SSE-S3 (AES256) describes it. Whether the tenant is encrypted (asked
+  // once per request).
+  bool TenantEncrypted();
+  // A write's x-amz-server-side-encryption* headers, checked before any byte
+  // is read: AES256 is accepted in an encrypted tenant (and sets the
+  // response header), refused in another (InvalidArgument: nothing would
+  // encrypt it); SSE-KMS and SSE-C are NotImplemented; anything else
+  // InvalidArgument. Nothing is stored on a refusal.
+  std::optional<s3::S3Error> CheckSse();
+
+ private:
+  std::optional<bool> encrypted_;
 };
 
 // Attributes a request declares for the object it creates: Content-Type, the

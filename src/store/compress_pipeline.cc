@@ -17,10 +17,12 @@ struct CompressPipeline::Batch {
     FrameInfo info;
     size_t out_off = 0;
     std::shared_ptr<const DeltaBase> base;
+    std::vector<Digest> bases;  // of a zstd-ref frame
   };
   std::vector<uint8_t> raw;  // chunk bytes back to back
   std::vector<Item> items;
   std::vector<uint8_t> out;  // payloads back to back
+  Status error;              // a frame that could not be sealed
   bool done = false;
 };
 
@@ -32,13 +34,16 @@ int CompressPipeline::DefaultWorkers() {
 }
 
 CompressPipeline::CompressPipeline(CodecId codec, int level, int workers, Emit emit,
-                                   const KernelTable* kernels)
-    : codec_(codec),
+                                   const KernelTable* kernels,
+                                   std::shared_ptr<const TenantKeys> seal)
+    : seal_(std::move(seal)),
+      codec_(codec),
       level_(level),
       emit_(std::move(emit)),
       kernels_(kernels),
       inline_(codec, level),
-      workers_(codec == CodecId::kNone ? 0 : workers) {}  // compressing nothing needs none
+      // Neither compressing nor sealing: no work for other threads.
+      workers_(codec == CodecId::kNone && !seal_ ? 0 : workers) {}
 
 CompressPipeline::~CompressPipeline() {
   {
@@ -49,9 +54,13 @@ CompressPipeline::~CompressPipeline() {
   for (auto& t : threads_) t.join();
 }
 
-FrameInfo CompressPipeline::Encode(Compressor* c, const Digest& d, const uint8_t* src, size_t n,
-                                   const DeltaBase* base, std::vector<uint8_t>* scratch,
-                                   const uint8_t** out) {
+Result<FrameInfo> CompressPipeline::Encode(Compressor* c, const Digest& d, const uint8_t* src,
+                                           size_t n, const DeltaBase* base,
+                                           std::vector<uint8_t>* scratch,
+                                           std::vector<uint8_t>* sealed,
+                                           std::vector<Digest>* bases,
+                                           const uint8_t** out) const {
+  bases->clear();
   FrameInfo info;
   info.type = format::RecordType::kChunk;
   info.raw_len = static_cast<uint32_t>(n);
@@ -77,10 +86,16 @@ FrameInfo CompressPipeline::Encode(Compressor* c, const Digest& d, const uint8_t
   info.codec = clear_win ? CodecId::kNone : c->Compress(src, n, out, &k);
   if (base && !scratch->empty() && scratch->size() < k - k / 8) {
     info.codec = CodecId::kZstdRef;
+    *bases = base->digests;
     *out = scratch->data();
     k = scratch->size();
   }
   info.stored_len = static_cast<uint32_t>(k);
+  if (seal_) {
+    AS_RETURN_IF_ERROR(SealFramePayload(seal_->data.at(seal_->current), seal_->current, &info, *out,
+                                        k, sealed));
+    *out = sealed->data();
+  }
   return info;
 }
 
@@ -88,8 +103,9 @@ Status CompressPipeline::Add(const Digest& d, const uint8_t* data, size_t n,
                              std::shared_ptr<const DeltaBase> base) {
   if (workers_ == 0) {
     const uint8_t* out = nullptr;
-    FrameInfo info = Encode(&inline_, d, data, n, base.get(), &inline_scratch_, &out);
-    return emit_(info, out);
+    AS_ASSIGN_OR_RETURN(FrameInfo info, Encode(&inline_, d, data, n, base.get(), &inline_scratch_,
+                                               &inline_sealed_, &inline_bases_, &out));
+    return emit_(info, out, inline_bases_);
   }
   if (!cur_) {
     if (!spare_.empty()) {
@@ -164,24 +180,31 @@ Status CompressPipeline::Drain(bool all) {
 
 void CompressPipeline::Recycle(std::shared_ptr<Batch> b) {
   b->raw.clear();
-  b->items.clear();
+  b->items.clear();  // (their base lists with them)
+  b->error = Status::OK();
   b->out.clear();
   b->done = false;
   spare_.push_back(std::move(b));
 }
 
 Status CompressPipeline::EmitBatch(const Batch& b) {
-  for (const auto& it : b.items) AS_RETURN_IF_ERROR(emit_(it.info, b.out.data() + it.out_off));
+  AS_RETURN_IF_ERROR(b.error);
+  for (const auto& it : b.items) AS_RETURN_IF_ERROR(emit_(it.info, b.out.data() + it.out_off, it.bases));
   return Status::OK();
 }
 
 void CompressPipeline::CompressBatch(Batch* b, Compressor* c) {
   b->out.reserve(b->raw.size() + 64);
-  std::vector<uint8_t> scratch;
+  std::vector<uint8_t> scratch, sealed;
   for (auto& it : b->items) {
     const uint8_t* p = nullptr;
-    it.info = Encode(c, it.digest, b->raw.data() + it.raw_off, it.raw_len, it.base.get(),
-                     &scratch, &p);
+    auto info = Encode(c, it.digest, b->raw.data() + it.raw_off, it.raw_len, it.base.get(),
+                       &scratch, &sealed, &it.bases, &p);
+    if (!info.ok()) {
+      b->error = info.status();
+      return;
+    }
+    it.info = *info;
     it.out_off = b->out.size();
     b->out.insert(b->out.end(), p, p + it.info.stored_len);
     if (kernels_) it.info.crc = FrameCrc(*kernels_, it.info, b->out.data() + it.out_off);

@@ -21,6 +21,7 @@
 #include "base/digest.h"
 #include "codec/codec.h"
 #include "pack/frame.h"
+#include "store/keyring.h"
 
 namespace as {
 
@@ -33,13 +34,18 @@ struct DeltaBase {
 
 class CompressPipeline {
  public:
-  // Receives each finished frame: its header fields and its payload.
-  using Emit = std::function<Status(const FrameInfo& info, const uint8_t* payload)>;
+  // Receives each finished frame: its header fields, its payload and, for a
+  // zstd-ref frame, its bases (a sealed payload does not show them).
+  using Emit = std::function<Status(const FrameInfo& info, const uint8_t* payload,
+                                    const std::vector<Digest>& bases)>;
 
   // With `kernels`, workers also compute each frame's CRC-32C (FrameInfo::crc),
-  // so the caller's thread does not.
+  // so the caller's thread does not. With `seal` (an encrypted tenant's
+  // keys), every frame is sealed under its newest data key after
+  // compression, on the same threads.
   CompressPipeline(CodecId codec, int level, int workers, Emit emit,
-                   const KernelTable* kernels = nullptr);
+                   const KernelTable* kernels = nullptr,
+                   std::shared_ptr<const TenantKeys> seal = nullptr);
   ~CompressPipeline();
   CompressPipeline(const CompressPipeline&) = delete;
   CompressPipeline& operator=(const CompressPipeline&) = delete;
@@ -68,11 +74,14 @@ class CompressPipeline {
   // mu_) released; marks it done.
   void CompressNext(std::unique_lock<std::mutex>& l, Compressor* c);
   // One chunk's frame fields and payload (*out, valid until the next call
-  // with the same compressor and scratch).
-  static FrameInfo Encode(Compressor* c, const Digest& d, const uint8_t* src, size_t n,
-                          const DeltaBase* base, std::vector<uint8_t>* scratch,
-                          const uint8_t** out);
-  std::vector<uint8_t> inline_scratch_;
+  // with the same compressor and scratches), sealed when seal_ is set.
+  Result<FrameInfo> Encode(Compressor* c, const Digest& d, const uint8_t* src, size_t n,
+                           const DeltaBase* base, std::vector<uint8_t>* scratch,
+                           std::vector<uint8_t>* sealed, std::vector<Digest>* bases,
+                           const uint8_t** out) const;
+  std::vector<Digest> inline_bases_;
+  std::vector<uint8_t> inline_scratch_, inline_sealed_;
+  std::shared_ptr<const TenantKeys> seal_;
 
   CodecId codec_;
   int level_;

@@ -37,6 +37,9 @@ Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domai
     if (!info.ok() || info->type != format::RecordType::kChunk) break;
     std::vector<Digest> candidates{info->digest};
     if (info->codec == CodecId::kZstdRef) {
+      // A sealed delta chunk's bases are not in the clear: stop here (the
+      // put compresses this chunk on its own).
+      if (info->cipher != format::CipherId::kNone) break;
       // A delta chunk is never a base; its own bases stand in for it.
       // (Its base list lies in the peeked bytes unless it is damaged.)
       FrameInfo clipped = *info;
@@ -73,8 +76,11 @@ Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domai
   return std::shared_ptr<const DeltaBase>(std::move(base));
 }
 
-Status StoreImpl::DecodeChunk(uint32_t domain, const FrameInfo& info, const uint8_t* payload,
+Status StoreImpl::DecodeChunk(uint32_t domain, const FrameInfo& sealed, const uint8_t* stored,
                               uint8_t* dst, int depth) {
+  FrameInfo info = sealed;
+  std::vector<uint8_t> opened;
+  AS_ASSIGN_OR_RETURN(const uint8_t* payload, OpenPayload(domain, &info, stored, &opened));
   if (info.codec != CodecId::kZstdRef) return DecodeFramePayload(info, payload, dst);
   AS_ASSIGN_OR_RETURN(std::vector<Digest> bases, FrameBases(info, payload));
   std::vector<uint8_t> ref;

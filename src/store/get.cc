@@ -14,6 +14,7 @@ Result<StoreImpl::Resolved> StoreImpl::Resolve(const std::string& tenant, const 
   r.domain = *dom;
   if (IsDigestRef(ref)) {
     AS_ASSIGN_OR_RETURN(Digest d, Digest::Parse(ref));
+    AS_ASSIGN_OR_RETURN(d, CatalogDigest(r.domain, d));
     // Only artifacts a live name holds: a removed one may be half collected.
     AS_ASSIGN_OR_RETURN(auto n, meta_->FindNameByDigest(tenant, d));
     if (!n) return Status::NotFound("no artifact with digest " + ref);
@@ -48,10 +49,12 @@ Result<std::vector<uint8_t>> StoreImpl::LoadManifestBytes(const ManifestRow& row
   if (info.type != format::RecordType::kManifest || info.digest != row.digest) {
     return Status::Corruption(where() + ": frame holds a different record");
   }
-  std::vector<uint8_t> raw(info.raw_len);
-  AS_RETURN_IF_ERROR(DecodeFramePayload(info, frame.data() + format::kFrameHeaderSize, raw.data())
-                         .WithContext(where()));
-  if (Blake3(raw.data(), raw.size()) != row.digest) {
+  std::vector<uint8_t> raw(info.raw_len), opened;
+  auto payload = OpenPayload(row.domain, &info, frame.data() + format::kFrameHeaderSize, &opened);
+  if (!payload.ok()) return payload.status().WithContext(where());
+  AS_RETURN_IF_ERROR(DecodeFramePayload(info, *payload, raw.data()).WithContext(where()));
+  AS_ASSIGN_OR_RETURN(Digest id, IdOf(row.domain, raw.data(), raw.size()));
+  if (id != row.digest) {
     return Status::Corruption(where() + ": BLAKE3 of the manifest does not match its digest");
   }
   return raw;
@@ -320,7 +323,7 @@ ArtifactInfo StoreImpl::InfoFrom(const Resolved& r, const Manifest& m) {
     a.name = ObjectName{r.name->tenant, r.name->bucket, r.name->key};
     a.version = r.name->version;
   }
-  a.content = r.manifest.content;
+  a.content = m.content;  // the plain digest (the row's is keyed in an encrypted tenant)
   a.manifest = r.manifest.digest;
   a.size = m.size;
   a.chunks = m.chunks.size();
@@ -328,7 +331,6 @@ ArtifactInfo StoreImpl::InfoFrom(const Resolved& r, const Manifest& m) {
   a.chunker_name = kChunkerName;
   a.gear_table = kGearTableId;
   a.created = m.created;
-  if (r.name) a.attrs = r.name->attrs;
   return a;
 }
 
@@ -337,6 +339,9 @@ Result<ArtifactInfo> StoreImpl::Stat(const std::string& tenant, const std::strin
   AS_ASSIGN_OR_RETURN(auto mp, CachedManifest(r.manifest));
   const Manifest& m = *mp;
   ArtifactInfo a = InfoFrom(r, m);
+  if (r.name) {
+    AS_ASSIGN_OR_RETURN(a.attrs, OpenAttrs(tenant, r.name->attrs));
+  }
   std::unordered_set<Digest, DigestHash> distinct;
   for (const ChunkRef& c : m.chunks) {
     if (!distinct.insert(c.digest).second) continue;

@@ -13,15 +13,23 @@
 
 namespace as {
 
+Result<UploadInfo> StoreImpl::InfoFromUpload(const UploadRow& u) {
+  AS_ASSIGN_OR_RETURN(std::string attrs, OpenAttrs(u.tenant, u.attrs));
+  return UploadInfo{u.id, ObjectName{u.tenant, u.bucket, u.key}, std::move(attrs), u.created};
+}
+
+Result<PartInfo> StoreImpl::InfoFromPart(const std::string& tenant, const PartRow& p) {
+  AS_ASSIGN_OR_RETURN(std::string attrs, OpenAttrs(tenant, p.attrs));
+  return PartInfo{p.number, p.content, p.manifest, p.size, std::move(attrs), p.created};
+}
+
+Result<ArtifactInfo> StoreImpl::Info(const NameRow& n) {
+  ArtifactInfo a = InfoFromName(n);
+  AS_ASSIGN_OR_RETURN(a.attrs, OpenAttrs(n.tenant, n.attrs));
+  return a;
+}
+
 namespace {
-
-UploadInfo InfoFromUpload(const UploadRow& u) {
-  return UploadInfo{u.id, ObjectName{u.tenant, u.bucket, u.key}, u.attrs, u.created};
-}
-
-PartInfo InfoFromPart(const PartRow& p) {
-  return PartInfo{p.number, p.content, p.manifest, p.size, p.attrs, p.created};
-}
 
 Status CheckBucket(const std::string& b) {
   if (b.empty() || b.find('/') != std::string::npos || b.find('\0') != std::string::npos) {
@@ -84,13 +92,19 @@ ArtifactInfo InfoFromName(const NameRow& n) {
 Result<ArtifactInfo> StoreImpl::Lookup(const ObjectName& name) {
   AS_ASSIGN_OR_RETURN(auto n, meta_->GetName(name.tenant, name.bucket, name.key));
   if (!n) return Status::NotFound("no artifact named " + name.ToString());
-  return InfoFromName(*n);
+  return Info(*n);
 }
 
 Result<ArtifactInfo> StoreImpl::LookupDigest(const std::string& tenant, const Digest& digest) {
-  AS_ASSIGN_OR_RETURN(auto n, meta_->FindNameByDigest(tenant, digest));
+  auto domain = meta_->TenantDomain(tenant, false);
+  if (!domain.ok() && domain.status().code() == Code::kNotFound) {
+    return Status::NotFound("no artifact with digest " + digest.ToString());
+  }
+  AS_RETURN_IF_ERROR(domain.status());
+  AS_ASSIGN_OR_RETURN(Digest d, CatalogDigest(*domain, digest));
+  AS_ASSIGN_OR_RETURN(auto n, meta_->FindNameByDigest(tenant, d));
   if (!n) return Status::NotFound("no artifact with digest " + digest.ToString());
-  return InfoFromName(*n);
+  return Info(*n);
 }
 
 Result<std::vector<ArtifactInfo>> StoreImpl::ListBucket(const std::string& tenant,
@@ -100,7 +114,10 @@ Result<std::vector<ArtifactInfo>> StoreImpl::ListBucket(const std::string& tenan
   AS_ASSIGN_OR_RETURN(auto rows, meta_->ListKeys(tenant, bucket, prefix, after, limit));
   std::vector<ArtifactInfo> out;
   out.reserve(rows.size());
-  for (const NameRow& n : rows) out.push_back(InfoFromName(n));
+  for (const NameRow& n : rows) {
+    AS_ASSIGN_OR_RETURN(ArtifactInfo a, Info(n));
+    out.push_back(std::move(a));
+  }
   return out;
 }
 
@@ -118,19 +135,20 @@ Result<ArtifactInfo> StoreImpl::Copy(const ObjectName& from, const ObjectName& t
   dst.tenant = to.tenant;
   dst.bucket = to.bucket;
   dst.key = to.key;
-  dst.attrs = attrs;
+  AS_ASSIGN_OR_RETURN(dst.attrs, SealAttrs(to.tenant, attrs));
   dst.created = static_cast<int64_t>(std::time(nullptr));
   // Under the commit lock like a put: GC's mark sees the source name or the
   // copy, never neither.
   std::shared_lock<std::shared_mutex> l(commit_mu_);
   AS_ASSIGN_OR_RETURN(NameRow row, meta_->CopyName(src, dst, require_bucket, if_manifest));
   AS_ASSIGN_OR_RETURN(auto bound, meta_->GetName(to.tenant, to.bucket, to.key));
-  return InfoFromName(bound ? *bound : row);
+  return Info(bound ? *bound : row);
 }
 
 Status StoreImpl::SetAttrs(const ObjectName& name, const std::string& attrs,
                            const std::optional<Digest>& if_manifest) {
-  return meta_->SetNameAttrs(name.tenant, name.bucket, name.key, attrs, if_manifest);
+  AS_ASSIGN_OR_RETURN(std::string sealed, SealAttrs(name.tenant, attrs));
+  return meta_->SetNameAttrs(name.tenant, name.bucket, name.key, sealed, if_manifest);
 }
 
 Result<std::vector<uint8_t>> StoreImpl::ManifestBytes(const std::string& tenant,
@@ -142,7 +160,7 @@ Result<std::vector<uint8_t>> StoreImpl::ManifestBytes(const std::string& tenant,
 Status StoreImpl::CreateBucket(const std::string& tenant, const std::string& bucket) {
   AS_RETURN_IF_ERROR(CheckTenant(tenant));
   AS_RETURN_IF_ERROR(CheckBucket(bucket));
-  AS_RETURN_IF_ERROR(meta_->TenantDomain(tenant, true).status());
+  AS_RETURN_IF_ERROR(Domain(tenant, true).status());
   return meta_->CreateBucket(tenant, bucket);
 }
 
@@ -166,7 +184,8 @@ Result<BucketInfo> StoreImpl::GetBucket(const std::string& tenant, const std::st
 Result<UploadInfo> StoreImpl::CreateUpload(const ObjectName& name, const std::string& attrs) {
   AS_RETURN_IF_ERROR(ObjectName::Parse(name.ToString(), name.tenant).status());
   AS_ASSIGN_OR_RETURN(std::string id, RandomText(32, kHex));
-  UploadRow u{id, name.tenant, name.bucket, name.key, attrs,
+  AS_ASSIGN_OR_RETURN(std::string sealed, SealAttrs(name.tenant, attrs));
+  UploadRow u{id, name.tenant, name.bucket, name.key, std::move(sealed),
               static_cast<int64_t>(std::time(nullptr))};
   AS_RETURN_IF_ERROR(meta_->CreateUpload(u));
   return InfoFromUpload(u);
@@ -183,7 +202,10 @@ Result<std::vector<UploadInfo>> StoreImpl::ListUploads(const std::string& tenant
                                                        const std::string& bucket) {
   AS_ASSIGN_OR_RETURN(auto rows, meta_->ListUploads(tenant, bucket));
   std::vector<UploadInfo> out;
-  for (const UploadRow& u : rows) out.push_back(InfoFromUpload(u));
+  for (const UploadRow& u : rows) {
+    AS_ASSIGN_OR_RETURN(UploadInfo i, InfoFromUpload(u));
+    out.push_back(std::move(i));
+  }
   return out;
 }
 
@@ -202,7 +224,7 @@ Result<PartInfo> StoreImpl::PutPart(const std::string& tenant, const std::string
                                             c->part = part;
                                           }));
   (void)r;
-  return InfoFromPart(part);
+  return InfoFromPart(tenant, part);
 }
 
 Result<std::vector<PartInfo>> StoreImpl::ListParts(const std::string& tenant,
@@ -210,7 +232,10 @@ Result<std::vector<PartInfo>> StoreImpl::ListParts(const std::string& tenant,
   AS_RETURN_IF_ERROR(GetUpload(tenant, id).status());
   AS_ASSIGN_OR_RETURN(auto rows, meta_->ListParts(id));
   std::vector<PartInfo> out;
-  for (const PartRow& p : rows) out.push_back(InfoFromPart(p));
+  for (const PartRow& p : rows) {
+    AS_ASSIGN_OR_RETURN(PartInfo i, InfoFromPart(tenant, p));
+    out.push_back(std::move(i));
+  }
   return out;
 }
 
@@ -224,6 +249,7 @@ Result<PutResult> StoreImpl::CompleteUpload(const std::string& tenant, const std
                                             const std::string& attrs) {
   AS_ASSIGN_OR_RETURN(UploadInfo u, GetUpload(tenant, id));
   if (parts.empty()) return Status::InvalidArgument("upload " + id + ": no parts to complete");
+  AS_ASSIGN_OR_RETURN(std::string sealed_attrs, SealAttrs(tenant, attrs));
   AS_ASSIGN_OR_RETURN(uint32_t domain, meta_->TenantDomain(tenant, false));
   // Begun before the parts are read (Metadata::Op).
   const Metadata::Op op = meta_->BeginOp();
@@ -283,14 +309,14 @@ Result<PutResult> StoreImpl::CompleteUpload(const std::string& tenant, const std
                                        n.content = mr.content;
                                        n.size = mr.size;
                                        n.created = created;
-                                       n.attrs = attrs;
+                                       n.attrs = sealed_attrs;
                                        c->name = std::move(n);
                                        c->require_bucket = true;
                                        c->complete_upload = id;
                                      },
                                      &stored, op));
   PutResult r;
-  r.content = row.content;
+  r.content = m.content;
   r.manifest = row.digest;
   r.size = row.size;
   r.chunks = row.chunks;
@@ -300,7 +326,7 @@ Result<PutResult> StoreImpl::CompleteUpload(const std::string& tenant, const std
 
 Result<AccessKey> StoreImpl::AddAccessKey(const std::string& tenant) {
   AS_RETURN_IF_ERROR(CheckTenant(tenant));
-  AS_RETURN_IF_ERROR(meta_->TenantDomain(tenant, true).status());
+  AS_RETURN_IF_ERROR(Domain(tenant, true).status());
   AccessKeyRow k;
   AS_ASSIGN_OR_RETURN(std::string id, RandomText(18, kKeyIdAlphabet));
   k.id = "AS" + id;

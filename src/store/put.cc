@@ -108,15 +108,23 @@ Result<ManifestRow> StoreImpl::PutTxn::AppendManifest(const Manifest& m, Compres
   FrameInfo info;
   info.type = format::RecordType::kManifest;
   info.raw_len = static_cast<uint32_t>(bytes.size());
-  info.digest = Blake3(bytes.data(), bytes.size());
+  info.digest = keys_ ? keys_->Id(bytes.data(), bytes.size()) : Blake3(bytes.data(), bytes.size());
   const uint8_t* payload = bytes.data();
   size_t stored = bytes.size();
   info.codec = compressor->Compress(bytes.data(), bytes.size(), &payload, &stored);
   info.stored_len = static_cast<uint32_t>(stored);
+  std::vector<uint8_t> sealed;
+  if (keys_) {
+    AS_RETURN_IF_ERROR(SealFramePayload(keys_->data.at(keys_->current), keys_->current, &info,
+                                        payload, stored, &sealed));
+    payload = sealed.data();
+  }
   ManifestRow row;
   row.domain = commit_.domain;
   row.digest = info.digest;
-  row.content = m.content;
+  // What the catalog keeps of an encrypted tenant's content digest is a
+  // keyed value of it (the manifest, sealed, holds the digest itself).
+  row.content = keys_ ? keys_->ContentLookup(m.content) : m.content;
   row.size = m.size;
   row.chunks = m.chunks.size();
   AS_ASSIGN_OR_RETURN(row.loc, Append(info, payload));
@@ -183,11 +191,12 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
                                     const ByteSource& source, const PutOptions& options,
                                     const BindFn& bind) {
   ActiveOp op(&active_ops_);
-  AS_ASSIGN_OR_RETURN(uint32_t domain, meta_->TenantDomain(tenant, true));
+  AS_ASSIGN_OR_RETURN(uint32_t domain, Domain(tenant, true));
+  AS_ASSIGN_OR_RETURN(std::shared_ptr<const TenantKeys> keys, keyring_->For(domain));
   const CodecId codec = options.codec.value_or(options_.codec);
   const int level = options.zstd_level.value_or(options_.zstd_level);
   Compressor compressor(codec, level);
-  PutTxn txn(this, domain);
+  PutTxn txn(this, domain, keys);
   // Begun before the first lookup, ended after the commit: gc sweeps nothing
   // this put may have looked up until then (Metadata::Op).
   const Metadata::Op gc_op = meta_->BeginOp();
@@ -206,11 +215,10 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   const int workers = Workers();
   CompressPipeline pipeline(
       codec, level, workers,
-      [&](const FrameInfo& info, const uint8_t* payload) -> Status {
+      [&](const FrameInfo& info, const uint8_t* payload, const std::vector<Digest>& bases) -> Status {
         AS_ASSIGN_OR_RETURN(Location loc, txn.Append(info, payload));
         txn.commit().chunks.emplace_back(info.digest, loc);
         if (info.codec == CodecId::kZstdRef) {
-          AS_ASSIGN_OR_RETURN(auto bases, FrameBases(info, payload));
           for (const Digest& b : bases) {
             txn.commit().bases.emplace_back(info.digest, b);
           }
@@ -220,7 +228,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
         result.new_bytes += info.raw_len;
         return Status::OK();
       },
-      &kernels_);
+      &kernels_, keys);
   // Where an edited region's new chunks find their bases (delta.cc).
   const bool delta = options.delta.value_or(options_.delta) && codec != CodecId::kNone;
   DeltaCursor cursor;
@@ -289,7 +297,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
       whole.Update(c.data, c.size);
       if (options.observe) options.observe(c.data, c.size);
     }
-    Digest d = Blake3(c.data, c.size);
+    Digest d = keys ? keys->Id(c.data, c.size) : Blake3(c.data, c.size);
     manifest.chunks.push_back(ChunkRef{d, static_cast<uint32_t>(c.size)});
     if (options.progress) options.progress(c.offset + c.size);
     const bool repeat = !seen.insert(d).second;
@@ -326,6 +334,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   std::string attrs;
   if (options.finish) {
     AS_ASSIGN_OR_RETURN(attrs, options.finish());
+    AS_ASSIGN_OR_RETURN(attrs, SealAttrs(tenant, std::move(attrs)));
   }
 
   AS_ASSIGN_OR_RETURN(ManifestRow mrow, txn.AppendManifest(manifest, &compressor));
@@ -359,7 +368,8 @@ void StoreImpl::ListRefs(const Manifest& m, const PutCommit& c, std::vector<Dige
 Result<ManifestRow> StoreImpl::CommitManifest(uint32_t domain, const Manifest& m,
                                               const BindFn& bind, uint64_t* stored_bytes,
                                               const Metadata::Op& op) {
-  PutTxn txn(this, domain);
+  AS_ASSIGN_OR_RETURN(std::shared_ptr<const TenantKeys> keys, keyring_->For(domain));
+  PutTxn txn(this, domain, keys);
   Compressor compressor(options_.codec, options_.zstd_level);
   AS_ASSIGN_OR_RETURN(ManifestRow row, txn.AppendManifest(m, &compressor));
   bind(&txn.commit(), row, m.created, std::string());

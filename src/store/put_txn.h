@@ -28,7 +28,12 @@ class StoreImpl::PutTxn {
  public:
   static constexpr uint64_t kHoldBytes = 1 << 20;
 
-  PutTxn(StoreImpl* s, uint32_t domain) : s_(s) { commit_.domain = domain; }
+  // keys: the tenant's when it is encrypted (the manifest is sealed and
+  // keyed like its chunks).
+  PutTxn(StoreImpl* s, uint32_t domain, std::shared_ptr<const TenantKeys> keys)
+      : s_(s), keys_(std::move(keys)) {
+    commit_.domain = domain;
+  }
   ~PutTxn();
 
   // Appends one frame (payload: its stored bytes). While held, the
@@ -66,6 +71,7 @@ class StoreImpl::PutTxn {
   Status WaitSealing();
 
   StoreImpl* s_;
+  std::shared_ptr<const TenantKeys> keys_;
   PutCommit commit_;
   bool holding_ = true;
   std::vector<Held> held_;

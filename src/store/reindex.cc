@@ -17,13 +17,19 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
   std::lock_guard<std::mutex> gc_lock(gc_mu_);
   std::unique_lock<std::shared_mutex> commit_lock(commit_mu_);
   ReindexReport rep;
+  if (metadata_recreated_) {
+    // The database was lost with the tenants' keys: they come back from
+    // DIR/KEYS (with the master key), before any frame is opened.
+    Status keys = keyring_->RestoreFromBackup();
+    if (!keys.ok() && keys.code() != Code::kNotFound) return keys;
+  }
   Metadata::Reindex r;
   std::vector<Manifest> manifests;
   std::vector<PackObject> objects;
   AS_RETURN_IF_ERROR(packs_->List(&objects));
   std::sort(objects.begin(), objects.end(),
             [](const PackObject& x, const PackObject& y) { return x.name < y.name; });
-  std::vector<uint8_t> frame, raw;
+  std::vector<uint8_t> frame, raw, opened;
   uint64_t done = 0;
   for (const PackObject& o : objects) {
     if (!o.sealed) continue;
@@ -52,7 +58,15 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
       }
       Location loc{idx, e.offset, e.frame_len, info->raw_len};
       if (info->type == format::RecordType::kChunk) {
-        auto bases = FrameBases(*info, frame.data() + format::kFrameHeaderSize);
+        // A sealed delta chunk's bases are inside its sealed payload.
+        FrameInfo opened_info = *info;
+        Result<std::vector<Digest>> bases = std::vector<Digest>();
+        if (info->codec == CodecId::kZstdRef) {
+          auto payload =
+              OpenPayload(sp.domain, &opened_info, frame.data() + format::kFrameHeaderSize, &raw);
+          bases = payload.ok() ? FrameBases(opened_info, *payload)
+                               : Result<std::vector<Digest>>(payload.status());
+        }
         if (!bases.ok()) {
           rep.skipped.push_back(path + " offset " + std::to_string(e.offset) + ": " +
                                 bases.status().message());
@@ -64,9 +78,14 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
         continue;
       }
       raw.resize(info->raw_len);
-      Status s = DecodeFramePayload(*info, frame.data() + format::kFrameHeaderSize, raw.data());
+      FrameInfo opened_info = *info;
+      auto payload =
+          OpenPayload(sp.domain, &opened_info, frame.data() + format::kFrameHeaderSize, &opened);
+      Status s = payload.ok() ? DecodeFramePayload(opened_info, *payload, raw.data())
+                              : payload.status();
       auto m = s.ok() ? DecodeManifest(raw.data(), raw.size()) : Result<Manifest>(s);
-      if (!m.ok() || Blake3(raw.data(), raw.size()) != info->digest) {
+      auto id = IdOf(sp.domain, raw.data(), raw.size());
+      if (!m.ok() || !id.ok() || *id != info->digest) {
         rep.skipped.push_back(path + " offset " + std::to_string(e.offset) + ": manifest " +
                               (m.ok() ? "digest mismatch" : m.status().message()));
         continue;
@@ -74,7 +93,8 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
       ManifestRow row;
       row.domain = sp.domain;
       row.digest = info->digest;
-      row.content = m->content;
+      AS_ASSIGN_OR_RETURN(auto keys, keyring_->For(sp.domain));
+      row.content = keys ? keys->ContentLookup(m->content) : m->content;
       row.size = m->size;
       row.chunks = m->chunks.size();
       row.loc = loc;
@@ -124,7 +144,7 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
       n.bucket = m.name_hint.substr(s1 + 1, s2 - s1 - 1);
       n.key = m.name_hint.substr(s2 + 1);
       n.manifest = r.manifests[i].digest;
-      n.content = m.content;
+      n.content = r.manifests[i].content;  // a keyed value in an encrypted tenant
       n.size = m.size;
       n.created = m.created;
       auto dom = meta_->TenantDomain(n.tenant, false);

@@ -22,6 +22,7 @@
 #include "pack/pack.h"
 #include "store/chunk_filter.h"
 #include "store/compress_pipeline.h"
+#include "store/keyring.h"
 #include "store/manifest.h"
 #include "store/manifest_cache.h"
 #include "store/read_ahead.h"
@@ -113,6 +114,10 @@ class StoreImpl final : public Store {
   Result<AccessKey> AddAccessKey(const std::string& tenant) override;
   Result<std::optional<AccessKey>> FindAccessKey(const std::string& id) override;
   Result<std::vector<AccessKey>> ListAccessKeys() override;
+  Status CreateTenant(const std::string& tenant, bool encrypt) override;  // keys.cc
+  Result<TenantInfo> GetTenant(const std::string& tenant) override;
+  Result<uint32_t> RotateTenantKey(const std::string& tenant) override;
+  Status RotateMasterKey(const std::string& new_key_file) override;
 
   const KernelTable& kernels() const override { return kernels_; }
   const ChunkerParams& chunker_params() const override { return chunker_.params(); }
@@ -129,6 +134,31 @@ class StoreImpl final : public Store {
     std::optional<NameRow> name;
   };
   Result<Resolved> Resolve(const std::string& tenant, const std::string& ref);
+  // The tenant's dedup domain; with create, a missing tenant is made
+  // (encrypted when the store encrypts new tenants). keys.cc.
+  Result<uint32_t> Domain(const std::string& tenant, bool create);
+  // A frame's payload as its codec wrote it: `payload` itself for a plain
+  // frame of a plain tenant; opened into *buf (and *info made to describe
+  // it) for a sealed frame of an encrypted one. Anything else (a plain frame
+  // in an encrypted tenant, a frame under another tenant's key, one that
+  // does not authenticate) is Corruption: never decoded, never served.
+  Result<const uint8_t*> OpenPayload(uint32_t domain, FrameInfo* info, const uint8_t* payload,
+                                     std::vector<uint8_t>* buf);
+  // What the catalog holds for content digest d (ManifestRow::content): d,
+  // or in an encrypted tenant the keyed value of a plain BLAKE3 d.
+  Result<Digest> CatalogDigest(uint32_t domain, const Digest& d);
+  // A name's, upload's or part's attrs (the S3 layer's ETag, checksums,
+  // metadata, tags) as the catalog keeps them: sealed under the tenant's
+  // data key in an encrypted tenant (an MD5 or SHA-256 of the content would
+  // tell what is stored), as given in another. OpenAttrs undoes it.
+  Result<std::string> SealAttrs(const std::string& tenant, std::string attrs);
+  Result<std::string> OpenAttrs(const std::string& tenant, const std::string& attrs);
+  // Rows as the API returns them, attrs opened.
+  Result<ArtifactInfo> Info(const NameRow& n);
+  Result<UploadInfo> InfoFromUpload(const UploadRow& u);
+  Result<PartInfo> InfoFromPart(const std::string& tenant, const PartRow& p);
+  // A chunk's or manifest's id in the domain: keyed BLAKE3 when encrypted.
+  Result<Digest> IdOf(uint32_t domain, const void* p, size_t n);
   // Get's body once the artifact is resolved; `ref` names it in errors.
   // GetFound and GetFoundSpans (in_place: see ReadArtifact).
   Status ReadFound(const std::string& tenant, const ArtifactInfo& info, const SpanSink& sink,
@@ -228,6 +258,7 @@ class StoreImpl final : public Store {
   bool metadata_recreated_ = false;  // Reindex takes the chunker from the manifests
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Metadata> meta_;
+  std::unique_ptr<Keyring> keyring_;
   ChunkFilter filter_;
   ManifestCache manifests_{256 << 10};  // about 10 MB of chunk references
 

@@ -117,13 +117,30 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
     AS_RETURN_IF_ERROR(SaveChunkerParams(meta.get(), options.chunker));
     AS_RETURN_IF_ERROR(meta->TenantDomain(kDefaultTenant, true).status());
   }
+  // The keys before anything is written: a store with encrypted tenants
+  // opened without its master key, or with another, is refused as it is.
+  std::unique_ptr<crypto::MasterKey> master;
+  if (!options.master_key_file.empty()) {
+    AS_ASSIGN_OR_RETURN(master, crypto::OpenMasterKeyFile(options.master_key_file));
+  } else if (!exists && options.encrypt) {
+    return Status::InvalidArgument("an encrypted store needs a master key file "
+                                   "(--master-key-file FILE)");
+  }
+  auto keyring =
+      std::make_unique<Keyring>(env, dir, meta.get(), config.store_uuid, std::move(master));
+  AS_RETURN_IF_ERROR(keyring->Load());
   ChunkerParams params = options.chunker;
   uint64_t pack_size = options.pack_target_size.value_or(format::kDefaultPackTargetSize);
   if (!exists) {
     AS_RETURN_IF_ERROR(meta->SetMeta("store_uuid", config.store_uuid));
     AS_RETURN_IF_ERROR(SaveChunkerParams(meta.get(), params));
     AS_RETURN_IF_ERROR(meta->SetMeta("pack.target_size", std::to_string(pack_size)));
-    AS_RETURN_IF_ERROR(meta->TenantDomain(kDefaultTenant, true).status());
+    if (options.encrypt) AS_RETURN_IF_ERROR(keyring->Enable(true));
+    Metadata::NewTenantKeys keys;
+    if (options.encrypt) keys = [&](uint32_t d) { return keyring->NewTenantRows(d); };
+    auto made = meta->CreateTenant(kDefaultTenant, keys);  // exists: an init run again
+    if (!made.ok() && made.status().code() != Code::kAlreadyExists) return made.status();
+    AS_RETURN_IF_ERROR(keyring->Load());
     if (config.packs.empty()) AS_RETURN_IF_ERROR(env->CreateDirIfMissing(dir + "/packs"));
     // The marker goes last: a crash before it leaves a directory that is not
     // yet a store, and init can simply run again.
@@ -140,7 +157,9 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   s->metadata_recreated_ = recreate;
   s->lock_ = std::move(lock);
   s->meta_ = std::move(meta);
+  s->keyring_ = std::move(keyring);
   s->packs_ = std::move(packs);
+  AS_RETURN_IF_ERROR(s->keyring_->SyncBackup());
   if (config.metadata.empty()) {
     AS_RETURN_IF_ERROR(s->LoadFilter());
   } else {

@@ -73,8 +73,18 @@ Result<VerifyReport> StoreImpl::Verify(bool full, const Progress& progress) {
   std::vector<PackRows*> rows_of(packs.size());
   for (size_t i = 0; i < packs.size(); i++) rows_of[i] = &by_pack[packs[i].id];
 
+  // Opens (encrypted tenants), decodes, and checks a keyed id (a plain one
+  // is checked by CheckPack, which needs no keys).
   const DecodeFn decode = [this](uint32_t domain, const FrameInfo& info, const uint8_t* payload,
-                                 uint8_t* dst) { return DecodeChunk(domain, info, payload, dst); };
+                                 uint8_t* dst) -> Status {
+    AS_RETURN_IF_ERROR(DecodeChunk(domain, info, payload, dst));
+    if (info.digest.algo != DigestAlgo::kBlake3Keyed) return Status::OK();
+    AS_ASSIGN_OR_RETURN(Digest id, IdOf(domain, dst, info.raw_len));
+    if (id != info.digest) {
+      return Status::Corruption("keyed BLAKE3 of the decoded bytes does not match");
+    }
+    return Status::OK();
+  };
   std::vector<PackCheck> checks(packs.size());
   std::atomic<size_t> next{0};
   std::mutex progress_mu;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 #include "hash/blake3.h"
 #include "index/metadata.h"
 #include "index/pg_conn.h"
+#include "index/pg_metadata.h"
 #include "pg_test.h"
 #include "test_util.h"
 
@@ -679,6 +681,207 @@ TEST_P(MetadataContractTest, KeysMetaAndReopenSeeWhatWasCommitted) {
   EXPECT_EQ(*d, domain_);
 }
 
+// A wrapped key's stand-in (the catalog keeps the bytes opaque): the size
+// of a real one, a NUL byte inside, `fill` elsewhere.
+KeyRow Key(uint32_t domain, char kind, uint8_t fill) {
+  KeyRow k;
+  k.domain = domain;
+  k.kind = kind;
+  k.wrapped.assign(61, fill);
+  k.wrapped[0] = 1;
+  k.wrapped[5] = 0;
+  k.created = 9;
+  return k;
+}
+
+std::vector<uint32_t> Ids(const std::vector<KeyRow>& rows) {
+  std::vector<uint32_t> ids;
+  for (const KeyRow& k : rows) ids.push_back(k.id);
+  return ids;
+}
+
+// An encrypted tenant's keys: its id key and first data key.
+Result<std::vector<KeyRow>> TwoKeys(uint32_t domain) {
+  return std::vector<KeyRow>{Key(domain, 'I', 0x11), Key(domain, 'D', 0x22)};
+}
+
+TEST_P(MetadataContractTest, ANewTenantGetsItsOwnDomainAndItsKeysOrNothing) {
+  auto plain = m_->CreateTenant("plain", nullptr);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_NE(*plain, domain_);
+  auto none = m_->ListKeys();
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty()) << "a plain tenant has no keys";
+
+  uint32_t asked = 0;
+  auto enc = m_->CreateTenant("secret", [&](uint32_t d) {
+    asked = d;
+    return TwoKeys(d);
+  });
+  ASSERT_TRUE(enc.ok()) << enc.status().ToString();
+  EXPECT_EQ(asked, *enc) << "the keys are made for the tenant's domain";
+  EXPECT_NE(*enc, domain_);
+  EXPECT_NE(*enc, *plain);
+  auto found = m_->TenantDomain("secret", false);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(*found, *enc);
+  auto keys = m_->ListKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_NE((*keys)[0].id, 0u);
+  EXPECT_LT((*keys)[0].id, (*keys)[1].id);
+  EXPECT_EQ((*keys)[0].kind, 'I');
+  EXPECT_EQ((*keys)[1].kind, 'D');
+  for (size_t i = 0; i < 2; i++) {
+    EXPECT_EQ((*keys)[i].domain, *enc);
+    EXPECT_EQ((*keys)[i].wrapped, Key(*enc, 'D', i == 0 ? 0x11 : 0x22).wrapped) << i;
+    EXPECT_EQ((*keys)[i].created, 9);
+  }
+
+  EXPECT_EQ(m_->CreateTenant("secret", TwoKeys).status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(m_->CreateTenant("default", nullptr).status().code(), Code::kAlreadyExists)
+      << "a tenant TenantDomain made";
+  // The master key cannot be had: neither the tenant nor a key is made.
+  auto broken = m_->CreateTenant("broken", [](uint32_t) -> Result<std::vector<KeyRow>> {
+    return Status::Unavailable("master key offline");
+  });
+  EXPECT_EQ(broken.status().code(), Code::kUnavailable);
+  EXPECT_EQ(m_->TenantDomain("broken", false).status().code(), Code::kNotFound);
+  auto after = m_->ListKeys();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(Ids(*after), Ids(*keys));
+  auto again = m_->CreateTenant("broken", TwoKeys);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_NE(*again, *enc);
+  EXPECT_NE(*again, *plain);
+
+  // What another process (or server) sees, without this one's caches.
+  m_.reset();
+  m_ = OpenOrDie(false);
+  ASSERT_TRUE(m_);
+  found = m_->TenantDomain("secret", false);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(*found, *enc);
+  keys = m_->ListKeys();
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->size(), 4u);
+}
+
+TEST_P(MetadataContractTest, AddedKeysTakeIdsAboveEveryOther) {
+  auto d = m_->CreateTenant("secret", TwoKeys);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  auto first = m_->ListKeys();
+  ASSERT_TRUE(first.ok() && first->size() == 2u);
+  auto a = m_->AddKey(Key(*d, 'D', 0x33));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = m_->AddKey(Key(*d, 'D', 0x44));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_GT(*a, first->back().id);
+  EXPECT_GT(*b, *a);
+  auto e = m_->CreateTenant("second", TwoKeys);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  auto keys = m_->ListKeys();
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 6u);
+  EXPECT_TRUE(std::is_sorted(keys->begin(), keys->end(),
+                             [](const KeyRow& x, const KeyRow& y) { return x.id <= y.id; }))
+      << "ascending, no id twice";
+  EXPECT_GT((*keys)[4].id, *b) << "a new tenant's keys too";
+  EXPECT_EQ((*keys)[3].id, *b);
+  EXPECT_EQ((*keys)[3].wrapped, Key(*d, 'D', 0x44).wrapped);
+  EXPECT_EQ((*keys)[3].domain, *d);
+  EXPECT_EQ((*keys)[4].domain, *e);
+}
+
+TEST_P(MetadataContractTest, ARewrapReplacesEveryKeyAndTheMetaValueOrNothing) {
+  auto d = m_->CreateTenant("secret", TwoKeys);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_TRUE(m_->AddKey(Key(*d, 'D', 0x33)).ok());
+  auto before = m_->ListKeys();
+  ASSERT_TRUE(before.ok() && before->size() == 3u);
+  std::vector<KeyRow> rewrapped = *before;
+  for (size_t i = 0; i < rewrapped.size(); i++) {
+    rewrapped[i].wrapped = Key(*d, 'D', static_cast<uint8_t>(0xa0 + i)).wrapped;
+  }
+  auto unchanged = [&] {
+    auto now = m_->ListKeys();
+    ASSERT_TRUE(now.ok());
+    ASSERT_EQ(now->size(), before->size());
+    for (size_t i = 0; i < now->size(); i++) EXPECT_EQ((*now)[i].wrapped, (*before)[i].wrapped);
+    EXPECT_EQ(m_->GetMeta("master_check").status().code(), Code::kNotFound);
+  };
+
+  // A key added since the caller listed them (one missing from its set),
+  // a key it names that is not there: nothing changes.
+  std::vector<KeyRow> missing(rewrapped.begin(), rewrapped.end() - 1);
+  EXPECT_EQ(m_->RewrapKeys(missing, "master_check", "new").code(), Code::kFailedPrecondition);
+  unchanged();
+  std::vector<KeyRow> extra = rewrapped;
+  extra.push_back(rewrapped.back());
+  extra.back().id += 100;
+  EXPECT_EQ(m_->RewrapKeys(extra, "master_check", "new").code(), Code::kFailedPrecondition);
+  unchanged();
+  EXPECT_EQ(m_->RewrapKeys({}, "master_check", "new").code(), Code::kFailedPrecondition);
+  unchanged();
+
+  // The set counts, not its order.
+  std::vector<KeyRow> reversed(rewrapped.rbegin(), rewrapped.rend());
+  ASSERT_TRUE(m_->RewrapKeys(reversed, "master_check", "new").ok());
+  auto after = m_->ListKeys();
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 3u);
+  for (size_t i = 0; i < after->size(); i++) {
+    EXPECT_EQ((*after)[i].id, (*before)[i].id);
+    EXPECT_EQ((*after)[i].domain, (*before)[i].domain);
+    EXPECT_EQ((*after)[i].kind, (*before)[i].kind);
+    EXPECT_EQ((*after)[i].wrapped, rewrapped[i].wrapped) << i;
+  }
+  auto meta = m_->GetMeta("master_check");
+  ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+  EXPECT_EQ(*meta, "new");
+  ASSERT_TRUE(m_->RewrapKeys(*before, "master_check", "newer").ok()) << "and back";
+  meta = m_->GetMeta("master_check");
+  ASSERT_TRUE(meta.ok());
+  EXPECT_EQ(*meta, "newer");
+  after = m_->ListKeys();
+  ASSERT_TRUE(after.ok() && after->size() == 3u);
+  EXPECT_EQ((*after)[2].wrapped, (*before)[2].wrapped);
+}
+
+TEST_P(MetadataContractTest, RestoredKeysKeepTheirIdsAndARestoreMustAgree) {
+  std::vector<KeyRow> rows = {Key(5, 'I', 0x11), Key(5, 'D', 0x22)};
+  rows[0].id = 7;
+  rows[1].id = 9;
+  ASSERT_TRUE(m_->RestoreKeys(rows).ok());
+  ASSERT_TRUE(m_->RestoreKeys(rows).ok()) << "as restored: OK";
+  auto keys = m_->ListKeys();
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(Ids(*keys), (std::vector<uint32_t>{7, 9}));
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[1].domain, 5u);
+  EXPECT_EQ((*keys)[1].kind, 'D');
+  EXPECT_EQ((*keys)[1].wrapped, rows[1].wrapped);
+
+  // Another key under a taken id: refused, and nothing of the call stays.
+  KeyRow other = rows[1];
+  other.wrapped[1] ^= 1;
+  KeyRow fresh = Key(5, 'D', 0x33);
+  fresh.id = 11;
+  EXPECT_EQ(m_->RestoreKeys({fresh, other}).code(), Code::kAlreadyExists);
+  KeyRow moved = rows[1];
+  moved.domain = 6;
+  EXPECT_EQ(m_->RestoreKeys({moved}).code(), Code::kAlreadyExists);
+  keys = m_->ListKeys();
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(Ids(*keys), (std::vector<uint32_t>{7, 9}));
+  ASSERT_EQ(keys->size(), 2u);
+  EXPECT_EQ((*keys)[1].wrapped, rows[1].wrapped);
+
+  auto next = m_->AddKey(Key(5, 'D', 0x44));
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(*next, 10u) << "one more than the greatest restored id";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, MetadataContractTest,
                          ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
@@ -722,6 +925,102 @@ TEST_F(PgMetadataTest, ADatabaseHoldsOneStoreAndAnEmptyOneHoldsNone) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Code::kAlreadyExists);
   EXPECT_NE(second.status().message().find("1234"), std::string::npos);
+}
+
+// A version 2 database (before encrypted tenants) gains the keys table on
+// open; a database newer than this build is refused.
+TEST_F(PgMetadataTest, SchemaVersion2IsMigratedOnOpenAndANewerOneRefused) {
+  {
+    auto m = Metadata::Open(pg_.url(), true);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    ASSERT_TRUE((*m)->TenantDomain("default", true).ok());
+  }
+  PgConn admin(pg_.url(), "admin");
+  ASSERT_TRUE(admin.Run("DROP TABLE keys").ok());
+  ASSERT_TRUE(admin.Run("UPDATE meta SET value = '2' WHERE key = 'schema_version'").ok());
+  {
+    auto m = Metadata::Open(pg_.url(), false);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    auto version = (*m)->GetMeta("schema_version");
+    ASSERT_TRUE(version.ok()) << version.status().ToString();
+    EXPECT_EQ(*version, std::to_string(kPgSchemaVersion));
+    auto none = (*m)->ListKeys();
+    ASSERT_TRUE(none.ok()) << none.status().ToString();
+    EXPECT_TRUE(none->empty());
+    auto d = (*m)->CreateTenant("secret", TwoKeys);
+    ASSERT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_EQ(*d, 2u) << "after the tenant the old version had";
+    auto keys = (*m)->ListKeys();
+    ASSERT_TRUE(keys.ok());
+    EXPECT_EQ(keys->size(), 2u);
+  }
+  ASSERT_TRUE(admin.Run("UPDATE meta SET value = $1 WHERE key = 'schema_version'",
+                        {std::to_string(kPgSchemaVersion + 1)})
+                  .ok());
+  EXPECT_EQ(Metadata::Open(pg_.url(), false).status().code(), Code::kUnsupported);
+}
+
+// The key calls on a connection the server ended: Unavailable (a client
+// retries), and the retry succeeds.
+TEST_F(PgMetadataTest, KeyCallsOnALostConnectionAreUnavailableAndTheRetrySucceeds) {
+  const std::string app = "lost_keys_" + std::to_string(::getpid());
+  auto m = Metadata::Open(pg_.url() + "&application_name=" + app, true);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto d = (*m)->CreateTenant("secret", TwoKeys);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_TRUE((*m)->ListKeys().ok());  // a pooled connection is open now
+  ASSERT_GE(TerminateBackends(app), 2) << "the writer's and a reader's";
+  auto added = (*m)->AddKey(Key(*d, 'D', 0x33));
+  if (!added.ok()) {
+    EXPECT_EQ(added.status().code(), Code::kUnavailable) << added.status().ToString();
+    added = (*m)->AddKey(Key(*d, 'D', 0x33));
+  }
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  auto keys = (*m)->ListKeys();
+  if (!keys.ok()) {
+    EXPECT_EQ(keys.status().code(), Code::kUnavailable) << keys.status().ToString();
+    keys = (*m)->ListKeys();
+  }
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_EQ(Ids(*keys).back(), *added);
+  EXPECT_EQ(keys->size(), 3u);
+}
+
+// Two servers adding keys (and encrypted tenants) at once: every call
+// succeeds, and no id is taken twice.
+TEST_F(PgMetadataTest, ServersAddingKeysAtOnceTakeDistinctIds) {
+  auto a = Metadata::Open(pg_.url(), true);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = Metadata::Open(pg_.url(), false);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto d = (*a)->CreateTenant("secret", TwoKeys);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  constexpr int kEach = 20;
+  std::vector<Status> failed[2];
+  std::vector<std::thread> servers;
+  for (int s = 0; s < 2; s++) {
+    Metadata* m = (s == 0 ? *a : *b).get();
+    servers.emplace_back([&, m, s] {
+      for (int i = 0; i < kEach; i++) {
+        Status st = i % 5 == 0
+                        ? m->CreateTenant("t" + std::to_string(s) + "-" + std::to_string(i),
+                                          TwoKeys)
+                              .status()
+                        : m->AddKey(Key(*d, 'D', static_cast<uint8_t>(i))).status();
+        if (!st.ok()) failed[s].push_back(st);
+      }
+    });
+  }
+  for (auto& t : servers) t.join();
+  for (const auto& f : failed) {
+    for (const Status& st : f) ADD_FAILURE() << st.ToString();
+  }
+  auto keys = (*b)->ListKeys();
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  const std::vector<uint32_t> ids = Ids(*keys);
+  EXPECT_EQ(std::set<uint32_t>(ids.begin(), ids.end()).size(), ids.size());
+  // 2 first, then per server 16 data keys and 4 tenants of 2 keys each.
+  EXPECT_EQ(ids.size(), 2u + 2 * (16 + 4 * 2));
 }
 
 TEST_F(PgMetadataTest, AServerThatIsNotThereIsUnavailableNamingIt) {

@@ -109,6 +109,12 @@ struct StoreOptions {
   // 0: the store keeps none and leaves any DIR/RESERVE as it is (the CLI and
   // `serve` keep 16 MiB; `--reserve 0` deletes it).
   uint64_t reserve_bytes = 0;
+  // Encryption at rest (docs/format/encryption.md). The master key file (32
+  // random bytes, mode 0600) that wraps the tenants' keys: needed to open a
+  // store with encrypted tenants, and to make one. `encrypt` (a NEW store):
+  // every tenant, `default` among them, is made encrypted.
+  std::string master_key_file;
+  bool encrypt = false;
 };
 
 // Pulls bytes: fills buf[0..cap) and returns how many, 0 at end of input.
@@ -206,6 +212,13 @@ struct PartInfo {
   uint64_t size = 0;
   std::string attrs;
   int64_t created = 0;
+};
+
+struct TenantInfo {
+  std::string name;
+  bool encrypted = false;
+  uint32_t keys = 0;        // data keys (encrypted tenants)
+  uint32_t current_key = 0; // the one new frames use
 };
 
 // Credentials of a tenant (S3 access key id and secret).
@@ -435,9 +448,27 @@ class Store {
   virtual Result<std::optional<AccessKey>> FindAccessKey(const std::string& id) = 0;
   virtual Result<std::vector<AccessKey>> ListAccessKeys() = 0;
 
+  // Encryption at rest (docs/format/encryption.md). A tenant is encrypted or
+  // not from its creation on. CreateTenant: AlreadyExists if it exists;
+  // `encrypt` needs the store's master key (StoreOptions::master_key_file).
+  // A tenant made implicitly (a first put, AddAccessKey) is encrypted when
+  // the store was made with StoreOptions::encrypt.
+  virtual Status CreateTenant(const std::string& tenant, bool encrypt) = 0;
+  virtual Result<TenantInfo> GetTenant(const std::string& tenant) = 0;
+  // A new data key for the tenant: frames written from now on use it, older
+  // ones stay readable under theirs. Returns the key's id.
+  virtual Result<uint32_t> RotateTenantKey(const std::string& tenant) = 0;
+  // Rewraps every tenant key under the master key in new_key_file, in one
+  // transaction; no data is rewritten. The old key no longer opens the store.
+  virtual Status RotateMasterKey(const std::string& new_key_file) = 0;
+
   virtual const KernelTable& kernels() const = 0;
   virtual const ChunkerParams& chunker_params() const = 0;
   virtual const std::string& dir() const = 0;
 };
+
+// A new master key file: 32 random bytes, mode 0600, synced (AlreadyExists
+// if the path exists).
+Status CreateMasterKeyFile(const std::string& path);
 
 }  // namespace as
