@@ -376,8 +376,9 @@ int CmdGc(const Globals& g, const GcArgs& a) {
   if (a.merge_below >= 0) o.merge_below = static_cast<uint64_t>(a.merge_below);
   o.grace_seconds = a.grace;
   o.upload_grace_seconds = a.upload_grace;
+  o.rekey_tenant = a.rekey;
   auto stats = (*st)->Stats();
-  ProgressBar bar("gc", stats.ok() ? stats->pack_bytes : 0);
+  ProgressBar bar(a.rekey.empty() ? "gc" : "rekey", stats.ok() ? stats->pack_bytes : 0);
   auto r = (*st)->Gc(o, [&](uint64_t done) { bar.Update(done); });
   if (!r.ok()) return Fail(r.status());
   if (a.json) {
@@ -397,7 +398,9 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                       {"resurrected", r->resurrected},
                       {"doomed_waiting", r->doomed_waiting},
                       {"horizon_lag", r->horizon_lag},
-                      {"sessions_expelled", r->sessions_expelled}}
+                      {"sessions_expelled", r->sessions_expelled},
+                      {"frames_rekeyed", r->frames_rekeyed},
+                      {"packs_rekeyed", r->packs_rekeyed}}
                      .dump()
               << "\n";
   } else {
@@ -411,6 +414,11 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                 " dead manifests, %" PRIu64 " orphan files\n",
                 r->dry_run ? "[dry run] would have " : "", HumanBytes(r->bytes_reclaimed).c_str(),
                 r->packs_deleted, rewrote.c_str(), r->dead_chunks, r->dead_manifests, r->orphan_files_deleted);
+    if (!a.rekey.empty()) {
+      std::printf("rekeyed tenant %s: %" PRIu64 " frames in %" PRIu64
+                  " packs sealed anew under its newest data key\n",
+                  a.rekey.c_str(), r->frames_rekeyed, r->packs_rekeyed);
+    }
     if (r->resurrected || r->doomed_waiting || r->sessions_expelled) {
       std::printf("kept %" PRIu64 " doomed rows that puts referenced meanwhile; left %" PRIu64
                   " for a later gc (puts that began before them still running); expelled %" PRIu64

@@ -62,6 +62,7 @@ struct GcArgs {
   int64_t merge_below = -1;  // -1: the store's default
   int64_t grace = 3600;
   int64_t upload_grace = 86400;
+  std::string rekey;  // gc --rekey TENANT, or `rekey TENANT`
   bool json = false;
 };
 struct ServeArgs {

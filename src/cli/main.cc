@@ -165,8 +165,22 @@ int main(int argc, char** argv) {
   c_gc->add_option("--upload-grace", gc.upload_grace,
                    "Seconds after which an unfinished multipart upload is aborted")
       ->capture_default_str();
+  c_gc->add_option("--rekey", gc.rekey,
+                   "Also rewrite this encrypted tenant's packs that hold frames sealed under an "
+                   "older data key, sealing every frame anew under its newest (`rekey`)")
+      ->type_name("TENANT");
   c_gc->add_flag("--json", gc.json, "Print JSON");
   c_gc->callback([&] { rc = CmdGc(g, gc); });
+
+  GcArgs rekey;
+  auto* c_rekey = app.add_subcommand(
+      "rekey",
+      "Seal an encrypted tenant's data anew under its newest data key (after `tenant "
+      "rotate-key`): a gc pass that rewrites every pack holding an older key's frames, with "
+      "gc's crash safety; puts and gets go on meanwhile");
+  c_rekey->add_option("TENANT", rekey.rekey, "Tenant name")->required();
+  c_rekey->add_flag("--json", rekey.json, "Print JSON");
+  c_rekey->callback([&] { rc = CmdGc(g, rekey); });
 
   bool stats_json = false;
   auto* c_stats = app.add_subcommand(

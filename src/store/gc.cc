@@ -42,6 +42,14 @@ class StoreImpl::GcRun {
   }
 
   Result<GcReport> Run() {
+    if (!o_.rekey_tenant.empty()) {
+      AS_ASSIGN_OR_RETURN(uint32_t domain, meta_->TenantDomain(o_.rekey_tenant, false));
+      AS_ASSIGN_OR_RETURN(rekey_, s_->keyring_->For(domain));
+      if (!rekey_) {
+        return Status::FailedPrecondition("tenant '" + o_.rekey_tenant +
+                                          "' is not encrypted: nothing to rekey");
+      }
+    }
     if (!o_.dry_run) {
       AS_ASSIGN_OR_RETURN(token_, meta_->BeginGc());
     }
@@ -301,6 +309,7 @@ class StoreImpl::GcRun {
       drop_.insert(sm.first.begin(), sm.first.end());
       merged_.insert(sm.first.begin(), sm.first.end());
     }
+    AS_RETURN_IF_ERROR(ChooseRekeyed(by_pack));
     // What stays: the referenced chunks, every row of the packs that stay
     // (usable for dedup), and the bases of all of them.
     std::unordered_set<uint64_t> keep = refs;
@@ -346,6 +355,29 @@ class StoreImpl::GcRun {
       return keep.count(ChunkFilter::Key(k.domain, k.digest)) > 0;
     }));
     return CommitSweep(sw, &rep_.dead_chunks);
+  }
+
+  // rekey: the tenant's packs with a frame under a key older than its
+  // newest go too (their frames are sealed anew as they are copied). A
+  // frame's key id is in its header: one small read per frame.
+  Status ChooseRekeyed(std::map<int64_t, std::vector<Row>>& by_pack) {
+    if (!rekey_) return Status::OK();
+    uint8_t head[format::kFrameHeaderSize];
+    for (const PackRow& p : packs_) {
+      if (p.domain != rekey_->domain) continue;
+      AS_ASSIGN_OR_RETURN(auto reader, s_->Reader(p.id));
+      for (const Row& r : by_pack[p.id]) {
+        size_t got = 0;
+        auto info = reader->PeekFrame(r.loc.offset, head, sizeof head, &got);
+        if (!info.ok()) return info.status().WithContext("rekey: pack " + p.name);
+        if (info->cipher == format::CipherId::kNone || info->key_id != rekey_->current) {
+          drop_.insert(p.id);
+          rep_.packs_rekeyed++;
+          break;
+        }
+      }
+    }
+    return Status::OK();
   }
 
   // Deletes the packs whose rows are all gone, then copies the rows left in
@@ -444,7 +476,7 @@ class StoreImpl::GcRun {
       commit.new_packs[o.slot] = std::move(sealed).value();
       return Status::OK();
     };
-    std::vector<uint8_t> frame;
+    std::vector<uint8_t> frame, opened, resealed;
     uint64_t copied = 0;
     for (const PackRow* p : copy) {
       AS_ASSIGN_OR_RETURN(auto reader, s_->Reader(p->id));
@@ -458,8 +490,18 @@ class StoreImpl::GcRun {
           out.slot = commit.new_packs.size();
           commit.new_packs.emplace_back();
         }
-        AS_ASSIGN_OR_RETURN(uint64_t off,
-                            out.w->Add(*info, frame.data() + format::kFrameHeaderSize));
+        FrameInfo to = *info;
+        const uint8_t* payload = frame.data() + format::kFrameHeaderSize;
+        if (rekey_ && p->domain == rekey_->domain && info->key_id != rekey_->current) {
+          // Opened (authenticated) and sealed under the newest key: the
+          // same length, so the row's frame_len stays right.
+          AS_ASSIGN_OR_RETURN(payload, s_->OpenPayload(p->domain, &to, payload, &opened));
+          AS_RETURN_IF_ERROR(SealFramePayload(rekey_->data.at(rekey_->current), rekey_->current,
+                                              &to, payload, to.stored_len, &resealed));
+          payload = resealed.data();
+          rep_.frames_rekeyed++;
+        }
+        AS_ASSIGN_OR_RETURN(uint64_t off, out.w->Add(to, payload));
         Metadata::GcMove mv;
         mv.key = r.key;
         mv.from_pack = p->id;
@@ -540,6 +582,7 @@ class StoreImpl::GcRun {
   std::unordered_map<std::string, uint32_t> domains_;
   std::unordered_map<std::string, std::vector<uint64_t>> chunks_of_;  // manifest -> chunk keys
   std::vector<PackRow> packs_;
+  std::shared_ptr<const TenantKeys> rekey_;  // the tenant a rekey seals anew
   std::set<int64_t> drop_, merged_;  // packs that go; of them, those taken for being small
 };
 

@@ -268,6 +268,22 @@ TEST_F(EncryptionTest, RotatedKeysAllReadAndTheOldMasterKeyNoLongerOpens) {
   EXPECT_EQ(t->keys, 3u);
   EXPECT_EQ(t->current_key, *k3);
   EXPECT_EQ(store_->RotateTenantKey("default").status().code(), Code::kFailedPrecondition);
+  // rekey: every frame under the two older keys sealed anew; a second pass
+  // finds none left.
+  GcOptions rk;
+  rk.rekey_tenant = "sec";
+  auto r1 = store_->Gc(rk);
+  ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+  EXPECT_GT(r1->frames_rekeyed, 0u);
+  EXPECT_GT(r1->packs_rekeyed, 0u);
+  auto r2 = store_->Gc(rk);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->frames_rekeyed, 0u);
+  EXPECT_EQ(r2->packs_rekeyed, 0u);
+  rk.rekey_tenant = "default";
+  EXPECT_EQ(store_->Gc(rk).status().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(Get("sec", "b/a"), v1_);
+  EXPECT_EQ(Get("sec", "b/b"), v2_);
   const std::string next = key_dir_ + "/next.key";
   ASSERT_TRUE(CreateMasterKeyFile(next).ok());
   ASSERT_TRUE(store_->RotateMasterKey(next).ok());

@@ -258,6 +258,10 @@ struct GcOptions {
   // Multipart uploads started longer ago than this are aborted (their parts
   // stop being GC roots).
   int64_t upload_grace_seconds = 86400;
+  // `rekey`: this encrypted tenant's packs holding any frame sealed under an
+  // older data key are rewritten too, every frame of theirs sealed anew
+  // under the tenant's newest key (FailedPrecondition for a plain tenant).
+  std::string rekey_tenant;
 };
 
 struct GcReport {
@@ -279,6 +283,9 @@ struct GcReport {
   uint64_t sessions_expelled = 0;
   uint64_t bytes_reclaimed = 0;  // pack bytes freed (net of rewritten copies)
   uint64_t bytes_copied = 0;
+  // rekey: frames opened and sealed again under the newest key, and the
+  // packs taken for holding older ones.
+  uint64_t frames_rekeyed = 0, packs_rekeyed = 0;
   bool dry_run = false;
   // Set when the file system had no room for the copies of rewritten and
   // merged packs: only packs with no live frame were deleted (they need no
