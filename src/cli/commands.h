@@ -98,6 +98,7 @@ int Fail(const Status& s);
 Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create = false,
                                          const ChunkerParams* params = nullptr,
                                          uint64_t pack_size = 0, bool repair = false,
-                                         const StoreParts& parts = {}, bool encrypt = false);
+                                         const StoreParts& parts = {}, bool encrypt = false,
+                                         bool without_key = false);
 
 }  // namespace as::cli

@@ -103,10 +103,11 @@ Status CreateMasterKeyFile(const std::string& path) {
     ::unlink(path.c_str());
     return s;
   }
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
-                                       ? 0
-                                       : path.find_last_of('/'));
-  if (dir.empty()) dir = path.find('/') == 0 ? "/" : ".";
+  // Its directory entry durable too.
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? std::string(".")
+                          : slash == 0               ? std::string("/")
+                                                     : path.substr(0, slash);
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);

@@ -87,6 +87,15 @@ Status SealFramePayload(const crypto::Key& key, uint32_t key_id, FrameInfo* info
 
 Result<FrameInfo> OpenFramePayload(const crypto::Key& key, const FrameInfo& info,
                                    const uint8_t* payload, std::vector<uint8_t>* plain) {
+  if (info.cipher == CipherId::kAes256Gcm && info.stored_len >= crypto::kSealOverhead &&
+      plain->size() < info.stored_len - crypto::kSealOverhead) {
+    plain->resize(info.stored_len - crypto::kSealOverhead);
+  }
+  return OpenFramePayload(key, info, payload, plain->data());
+}
+
+Result<FrameInfo> OpenFramePayload(const crypto::Key& key, const FrameInfo& info,
+                                   const uint8_t* payload, uint8_t* dst) {
   if (info.cipher != CipherId::kAes256Gcm) return Status::Internal("opening an unsealed frame");
   if (info.stored_len < crypto::kSealOverhead) {
     return Status::Corruption("sealed frame of " + std::to_string(info.stored_len) +
@@ -95,9 +104,8 @@ Result<FrameInfo> OpenFramePayload(const crypto::Key& key, const FrameInfo& info
   uint8_t hdr[kFrameHeaderSize];
   EncodeFrameHeader(info, hdr);
   const size_t n = info.stored_len - crypto::kSealOverhead;
-  if (plain->size() < n) plain->resize(n);
   Status s = crypto::Open(key, std::string_view(reinterpret_cast<const char*>(hdr), sizeof hdr),
-                          payload, info.stored_len, plain->data());
+                          payload, info.stored_len, dst);
   if (!s.ok()) {
     return Status::Corruption("frame under key " + std::to_string(info.key_id) +
                               " does not open: " + s.message());

@@ -76,6 +76,10 @@ Status SealFramePayload(const crypto::Key& key, uint32_t key_id, FrameInfo* info
 // authenticate.
 Result<FrameInfo> OpenFramePayload(const crypto::Key& key, const FrameInfo& info,
                                    const uint8_t* payload, std::vector<uint8_t>* plain);
+// The same into out, which has room for info.stored_len - crypto::kSealOverhead
+// bytes (a raw chunk's own destination: no copy after).
+Result<FrameInfo> OpenFramePayload(const crypto::Key& key, const FrameInfo& info,
+                                   const uint8_t* payload, uint8_t* out);
 
 // A zstd-ref payload begins with the digests of its bases: a count byte
 // (1..kMaxFrameBases), then per base an algorithm id byte and the digest.

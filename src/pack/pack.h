@@ -88,8 +88,12 @@ class PackReader {
   // frame_len bytes of *buf hold it afterwards (*buf only grows, so a buffer
   // reused from frame to frame is not zero-filled each time). Errors name the
   // pack and the offset.
-  Result<FrameInfo> ReadFrame(uint64_t offset, uint32_t frame_len,
-                              std::vector<uint8_t>* buf) const;
+  // sealed_unchecked: a sealed frame's CRC-32C is not computed, for a
+  // reader that opens it at once (its GCM tag authenticates every byte the
+  // CRC covers, header included; a damaged frame then fails to open, named
+  // as damage the same way). verify and gc's copies check every CRC.
+  Result<FrameInfo> ReadFrame(uint64_t offset, uint32_t frame_len, std::vector<uint8_t>* buf,
+                              bool sealed_unchecked = false) const;
   // For a frame that is to be sent from the file (sendfile) rather than
   // copied: verifies it where it lies, reading the mapped pack in the page
   // cache once for its CRC (under RunGuarded, so a truncated pack or a disk

@@ -79,6 +79,16 @@ Result<std::shared_ptr<const DeltaBase>> StoreImpl::FindDeltaBase(uint32_t domai
 Status StoreImpl::DecodeChunk(uint32_t domain, const FrameInfo& sealed, const uint8_t* stored,
                               uint8_t* dst, int depth) {
   FrameInfo info = sealed;
+  if (info.cipher != format::CipherId::kNone && info.codec == CodecId::kNone) {
+    // A raw chunk opens straight into its destination (raw_len bytes: the
+    // lengths are checked first, dst holds no more).
+    if (info.stored_len != uint64_t{info.raw_len} + crypto::kSealOverhead) {
+      return Status::Corruption("sealed raw frame of " + std::to_string(info.stored_len) +
+                                " bytes for " + std::to_string(info.raw_len) + " raw bytes");
+    }
+    AS_ASSIGN_OR_RETURN(crypto::Key key, keyring_->DataKey(domain, info.key_id));
+    return OpenFramePayload(key, info, stored, dst).status();
+  }
   std::vector<uint8_t> opened;
   AS_ASSIGN_OR_RETURN(const uint8_t* payload, OpenPayload(domain, &info, stored, &opened));
   if (info.codec != CodecId::kZstdRef) return DecodeFramePayload(info, payload, dst);

@@ -132,8 +132,11 @@ Status StoreImpl::ReadChunk(uint32_t domain, const Digest& d, ReadAhead::Slot* s
       in_place = *checked;
       if (in_place) NoteMappedRead(loc->frame_len);
     }
+    // A sealed frame is authenticated as it is opened (DecodeChunk): its
+    // CRC would only be a second pass over the same bytes.
     auto info = in_place ? Result<FrameInfo>(*in_place)
-                         : (*reader)->ReadFrame(loc->offset, loc->frame_len, frame);
+                         : (*reader)->ReadFrame(loc->offset, loc->frame_len, frame,
+                                                /*sealed_unchecked=*/true);
     if (!info.ok()) {
       if (info.status().code() == Code::kNotFound) {
         // A pack in a bucket is opened without a request: that it is gone

@@ -108,7 +108,12 @@ Status Keyring::LoadLocked() {
   domains_.clear();
   key_domain_.clear();
   plain_.clear();
+  locked_.clear();
   if (!check && rows.empty() && !encrypt_new_) return Status::OK();  // a plain store
+  if (!master_ && allow_locked_) {
+    for (const KeyRow& r : rows) locked_.insert(r.domain);
+    return Status::OK();
+  }
   if (!master_) {
     return Status::InvalidArgument(
         "store " + dir_ +
@@ -156,6 +161,10 @@ Result<std::shared_ptr<const TenantKeys>> Keyring::For(uint32_t domain) {
     auto it = domains_.find(domain);
     if (it != domains_.end()) return std::shared_ptr<const TenantKeys>(it->second);
     if (plain_.count(domain)) return std::shared_ptr<const TenantKeys>();
+    if (locked_.count(domain)) {
+      return Status::InvalidArgument("an encrypted tenant's data: the store was opened without "
+                                     "its master key (--master-key-file FILE)");
+    }
     if (attempt == 0) AS_RETURN_IF_ERROR(LoadLocked());
   }
   plain_.insert(domain);
@@ -164,6 +173,10 @@ Result<std::shared_ptr<const TenantKeys>> Keyring::For(uint32_t domain) {
 
 Result<crypto::Key> Keyring::DataKey(uint32_t domain, uint32_t id) {
   std::lock_guard<std::mutex> l(mu_);
+  if (locked_.count(domain)) {
+    return Status::InvalidArgument("an encrypted tenant's frame: the store was opened without "
+                                   "its master key (--master-key-file FILE)");
+  }
   for (int attempt = 0; attempt < 2; attempt++) {
     auto kd = key_domain_.find(id);
     if (kd != key_domain_.end()) {
@@ -259,6 +272,7 @@ std::string Keyring::BackupText(const std::vector<KeyRow>& rows, const std::stri
 }
 
 Status Keyring::SyncBackup() {
+  if (!master_) return Status::OK();  // nothing changed that needs a copy
   AS_ASSIGN_OR_RETURN(auto check, OptionalMeta(meta_, kMasterCheck));
   if (!check) return Status::OK();  // a plain store: no file
   AS_ASSIGN_OR_RETURN(std::vector<KeyRow> rows, meta_->ListKeys());

@@ -67,6 +67,9 @@ class Keyring {
   // encrypted tenants (or encrypts new ones) and no master key was given,
   // or the one given is not the store's; nothing is written either way.
   Status Load();
+  // Load() without a master key: the encrypted domains are known (their
+  // rows), their keys are not; For() of one fails naming the missing key.
+  void AllowLocked() { allow_locked_ = true; }
   // Makes this store encrypt new tenants (init --encrypt), or only records
   // its master key (the first `tenant add --encrypt`): the check value.
   Status Enable(bool encrypt_new_tenants);
@@ -111,6 +114,8 @@ class Keyring {
   std::map<uint32_t, uint32_t> key_domain_;  // key id -> domain
   std::set<uint32_t> plain_;                 // domains known to have no keys
   bool encrypt_new_ = false;
+  bool allow_locked_ = false;
+  std::set<uint32_t> locked_;  // encrypted domains, when opened without the master key
 };
 
 }  // namespace as

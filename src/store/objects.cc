@@ -104,7 +104,11 @@ Result<ArtifactInfo> StoreImpl::LookupDigest(const std::string& tenant, const Di
   AS_ASSIGN_OR_RETURN(Digest d, CatalogDigest(*domain, digest));
   AS_ASSIGN_OR_RETURN(auto n, meta_->FindNameByDigest(tenant, d));
   if (!n) return Status::NotFound("no artifact with digest " + digest.ToString());
-  return Info(*n);
+  AS_ASSIGN_OR_RETURN(ArtifactInfo a, Info(*n));
+  // Found by its plain content digest: that is its content digest (the row
+  // of an encrypted tenant holds only a keyed value of it).
+  if (n->content == d && d != digest) a.content = digest;
+  return a;
 }
 
 Result<std::vector<ArtifactInfo>> StoreImpl::ListBucket(const std::string& tenant,

@@ -128,6 +128,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   }
   auto keyring =
       std::make_unique<Keyring>(env, dir, meta.get(), config.store_uuid, std::move(master));
+  if (options.allow_without_master_key && exists) keyring->AllowLocked();
   AS_RETURN_IF_ERROR(keyring->Load());
   ChunkerParams params = options.chunker;
   uint64_t pack_size = options.pack_target_size.value_or(format::kDefaultPackTargetSize);

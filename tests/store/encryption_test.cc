@@ -247,6 +247,20 @@ TEST_F(EncryptionTest, WithoutItsKeyOrWithAnotherTheStoreIsRefusedAsItIs) {
   auto after = Files(dir_);
   after.erase(dir_ + "/LOCK");
   EXPECT_TRUE(before == after) << "a refused open changed the store's files";
+  // Without the key, what needs none: the CRC check of every frame.
+  {
+    StoreOptions o;
+    o.allow_without_master_key = true;
+    auto locked = as::testing::OpenStore(dir_, o);
+    ASSERT_TRUE(locked.ok()) << locked.status().ToString();
+    auto v = (*locked)->Verify(false);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(v->ok());
+    EXPECT_GT(v->frames, 0u);
+    auto got = (*locked)->Get("sec", "b/v1", [](const uint8_t*, size_t) { return Status::OK(); });
+    EXPECT_EQ(got.code(), Code::kInvalidArgument) << got.ToString();
+    EXPECT_NE(got.message().find("master key"), std::string::npos);
+  }
   auto right = Reopen(key_);
   ASSERT_TRUE(right.ok()) << right.status().ToString();
   store_ = std::move(*right);

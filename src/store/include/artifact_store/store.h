@@ -115,6 +115,11 @@ struct StoreOptions {
   // every tenant, `default` among them, is made encrypted.
   std::string master_key_file;
   bool encrypt = false;
+  // Without master_key_file, open a store with encrypted tenants anyway,
+  // for what needs no key: `verify` without --full checks every frame's
+  // CRC-32C. Anything that must open an encrypted tenant's frame or value
+  // then fails, naming the missing key; plain tenants work as usual.
+  bool allow_without_master_key = false;
 };
 
 // Pulls bytes: fills buf[0..cap) and returns how many, 0 at end of input.
