@@ -14,13 +14,36 @@ check_after_kill() {
   done
 }
 
+# init_store [encrypted]: a store, with every tenant encrypted when asked
+# (its master key in $TMP/master.key, for every command after).
+init_store() {
+  if [ "${1:-}" = encrypted ]; then
+    export ARTIFACT_STORE_MASTER_KEY_FILE=$TMP/master.key
+    as init --encrypt >/dev/null 2>&1 || return 1
+  else
+    as init >/dev/null || return 1
+  fi
+}
+
 test_sigkill_during_put() {
-  as init >/dev/null || return 1
+  sigkill_puts plain 12
+}
+
+# Encrypted tenants keep every promise above: sealed frames of an
+# interrupted put never read as data, acknowledged ones read back.
+test_sigkill_during_encrypted_put() {
+  sigkill_puts encrypted 6
+}
+
+# sigkill_puts plain|encrypted ROUNDS
+sigkill_puts() {
+  init_store "$1" || return 1
+  local rounds=$2
   local seed=${AS_TEST_SEED:-$RANDOM}
   echo "crash test seed $seed"
   RANDOM=$seed
   declare -A acked=()
-  for i in $(seq 1 12); do
+  for i in $(seq 1 "$rounds"); do
     size=$(( (RANDOM % 40 + 1) * 1000000 ))
     rand_file "$TMP/in$i" $size $((seed + i))
     "$AS_BIN" -s "$TMP/store" put "$TMP/in$i" --name b/k$i --codec lz4 > "$TMP/d$i" 2>/dev/null &
@@ -30,7 +53,7 @@ test_sigkill_during_put() {
     if wait $pid 2>/dev/null && [ -s "$TMP/d$i" ]; then acked[$i]=1; fi
     check_after_kill "$i" b/k "${!acked[@]}" || return 1
   done
-  echo "acknowledged ${#acked[@]} of 12 puts"
+  echo "acknowledged ${#acked[@]} of $rounds puts"
   as gc --grace 0 >/dev/null || return 1
   left=$(find "$TMP/store/packs" -name '*.tmp' | wc -l)
   [ "$left" -eq 0 ] || { fail "$left .tmp files after gc"; return 1; }
@@ -41,7 +64,15 @@ test_sigkill_during_put() {
 # a random moment; halfway, the original is removed and collected, so later
 # versions build on bases that only earlier versions' delta chunks keep.
 test_sigkill_during_delta_puts() {
-  as init >/dev/null || return 1
+  sigkill_delta_puts plain
+}
+
+test_sigkill_during_encrypted_delta_puts() {
+  sigkill_delta_puts encrypted
+}
+
+sigkill_delta_puts() {
+  init_store "$1" || return 1
   local seed=${AS_TEST_SEED:-$RANDOM}
   echo "crash test seed $seed"
   RANDOM=$seed
