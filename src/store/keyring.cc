@@ -101,62 +101,77 @@ Status Keyring::Load() {
 }
 
 Status Keyring::LoadLocked() {
+  // Built aside and swapped in only whole: a failed read leaves the keys
+  // held as they were.
   AS_ASSIGN_OR_RETURN(auto check, OptionalMeta(meta_, kMasterCheck));
   AS_ASSIGN_OR_RETURN(auto flag, OptionalMeta(meta_, kEncryptNewTenants));
   AS_ASSIGN_OR_RETURN(std::vector<KeyRow> rows, meta_->ListKeys());
-  encrypt_new_ = flag && *flag == "1";
-  domains_.clear();
-  key_domain_.clear();
-  plain_.clear();
-  locked_.clear();
-  if (!check && rows.empty() && !encrypt_new_) return Status::OK();  // a plain store
-  if (!master_ && allow_locked_) {
-    for (const KeyRow& r : rows) locked_.insert(r.domain);
-    return Status::OK();
-  }
-  if (!master_) {
+  const bool encrypt_new = flag && *flag == "1";
+  std::map<uint32_t, std::shared_ptr<const TenantKeys>> domains;
+  std::map<uint32_t, uint32_t> key_domain;
+  std::set<uint32_t> locked;
+  if (!check && rows.empty() && !encrypt_new) {
+    // a plain store
+  } else if (!master_ && allow_locked_) {
+    for (const KeyRow& r : rows) locked.insert(r.domain);
+  } else if (!master_) {
     return Status::InvalidArgument(
         "store " + dir_ +
         " has encrypted tenants: open it with its master key (--master-key-file FILE, or "
         "ARTIFACT_STORE_MASTER_KEY_FILE)");
-  }
-  if (check) {
-    auto w = FromHex(*check);
-    if (!w) return Status::Corruption("metadata: meta." + std::string(kMasterCheck) + " is not hex");
-    AS_RETURN_IF_ERROR(master_->Unwrap(*w, CheckAad(uuid_)).status());
-  }
-  std::map<uint32_t, std::shared_ptr<TenantKeys>> built;
-  for (const KeyRow& r : rows) {
-    AS_ASSIGN_OR_RETURN(crypto::Key k, master_->Unwrap(r.wrapped, Aad(r.domain, r.kind)));
-    auto& t = built[r.domain];
-    if (!t) {
-      t = std::make_shared<TenantKeys>();
-      t->domain = r.domain;
+  } else {
+    if (check) {
+      auto w = FromHex(*check);
+      if (!w) {
+        return Status::Corruption("metadata: meta." + std::string(kMasterCheck) + " is not hex");
+      }
+      AS_RETURN_IF_ERROR(master_->Unwrap(*w, CheckAad(uuid_)).status());
     }
-    if (r.kind == 'I') {
-      t->id_key = k;
-      Blake3DeriveKey(kLookupContext, k.data(), crypto::kKeySize, t->lookup_key.data());
-    } else if (r.kind == 'D') {
-      t->data[r.id] = k;
-      t->current = std::max(t->current, r.id);
-    } else {
-      return Status::Corruption("metadata: key " + std::to_string(r.id) + " of unknown kind '" +
-                                std::string(1, r.kind) + "'");
+    std::map<uint32_t, std::shared_ptr<TenantKeys>> built;
+    for (const KeyRow& r : rows) {
+      AS_ASSIGN_OR_RETURN(crypto::Key k, master_->Unwrap(r.wrapped, Aad(r.domain, r.kind)));
+      auto& t = built[r.domain];
+      if (!t) {
+        t = std::make_shared<TenantKeys>();
+        t->domain = r.domain;
+      }
+      if (r.kind == 'I') {
+        t->id_key = k;
+        Blake3DeriveKey(kLookupContext, k.data(), crypto::kKeySize, t->lookup_key.data());
+      } else if (r.kind == 'D') {
+        t->data[r.id] = k;
+        t->current = std::max(t->current, r.id);
+      } else {
+        return Status::Corruption("metadata: key " + std::to_string(r.id) + " of unknown kind '" +
+                                  std::string(1, r.kind) + "'");
+      }
+      key_domain[r.id] = r.domain;
     }
-    key_domain_[r.id] = r.domain;
-  }
-  for (auto& [d, t] : built) {
-    if (t->current == 0) {
-      return Status::Corruption("metadata: encrypted domain " + std::to_string(d) +
-                                " has no data key");
+    for (auto& [d, t] : built) {
+      if (t->current == 0) {
+        return Status::Corruption("metadata: encrypted domain " + std::to_string(d) +
+                                  " has no data key");
+      }
+      domains[d] = t;
     }
-    domains_[d] = t;
   }
+  encrypt_new_ = encrypt_new;
+  domains_ = std::move(domains);
+  key_domain_ = std::move(key_domain);
+  locked_ = std::move(locked);
+  plain_.clear();
+  loaded_at_ = std::chrono::steady_clock::now();
   return Status::OK();
 }
 
 Result<std::shared_ptr<const TenantKeys>> Keyring::For(uint32_t domain) {
   std::lock_guard<std::mutex> l(mu_);
+  if (std::chrono::steady_clock::now() - loaded_at_ > kReloadAfter &&
+      !LoadLocked().ok()) {
+    // The database did not answer (or the master key was rotated by another
+    // process): go on with the keys held, and try again later.
+    loaded_at_ = std::chrono::steady_clock::now();
+  }
   for (int attempt = 0; attempt < 2; attempt++) {
     auto it = domains_.find(domain);
     if (it != domains_.end()) return std::shared_ptr<const TenantKeys>(it->second);

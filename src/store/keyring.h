@@ -17,6 +17,7 @@
 //   New frames use the newest (`tenant rotate-key` adds one).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,7 +79,10 @@ class Keyring {
   // Keys of the domain; null for a plain tenant. A domain not seen before
   // makes it read the keys again (another process may have made the
   // tenant): a tenant's keys are committed with the tenant, so what this
-  // read finds is final.
+  // read finds is final. Keys read more than kReloadAfter ago are read
+  // again, so a key another process added (tenant rotate-key on a store
+  // several servers share) seals new frames here too within that time; if
+  // that read fails, the keys held are used (keys are only ever added).
   Result<std::shared_ptr<const TenantKeys>> For(uint32_t domain);
   // The data key `id` of the domain, reloading the keys once if it is not
   // known (another process rotated). Corruption naming the key when it
@@ -115,6 +119,8 @@ class Keyring {
   std::set<uint32_t> plain_;                 // domains known to have no keys
   bool encrypt_new_ = false;
   bool allow_locked_ = false;
+  static constexpr std::chrono::seconds kReloadAfter{30};
+  std::chrono::steady_clock::time_point loaded_at_{};
   std::set<uint32_t> locked_;  // encrypted domains, when opened without the master key
 };
 
