@@ -52,24 +52,35 @@ Result<Key> RandomKey() {
   return k;
 }
 
-Status Seal(const Key& key, std::string_view aad, const uint8_t* in, size_t n, uint8_t* out) {
-  thread_local Ctx c;
-  uint8_t* nonce = out;
-  AS_RETURN_IF_ERROR(RandomBytes(nonce, kNonceSize));
+namespace {
+// Starts one seal or open on this thread's context for that direction: the
+// cipher and key only when the key differs from the context's last one.
+// Then the aad.
+Status Begin(Ctx& c, bool encrypt, const Key& key, const uint8_t* nonce, std::string_view aad) {
   const bool rekey = !c.keyed || !(c.key == key);
-  if (EVP_EncryptInit_ex2(c.ctx, rekey ? Gcm() : nullptr, rekey ? key.data() : nullptr, nonce,
-                          nullptr) != 1) {
+  auto init = encrypt ? EVP_EncryptInit_ex2 : EVP_DecryptInit_ex2;
+  if (init(c.ctx, rekey ? Gcm() : nullptr, rekey ? key.data() : nullptr, nonce, nullptr) != 1) {
     c.keyed = false;
     return Fail("init");
   }
   c.key = key;
   c.keyed = true;
   int len = 0;
-  if (!aad.empty() &&
-      EVP_EncryptUpdate(c.ctx, nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
-                        static_cast<int>(aad.size())) != 1) {
+  auto update = encrypt ? EVP_EncryptUpdate : EVP_DecryptUpdate;
+  if (!aad.empty() && update(c.ctx, nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
+                             static_cast<int>(aad.size())) != 1) {
     return Fail("aad");
   }
+  return Status::OK();
+}
+}  // namespace
+
+Status Seal(const Key& key, std::string_view aad, const uint8_t* in, size_t n, uint8_t* out) {
+  thread_local Ctx c;
+  uint8_t* nonce = out;
+  AS_RETURN_IF_ERROR(RandomBytes(nonce, kNonceSize));
+  AS_RETURN_IF_ERROR(Begin(c, true, key, nonce, aad));
+  int len = 0;
   uint8_t* ct = out + kNonceSize;
   if (n > 0 && EVP_EncryptUpdate(c.ctx, ct, &len, in, static_cast<int>(n)) != 1) {
     return Fail("encrypt");
@@ -85,20 +96,8 @@ Status Open(const Key& key, std::string_view aad, const uint8_t* in, size_t n, u
   thread_local Ctx c;
   if (n < kSealOverhead) return Status::Corruption("sealed payload shorter than nonce and tag");
   const size_t m = n - kSealOverhead;
-  const bool rekey = !c.keyed || !(c.key == key);
-  if (EVP_DecryptInit_ex2(c.ctx, rekey ? Gcm() : nullptr, rekey ? key.data() : nullptr, in,
-                          nullptr) != 1) {
-    c.keyed = false;
-    return Fail("init");
-  }
-  c.key = key;
-  c.keyed = true;
+  AS_RETURN_IF_ERROR(Begin(c, false, key, in, aad));
   int len = 0;
-  if (!aad.empty() &&
-      EVP_DecryptUpdate(c.ctx, nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
-                        static_cast<int>(aad.size())) != 1) {
-    return Fail("aad");
-  }
   if (m > 0 && EVP_DecryptUpdate(c.ctx, out, &len, in + kNonceSize, static_cast<int>(m)) != 1) {
     return Fail("decrypt");
   }

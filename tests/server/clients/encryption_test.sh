@@ -9,15 +9,7 @@ start_encrypted_server() {
   head -c 32 /dev/urandom > "$TMP/master.key"
   chmod 600 "$TMP/master.key"
   export ARTIFACT_STORE_MASTER_KEY_FILE=$TMP/master.key
-  "$AS_BIN" -s "$TMP/store" init >/dev/null
-  local json
-  json=$("$AS_BIN" -s "$TMP/store" tenant add alice --encrypt --json)
-  [ "$(json_field "$json" encrypted)" = True ] || fail "alice is not encrypted: $json"
-  A_KEY=$(json_field "$json" access_key_id); A_SECRET=$(json_field "$json" secret_access_key)
-  json=$("$AS_BIN" -s "$TMP/store" tenant add bob --json)
-  B_KEY=$(json_field "$json" access_key_id); B_SECRET=$(json_field "$json" secret_access_key)
-  export A_KEY A_SECRET B_KEY B_SECRET
-  serve_store
+  ALICE_ADD_ARGS=--encrypt start_server
 }
 
 test_encryption_sse_headers_and_refusals() {

@@ -84,7 +84,8 @@ start_server() {
   "$AS_BIN" -s "$TMP/store" init >/dev/null
   local json
   # Keys are added before serving: a serving process holds the store's lock.
-  json=$("$AS_BIN" -s "$TMP/store" tenant add alice --json)
+  # shellcheck disable=SC2086  # ALICE_ADD_ARGS: extra `tenant add` options (--encrypt)
+  json=$("$AS_BIN" -s "$TMP/store" tenant add alice ${ALICE_ADD_ARGS:-} --json)
   A_KEY=$(json_field "$json" access_key_id); A_SECRET=$(json_field "$json" secret_access_key)
   json=$("$AS_BIN" -s "$TMP/store" tenant add bob --json)
   B_KEY=$(json_field "$json" access_key_id); B_SECRET=$(json_field "$json" secret_access_key)
