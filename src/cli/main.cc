@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
       ->transform(CLI::AsSizeValue(false).description(""))
       ->type_name("SIZE")
       ->default_str("16MiB");
+  app.add_option("--tenant", g.tenant,
+                 "The tenant put, get, ls, stat and rm work in (env ARTIFACT_STORE_TENANT)")
+      ->envname("ARTIFACT_STORE_TENANT")
+      ->capture_default_str();
   app.add_option("--master-key-file", g.master_key_file,
                  "The store's master key: a file of 32 random bytes, mode 0600, that wraps the "
                  "encrypted tenants' keys. Needed by every command on a store with encrypted "

@@ -66,10 +66,9 @@ Result<std::string> TenantKeys::OpenValue(uint32_t domain, const crypto::Key& ke
   return out;
 }
 
-Keyring::Keyring(Env* env, std::string dir, Metadata* meta, std::string store_uuid,
+Keyring::Keyring(Env* env, std::string dir, std::string store_uuid,
                  std::unique_ptr<crypto::MasterKey> master)
-    : env_(env), dir_(std::move(dir)), meta_(meta), uuid_(std::move(store_uuid)),
-      master_(std::move(master)) {}
+    : env_(env), dir_(std::move(dir)), uuid_(std::move(store_uuid)), master_(std::move(master)) {}
 
 std::string Keyring::Aad(uint32_t domain, char kind) const {
   std::string a = "artifact-store key v1";
@@ -346,6 +345,26 @@ Status Keyring::ReadBackup(std::vector<KeyRow>* rows, std::string* check) {
     }
   }
   return Status::OK();
+}
+
+Status Keyring::CheckAgainstBackup() {
+  std::vector<KeyRow> rows;
+  std::string check;
+  const bool encrypt_new = encrypt_new_;
+  Status read = ReadBackup(&rows, &check);
+  encrypt_new_ = encrypt_new;  // Load() reads it from the catalog
+  if (read.code() == Code::kNotFound) return Status::OK();
+  AS_RETURN_IF_ERROR(read);
+  if (!master_) {
+    if (allow_locked_) return Status::OK();
+    return Status::InvalidArgument(
+        "store " + dir_ +
+        " has encrypted tenants: open it with its master key (--master-key-file FILE, or "
+        "ARTIFACT_STORE_MASTER_KEY_FILE)");
+  }
+  auto w = FromHex(check);
+  if (!w) return Status::Corruption(dir_ + "/KEYS: no check value");
+  return master_->Unwrap(*w, CheckAad(uuid_)).status();
 }
 
 Status Keyring::RestoreFromBackup() {

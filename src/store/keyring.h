@@ -61,8 +61,14 @@ class Keyring {
   static constexpr const char* kMasterCheck = "master_key_check";
 
   // master: null when none was given. Load() says whether one is needed.
-  Keyring(Env* env, std::string dir, Metadata* meta, std::string store_uuid,
+  Keyring(Env* env, std::string dir, std::string store_uuid,
           std::unique_ptr<crypto::MasterKey> master);
+  // Before the metadata is opened: when DIR/KEYS exists, the master key must
+  // be given (unless AllowLocked) and open its check value. InvalidArgument
+  // naming the key file otherwise; OK without a KEYS file.
+  Status CheckAgainstBackup();
+  // The metadata the keys are read from and written to (before Load).
+  void Attach(Metadata* meta) { meta_ = meta; }
 
   // Reads and unwraps every key. InvalidArgument when the store has
   // encrypted tenants (or encrypts new ones) and no master key was given,
@@ -110,7 +116,7 @@ class Keyring {
 
   Env* env_;
   std::string dir_;
-  Metadata* meta_;
+  Metadata* meta_ = nullptr;
   std::string uuid_;
   std::unique_ptr<crypto::MasterKey> master_;
   mutable std::mutex mu_;

@@ -110,6 +110,19 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   // The packs first: a prefix bound to another store is refused before any
   // metadata is made for this one.
   AS_ASSIGN_OR_RETURN(auto packs, OpenPackStore(env, dir, config, !exists));
+  // The master key before the metadata: a store with encrypted tenants
+  // (DIR/KEYS) opened without it, or with another, is refused before a
+  // database is opened, migrated or, when lost, made anew (repair).
+  std::unique_ptr<crypto::MasterKey> master;
+  if (!options.master_key_file.empty()) {
+    AS_ASSIGN_OR_RETURN(master, crypto::OpenMasterKeyFile(options.master_key_file));
+  } else if (!exists && options.encrypt) {
+    return Status::InvalidArgument("an encrypted store needs a master key file "
+                                   "(--master-key-file FILE)");
+  }
+  auto keyring = std::make_unique<Keyring>(env, dir, config.store_uuid, std::move(master));
+  if (options.allow_without_master_key && exists) keyring->AllowLocked();
+  AS_RETURN_IF_ERROR(keyring->CheckAgainstBackup());
   AS_ASSIGN_OR_RETURN(auto opened, OpenMetadata(env, dir, config, exists, options));
   auto& [meta, recreate] = opened;
   if (recreate) {
@@ -119,16 +132,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   }
   // The keys before anything is written: a store with encrypted tenants
   // opened without its master key, or with another, is refused as it is.
-  std::unique_ptr<crypto::MasterKey> master;
-  if (!options.master_key_file.empty()) {
-    AS_ASSIGN_OR_RETURN(master, crypto::OpenMasterKeyFile(options.master_key_file));
-  } else if (!exists && options.encrypt) {
-    return Status::InvalidArgument("an encrypted store needs a master key file "
-                                   "(--master-key-file FILE)");
-  }
-  auto keyring =
-      std::make_unique<Keyring>(env, dir, meta.get(), config.store_uuid, std::move(master));
-  if (options.allow_without_master_key && exists) keyring->AllowLocked();
+  keyring->Attach(meta.get());
   AS_RETURN_IF_ERROR(keyring->Load());
   ChunkerParams params = options.chunker;
   uint64_t pack_size = options.pack_target_size.value_or(format::kDefaultPackTargetSize);
