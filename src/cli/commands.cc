@@ -404,7 +404,8 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                       {"horizon_lag", r->horizon_lag},
                       {"sessions_expelled", r->sessions_expelled},
                       {"frames_rekeyed", r->frames_rekeyed},
-                      {"packs_rekeyed", r->packs_rekeyed}}
+                      {"packs_rekeyed", r->packs_rekeyed},
+                      {"values_rekeyed", r->values_rekeyed}}
                      .dump()
               << "\n";
   } else {
@@ -419,9 +420,9 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                 r->dry_run ? "[dry run] would have " : "", HumanBytes(r->bytes_reclaimed).c_str(),
                 r->packs_deleted, rewrote.c_str(), r->dead_chunks, r->dead_manifests, r->orphan_files_deleted);
     if (!a.rekey.empty()) {
-      std::printf("rekeyed tenant %s: %" PRIu64 " frames in %" PRIu64
-                  " packs sealed anew under its newest data key\n",
-                  a.rekey.c_str(), r->frames_rekeyed, r->packs_rekeyed);
+      std::printf("rekeyed tenant %s: %" PRIu64 " frames in %" PRIu64 " packs and %" PRIu64
+                  " names' attributes sealed anew under its newest data key\n",
+                  a.rekey.c_str(), r->frames_rekeyed, r->packs_rekeyed, r->values_rekeyed);
     }
     if (r->resurrected || r->doomed_waiting || r->sessions_expelled) {
       std::printf("kept %" PRIu64 " doomed rows that puts referenced meanwhile; left %" PRIu64

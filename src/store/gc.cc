@@ -64,6 +64,7 @@ class StoreImpl::GcRun {
     AS_RETURN_IF_ERROR(Chunks());
     AS_RETURN_IF_ERROR(Rewrite());
     AS_RETURN_IF_ERROR(Orphans());
+    AS_RETURN_IF_ERROR(RekeyAttrs());
     return rep_;
   }
 
@@ -376,6 +377,26 @@ class StoreImpl::GcRun {
           break;
         }
       }
+    }
+    return Status::OK();
+  }
+
+  // rekey: the names' attrs sealed under an older key are sealed anew too
+  // (a name rebound meanwhile keeps the attrs its new put sealed).
+  Status RekeyAttrs() {
+    if (!rekey_ || o_.dry_run) return Status::OK();
+    AS_ASSIGN_OR_RETURN(auto names, meta_->ListNames(o_.rekey_tenant, ""));
+    for (const NameRow& n : names) {
+      if (!TenantKeys::IsSealedValue(n.attrs) ||
+          TenantKeys::SealedValueKey(n.attrs) == rekey_->current) {
+        continue;
+      }
+      AS_ASSIGN_OR_RETURN(std::string plain, s_->OpenAttrs(n.tenant, n.attrs));
+      AS_ASSIGN_OR_RETURN(std::string sealed, rekey_->SealValue(plain));
+      Status st = meta_->SetNameAttrs(n.tenant, n.bucket, n.key, sealed, n.manifest);
+      if (st.code() == Code::kNotFound || st.code() == Code::kFailedPrecondition) continue;
+      AS_RETURN_IF_ERROR(st);
+      rep_.values_rekeyed++;
     }
     return Status::OK();
   }

@@ -268,7 +268,7 @@ TEST_F(EncryptionTest, WithoutItsKeyOrWithAnotherTheStoreIsRefusedAsItIs) {
 }
 
 TEST_F(EncryptionTest, RotatedKeysAllReadAndTheOldMasterKeyNoLongerOpens) {
-  ASSERT_TRUE(Put("sec", "a", v1_).ok());
+  ASSERT_TRUE(Put("sec", "a", v1_, "attrs-of-a").ok());
   auto k2 = store_->RotateTenantKey("sec");
   ASSERT_TRUE(k2.ok()) << k2.status().ToString();
   ASSERT_TRUE(Put("sec", "b", v2_).ok());
@@ -290,10 +290,15 @@ TEST_F(EncryptionTest, RotatedKeysAllReadAndTheOldMasterKeyNoLongerOpens) {
   ASSERT_TRUE(r1.ok()) << r1.status().ToString();
   EXPECT_GT(r1->frames_rekeyed, 0u);
   EXPECT_GT(r1->packs_rekeyed, 0u);
+  EXPECT_EQ(r1->values_rekeyed, 1u) << "a's attrs, sealed under the first key";
   auto r2 = store_->Gc(rk);
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(r2->frames_rekeyed, 0u);
   EXPECT_EQ(r2->packs_rekeyed, 0u);
+  EXPECT_EQ(r2->values_rekeyed, 0u);
+  auto a_attrs = store_->Stat("sec", "b/a");
+  ASSERT_TRUE(a_attrs.ok());
+  EXPECT_EQ(a_attrs->attrs, "attrs-of-a");
   rk.rekey_tenant = "default";
   EXPECT_EQ(store_->Gc(rk).status().code(), Code::kFailedPrecondition);
   EXPECT_EQ(Get("sec", "b/a"), v1_);

@@ -291,6 +291,7 @@ struct GcReport {
   // rekey: frames opened and sealed again under the newest key, and the
   // packs taken for holding older ones.
   uint64_t frames_rekeyed = 0, packs_rekeyed = 0;
+  uint64_t values_rekeyed = 0;  // names' attrs (ETag, checksums, metadata) sealed anew
   bool dry_run = false;
   // Set when the file system had no room for the copies of rewritten and
   // merged packs: only packs with no live frame were deleted (they need no
