@@ -90,6 +90,7 @@ int CmdCpu(const Globals& g, bool json);
 int CmdServe(const Globals& g, const ServeArgs& a);
 int CmdTenantAdd(const Globals& g, const std::string& tenant, bool encrypt, bool json);
 int CmdTenantRotateKey(const Globals& g, const std::string& tenant, bool json);
+int CmdTenantRetireKeys(const Globals& g, const std::string& tenant, bool json);
 int CmdRotateMasterKey(const Globals& g, const std::string& new_key_file, bool json);
 int CmdTenantList(const Globals& g, bool json);
 

@@ -271,6 +271,14 @@ int main(int argc, char** argv) {
   c_tenant_rotate->add_option("NAME", tenant_name, "Tenant name")->required();
   c_tenant_rotate->add_flag("--json", tenant_json, "Print JSON");
   c_tenant_rotate->callback([&] { rc = CmdTenantRotateKey(g, tenant_name, tenant_json); });
+  auto* c_tenant_retire = c_tenant->add_subcommand(
+      "retire-keys",
+      "Delete an encrypted tenant's older data keys that no frame and no value is sealed under "
+      "any more (run `rekey` first); a key newer than a minute, or one still in use, is kept "
+      "and reported");
+  c_tenant_retire->add_option("NAME", tenant_name, "Tenant name")->required();
+  c_tenant_retire->add_flag("--json", tenant_json, "Print JSON");
+  c_tenant_retire->callback([&] { rc = CmdTenantRetireKeys(g, tenant_name, tenant_json); });
   bool tenant_ls_json = false;
   auto* c_tenant_ls = c_tenant->add_subcommand("ls", "List tenants' access key ids (no secrets)");
   c_tenant_ls->add_flag("--json", tenant_ls_json, "Print JSON");

@@ -270,6 +270,27 @@ int CmdTenantRotateKey(const Globals& g, const std::string& tenant, bool as_json
   return 0;
 }
 
+int CmdTenantRetireKeys(const Globals& g, const std::string& tenant, bool as_json) {
+  auto store = OpenStore(g);
+  if (!store.ok()) return Fail(store.status());
+  auto r = (*store)->RetireTenantKeys(tenant);
+  if (!r.ok()) return Fail(r.status());
+  if (as_json) {
+    json kept = json::array();
+    for (const auto& [id, why] : r->kept) kept.push_back({{"key", id}, {"why", why}});
+    std::printf("%s\n", json({{"tenant", tenant}, {"retired", r->retired}, {"kept", kept}})
+                            .dump()
+                            .c_str());
+    return 0;
+  }
+  for (uint32_t id : r->retired) std::printf("retired data key %u\n", id);
+  for (const auto& [id, why] : r->kept) std::printf("kept data key %u: %s\n", id, why.c_str());
+  if (r->retired.empty() && r->kept.empty()) {
+    std::printf("tenant %s has no older data key\n", tenant.c_str());
+  }
+  return 0;
+}
+
 int CmdRotateMasterKey(const Globals& g, const std::string& new_key_file, bool as_json) {
   auto store = OpenStore(g);
   if (!store.ok()) return Fail(store.status());

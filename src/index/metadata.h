@@ -235,6 +235,11 @@ class Catalog {
   virtual Status RewrapKeys(const std::vector<KeyRow>& rows, const std::string& meta_key,
                             const std::string& meta_value) = 0;
   virtual Status RestoreKeys(const std::vector<KeyRow>& rows) = 0;
+  // Retires data keys of a domain (deletes their rows) in one transaction;
+  // never the domain's newest data key nor its id key (those ids are left).
+  // *deleted: the ids that went.
+  virtual Status RetireKeys(uint32_t domain, const std::vector<uint32_t>& ids,
+                            std::vector<uint32_t>* deleted) = 0;
 
   virtual Result<std::optional<NameRow>> GetName(const std::string& tenant,
                                                  const std::string& bucket,

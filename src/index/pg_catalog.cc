@@ -189,6 +189,22 @@ Status PgMetadata::RewrapKeys(const std::vector<KeyRow>& rows, const std::string
   });
 }
 
+Status PgMetadata::RetireKeys(uint32_t domain, const std::vector<uint32_t>& ids,
+                              std::vector<uint32_t>* deleted) {
+  return Write([&](PgConn& c) -> Status {
+    deleted->clear();
+    AS_RETURN_IF_ERROR(LockKeys(c));
+    for (uint32_t id : ids) {
+      AS_ASSIGN_OR_RETURN(auto r, c.Exec(
+          "DELETE FROM keys WHERE id = $1 AND domain = $2 AND kind = 'D' AND id < "
+          "(SELECT max(id) FROM keys WHERE domain = $2 AND kind = 'D') RETURNING id",
+          {I(id), I(domain)}));
+      if (r.rows() > 0) deleted->push_back(id);
+    }
+    return Status::OK();
+  });
+}
+
 Status PgMetadata::RestoreKeys(const std::vector<KeyRow>& rows) {
   return Write([&](PgConn& c) -> Status {
     AS_RETURN_IF_ERROR(LockKeys(c));

@@ -263,6 +263,24 @@ Status SqliteMetadata::RestoreKeys(const std::vector<KeyRow>& rows) {
   });
 }
 
+Status SqliteMetadata::RetireKeys(uint32_t domain, const std::vector<uint32_t>& ids,
+                                  std::vector<uint32_t>* deleted) {
+  WriteLock l(this);
+  deleted->clear();
+  return InTransaction(db_.get(), [&]() -> Status {
+    AS_ASSIGN_OR_RETURN(auto del, db_->Prepare(
+        "DELETE FROM keys WHERE id = ? AND domain = ? AND kind = 'D' AND id < "
+        "(SELECT max(id) FROM keys WHERE domain = ? AND kind = 'D')"));
+    for (uint32_t id : ids) {
+      del.Bind(1, int64_t{id}).Bind(2, int64_t{domain}).Bind(3, int64_t{domain});
+      AS_RETURN_IF_ERROR(del.Run());
+      if (db_->Changes() > 0) deleted->push_back(id);
+      del.Reset();
+    }
+    return Status::OK();
+  });
+}
+
 Result<std::optional<NameRow>> SqliteMetadata::GetName(const std::string& tenant,
                                                  const std::string& bucket,
                                                  const std::string& key) {

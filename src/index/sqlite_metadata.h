@@ -40,6 +40,8 @@ class SqliteMetadata final : public Metadata {
   Status RewrapKeys(const std::vector<KeyRow>& rows, const std::string& meta_key,
                     const std::string& meta_value) override;
   Status RestoreKeys(const std::vector<KeyRow>& rows) override;
+  Status RetireKeys(uint32_t domain, const std::vector<uint32_t>& ids,
+                    std::vector<uint32_t>* deleted) override;
   Result<std::optional<Location>> FindChunk(uint32_t domain, const Digest& d) override;
   using ChunkIndex::FindChunks;
   Status FindChunks(uint32_t domain, const Digest* d, size_t n,

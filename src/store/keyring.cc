@@ -1,5 +1,6 @@
 #include "store/keyring.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <sstream>
@@ -163,9 +164,14 @@ Status Keyring::LoadLocked() {
   return Status::OK();
 }
 
+std::chrono::milliseconds Keyring::ReloadAfter() {
+  const char* v = std::getenv("AS_TEST_KEY_RELOAD_MS");
+  return std::chrono::milliseconds(v ? std::max(1L, std::atol(v)) : 30000L);
+}
+
 Result<std::shared_ptr<const TenantKeys>> Keyring::For(uint32_t domain) {
   std::lock_guard<std::mutex> l(mu_);
-  if (std::chrono::steady_clock::now() - loaded_at_ > kReloadAfter &&
+  if (std::chrono::steady_clock::now() - loaded_at_ > ReloadAfter() &&
       !LoadLocked().ok()) {
     // The database did not answer (or the master key was rotated by another
     // process): go on with the keys held, and try again later.

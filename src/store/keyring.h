@@ -82,10 +82,14 @@ class Keyring {
   Status Enable(bool encrypt_new_tenants);
   bool encrypts_new_tenants() const { return encrypt_new_; }
   bool has_master() const { return master_ != nullptr; }
+  // How long keys read are used before they are read again: 30 s (tests
+  // shorten it: AS_TEST_KEY_RELOAD_MS). A key that has not been the newest
+  // for twice this long seals nothing new in any process.
+  static std::chrono::milliseconds ReloadAfter();
   // Keys of the domain; null for a plain tenant. A domain not seen before
   // makes it read the keys again (another process may have made the
   // tenant): a tenant's keys are committed with the tenant, so what this
-  // read finds is final. Keys read more than kReloadAfter ago are read
+  // read finds is final. Keys read more than ReloadAfter() ago are read
   // again, so a key another process added (tenant rotate-key on a store
   // several servers share) seals new frames here too within that time; if
   // that read fails, the keys held are used (keys are only ever added).
@@ -125,7 +129,6 @@ class Keyring {
   std::set<uint32_t> plain_;                 // domains known to have no keys
   bool encrypt_new_ = false;
   bool allow_locked_ = false;
-  static constexpr std::chrono::seconds kReloadAfter{30};
   std::chrono::steady_clock::time_point loaded_at_{};
   std::set<uint32_t> locked_;  // encrypted domains, when opened without the master key
 };

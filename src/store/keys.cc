@@ -1,5 +1,11 @@
 // Encrypted tenants in the store (keyring.h; docs/format/encryption.md):
 // tenants made with their keys, frames opened for reading, rotation.
+#include <chrono>
+#include <limits>
+#include <map>
+#include <set>
+#include <thread>
+
 #include "hash/blake3.h"
 #include "store/store_impl.h"
 
@@ -107,6 +113,113 @@ Result<std::string> StoreImpl::OpenAttrs(const std::string& tenant, const std::s
 Result<Digest> StoreImpl::IdOf(uint32_t domain, const void* p, size_t n) {
   AS_ASSIGN_OR_RETURN(auto keys, keyring_->For(domain));
   return keys ? keys->Id(p, n) : Blake3(p, n);
+}
+
+}  // namespace as
+
+namespace as {
+
+// Retiring a data key is safe once nothing sealed under it is left and
+// nothing will be: (1) a newer key has existed for twice the reload interval,
+// so every process's keys name a newer one as the newest; (2) every Op begun
+// before now has ended (a gc epoch and the horizon past it), so no put still
+// holds keys read earlier (a put begins its Op before it takes its keys);
+// (3) no live frame's header and no sealed value names it. Under the gc
+// token: no gc or rekey moves frames meanwhile.
+Result<RetireReport> StoreImpl::RetireTenantKeys(const std::string& tenant) {
+  std::lock_guard<std::mutex> gc_lock(gc_mu_);
+  AS_ASSIGN_OR_RETURN(uint32_t domain, meta_->TenantDomain(tenant, false));
+  AS_RETURN_IF_ERROR(keyring_->Load());
+  AS_ASSIGN_OR_RETURN(auto keys, keyring_->For(domain));
+  if (!keys) {
+    return Status::FailedPrecondition("tenant '" + tenant + "' is not encrypted: it has no keys");
+  }
+  RetireReport rep;
+  AS_ASSIGN_OR_RETURN(std::vector<KeyRow> rows, meta_->ListKeys());
+  std::vector<KeyRow> data;
+  for (const KeyRow& r : rows) {
+    if (r.domain == domain && r.kind == 'D') data.push_back(r);
+  }
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  const int64_t settle = 2 * Keyring::ReloadAfter().count();  // milliseconds
+  std::set<uint32_t> candidates;
+  for (size_t i = 0; i + 1 < data.size(); i++) {
+    // Not the newest since data[i + 1] was made.
+    if ((now - data[i + 1].created) * 1000 > settle) {
+      candidates.insert(data[i].id);
+    } else {
+      rep.kept.emplace_back(data[i].id, "a newer key is too recent (every process reads the "
+                                        "keys again within " +
+                                            std::to_string(settle / 2000) + " s)");
+    }
+  }
+  if (candidates.empty()) return rep;
+
+  AS_ASSIGN_OR_RETURN(int64_t token, meta_->BeginGc());
+  struct End {
+    ~End() { m->EndGc(); }
+    Metadata* m;
+  } end{meta_.get()};
+  int64_t epoch = 0;
+  AS_RETURN_IF_ERROR(meta_->Doom(token, {}, {}, &epoch));  // a new epoch, no rows
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(2 * Metadata::HeartbeatMillis() + 1000);
+  while (true) {
+    uint64_t expelled = 0;
+    AS_ASSIGN_OR_RETURN(int64_t horizon, meta_->Horizon(&expelled));
+    if (horizon >= epoch) break;
+    if (std::chrono::steady_clock::now() > until) {
+      return Status::Busy("a put that began before this retire is still running (on this or "
+                          "another server); run it again when it has ended");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+
+  // What is still sealed under the candidates: every live frame of the
+  // domain (its header), and every sealed value of the tenant.
+  std::map<uint32_t, uint64_t> used;  // key id -> frames and values
+  std::vector<Location> locs;
+  AS_RETURN_IF_ERROR(meta_->ForEachChunk([&](const ChunkKey& k, const Location& l) {
+    if (k.domain == domain) locs.push_back(l);
+  }));
+  AS_RETURN_IF_ERROR(meta_->ForEachManifest([&](const ManifestRow& m) {
+    if (m.domain == domain) locs.push_back(m.loc);
+  }));
+  uint8_t head[format::kFrameHeaderSize];
+  for (const Location& l : locs) {
+    AS_ASSIGN_OR_RETURN(auto reader, Reader(l.pack));
+    size_t got = 0;
+    AS_ASSIGN_OR_RETURN(FrameInfo info, reader->PeekFrame(l.offset, head, sizeof head, &got));
+    used[info.key_id]++;
+  }
+  auto value = [&](const std::string& v) {
+    if (TenantKeys::IsSealedValue(v)) used[TenantKeys::SealedValueKey(v)]++;
+  };
+  AS_ASSIGN_OR_RETURN(auto names, meta_->ListNames(tenant, ""));
+  for (const NameRow& n : names) value(n.attrs);
+  AS_ASSIGN_OR_RETURN(auto uploads, meta_->UploadsBefore(std::numeric_limits<int64_t>::max()));
+  for (const UploadRow& u : uploads) {
+    if (u.tenant == tenant) value(u.attrs);
+  }
+  AS_ASSIGN_OR_RETURN(auto parts, meta_->AllParts());
+  for (const auto& [t, p] : parts) {
+    if (t == tenant) value(p.attrs);
+  }
+  std::vector<uint32_t> retire;
+  for (uint32_t id : candidates) {
+    auto u = used.find(id);
+    if (u == used.end()) {
+      retire.push_back(id);
+    } else {
+      rep.kept.emplace_back(id, std::to_string(u->second) +
+                                    " frames or values are still sealed under it (run `rekey`)");
+    }
+  }
+  if (retire.empty()) return rep;
+  AS_RETURN_IF_ERROR(meta_->RetireKeys(domain, retire, &rep.retired));
+  AS_RETURN_IF_ERROR(keyring_->Load());
+  AS_RETURN_IF_ERROR(keyring_->SyncBackup());
+  return rep;
 }
 
 }  // namespace as

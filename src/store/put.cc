@@ -192,14 +192,16 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
                                     const BindFn& bind) {
   ActiveOp op(&active_ops_);
   AS_ASSIGN_OR_RETURN(uint32_t domain, Domain(tenant, true));
+  // Begun before the first lookup, ended after the commit: gc sweeps nothing
+  // this put may have looked up until then (Metadata::Op). Begun before the
+  // keys are taken, too: retiring a data key waits for the Ops begun before
+  // it stopped being the newest (RetireTenantKeys).
+  const Metadata::Op gc_op = meta_->BeginOp();
   AS_ASSIGN_OR_RETURN(std::shared_ptr<const TenantKeys> keys, keyring_->For(domain));
   const CodecId codec = options.codec.value_or(options_.codec);
   const int level = options.zstd_level.value_or(options_.zstd_level);
   Compressor compressor(codec, level);
   PutTxn txn(this, domain, keys);
-  // Begun before the first lookup, ended after the commit: gc sweeps nothing
-  // this put may have looked up until then (Metadata::Op).
-  const Metadata::Op gc_op = meta_->BeginOp();
   txn.commit().epoch = gc_op.epoch();
   txn.commit().session = gc_op.session();
   PutResult result;

@@ -117,6 +117,7 @@ class StoreImpl final : public Store {
   Status CreateTenant(const std::string& tenant, bool encrypt) override;  // keys.cc
   Result<TenantInfo> GetTenant(const std::string& tenant) override;
   Result<uint32_t> RotateTenantKey(const std::string& tenant) override;
+  Result<RetireReport> RetireTenantKeys(const std::string& tenant) override;
   Status RotateMasterKey(const std::string& new_key_file) override;
 
   const KernelTable& kernels() const override { return kernels_; }

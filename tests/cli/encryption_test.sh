@@ -476,6 +476,13 @@ PY
       python3 -c 'import json,sys; ids={json.loads(l)["key_id"] for l in sys.stdin}; want=int(sys.argv[1]); assert ids == {want}, (ids, want)' "$newest" ||
       { fail "frames under keys other than the newest after rekey"; return 1; }
   fi
+  # Retiring: the keys older than the one the frames use seal nothing and go
+  # (keys are timed in seconds: wait one; the reload interval is shortened).
+  sleep 1.1
+  local rt
+  rt=$(AS_TEST_KEY_RELOAD_MS=100 newk tenant retire-keys default --json) || { fail "retire-keys"; return 1; }
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); assert len(r["retired"]) >= 3, r' "$rt" ||
+    { fail "retire-keys retired too few: $rt"; return 1; }
   for x in A B C; do
     newk get "r/$x" -o "$TMP/out" && cmp -s "$TMP/out" "$TMP/$x" || { fail "r/$x after rekey"; return 1; }
   done

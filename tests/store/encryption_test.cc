@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "artifact_store/store.h"
@@ -301,6 +303,19 @@ TEST_F(EncryptionTest, RotatedKeysAllReadAndTheOldMasterKeyNoLongerOpens) {
   EXPECT_EQ(a_attrs->attrs, "attrs-of-a");
   rk.rekey_tenant = "default";
   EXPECT_EQ(store_->Gc(rk).status().code(), Code::kFailedPrecondition);
+  // Retiring: once a newer key has been the newest for twice the reload
+  // interval (100 ms here; key times are in seconds), the two older keys
+  // seal nothing any more and go; the newest stays.
+  ::setenv("AS_TEST_KEY_RELOAD_MS", "100", 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto retired = store_->RetireTenantKeys("sec");
+  ASSERT_TRUE(retired.ok()) << retired.status().ToString();
+  EXPECT_EQ(retired->retired.size(), 2u) << (retired->kept.empty() ? "" : retired->kept[0].second);
+  auto after_retire = store_->GetTenant("sec");
+  ASSERT_TRUE(after_retire.ok());
+  EXPECT_EQ(after_retire->keys, 1u);
+  EXPECT_EQ(after_retire->current_key, *k3);
+  EXPECT_EQ(store_->RetireTenantKeys("default").status().code(), Code::kFailedPrecondition);
   EXPECT_EQ(Get("sec", "b/a"), v1_);
   EXPECT_EQ(Get("sec", "b/b"), v2_);
   const std::string next = key_dir_ + "/next.key";
@@ -318,6 +333,22 @@ TEST_F(EncryptionTest, RotatedKeysAllReadAndTheOldMasterKeyNoLongerOpens) {
   auto v = store_->Verify(true);
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->ok());
+  ::unsetenv("AS_TEST_KEY_RELOAD_MS");
+}
+
+// A key still sealing something is kept, and says why.
+TEST_F(EncryptionTest, AKeyInUseIsNotRetired) {
+  ASSERT_TRUE(Put("sec", "a", v1_, "attrs").ok());
+  ASSERT_TRUE(store_->RotateTenantKey("sec").ok());
+  ::setenv("AS_TEST_KEY_RELOAD_MS", "100", 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto r = store_->RetireTenantKeys("sec");
+  ::unsetenv("AS_TEST_KEY_RELOAD_MS");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->retired.empty());
+  ASSERT_EQ(r->kept.size(), 1u);
+  EXPECT_NE(r->kept[0].second.find("rekey"), std::string::npos) << r->kept[0].second;
+  EXPECT_EQ(Get("sec", "b/a"), v1_);
 }
 
 TEST_F(EncryptionTest, ReindexFromThePacksWithTheMasterKey) {

@@ -226,6 +226,13 @@ struct TenantInfo {
   uint32_t current_key = 0; // the one new frames use
 };
 
+struct RetireReport {
+  std::vector<uint32_t> retired;
+  // Older keys kept, each with why: frames or values still sealed under it,
+  // or newer keys too recent.
+  std::vector<std::pair<uint32_t, std::string>> kept;
+};
+
 // Credentials of a tenant (S3 access key id and secret).
 struct AccessKey {
   std::string tenant, id, secret;
@@ -471,6 +478,13 @@ class Store {
   // A new data key for the tenant: frames written from now on use it, older
   // ones stay readable under theirs. Returns the key's id.
   virtual Result<uint32_t> RotateTenantKey(const std::string& tenant) = 0;
+  // Deletes the tenant's older data keys that nothing uses any more: no
+  // live frame (read from each frame's header) and no sealed value (names',
+  // uploads' and parts' attrs), once every process has stopped sealing under
+  // them (a newer key for twice the key reload interval, and every put begun
+  // before has ended). Run after `rekey`. Busy when a put begun before is
+  // still running.
+  virtual Result<RetireReport> RetireTenantKeys(const std::string& tenant) = 0;
   // Rewraps every tenant key under the master key in new_key_file, in one
   // transaction; no data is rewritten. The old key no longer opens the store.
   virtual Status RotateMasterKey(const std::string& new_key_file) = 0;
