@@ -92,8 +92,7 @@ Result<FrameInfo> CompressPipeline::Encode(Compressor* c, const Digest& d, const
   }
   info.stored_len = static_cast<uint32_t>(k);
   if (seal_) {
-    AS_RETURN_IF_ERROR(SealFramePayload(seal_->data.at(seal_->current), seal_->current, &info, *out,
-                                        k, sealed));
+    AS_RETURN_IF_ERROR(seal_->SealFrame(&info, *out, k, sealed));
     *out = sealed->data();
   }
   return info;

@@ -166,16 +166,7 @@ class StoreImpl::GcRun {
       AS_RETURN_IF_ERROR(DoomRows(chunks, manifests, &epoch));
       if (s_->gc_hook_) s_->gc_hook_("doomed");
     }
-    const auto until = std::chrono::steady_clock::now() +
-                       std::chrono::milliseconds(2 * Metadata::HeartbeatMillis() + 1000);
-    while (true) {
-      uint64_t expelled = 0;
-      AS_ASSIGN_OR_RETURN(horizon_, meta_->Horizon(&expelled));
-      rep_.sessions_expelled += expelled;
-      if (horizon_ >= epoch || std::chrono::steady_clock::now() > until) break;
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(std::max<int64_t>(10, Metadata::HeartbeatMillis() / 4)));
-    }
+    AS_RETURN_IF_ERROR(WaitForHorizon(meta_, epoch, &horizon_, &rep_.sessions_expelled).status());
     rep_.horizon_lag = std::max<int64_t>(0, epoch - horizon_);
     return Status::OK();
   }
@@ -517,8 +508,7 @@ class StoreImpl::GcRun {
           // Opened (authenticated) and sealed under the newest key: the
           // same length, so the row's frame_len stays right.
           AS_ASSIGN_OR_RETURN(payload, s_->OpenPayload(p->domain, &to, payload, &opened));
-          AS_RETURN_IF_ERROR(SealFramePayload(rekey_->data.at(rekey_->current), rekey_->current,
-                                              &to, payload, to.stored_len, &resealed));
+          AS_RETURN_IF_ERROR(rekey_->SealFrame(&to, payload, to.stored_len, &resealed));
           payload = resealed.data();
           rep_.frames_rekeyed++;
         }
@@ -612,6 +602,20 @@ class StoreImpl::GcRun {
 // When even the metadata commits find no room (SQLite logs every page a
 // commit changes), the run is repeated committing a bounded number of rows
 // at a time, and at the last block the store's reserve is spent on it.
+Result<bool> WaitForHorizon(Metadata* m, int64_t epoch, int64_t* horizon, uint64_t* expelled) {
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(2 * Metadata::HeartbeatMillis() + 1000);
+  while (true) {
+    uint64_t n = 0;
+    AS_ASSIGN_OR_RETURN(*horizon, m->Horizon(&n));
+    *expelled += n;
+    if (*horizon >= epoch) return true;
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::max<int64_t>(10, Metadata::HeartbeatMillis() / 4)));
+  }
+}
+
 Result<GcReport> StoreImpl::Gc(const GcOptions& options, const Progress& progress) {
   std::lock_guard<std::mutex> gc_lock(gc_mu_);
   auto r = GcPass(options, progress, 0);

@@ -255,8 +255,7 @@ Result<uint32_t> Keyring::Rotate(uint32_t domain) {
   r.created = static_cast<int64_t>(std::time(nullptr));
   AS_ASSIGN_OR_RETURN(r.wrapped, master_->Wrap(k, Aad(domain, 'D')));
   AS_ASSIGN_OR_RETURN(uint32_t id, meta_->AddKey(r));
-  AS_RETURN_IF_ERROR(Load());
-  AS_RETURN_IF_ERROR(SyncBackup());
+  AS_RETURN_IF_ERROR(Refresh());
   return id;
 }
 
@@ -307,7 +306,7 @@ Status Keyring::SyncBackup() {
   return env_->SyncDir(dir_);
 }
 
-Status Keyring::ReadBackup(std::vector<KeyRow>* rows, std::string* check) {
+Status Keyring::ReadBackup(std::vector<KeyRow>* rows, std::string* check, bool* encrypt_new) {
   const std::string path = dir_ + "/" + kBackupFile;
   if (!env_->FileExists(path)) return Status::NotFound(path + " does not exist");
   AS_ASSIGN_OR_RETURN(std::string text, env_->ReadFileToString(path));
@@ -334,7 +333,7 @@ Status Keyring::ReadBackup(std::vector<KeyRow>* rows, std::string* check) {
     } else if (word == "encrypt_new_tenants") {
       std::string v;
       f >> v;
-      encrypt_new_ = v == "1";
+      *encrypt_new = v == "1";
     } else if (word == "check") {
       f >> *check;
     } else if (word == "key") {
@@ -356,9 +355,8 @@ Status Keyring::ReadBackup(std::vector<KeyRow>* rows, std::string* check) {
 Status Keyring::CheckAgainstBackup() {
   std::vector<KeyRow> rows;
   std::string check;
-  const bool encrypt_new = encrypt_new_;
-  Status read = ReadBackup(&rows, &check);
-  encrypt_new_ = encrypt_new;  // Load() reads it from the catalog
+  bool encrypt_new = false;
+  Status read = ReadBackup(&rows, &check, &encrypt_new);
   if (read.code() == Code::kNotFound) return Status::OK();
   AS_RETURN_IF_ERROR(read);
   if (!master_) {
@@ -376,7 +374,8 @@ Status Keyring::CheckAgainstBackup() {
 Status Keyring::RestoreFromBackup() {
   std::vector<KeyRow> rows;
   std::string check;
-  AS_RETURN_IF_ERROR(ReadBackup(&rows, &check));
+  bool encrypt_new = false;
+  AS_RETURN_IF_ERROR(ReadBackup(&rows, &check, &encrypt_new));
   if (!master_) {
     return Status::InvalidArgument("store " + dir_ +
                                    " has encrypted tenants (its KEYS file): give its master key "
@@ -387,7 +386,7 @@ Status Keyring::RestoreFromBackup() {
   AS_RETURN_IF_ERROR(master_->Unwrap(*w, CheckAad(uuid_)).status());
   AS_RETURN_IF_ERROR(meta_->RestoreKeys(rows));
   AS_RETURN_IF_ERROR(meta_->SetMeta(kMasterCheck, check));
-  if (encrypt_new_) AS_RETURN_IF_ERROR(meta_->SetMeta(kEncryptNewTenants, "1"));
+  if (encrypt_new) AS_RETURN_IF_ERROR(meta_->SetMeta(kEncryptNewTenants, "1"));
   return Load();
 }
 

@@ -28,6 +28,7 @@
 #include "base/env.h"
 #include "crypto/master_key.h"
 #include "index/metadata.h"
+#include "pack/frame.h"
 
 namespace as {
 
@@ -46,6 +47,11 @@ struct TenantKeys {
   static uint32_t SealedValueKey(std::string_view v);  // of a sealed value
   // Opens a sealed value with `key` (the data key its id names).
   static Result<std::string> OpenValue(uint32_t domain, const crypto::Key& key, std::string_view v);
+  // SealFramePayload under the newest data key.
+  Status SealFrame(FrameInfo* info, const uint8_t* plain, size_t n,
+                   std::vector<uint8_t>* out) const {
+    return SealFramePayload(data.at(current), current, info, plain, n, out);
+  }
   // A chunk's or manifest's id: keyed BLAKE3 of its bytes.
   Digest Id(const void* p, size_t n) const;
   // What the catalog holds for an artifact whose plain content digest is c.
@@ -108,6 +114,11 @@ class Keyring {
   // DIR/KEYS, rewritten from the catalog when it differs (after a change,
   // and at open).
   Status SyncBackup();
+  // After this process changed the keys table: Load() and SyncBackup().
+  Status Refresh() {
+    AS_RETURN_IF_ERROR(Load());
+    return SyncBackup();
+  }
   // Reindex into a new database: the keys back from DIR/KEYS (checked
   // against the master key first). NotFound when there is no KEYS file.
   Status RestoreFromBackup();
@@ -115,7 +126,7 @@ class Keyring {
  private:
   std::string Aad(uint32_t domain, char kind) const;
   Status LoadLocked();
-  Status ReadBackup(std::vector<KeyRow>* rows, std::string* check);
+  Status ReadBackup(std::vector<KeyRow>* rows, std::string* check, bool* encrypt_new);
   std::string BackupText(const std::vector<KeyRow>& rows, const std::string& check) const;
 
   Env* env_;

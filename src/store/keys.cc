@@ -1,10 +1,8 @@
 // Encrypted tenants in the store (keyring.h; docs/format/encryption.md):
 // tenants made with their keys, frames opened for reading, rotation.
-#include <chrono>
 #include <limits>
 #include <map>
 #include <set>
-#include <thread>
 
 #include "hash/blake3.h"
 #include "store/store_impl.h"
@@ -32,11 +30,7 @@ Status StoreImpl::CreateTenant(const std::string& tenant, bool encrypt) {
   if (encrypt) keys = [&](uint32_t domain) { return keyring_->NewTenantRows(domain); };
   auto d = meta_->CreateTenant(tenant, keys);
   if (!d.ok()) return d.status();
-  if (encrypt) {
-    AS_RETURN_IF_ERROR(keyring_->Load());
-    AS_RETURN_IF_ERROR(keyring_->SyncBackup());
-  }
-  return Status::OK();
+  return encrypt ? keyring_->Refresh() : Status::OK();
 }
 
 Result<TenantInfo> StoreImpl::GetTenant(const std::string& tenant) {
@@ -162,17 +156,12 @@ Result<RetireReport> StoreImpl::RetireTenantKeys(const std::string& tenant) {
   } end{meta_.get()};
   int64_t epoch = 0;
   AS_RETURN_IF_ERROR(meta_->Doom(token, {}, {}, &epoch));  // a new epoch, no rows
-  const auto until = std::chrono::steady_clock::now() +
-                     std::chrono::milliseconds(2 * Metadata::HeartbeatMillis() + 1000);
-  while (true) {
-    uint64_t expelled = 0;
-    AS_ASSIGN_OR_RETURN(int64_t horizon, meta_->Horizon(&expelled));
-    if (horizon >= epoch) break;
-    if (std::chrono::steady_clock::now() > until) {
-      return Status::Busy("a put that began before this retire is still running (on this or "
-                          "another server); run it again when it has ended");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  int64_t horizon = 0;
+  uint64_t expelled = 0;
+  AS_ASSIGN_OR_RETURN(bool reached, WaitForHorizon(meta_.get(), epoch, &horizon, &expelled));
+  if (!reached) {
+    return Status::Busy("a put that began before this retire is still running (on this or "
+                        "another server); run it again when it has ended");
   }
 
   // What is still sealed under the candidates: every live frame of the
@@ -217,8 +206,7 @@ Result<RetireReport> StoreImpl::RetireTenantKeys(const std::string& tenant) {
   }
   if (retire.empty()) return rep;
   AS_RETURN_IF_ERROR(meta_->RetireKeys(domain, retire, &rep.retired));
-  AS_RETURN_IF_ERROR(keyring_->Load());
-  AS_RETURN_IF_ERROR(keyring_->SyncBackup());
+  AS_RETURN_IF_ERROR(keyring_->Refresh());
   return rep;
 }
 

@@ -115,8 +115,7 @@ Result<ManifestRow> StoreImpl::PutTxn::AppendManifest(const Manifest& m, Compres
   info.stored_len = static_cast<uint32_t>(stored);
   std::vector<uint8_t> sealed;
   if (keys_) {
-    AS_RETURN_IF_ERROR(SealFramePayload(keys_->data.at(keys_->current), keys_->current, &info,
-                                        payload, stored, &sealed));
+    AS_RETURN_IF_ERROR(keys_->SealFrame(&info, payload, stored, &sealed));
     payload = sealed.data();
   }
   ManifestRow row;

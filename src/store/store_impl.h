@@ -46,6 +46,12 @@ Result<std::string> RandomText(size_t n, std::string_view alphabet);
 // InvalidArgument unless t is a usable tenant name (1-64 of [A-Za-z0-9._-]).
 Status CheckTenant(const std::string& t);
 
+// Waits, a bounded time (two heartbeats and a second), for the horizon to
+// reach `epoch`: every Op begun before it, on any server, has ended (gc.cc).
+// *horizon: the last one read; *expelled gains the sessions expelled
+// meanwhile. True when it was reached.
+Result<bool> WaitForHorizon(Metadata* m, int64_t epoch, int64_t* horizon, uint64_t* expelled);
+
 class StoreImpl final : public Store {
  public:
   static Result<std::unique_ptr<StoreImpl>> OpenImpl(const std::string& dir,
