@@ -5,7 +5,8 @@
 // put or a gc run at a chosen point in another process and force an
 // interleaving (tests/server/clients/scaleout_test.sh) instead of hoping
 // for it. Points: put-before-commit, group-commit (a group commit's pack is
-// sealed, its transaction next), gc-after-manifest-doom, gc-after-doom.
+// sealed, its transaction next), gc-after-manifest-doom, gc-after-doom,
+// filter-write (a dedup filter file is synced under its temporary name).
 #pragma once
 
 namespace as {

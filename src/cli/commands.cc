@@ -27,8 +27,9 @@ int Fail(const Status& s) {
 Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create,
                                          const ChunkerParams* params, uint64_t pack_size,
                                          bool repair, const StoreParts& parts, bool encrypt,
-                                         bool without_key) {
+                                         bool without_key, bool keep_filter) {
   StoreOptions o;
+  o.keep_filter = keep_filter;
   o.encrypt = encrypt;
   o.allow_without_master_key = without_key;
   o.metadata = parts.metadata;
@@ -187,10 +188,13 @@ int CmdPut(const Globals& g, const PutArgs& a) {
       j["store"] = {{"dedup_ratio", stats->dedup_ratio()},
                     {"compression_ratio", stats->compression_ratio()}};
     }
-    std::cout << j.dump() << "\n";
+    // Flushed now: the put is durable and acknowledged; closing the store
+    // (writing the dedup filter's log) comes after.
+    std::cout << j.dump() << std::endl;
     return 0;
   }
   std::printf("%s\n", r->content.ToString().c_str());
+  std::fflush(stdout);
   std::fprintf(stderr, "%s: %s in %" PRIu64 " chunks, %" PRIu64 " new (%s), wrote %s",
                name.ToString().c_str(), HumanBytes(r->size).c_str(), r->chunks, r->new_chunks,
                HumanBytes(r->new_bytes).c_str(), HumanBytes(r->stored_bytes).c_str());

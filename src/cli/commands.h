@@ -100,6 +100,6 @@ Result<std::unique_ptr<Store>> OpenStore(const Globals& g, bool create = false,
                                          const ChunkerParams* params = nullptr,
                                          uint64_t pack_size = 0, bool repair = false,
                                          const StoreParts& parts = {}, bool encrypt = false,
-                                         bool without_key = false);
+                                         bool without_key = false, bool keep_filter = false);
 
 }  // namespace as::cli

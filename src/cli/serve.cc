@@ -176,7 +176,10 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
   // free (tests/server/robust: three 1 GiB puts stay near 50 MiB).
   mallopt(M_MMAP_THRESHOLD, 256 << 10);
 
-  auto store = OpenStore(g, /*create=*/true);
+  // keep_filter: the dedup filter loads (or is rebuilt) in the background
+  // and is written out as it changes; requests are answered meanwhile.
+  auto store = OpenStore(g, /*create=*/true, nullptr, 0, false, {}, false, false,
+                         /*keep_filter=*/true);
   if (!store.ok()) return Fail(store.status());
   auto keys = (*store)->ListAccessKeys();
   if (!keys.ok()) return Fail(keys.status());

@@ -31,6 +31,14 @@ Result<std::optional<Location>> ChunkIndex::FindLiveChunk(uint32_t domain, const
   return out[0];
 }
 
+Result<uint64_t> ChunkIndex::WatchChunkGeneration() {
+  return Status::Unsupported("the chunk generation is kept only by embedded (SQLite) metadata");
+}
+
+Result<std::optional<uint64_t>> ChunkIndex::SoleChunkGeneration() {
+  return Status::Unsupported("the chunk generation is kept only by embedded (SQLite) metadata");
+}
+
 Metadata::Op::~Op() {
   if (!m_) return;
   std::lock_guard<std::mutex> l(m_->ops_mu_);

@@ -195,6 +195,26 @@ class ChunkIndex {
           fn) = 0;
   virtual Result<std::vector<PackRow>> ListPacks() = 0;
   virtual Result<std::optional<PackRow>> GetPack(int64_t id) = 0;
+
+  // The chunk generation: a counter that advances whenever chunk rows are
+  // added or removed, by any process. A persisted copy of a filter over the
+  // chunk rows is current iff it was taken at the generation now stored.
+  // WatchChunkGeneration() returns the current generation and starts a
+  // watch; SoleChunkGeneration() then returns the current generation as long
+  // as every change of chunk rows since the watch began was made through this
+  // object (this process), and nullopt as soon as another process (another
+  // Metadata object on the same database) changed them, until the next Watch.
+  // Unsupported where the metadata is on a server (no filter there).
+  //
+  // Replacing a chunk row (a put storing a chunk anew) counts as a removal
+  // and an addition; changes of a row's state (gc's doom marks) or location
+  // (gc's moves) do not advance it. A CommitReindex through this object is
+  // one of its own changes (the watch holds; the generation moves on). A
+  // database made anew (`repair --reindex` recreating it) starts at a random
+  // value, so a filter stamped by an older database never matches it by
+  // chance.
+  virtual Result<uint64_t> WatchChunkGeneration();
+  virtual Result<std::optional<uint64_t>> SoleChunkGeneration();
 };
 
 // What cannot be rebuilt from the packs (back up the database for these):

@@ -67,6 +67,9 @@ class CachedStmt {
 
 class SqliteDb {
  public:
+  // Every connection runs with PRAGMA recursive_triggers=ON: the metadata's
+  // counters rely on INSERT OR REPLACE firing DELETE triggers for the row it
+  // replaces.
   static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool create);
   // A connection for reads only (PRAGMA query_only) on an existing database,
   // with a page cache of cache_kib and up to mmap_bytes of the file mapped.

@@ -22,7 +22,7 @@
 
 namespace as {
 
-inline constexpr int kMetadataSchemaVersion = 5;
+inline constexpr int kMetadataSchemaVersion = 6;
 
 class SqliteMetadata final : public Metadata {
  public:
@@ -62,6 +62,8 @@ class SqliteMetadata final : public Metadata {
   Result<std::vector<NameRow>> AllNames() override;
   Result<std::vector<PackRow>> ListPacks() override;
   Result<std::optional<PackRow>> GetPack(int64_t id) override;
+  Result<uint64_t> WatchChunkGeneration() override;
+  Result<std::optional<uint64_t>> SoleChunkGeneration() override;
   Status CommitPut(const PutCommit& c) override;
   Status CommitPuts(const SealedPack& shared, const std::vector<const PutCommit*>& puts,
                     std::vector<Status>* results) override;
@@ -79,7 +81,12 @@ class SqliteMetadata final : public Metadata {
   Status CommitSweep(int64_t token, const Sweep& s, uint64_t* dropped) override;
   Status CommitGc(int64_t token, const GcCommit& c, std::vector<int64_t>* deleted) override;
   Status CommitReindex(const Reindex& r) override;
+  // From the kept counters (one small read, whatever the store's size).
   Result<StoreTotals> Totals() override;
+  // The same totals counted by scanning the tables (seconds at 10 million
+  // chunks): what the counters must always equal. For tests, and for
+  // CheckIntegrity, which reports a difference.
+  Result<StoreTotals> ScanTotals();
   Result<std::vector<std::string>> CheckIntegrity(bool thorough) override;
   Status CreateBucket(const std::string& tenant, const std::string& bucket) override;
   Status DeleteBucket(const std::string& tenant, const std::string& bucket) override;
@@ -110,6 +117,17 @@ class SqliteMetadata final : public Metadata {
   Status DeleteUploadLocked(const std::string& id);
   explicit SqliteMetadata(std::unique_ptr<SqliteDb> db);
   Status Migrate(bool create);
+  // Schema v6: the counters table and its triggers, the counters filled
+  // from one scan of the tables and chunk_gen at a random start. Inside
+  // the caller's transaction (or the creation of the database).
+  Status CreateCounters();
+  // chunk_gen as the writer connection sees it (mu_ held).
+  Result<uint64_t> ReadChunkGen();
+  // InTransaction for a write that may add or remove chunk rows (mu_ held):
+  // with a watch on, it checks that nobody else changed the chunk rows since
+  // this object last saw them (else the watch breaks) and follows the
+  // generation through the transaction.
+  Status InChunkTransaction(const std::function<Status()>& fn);
   Status InsertPacks(const std::vector<SealedPack>& packs, std::vector<int64_t>* ids);
   // CommitPut's rows but the packs' (ids: the put's packs' row ids).
   Status CommitPutRows(const PutCommit& c, const std::vector<int64_t>& ids, SqliteStmt& ins);
@@ -145,6 +163,12 @@ class SqliteMetadata final : public Metadata {
   int64_t epoch_ = 0;
   int64_t gc_token_ = 0;
   bool gc_running_ = false;
+  // The chunk generation watch (WatchChunkGeneration), under mu_. gen_seen_
+  // is chunk_gen as of this object's last chunk transaction (or the watch's
+  // start); a transaction that finds another value there finds another
+  // writer's changes, and ends the watch.
+  bool watching_ = false;
+  uint64_t gen_seen_ = 0;
   std::mutex pending_mu_;
   std::set<std::string> pending_;  // AddPendingPack
   std::atomic<uint64_t> writes_{0};

@@ -592,6 +592,16 @@ void S3Api::AddStoreGauges(Store* store, Metrics* metrics) {
     Metrics::AppendCounter(out, "as_session_renewals_total",
                            "Times this server found its session expelled and began a new one.",
                            double(c.session_renewals));
+    Metrics::AppendGauge(out, "as_filter_ready",
+                         "1 once the dedup filter is loaded; 0 while puts ask the index.",
+                         double(c.filter_ready));
+    Metrics::AppendGauge(out, "as_filter_keys", "Chunk keys in the dedup filter.",
+                         double(c.filter_keys));
+    Metrics::AppendGauge(out, "as_filter_bytes", "Memory of the dedup filter's table.",
+                         double(c.filter_bytes));
+    Metrics::AppendCounter(out, "as_filter_rebuilds_total",
+                           "Dedup filters rebuilt from the index (files missing or stale).",
+                           double(c.filter_rebuilds));
   });
 }
 

@@ -10,7 +10,9 @@ namespace {
 constexpr uint64_t kSmallPack = 4 << 20;
 }  // namespace
 
-StoreImpl::~StoreImpl() = default;  // here, where GroupCommit is complete
+// Here, where GroupCommit is complete. The filter's thread uses the
+// metadata: it ends first.
+StoreImpl::~StoreImpl() { StopFilter(); }
 
 Status StoreImpl::GroupCommit::Submit(PutTxn* t) {
   Pending me{t, Status::OK()};
@@ -72,6 +74,11 @@ StoreCounters StoreImpl::Counters() const {
   c.refs_gone = meta_->refs_gone();
   c.commits_fenced = meta_->commits_fenced();
   c.session_renewals = meta_->session_renewals();
+  c.filter_ready = filter_.ready() ? 1 : 0;
+  c.filter_loads = filter_loads_.load(std::memory_order_relaxed);
+  c.filter_rebuilds = filter_rebuilds_.load(std::memory_order_relaxed);
+  c.filter_keys = filter_.size();
+  c.filter_bytes = filter_.bytes();
   return c;
 }
 

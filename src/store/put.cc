@@ -190,6 +190,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
                                     const ByteSource& source, const PutOptions& options,
                                     const BindFn& bind) {
   ActiveOp op(&active_ops_);
+  StartFilter();  // before this put's commit (filter_keeper.cc)
   AS_ASSIGN_OR_RETURN(uint32_t domain, Domain(tenant, true));
   // Begun before the first lookup, ended after the commit: gc sweeps nothing
   // this put may have looked up until then (Metadata::Op). Begun before the
@@ -254,11 +255,13 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
     }
     return pipeline.Add(d, data, n, std::move(base));
   };
-  // With a filter that holds no keys (metadata on a server), every chunk
-  // "may be stored": asking the index chunk by chunk would cost a round trip
-  // each, so chunks wait in a window (their bytes copied into one buffer,
-  // kept from window to window: the stream reuses its own) and the window is
-  // looked up in one query, then decided in order.
+  // Chunks the filter says may be stored (all of them while it is not
+  // loaded, or where the metadata is on a server) are confirmed in the
+  // index: asking chunk by chunk would cost a query (or a round trip) each,
+  // so chunks wait in a window (their bytes copied into one buffer, kept
+  // from window to window: the stream reuses its own) and the window is
+  // looked up in one query, then decided in order. A sure miss with nothing
+  // waiting is decided at once, uncopied.
   struct Waiting {
     Digest d;
     size_t at = 0, n = 0;  // its bytes in `held`
@@ -269,7 +272,6 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   std::vector<uint8_t> held;
   std::vector<Digest> ask;
   std::vector<std::optional<Location>> locs;
-  const bool batched = filter_.holds_no_keys();
   auto flush = [&]() -> Status {
     if (window.empty()) return Status::OK();
     ask.clear();
@@ -302,30 +304,27 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
     manifest.chunks.push_back(ChunkRef{d, static_cast<uint32_t>(c.size)});
     if (options.progress) options.progress(c.offset + c.size);
     const bool repeat = !seen.insert(d).second;
-    if (batched) {
-      Waiting& w = window.emplace_back();
-      w.d = d;
-      w.repeat = repeat;
-      if (!repeat) {
-        w.ask = filter_.MayBeStored(domain, d);
-        w.at = held.size();
-        w.n = c.size;
-        held.insert(held.end(), c.data, c.data + c.size);
-      }
-      if (window.size() >= kLookupBatch || held.size() >= kLookupBatchBytes) {
-        AS_RETURN_IF_ERROR(flush());
+    const bool may = !repeat && filter_.MayBeStored(domain, d);
+    if (window.empty() && !may) {
+      if (repeat) {
+        cursor.next.reset();
+      } else {
+        AS_RETURN_IF_ERROR(decide(d, c.data, c.size, std::nullopt));
       }
       continue;
     }
-    if (repeat) {
-      cursor.next.reset();
-      continue;
+    Waiting& w = window.emplace_back();
+    w.d = d;
+    w.repeat = repeat;
+    if (!repeat) {
+      w.ask = may;
+      w.at = held.size();
+      w.n = c.size;
+      held.insert(held.end(), c.data, c.data + c.size);
     }
-    std::optional<Location> loc;
-    if (filter_.MayBeStored(domain, d)) {
-      AS_ASSIGN_OR_RETURN(loc, meta_->FindLiveChunk(domain, d));
+    if (window.size() >= kLookupBatch || held.size() >= kLookupBatchBytes) {
+      AS_RETURN_IF_ERROR(flush());
     }
-    AS_RETURN_IF_ERROR(decide(d, c.data, c.size, loc));
   }
   AS_RETURN_IF_ERROR(flush());
   AS_RETURN_IF_ERROR(pipeline.Finish());
@@ -343,8 +342,15 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
   txn.commit().refs = [&](std::vector<Digest>* out) { ListRefs(manifest, txn.commit(), out); };
   TestPause("put-before-commit");
   if (put_hook_) put_hook_();
-  AS_RETURN_IF_ERROR(txn.Commit());
-  for (const auto& [d, loc] : txn.commit().chunks) filter_.Insert(domain, d);
+  filter_.BeginCommit();
+  Status committed = txn.Commit();
+  std::vector<Digest> added;
+  if (committed.ok()) {
+    added.reserve(txn.commit().chunks.size());
+    for (const auto& [d, loc] : txn.commit().chunks) added.push_back(d);
+  }
+  filter_.EndCommit(domain, added);
+  AS_RETURN_IF_ERROR(committed);
   delta_chunks_.fetch_add(result.delta_chunks, std::memory_order_relaxed);
 
   result.content = manifest.content;

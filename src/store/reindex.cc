@@ -16,6 +16,17 @@ namespace as {
 Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
   std::lock_guard<std::mutex> gc_lock(gc_mu_);
   std::unique_lock<std::shared_mutex> commit_lock(commit_mu_);
+  // The chunk rows are made anew, not through puts: the filter and its
+  // files describe the old rows. Both go; the next put or gc starts afresh.
+  StopFilter();
+  filter_.Forget();
+  if (filter_files_) AS_RETURN_IF_ERROR(filter_files_->RemoveAll());
+  {
+    std::lock_guard<std::mutex> l(filter_mu_);
+    filter_started_ = filter_stop_ = filter_rebuilding_ = false;
+    filter_files_end_.reset();
+  }
+  filter_stopping_.store(false);
   ReindexReport rep;
   if (metadata_recreated_) {
     // The database was lost with the tenants' keys: they come back from
@@ -160,7 +171,7 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
     AS_ASSIGN_OR_RETURN(auto m, meta_->FindManifest(*dom, n.manifest));
     if (!m) rep.dangling_names.push_back(n.bucket + "/" + n.key);
   }
-  AS_RETURN_IF_ERROR(LoadFilter());
+  if (options_.keep_filter) StartFilter();
   return rep;
 }
 

@@ -9,18 +9,21 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "artifact_store/store.h"
 #include "index/metadata.h"
 #include "pack/pack.h"
 #include "store/chunk_filter.h"
+#include "store/filter_file.h"
 #include "store/compress_pipeline.h"
 #include "store/keyring.h"
 #include "store/manifest.h"
@@ -229,8 +232,7 @@ class StoreImpl final : public Store {
   Status DecodeChunk(uint32_t domain, const FrameInfo& info, const uint8_t* payload,
                      uint8_t* dst, int depth = 0);
   static constexpr int kMaxBaseDepth = 4;
-  Status LoadFilter();
-  // A put whose filter holds no keys looks chunks up this many at a time, or
+  // A put looks the chunks its filter may hold up this many at a time, or
   // fewer when their bytes (held until then) reach kLookupBatchBytes:
   // SCALEOUT.md measured 1000 keys in one PostgreSQL query at 7-10 ms, one
   // key alone at about 0.1 ms.
@@ -267,6 +269,32 @@ class StoreImpl final : public Store {
   std::unique_ptr<Metadata> meta_;
   std::unique_ptr<Keyring> keyring_;
   ChunkFilter filter_;
+  // The filter's life (filter_keeper.cc): StartFilter before the first
+  // commit that adds or removes chunk rows (a put, a gc) begins watching the
+  // chunk generation and loads the filter on a thread; StopFilter (at
+  // close) ends the thread and writes what the files lack.
+  void StartFilter();
+  void StopFilter();
+  void FilterMain();
+  Status RebuildFilter();
+  // Writes the keys added since the files' end as a log, or a new base
+  // (`base`, or when the logs have grown past a quarter of the base). Skips
+  // (OK) while a commit is in flight or when another process changed rows.
+  Status PersistFilter(bool base);
+  std::unique_ptr<FilterFiles> filter_files_;
+  std::mutex filter_mu_;  // the members below
+  std::condition_variable filter_cv_;
+  std::thread filter_thread_;
+  bool filter_started_ = false;
+  bool filter_stop_ = false;
+  bool filter_rebuilding_ = false;
+  std::atomic<bool> filter_stopping_{false};  // for loads to notice
+  uint64_t filter_watch_ = 0;
+  // The generation the files reach while they are current with what this
+  // process changed (the keys since are ChunkFilter::TakeAdded's).
+  std::optional<uint64_t> filter_files_end_;
+  uint64_t filter_base_keys_ = 0, filter_log_keys_ = 0;
+  std::atomic<uint64_t> filter_loads_{0}, filter_rebuilds_{0};  // for Counters()
   ManifestCache manifests_{256 << 10};  // about 10 MB of chunk references
 
   // Puts hold it shared while committing; reindex holds it exclusive. (GC

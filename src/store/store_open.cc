@@ -166,24 +166,22 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::OpenImpl(const std::string& dir,
   s->packs_ = std::move(packs);
   AS_RETURN_IF_ERROR(s->keyring_->SyncBackup());
   if (config.metadata.empty()) {
-    AS_RETURN_IF_ERROR(s->LoadFilter());
+    // Open reads nothing in proportion to the store: the filter is loaded
+    // on a thread when first needed (filter_keeper.cc), and until it is,
+    // puts ask the index in batches (put.cc).
+    // Through the real file system, not options.env: the files are only a
+    // cache of the index (any fault there costs a rebuild, never data), and
+    // they are written at close, after a test's fault-injecting Env may be
+    // gone.
+    s->filter_files_ =
+        std::make_unique<FilterFiles>(Env::Default(), dir, config.store_uuid, &s->kernels_);
+    if (options.keep_filter) s->StartFilter();
   } else {
-    // Metadata on a server: open reads nothing in proportion to the store;
-    // puts ask the index in batches instead (put.cc).
+    // Metadata on a server: no filter at all; puts ask the index in batches.
     s->filter_.HoldNoKeys();
   }
   s->KeepReserve();
   return s;
-}
-
-Status StoreImpl::LoadFilter() {
-  if (filter_.holds_no_keys()) return Status::OK();
-  std::vector<uint64_t> keys;
-  AS_RETURN_IF_ERROR(meta_->ForEachChunk([&](const ChunkKey& key, const Location&) {
-    keys.push_back(ChunkFilter::Key(key.domain, key.digest));
-  }));
-  filter_.InsertMany(keys);
-  return Status::OK();
 }
 
 Result<std::shared_ptr<PackReader>> StoreImpl::Reader(int64_t pack_id) {

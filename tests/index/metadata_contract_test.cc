@@ -16,6 +16,7 @@
 #include "index/metadata.h"
 #include "index/pg_conn.h"
 #include "index/pg_metadata.h"
+#include "index/sqlite_metadata.h"
 #include "pg_test.h"
 #include "test_util.h"
 
@@ -103,6 +104,65 @@ class MetadataContractTest : public ::testing::TestWithParam<std::string> {
       for (const auto& n : *r) out.push_back(n.key);
     }
     return out;
+  }
+
+  // Totals() must always equal the totals the listings add up (and, on
+  // SQLite, what a scan of the tables counts: the counters kept by triggers
+  // against the query Totals() ran before them).
+  void ExpectExactTotals(const std::string& after) {
+    SCOPED_TRACE("after " + after);
+    auto kept = m_->Totals();
+    ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+    StoreTotals listed;
+    auto names = m_->AllNames();
+    ASSERT_TRUE(names.ok()) << names.status().ToString();
+    for (const NameRow& n : *names) {
+      listed.names++;
+      listed.logical_bytes += n.size;
+    }
+    ASSERT_TRUE(m_->ForEachChunk([&](const ChunkKey&, const Location& l) {
+      listed.unique_chunks++;
+      listed.unique_bytes += l.raw_len;
+      listed.stored_bytes += l.frame_len;
+    }).ok());
+    auto packs = m_->ListPacks();
+    ASSERT_TRUE(packs.ok()) << packs.status().ToString();
+    for (const PackRow& p : *packs) {
+      listed.packs++;
+      listed.pack_bytes += p.size;
+    }
+    ASSERT_TRUE(m_->ForEachManifest([&](const ManifestRow&) { listed.manifests++; }).ok());
+    EXPECT_EQ(TotalsText(*kept), TotalsText(listed));
+    if (auto* lite = dynamic_cast<SqliteMetadata*>(m_.get())) {
+      auto scan = lite->ScanTotals();
+      ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+      EXPECT_EQ(TotalsText(*kept), TotalsText(*scan));
+      auto check = m_->CheckIntegrity(false);
+      ASSERT_TRUE(check.ok()) << check.status().ToString();
+      EXPECT_TRUE(check->empty()) << (*check)[0];
+    }
+  }
+  static std::string TotalsText(const StoreTotals& t) {
+    return "names " + std::to_string(t.names) + " of " + std::to_string(t.logical_bytes) +
+           " bytes, chunks " + std::to_string(t.unique_chunks) + " of " +
+           std::to_string(t.unique_bytes) + " raw and " + std::to_string(t.stored_bytes) +
+           " stored bytes, packs " + std::to_string(t.packs) + " of " +
+           std::to_string(t.pack_bytes) + " bytes, manifests " + std::to_string(t.manifests);
+  }
+  // The chunk generation where it is kept (SQLite); nullopt where it is not
+  // (PostgreSQL: Unsupported), after which the test skips.
+  std::optional<uint64_t> Watch(Metadata* m) {
+    auto g = m->WatchChunkGeneration();
+    if (!g.ok()) {
+      EXPECT_EQ(g.status().code(), Code::kUnsupported) << g.status().ToString();
+      return std::nullopt;
+    }
+    return *g;
+  }
+  std::optional<uint64_t> Sole(Metadata* m) {
+    auto g = m->SoleChunkGeneration();
+    EXPECT_TRUE(g.ok()) << g.status().ToString();
+    return g.ok() ? *g : std::nullopt;
   }
 
   std::unique_ptr<as::testing::PgTestSchema> pg_;
@@ -880,6 +940,207 @@ TEST_P(MetadataContractTest, RestoredKeysKeepTheirIdsAndARestoreMustAgree) {
   auto next = m_->AddKey(Key(5, 'D', 0x44));
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   EXPECT_EQ(*next, 10u) << "one more than the greatest restored id";
+}
+
+// The store's totals (`stats`) through every kind of write that changes the
+// rows they count: SQLite keeps them in counters (triggers), which must
+// stay what a scan counts.
+TEST_P(MetadataContractTest, TotalsStayExactThroughEveryKindOfWrite) {
+  ExpectExactTotals("nothing");
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 5, "b", "k1", 1)).ok());
+  ExpectExactTotals("a put");
+  // Chunks 103 and 104 stored again, with other lengths (INSERT OR REPLACE
+  // of existing rows), and 105 twice in one commit.
+  PutCommit again = Put(domain_, 103, 3, "b", "k2", 2);
+  again.chunks.push_back({D(105), Location{0, 5000, 77, 999}});
+  ASSERT_TRUE(m_->CommitPut(again).ok());
+  ExpectExactTotals("a put of repeated chunks");
+  PutCommit rebind;
+  rebind.domain = domain_;
+  rebind.name = Name("b", "k1", 40);  // another size
+  ASSERT_TRUE(m_->CommitPut(rebind).ok());
+  ExpectExactTotals("a name rebound");
+  auto k2 = m_->GetName("default", "b", "k2");
+  ASSERT_TRUE(k2.ok() && *k2);
+  ASSERT_TRUE(m_->CopyName(**k2, Name("b", "k3", 0), false).ok());
+  ExpectExactTotals("a copy");
+  ASSERT_TRUE(m_->RemoveName("default", "b", "k3").ok());
+  ExpectExactTotals("a name removed");
+  ASSERT_TRUE(m_->SetNameAttrs("default", "b", "k2", "other attrs", std::nullopt).ok());
+  ExpectExactTotals("attrs replaced");
+
+  // A group commit one of whose puts is rolled back.
+  ASSERT_TRUE(m_->CreateBucket("default", "here").ok());
+  PutCommit ok1 = Put(domain_, 200, 3, "here", "a", 3);
+  PutCommit bad = Put(domain_, 300, 2, "gone", "b", 4);
+  for (PutCommit* p : {&ok1, &bad}) {
+    p->packs.clear();
+    p->require_bucket = true;
+  }
+  std::vector<Status> results;
+  ASSERT_TRUE(m_->CommitPuts(Pack("shared", domain_, 9), {&ok1, &bad}, &results).ok());
+  ASSERT_TRUE(results[0].ok());
+  ASSERT_EQ(results[1].code(), Code::kNotFound);
+  ExpectExactTotals("a group commit with a failed put");
+
+  // gc: doom, sweep (some dropped, some kept), moves to a new pack with
+  // other lengths, and the old pack deleted.
+  auto packs = m_->ListPacks();
+  ASSERT_TRUE(packs.ok() && !packs->empty());
+  const int64_t first_pack = (*packs)[0].id;
+  auto before = m_->GcEpoch();
+  ASSERT_TRUE(before.ok());
+  auto token = m_->BeginGc();
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  ASSERT_TRUE(m_->Doom(*token, {{ChunkKey{domain_, D(100)}, first_pack},
+                                {ChunkKey{domain_, D(101)}, first_pack}},
+                       {{ChunkKey{domain_, D(1)}, first_pack}}, nullptr).ok());
+  ExpectExactTotals("a doom");
+  Metadata::Sweep sw;
+  sw.drop_chunks = {ChunkKey{domain_, D(100)}, ChunkKey{domain_, D(999)}};
+  sw.keep_chunks = {ChunkKey{domain_, D(101)}};
+  sw.drop_manifests = {ChunkKey{domain_, D(1)}};
+  uint64_t dropped = 0;
+  ASSERT_TRUE(m_->CommitSweep(*token, sw, &dropped).ok());
+  EXPECT_EQ(dropped, 2u);
+  ExpectExactTotals("a sweep");
+  // A commit that referenced the swept chunk fails, changing nothing.
+  PutCommit late = Put(domain_, 400, 2, "b", "late", 5);
+  late.epoch = *before;
+  late.refs = [](std::vector<Digest>* out) { *out = {D(100)}; };
+  EXPECT_EQ(m_->CommitPut(late).code(), Code::kBusy);
+  ExpectExactTotals("a commit that failed");
+  Metadata::GcCommit g;
+  g.new_packs.push_back(Pack("rewritten", domain_, 3));
+  g.moved_chunks.push_back({ChunkKey{domain_, D(101)}, first_pack, Location{0, 0, 33, 101}});
+  g.moved_chunks.push_back({ChunkKey{domain_, D(102)}, first_pack, Location{0, 33, 44, 555}});
+  g.dead_packs = {first_pack};
+  std::vector<int64_t> gone;
+  ASSERT_TRUE(m_->CommitGc(*token, g, &gone).ok());
+  EXPECT_EQ(gone, std::vector<int64_t>{first_pack});
+  m_->EndGc();
+  ExpectExactTotals("moves and a pack deleted");
+
+  Metadata::Reindex r;
+  r.packs.push_back(Pack("found-on-disk", domain_, 2));
+  r.chunks.push_back({ChunkKey{domain_, D(900)}, Location{0, 0, 10, 20}});
+  r.chunks.push_back({ChunkKey{domain_, D(901)}, Location{0, 10, 11, 21}});
+  r.manifests.push_back(Manifest(domain_, 2, 0));
+  ASSERT_TRUE(m_->CommitReindex(r).ok());
+  ExpectExactTotals("a reindex");
+  m_.reset();
+  m_ = OpenOrDie(false);
+  ASSERT_TRUE(m_);
+  ExpectExactTotals("a reopen");
+}
+
+// The chunk generation (ChunkIndex::WatchChunkGeneration): this object's
+// own writes keep a watch and advance it as they add or remove chunk rows;
+// another object's chunk writes end it until the next watch.
+TEST_P(MetadataContractTest, AWatchOfTheChunkGenerationSeesOnlyThisObjectsWrites) {
+  const std::optional<uint64_t> start = Watch(m_.get());
+  if (!start) GTEST_SKIP() << "no chunk generation on " << GetParam();
+  EXPECT_LT(*start, uint64_t{1} << 62);
+  EXPECT_EQ(Sole(m_.get()), start) << "nothing changed";
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 3, "b", "k1", 1)).ok());
+  const std::optional<uint64_t> after_put = Sole(m_.get());
+  ASSERT_TRUE(after_put) << "this object's put keeps the watch";
+  EXPECT_GT(*after_put, *start);
+  // No chunk row added or removed: the generation stays.
+  PutCommit name_only;
+  name_only.domain = domain_;
+  name_only.name = Name("b", "k2", 1);
+  ASSERT_TRUE(m_->CommitPut(name_only).ok());
+  ASSERT_TRUE(m_->RemoveName("default", "b", "k2").ok());
+  EXPECT_EQ(Sole(m_.get()), after_put);
+  // gc: a doom (state) and a move (location) leave it; a sweep advances it.
+  auto packs = m_->ListPacks();
+  ASSERT_TRUE(packs.ok() && packs->size() == 1u);
+  const int64_t pack = (*packs)[0].id;
+  auto token = m_->BeginGc();
+  ASSERT_TRUE(token.ok());
+  ASSERT_TRUE(m_->Doom(*token, {{ChunkKey{domain_, D(100)}, pack}}, {}, nullptr).ok());
+  Metadata::GcCommit move;
+  move.new_packs.push_back(Pack("rewritten", domain_));
+  move.moved_chunks.push_back({ChunkKey{domain_, D(101)}, pack, Location{0, 0, 9, 9}});
+  ASSERT_TRUE(m_->CommitGc(*token, move, nullptr).ok());
+  EXPECT_EQ(Sole(m_.get()), after_put) << "doom marks and moves add or remove no row";
+  Metadata::Sweep sw;
+  sw.drop_chunks = {ChunkKey{domain_, D(100)}};
+  uint64_t dropped = 0;
+  ASSERT_TRUE(m_->CommitSweep(*token, sw, &dropped).ok());
+  ASSERT_EQ(dropped, 1u);
+  m_->EndGc();
+  const std::optional<uint64_t> after_sweep = Sole(m_.get());
+  ASSERT_TRUE(after_sweep) << "this object's sweep keeps the watch";
+  EXPECT_GT(*after_sweep, *after_put);
+  // A commit that fails changes nothing, the watch included.
+  PutCommit bad = Put(domain_, 200, 2, "nobucket", "k", 2);
+  bad.require_bucket = true;
+  EXPECT_EQ(m_->CommitPut(bad).code(), Code::kNotFound);
+  EXPECT_EQ(Sole(m_.get()), after_sweep);
+
+  // Another Metadata object on the same database: a catalog write leaves
+  // the watch; a put of chunks ends it, and this object's own puts after
+  // that do not bring it back.
+  auto other = OpenOrDie(false);
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(other->CreateBucket("default", "theirs").ok());
+  EXPECT_EQ(Sole(m_.get()), after_sweep) << "no chunk row changed";
+  ASSERT_TRUE(other->CommitPut(Put(domain_, 300, 1, "b", "k3", 3)).ok());
+  EXPECT_EQ(Sole(m_.get()), std::nullopt) << "another object added a chunk row";
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 400, 1, "b", "k4", 4)).ok());
+  EXPECT_EQ(Sole(m_.get()), std::nullopt) << "broken until the next watch";
+  const std::optional<uint64_t> again = Watch(m_.get());
+  ASSERT_TRUE(again);
+  EXPECT_GT(*again, *after_sweep);
+  EXPECT_EQ(Sole(m_.get()), again);
+  // Noticed by this object's next chunk write too, without a Sole between.
+  ASSERT_TRUE(other->CommitPut(Put(domain_, 500, 1, "b", "k5", 5)).ok());
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 600, 1, "b", "k6", 6)).ok());
+  EXPECT_EQ(Sole(m_.get()), std::nullopt);
+  // The other object's own watch held through all of it but this object's
+  // writes.
+  const std::optional<uint64_t> theirs = Watch(other.get());
+  ASSERT_TRUE(theirs);
+  ASSERT_TRUE(other->CommitPut(Put(domain_, 700, 2, "b", "k7", 7)).ok());
+  EXPECT_EQ(Sole(other.get()), std::optional<uint64_t>(*theirs + 2)) << "one per row added";
+
+  // A reindex replaces the rows: a new generation.
+  ASSERT_TRUE(Watch(m_.get()));
+  const std::optional<uint64_t> before_reindex = Sole(m_.get());
+  Metadata::Reindex r;
+  r.packs.push_back(Pack("found-on-disk", domain_, 2));
+  r.chunks.push_back({ChunkKey{domain_, D(900)}, Location{0, 0, 10, 20}});
+  ASSERT_TRUE(m_->CommitReindex(r).ok());
+  const std::optional<uint64_t> after_reindex = Sole(m_.get());
+  ASSERT_TRUE(after_reindex) << "this object's reindex";
+  EXPECT_NE(after_reindex, before_reindex);
+  EXPECT_EQ(Sole(other.get()), std::nullopt) << "another object reindexed";
+
+  // The generation is stored: a reopen finds it where it was.
+  m_.reset();
+  other.reset();
+  m_ = OpenOrDie(false);
+  ASSERT_TRUE(m_);
+  EXPECT_EQ(Watch(m_.get()), after_reindex);
+}
+
+// A database made anew starts at a random generation: a filter stamped by
+// another database (or by this store's before `repair --reindex` made it
+// anew) does not match it.
+TEST_P(MetadataContractTest, AFreshDatabaseStartsAtItsOwnChunkGeneration) {
+  const std::optional<uint64_t> mine = Watch(m_.get());
+  if (!mine) GTEST_SKIP() << "no chunk generation on " << GetParam();
+  std::set<uint64_t> seen = {*mine};
+  for (int i = 0; i < 3; i++) {
+    auto fresh = Metadata::Open(as::testing::TempDir("fresh") + "/metadata.db", true);
+    ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+    const std::optional<uint64_t> g = Watch(fresh->get());
+    ASSERT_TRUE(g);
+    EXPECT_LT(*g, uint64_t{1} << 62);
+    EXPECT_TRUE(seen.insert(*g).second) << *g << " twice";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MetadataContractTest,

@@ -1,6 +1,7 @@
 // Metadata's pooled read connections: reads see every committed write at
 // once on any thread, never a write in progress, never wait for one, and the
-// v1 -> v2 migration still runs on open.
+// v1 -> v2 and v5 -> v6 migrations still run on open. Every connection fires
+// the counters' DELETE triggers on INSERT OR REPLACE.
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -263,6 +264,155 @@ TEST_F(MetadataPoolTest, SchemaVersion1IsMigratedOnOpen) {
   d = m->TenantDomain("new", true);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(*d, 2u);
+}
+
+// The counters (schema v6) rely on INSERT OR REPLACE firing the DELETE
+// triggers of the row it replaces, which SQLite does only with
+// recursive_triggers on: every connection this build opens has it, and a
+// connection without it (a control: sqlite3 by hand, say) makes the counters
+// wrong, which CheckIntegrity (verify) reports.
+TEST_F(MetadataPoolTest, EveryConnectionCountsTheRowsThatInsertOrReplaceReplaces) {
+  auto m = Open();
+  ASSERT_TRUE(m);
+  auto* lite = dynamic_cast<SqliteMetadata*>(m.get());
+  ASSERT_TRUE(lite);
+  auto recursive = [](SqliteDb& db) {
+    auto st = db.Prepare("PRAGMA recursive_triggers");
+    EXPECT_TRUE(st.ok());
+    auto row = st->Step();
+    EXPECT_TRUE(row.ok() && *row);
+    return st->Int(0);
+  };
+  auto writer = SqliteDb::Open(path_, false);
+  ASSERT_TRUE(writer.ok());
+  EXPECT_EQ(recursive(**writer), 1);
+  auto reader = SqliteDb::OpenReader(path_, 64, 0);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(recursive(**reader), 1);
+
+  PutCommit c;
+  c.domain = 1;
+  for (uint64_t i = 0; i < 10; i++) c.chunks.emplace_back(D(i), Location{-2, i, 10, 100});
+  c.name = Name("k", 1);
+  ASSERT_TRUE(m->CommitPut(c).ok());
+  // Through Metadata: chunks 5..9 stored anew with other lengths.
+  PutCommit again;
+  again.domain = 1;
+  for (uint64_t i = 5; i < 15; i++) again.chunks.emplace_back(D(i), Location{-2, i, 20, 200});
+  ASSERT_TRUE(m->CommitPut(again).ok());
+  auto kept = m->Totals();
+  auto scan = lite->ScanTotals();
+  ASSERT_TRUE(kept.ok() && scan.ok());
+  EXPECT_EQ(kept->unique_chunks, 15u);
+  EXPECT_EQ(scan->unique_chunks, 15u);
+  EXPECT_EQ(kept->unique_bytes, 5u * 100 + 10 * 200);
+  EXPECT_EQ(scan->unique_bytes, kept->unique_bytes);
+  EXPECT_EQ(kept->stored_bytes, 5u * 10 + 10 * 20);
+  EXPECT_EQ(scan->stored_bytes, kept->stored_bytes);
+  auto check = m->CheckIntegrity(false);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->empty()) << (*check)[0];
+
+  // A connection of this build, by hand: still exact.
+  auto replace = [&](SqliteDb& db) {
+    auto st = db.Prepare("INSERT OR REPLACE INTO chunks(domain, digest, pack, offset, frame_len, "
+                         "raw_len) VALUES (1, ?, 1, 0, 1, 1)");
+    ASSERT_TRUE(st.ok());
+    rows::BindDigest(*st, 1, D(0));
+    ASSERT_TRUE(st->Run().ok());
+  };
+  replace(**writer);
+  kept = m->Totals();
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->unique_chunks, 15u);
+  EXPECT_EQ(kept->unique_bytes, 4u * 100 + 10 * 200 + 1);
+  // The control: without recursive triggers the replaced row is not
+  // subtracted.
+  ASSERT_TRUE((*writer)->Exec("PRAGMA recursive_triggers=OFF").ok());
+  replace(**writer);
+  kept = m->Totals();
+  scan = lite->ScanTotals();
+  ASSERT_TRUE(kept.ok() && scan.ok());
+  EXPECT_EQ(scan->unique_chunks, 15u);
+  EXPECT_EQ(kept->unique_chunks, 16u) << "the control must miscount";
+  check = m->CheckIntegrity(false);
+  ASSERT_TRUE(check.ok());
+  ASSERT_EQ(check->size(), 1u);
+  EXPECT_NE((*check)[0].find("chunks 16 (scan 15)"), std::string::npos) << (*check)[0];
+}
+
+// A version 5 database gains the counters on open (one scan, in the
+// migration's transaction) and the chunk generation, and keeps them exact
+// from then on.
+TEST_F(MetadataPoolTest, SchemaVersion5GainsCountersFilledFromTheTables) {
+  {
+    auto m = Open();
+    ASSERT_TRUE(m);
+    PutCommit c;
+    c.domain = 1;
+    c.packs.push_back(SealedPack{});
+    c.packs[0].name = "p1";
+    c.packs[0].domain = 1;
+    c.packs[0].size = 4096;
+    for (uint64_t i = 0; i < 50; i++) c.chunks.emplace_back(D(i), Location{0, i, 7, 70});
+    c.name = Name("k", 33);
+    ASSERT_TRUE(m->CommitPut(c).ok());
+  }
+  {
+    // Back to what version 5 was: no counters, no triggers; and rows the
+    // counters never saw.
+    auto db = SqliteDb::Open(path_, false);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(R"sql(
+      DROP TRIGGER chunks_counted_insert; DROP TRIGGER chunks_counted_delete;
+      DROP TRIGGER chunks_counted_update; DROP TRIGGER chunks_counted_rekey;
+      DROP TRIGGER manifests_counted_insert; DROP TRIGGER manifests_counted_delete;
+      DROP TRIGGER names_counted_insert; DROP TRIGGER names_counted_delete;
+      DROP TRIGGER names_counted_update; DROP TRIGGER packs_counted_insert;
+      DROP TRIGGER packs_counted_delete; DROP TRIGGER packs_counted_update;
+      DROP TABLE counters;
+      UPDATE meta SET value = '5' WHERE key = 'schema_version';
+      INSERT INTO chunks(domain, digest, pack, offset, frame_len, raw_len)
+        VALUES (1, x'01', 1, 0, 1000, 2000);
+      INSERT INTO names VALUES ('default', 'b', 'raw', x'01', x'02', 5000, 1, 1, NULL);
+    )sql").ok());
+    auto triggers = (*db)->Prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'");
+    ASSERT_TRUE(triggers.ok() && triggers->Step().ok());
+    ASSERT_EQ(triggers->Int(0), 0) << "a trigger this test does not drop";
+  }
+  auto m = Open(false);
+  ASSERT_TRUE(m);
+  auto version = m->GetMeta("schema_version");
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, std::to_string(kMetadataSchemaVersion));
+  auto t = m->Totals();
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->unique_chunks, 51u);
+  EXPECT_EQ(t->unique_bytes, 50u * 70 + 2000);
+  EXPECT_EQ(t->stored_bytes, 50u * 7 + 1000);
+  EXPECT_EQ(t->names, 2u);
+  EXPECT_EQ(t->logical_bytes, 33u + 5000);
+  EXPECT_EQ(t->packs, 1u);
+  EXPECT_EQ(t->pack_bytes, 4096u);
+  auto gen = m->WatchChunkGeneration();
+  ASSERT_TRUE(gen.ok()) << gen.status().ToString();
+  EXPECT_LT(*gen, uint64_t{1} << 62);
+  PutCommit more;
+  more.domain = 1;
+  for (uint64_t i = 40; i < 60; i++) more.chunks.emplace_back(D(i), Location{-2, i, 8, 80});
+  ASSERT_TRUE(m->CommitPut(more).ok());
+  auto* lite = dynamic_cast<SqliteMetadata*>(m.get());
+  ASSERT_TRUE(lite);
+  t = m->Totals();
+  auto scan = lite->ScanTotals();
+  ASSERT_TRUE(t.ok() && scan.ok());
+  EXPECT_EQ(t->unique_chunks, 61u);
+  EXPECT_EQ(t->unique_chunks, scan->unique_chunks);
+  EXPECT_EQ(t->unique_bytes, scan->unique_bytes);
+  EXPECT_EQ(t->stored_bytes, scan->stored_bytes);
+  auto sole = m->SoleChunkGeneration();
+  ASSERT_TRUE(sole.ok() && *sole);
+  EXPECT_EQ(**sole, *gen + 10 + 2 * 10) << "10 rows added, 10 replaced (a delete and an insert)";
 }
 
 TEST_F(MetadataPoolTest, ConcurrentTenantCreationAgreesOnOneDomain) {

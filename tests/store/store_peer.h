@@ -1,7 +1,9 @@
 // Test access to the store's internals (StoreImpl names it a friend).
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <thread>
 #include <string>
 #include <utility>
 
@@ -21,6 +23,18 @@ class StoreTestPeer {
   static void SetPutHook(Store* s, std::function<void()> hook) {
     Impl(s)->put_hook_ = std::move(hook);
   }
+  // The dedup filter: waits (up to a minute) until it is ready.
+  static bool WaitFilterReady(Store* s) {
+    for (int i = 0; i < 6000 && !Impl(s)->filter_.ready(); i++) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return Impl(s)->filter_.ready();
+  }
+  static bool FilterMayHold(Store* s, uint32_t domain, const Digest& d) {
+    return Impl(s)->filter_.MayBeStored(domain, d);
+  }
+  // Starts the filter as a put would (loaded, or rebuilt, on its thread).
+  static void StartFilter(Store* s) { Impl(s)->StartFilter(); }
   // Rows per transaction of gc's delete-only pass on a full disk.
   static void SetDeleteRowsPerCommit(Store* s, size_t n) { Impl(s)->delete_rows_per_commit_ = n; }
 

@@ -120,6 +120,14 @@ struct StoreOptions {
   // CRC-32C. Anything that must open an encrypted tenant's frame or value
   // then fails, naming the missing key; plain tenants work as usual.
   bool allow_without_master_key = false;
+  // The dedup filter (docs/index-at-scale.md) of a store whose metadata is
+  // in the directory: it is loaded in the background on the first put or
+  // gc, from DIR/filter when those files are current. With keep_filter (a
+  // long-running process: `serve`) it is loaded at open, rebuilt from the
+  // index when the files are missing or stale, and written out as it
+  // changes; without, a stale filter is left for such a process to rebuild
+  // and puts ask the index meanwhile (in batches).
+  bool keep_filter = false;
 };
 
 // Pulls bytes: fills buf[0..cap) and returns how many, 0 at end of input.
@@ -336,6 +344,11 @@ struct StoreCounters {
   uint64_t refs_gone = 0;         // commits refused: a row they referenced was collected
   uint64_t commits_fenced = 0;    // commits refused: gc had expelled this process's session
   uint64_t session_renewals = 0;  // times this process found its session expelled
+  // The dedup filter (docs/index-at-scale.md): loaded from its files or
+  // rebuilt from the index; keys and memory while ready (0 otherwise).
+  uint64_t filter_ready = 0;
+  uint64_t filter_loads = 0, filter_rebuilds = 0;
+  uint64_t filter_keys = 0, filter_bytes = 0;
 };
 
 // The file system the store lives on, and the store's reserve on it.
