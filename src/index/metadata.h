@@ -180,6 +180,10 @@ class ChunkIndex {
   Result<std::optional<Location>> FindLiveChunk(uint32_t domain, const Digest& d);
   virtual Status ForEachChunk(
       const std::function<void(const ChunkKey&, const Location&)>& fn) = 0;
+  // The chunk rows of one pack, by offset (an index finds them): gc visits
+  // the store a pack at a time, so its memory does not grow with the store.
+  virtual Status ForEachChunkInPack(
+      int64_t pack, const std::function<void(const ChunkKey&, const Location&)>& fn) = 0;
   // Every (chunk, base) pair of the zstd-ref chunks (see PutCommit::bases).
   virtual Status ForEachChunkBase(
       const std::function<void(const ChunkKey&, const Digest&)>& fn) = 0;

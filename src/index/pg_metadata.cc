@@ -383,6 +383,20 @@ Status PgMetadata::ForEachChunk(const std::function<void(const ChunkKey&, const 
                    });
 }
 
+Status PgMetadata::ForEachChunkInPack(
+    int64_t pack, const std::function<void(const ChunkKey&, const Location&)>& fn) {
+  auto c = pool_->Acquire();
+  return c->Stream("SELECT digest, pack, off, frame_len, raw_len, domain FROM chunks "
+                   "WHERE pack = $1 ORDER BY off",
+                   {std::to_string(pack)}, [&](const PgResult& r) -> Status {
+                     ChunkKey key;
+                     AS_ASSIGN_OR_RETURN(key.digest, r.Dig(0, 0));
+                     key.domain = static_cast<uint32_t>(r.Int(0, 5));
+                     fn(key, ColLocation(r, 0, 1));
+                     return Status::OK();
+                   });
+}
+
 Status PgMetadata::ForEachChunkBase(
     const std::function<void(const ChunkKey&, const Digest&)>& fn) {
   auto c = pool_->Acquire();

@@ -64,6 +64,8 @@ class PgMetadata final : public Metadata {
   Status FindChunks(uint32_t domain, const Digest* d, size_t n,
                     std::vector<std::optional<Location>>* out, bool live_only) override;
   Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) override;
+  Status ForEachChunkInPack(
+      int64_t pack, const std::function<void(const ChunkKey&, const Location&)>& fn) override;
   Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn) override;
   Result<std::optional<ManifestRow>> FindManifest(uint32_t domain,
                                                   const Digest& manifest) override;

@@ -97,7 +97,7 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool c
   }
   std::unique_ptr<SqliteDb> out(new SqliteDb(db, path));
   sqlite3_busy_timeout(db, 5000);
-  // The kept counters (schema v6, docs/format/metadata.md) are exact only if
+  // The kept counters (schema v7, docs/format/metadata.md) are exact only if
   // the row that INSERT OR REPLACE replaces fires the DELETE triggers, which
   // SQLite does only with recursive triggers on. On every connection, readers
   // too, so that no connection of this build can ever write without it.

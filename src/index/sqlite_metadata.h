@@ -22,7 +22,7 @@
 
 namespace as {
 
-inline constexpr int kMetadataSchemaVersion = 6;
+inline constexpr int kMetadataSchemaVersion = 7;
 
 class SqliteMetadata final : public Metadata {
  public:
@@ -47,6 +47,8 @@ class SqliteMetadata final : public Metadata {
   Status FindChunks(uint32_t domain, const Digest* d, size_t n,
                     std::vector<std::optional<Location>>* out, bool live_only) override;
   Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) override;
+  Status ForEachChunkInPack(
+      int64_t pack, const std::function<void(const ChunkKey&, const Location&)>& fn) override;
   Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn) override;
   Result<std::optional<ManifestRow>> FindManifest(uint32_t domain, const Digest& manifest) override;
   Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,
@@ -117,9 +119,9 @@ class SqliteMetadata final : public Metadata {
   Status DeleteUploadLocked(const std::string& id);
   explicit SqliteMetadata(std::unique_ptr<SqliteDb> db);
   Status Migrate(bool create);
-  // Schema v6: the counters table and its triggers, the counters filled
-  // from one scan of the tables and chunk_gen at a random start. Inside
-  // the caller's transaction (or the creation of the database).
+  // Schema v7: the counters table (one row) and its triggers, the counters
+  // filled from one scan of the tables and chunk_gen at a random start.
+  // Inside the caller's transaction (or the creation of the database).
   Status CreateCounters();
   // chunk_gen as the writer connection sees it (mu_ held).
   Result<uint64_t> ReadChunkGen();

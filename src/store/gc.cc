@@ -14,6 +14,7 @@
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "base/test_pause.h"
 #include "store/key_table.h"
@@ -226,17 +227,25 @@ class StoreImpl::GcRun {
     for (const ManifestRow& row : rows) {
       const std::string key = FullKey(row.domain, row.digest);
       auto it = chunks_of_.find(key);
-      if (it == chunks_of_.end()) {
-        // A manifest that cannot be read stops gc: marking without it
-        // could delete chunks a live artifact needs.
-        auto m = s_->LoadManifest(row);
-        if (!m.ok()) return m.status().WithContext("gc: mark aborted, nothing more deleted");
-        std::vector<uint64_t> keys;
-        keys.reserve(m->chunks.size());
-        for (const ChunkRef& c : m->chunks) keys.push_back(ChunkFilter::Key(row.domain, c.digest));
-        it = chunks_of_.emplace(key, std::move(keys)).first;  // immutable: kept for the re-mark
+      if (it != chunks_of_.end()) {
+        for (uint64_t k : it->second) refs.Insert(k);
+        continue;
       }
-      for (uint64_t k : it->second) refs.Insert(k);
+      // A manifest that cannot be read stops gc: marking without it
+      // could delete chunks a live artifact needs.
+      auto m = s_->LoadManifest(row);
+      if (!m.ok()) return m.status().WithContext("gc: mark aborted, nothing more deleted");
+      std::vector<uint64_t> keys;
+      keys.reserve(m->chunks.size());
+      for (const ChunkRef& c : m->chunks) keys.push_back(ChunkFilter::Key(row.domain, c.digest));
+      for (uint64_t k : keys) refs.Insert(k);
+      // Kept for the re-mark (manifests are immutable), up to a bound: past
+      // it the re-mark reads them again rather than hold 8 bytes for every
+      // chunk reference of the store.
+      if (cached_keys_ + keys.size() <= kMarkCacheKeys) {
+        cached_keys_ += keys.size();
+        chunks_of_.emplace(key, std::move(keys));
+      }
     }
     bases_of->clear();
     AS_RETURN_IF_ERROR(meta_->ForEachChunkBase([&](const ChunkKey& k, const Digest& b) {
@@ -258,18 +267,28 @@ class StoreImpl::GcRun {
     }
   }
 
-  // Rows by pack, and the packs (a dry run: as they would be after its sweeps).
-  Status List(std::map<int64_t, std::vector<Row>>* by_pack) {
-    by_pack->clear();
+  // The packs, and the manifest rows by pack (one per artifact: few). A dry
+  // run sees them as they would be after its sweeps.
+  Status List() {
     AS_ASSIGN_OR_RETURN(packs_, meta_->ListPacks());
-    AS_RETURN_IF_ERROR(meta_->ForEachChunk([&](const ChunkKey& k, const Location& loc) {
-      if (dry_dead_chunks_.count(FullKey(k.domain, k.digest))) return;
-      (*by_pack)[loc.pack].push_back(Row{k, loc, false});
-    }));
+    manifests_of_.clear();
     return meta_->ForEachManifest([&](const ManifestRow& m) {
       if (dry_dead_manifests_.count(FullKey(m.domain, m.digest))) return;
-      (*by_pack)[m.loc.pack].push_back(Row{ChunkKey{m.domain, m.digest}, m.loc, true});
+      manifests_of_[m.loc.pack].push_back(Row{ChunkKey{m.domain, m.digest}, m.loc, true});
     });
+  }
+
+  // One pack's rows, chunks by offset then manifests: gc holds one pack's
+  // rows at a time, never the store's (docs/index-at-scale.md).
+  Status PackRows(int64_t pack, std::vector<Row>* rows) {
+    rows->clear();
+    AS_RETURN_IF_ERROR(meta_->ForEachChunkInPack(pack, [&](const ChunkKey& k, const Location& l) {
+      if (!dry_dead_chunks_.empty() && dry_dead_chunks_.count(FullKey(k.domain, k.digest))) return;
+      rows->push_back(Row{k, l, false});
+    }));
+    auto it = manifests_of_.find(pack);
+    if (it != manifests_of_.end()) rows->insert(rows->end(), it->second.begin(), it->second.end());
+    return Status::OK();
   }
 
   // Round two: the chunks. Which packs go is decided here, from the live
@@ -281,15 +300,24 @@ class StoreImpl::GcRun {
     std::unordered_multimap<uint64_t, uint64_t> bases_of;
     AS_ASSIGN_OR_RETURN(auto refs, Referenced(&bases_of));
     AddBases(bases_of, &refs);
-    std::map<int64_t, std::vector<Row>> by_pack;
-    AS_RETURN_IF_ERROR(List(&by_pack));
+    AS_RETURN_IF_ERROR(List());
     auto key_of = [](const Row& r) { return ChunkFilter::Key(r.key.domain, r.key.digest); };
     const uint64_t merge_below = o_.merge_below.value_or(s_->pack_target_size_ / 4);
     std::map<uint32_t, std::pair<std::vector<int64_t>, size_t>> small;  // + rewrites
+    // Pass one, a pack at a time: the live bytes of each, and where the
+    // delta chunks lie (a delta chunk in a pack that stays keeps its bases).
+    std::unordered_map<uint64_t, int64_t> delta_pack;
+    std::vector<Row> rows;
     for (const PackRow& p : packs_) {
+      AS_RETURN_IF_ERROR(PackRows(p.id, &rows));
       uint64_t live_bytes = 0;
-      for (const Row& r : by_pack[p.id]) {
-        live_bytes += r.manifest || refs.Contains(key_of(r)) ? r.loc.frame_len : 0;
+      for (const Row& r : rows) {
+        const bool ref = !r.manifest && refs.Contains(key_of(r));
+        rep_.live_chunks += ref ? 1 : 0;
+        live_bytes += r.manifest || ref ? r.loc.frame_len : 0;
+        if (!r.manifest && !bases_of.empty() && bases_of.count(key_of(r))) {
+          delta_pack.emplace(key_of(r), p.id);
+        }
       }
       if (live_bytes == 0 || double(live_bytes) < o_.rewrite_threshold * double(p.size)) {
         drop_.insert(p.id);
@@ -303,26 +331,24 @@ class StoreImpl::GcRun {
       drop_.insert(sm.first.begin(), sm.first.end());
       merged_.insert(sm.first.begin(), sm.first.end());
     }
-    AS_RETURN_IF_ERROR(ChooseRekeyed(by_pack));
+    AS_RETURN_IF_ERROR(ChooseRekeyed());
     // What stays: the referenced chunks, every row of the packs that stay
-    // (usable for dedup), and the bases of all of them.
-    KeyTable keep = refs;
-    for (const auto& [pack, rows] : by_pack) {
-      if (drop_.count(pack)) continue;
-      for (const Row& r : rows) {
-        if (!r.manifest) keep.Insert(key_of(r));
-      }
+    // (usable for dedup), and the bases of all of them. A row lies in one
+    // pack only, so for the rows of the packs that go, "kept" means
+    // referenced or a base of something kept: the rows of the packs that
+    // stay need no entry of their own, only their delta chunks do.
+    KeyTable keep = std::move(refs);  // refs is not needed after this: one table, not two
+    for (const auto& [chunk, pack] : delta_pack) {
+      if (!drop_.count(pack)) keep.Insert(chunk);
     }
     AddBases(bases_of, &keep);
+    // Pass two: the unreferenced rows of the packs that go are doomed.
     std::vector<std::pair<ChunkKey, int64_t>> doom;
     for (const PackRow& p : packs_) {
-      for (const Row& r : by_pack[p.id]) {
-        if (r.manifest) continue;
-        if (refs.Contains(key_of(r))) {
-          rep_.live_chunks++;
-        } else if (drop_.count(p.id) && !keep.Contains(key_of(r))) {
-          doom.push_back({r.key, p.id});
-        }
+      if (!drop_.count(p.id)) continue;
+      AS_RETURN_IF_ERROR(PackRows(p.id, &rows));
+      for (const Row& r : rows) {
+        if (!r.manifest && !keep.Contains(key_of(r))) doom.push_back({r.key, p.id});
       }
     }
     if (s_->gc_hook_) s_->gc_hook_("listed");
@@ -354,13 +380,15 @@ class StoreImpl::GcRun {
   // rekey: the tenant's packs with a frame under a key older than its
   // newest go too (their frames are sealed anew as they are copied). A
   // frame's key id is in its header: one small read per frame.
-  Status ChooseRekeyed(std::map<int64_t, std::vector<Row>>& by_pack) {
+  Status ChooseRekeyed() {
     if (!rekey_) return Status::OK();
     uint8_t head[format::kFrameHeaderSize];
+    std::vector<Row> rows;
     for (const PackRow& p : packs_) {
       if (p.domain != rekey_->domain) continue;
       AS_ASSIGN_OR_RETURN(auto reader, s_->Reader(p.id));
-      for (const Row& r : by_pack[p.id]) {
+      AS_RETURN_IF_ERROR(PackRows(p.id, &rows));
+      for (const Row& r : rows) {
         size_t got = 0;
         auto info = reader->PeekFrame(r.loc.offset, head, sizeof head, &got);
         if (!info.ok()) return info.status().WithContext("rekey: pack " + p.name);
@@ -399,11 +427,12 @@ class StoreImpl::GcRun {
   // file system the copies may find no room: the empty packs are gone by
   // then, and the rest waits for a later run (rewrites_skipped says why).
   Status Rewrite() {
-    std::map<int64_t, std::vector<Row>> by_pack;
-    AS_RETURN_IF_ERROR(List(&by_pack));
+    AS_RETURN_IF_ERROR(List());  // as the sweeps left them
     Metadata::GcCommit empty;
     std::map<int64_t, const PackRow*> pack_of;
+    std::map<int64_t, uint64_t> copy_bytes;  // live bytes of the packs to copy
     std::vector<const PackRow*> copy;
+    std::vector<Row> rows;
     uint64_t done = 0;
     for (const PackRow& p : packs_) {
       pack_of[p.id] = &p;
@@ -411,10 +440,12 @@ class StoreImpl::GcRun {
         done += p.size;
         continue;
       }
-      if (by_pack[p.id].empty()) {
+      AS_RETURN_IF_ERROR(PackRows(p.id, &rows));
+      if (rows.empty()) {
         empty.dead_packs.push_back(p.id);
       } else {
         copy.push_back(&p);
+        for (const Row& r : rows) copy_bytes[p.id] += r.loc.frame_len;
       }
     }
     if (o_.dry_run) {
@@ -423,8 +454,7 @@ class StoreImpl::GcRun {
         rep_.bytes_reclaimed += pack_of[id]->size;
       }
       for (const PackRow* p : copy) {
-        uint64_t live_bytes = 0;
-        for (const Row& r : by_pack[p->id]) live_bytes += r.loc.frame_len;
+        const uint64_t live_bytes = copy_bytes[p->id];
         rep_.packs_rewritten++;
         rep_.packs_merged += merged_.count(p->id);
         rep_.bytes_copied += live_bytes;
@@ -441,7 +471,7 @@ class StoreImpl::GcRun {
         RemovePack(*pack_of[id]);
       }
     }
-    Status s = Copy(copy, by_pack, pack_of, done);
+    Status s = Copy(copy, pack_of, done);
     if (s.code() == Code::kNoSpace) {
       rep_.rewrites_skipped = s.message();
       return Status::OK();
@@ -449,7 +479,7 @@ class StoreImpl::GcRun {
     return s;
   }
 
-  Status Copy(const std::vector<const PackRow*>& copy, std::map<int64_t, std::vector<Row>>& by_pack,
+  Status Copy(const std::vector<const PackRow*>& copy,
               std::map<int64_t, const PackRow*>& pack_of, uint64_t done) {
     if (copy.empty()) return Status::OK();
     Metadata::GcCommit commit;
@@ -491,11 +521,13 @@ class StoreImpl::GcRun {
       return Status::OK();
     };
     std::vector<uint8_t> frame, opened, resealed;
+    std::vector<Row> rows;
     uint64_t copied = 0;
     for (const PackRow* p : copy) {
       AS_ASSIGN_OR_RETURN(auto reader, s_->Reader(p->id));
       Out& out = outs.try_emplace(p->domain, s_).first->second;
-      for (const Row& r : by_pack[p->id]) {
+      AS_RETURN_IF_ERROR(PackRows(p->id, &rows));
+      for (const Row& r : rows) {
         // Verbatim, and checked on the way.
         auto info = reader->ReadFrame(r.loc.offset, r.loc.frame_len, &frame);
         if (!info.ok()) return info.status().WithContext("gc: copying a live frame");
@@ -594,7 +626,10 @@ class StoreImpl::GcRun {
   std::unordered_set<std::string> dry_dead_manifests_, dry_dead_chunks_;  // dry run
   std::unordered_map<std::string, uint32_t> domains_;
   std::unordered_map<std::string, std::vector<uint64_t>> chunks_of_;  // manifest -> chunk keys
+  static constexpr size_t kMarkCacheKeys = size_t{8} << 20;  // 64 MiB of keys
+  size_t cached_keys_ = 0;
   std::vector<PackRow> packs_;
+  std::map<int64_t, std::vector<Row>> manifests_of_;  // manifest rows by pack (List)
   std::shared_ptr<const TenantKeys> rekey_;  // the tenant a rekey seals anew
   std::set<int64_t> drop_, merged_;  // packs that go; of them, those taken for being small
 };

@@ -236,6 +236,20 @@ TEST_P(MetadataContractTest, APutsRowsAreFoundOneByOneAndInABatch) {
   ASSERT_TRUE(m_->ForEachManifest([&](const ManifestRow&) { manifests++; }).ok());
   EXPECT_EQ(chunks, 5u);
   EXPECT_EQ(manifests, 1u);
+  // One pack's rows (gc's pass a pack at a time), by offset.
+  std::vector<uint64_t> offsets;
+  ASSERT_TRUE(m_->ForEachChunkInPack(pack.id, [&](const ChunkKey& k, const Location& l) {
+    EXPECT_EQ(k.domain, domain_);
+    EXPECT_EQ(l.pack, pack.id);
+    offsets.push_back(l.offset);
+  }).ok());
+  EXPECT_EQ(offsets.size(), 5u);
+  EXPECT_TRUE(std::is_sorted(offsets.begin(), offsets.end()));
+  size_t in_other = 0;
+  ASSERT_TRUE(m_->ForEachChunkInPack(pack.id + 1000, [&](const ChunkKey&, const Location&) {
+    in_other++;
+  }).ok());
+  EXPECT_EQ(in_other, 0u);
 
   auto t = m_->Totals();
   ASSERT_TRUE(t.ok());
@@ -960,6 +974,10 @@ TEST_P(MetadataContractTest, TotalsStayExactThroughEveryKindOfWrite) {
   rebind.name = Name("b", "k1", 40);  // another size
   ASSERT_TRUE(m_->CommitPut(rebind).ok());
   ExpectExactTotals("a name rebound");
+  rebind.name = Name("b", "k1", 40);  // the same size (no trigger moves a sum)
+  rebind.name->manifest = D(41);
+  ASSERT_TRUE(m_->CommitPut(rebind).ok());
+  ExpectExactTotals("a name rebound to the same size");
   auto k2 = m_->GetName("default", "b", "k2");
   ASSERT_TRUE(k2.ok() && *k2);
   ASSERT_TRUE(m_->CopyName(**k2, Name("b", "k3", 0), false).ok());
@@ -984,10 +1002,11 @@ TEST_P(MetadataContractTest, TotalsStayExactThroughEveryKindOfWrite) {
   ExpectExactTotals("a group commit with a failed put");
 
   // gc: doom, sweep (some dropped, some kept), moves to a new pack with
-  // other lengths, and the old pack deleted.
+  // other lengths and with the same ones, and the old pack deleted.
   auto packs = m_->ListPacks();
-  ASSERT_TRUE(packs.ok() && !packs->empty());
+  ASSERT_TRUE(packs.ok() && packs->size() == 3u);
   const int64_t first_pack = (*packs)[0].id;
+  const int64_t shared_pack = (*packs)[2].id;
   auto before = m_->GcEpoch();
   ASSERT_TRUE(before.ok());
   auto token = m_->BeginGc();
@@ -1014,11 +1033,16 @@ TEST_P(MetadataContractTest, TotalsStayExactThroughEveryKindOfWrite) {
   g.new_packs.push_back(Pack("rewritten", domain_, 3));
   g.moved_chunks.push_back({ChunkKey{domain_, D(101)}, first_pack, Location{0, 0, 33, 101}});
   g.moved_chunks.push_back({ChunkKey{domain_, D(102)}, first_pack, Location{0, 33, 44, 555}});
+  // Chunk 200 as the group commit stored it (frame 64, raw 100), elsewhere.
+  g.moved_chunks.push_back({ChunkKey{domain_, D(200)}, shared_pack, Location{0, 77, 64, 100}});
   g.dead_packs = {first_pack};
   std::vector<int64_t> gone;
   ASSERT_TRUE(m_->CommitGc(*token, g, &gone).ok());
   EXPECT_EQ(gone, std::vector<int64_t>{first_pack});
   m_->EndGc();
+  auto moved = m_->FindChunk(domain_, D(200));
+  ASSERT_TRUE(moved.ok() && *moved) << moved.status().ToString();
+  EXPECT_EQ((*moved)->offset, 77u);
   ExpectExactTotals("moves and a pack deleted");
 
   Metadata::Reindex r;

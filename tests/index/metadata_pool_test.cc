@@ -1,7 +1,8 @@
 // Metadata's pooled read connections: reads see every committed write at
 // once on any thread, never a write in progress, never wait for one, and the
-// v1 -> v2 and v5 -> v6 migrations still run on open. Every connection fires
-// the counters' DELETE triggers on INSERT OR REPLACE.
+// v1 -> v2, v5 -> v7 and v6 -> v7 migrations still run on open. Every
+// connection fires the counters' DELETE triggers on INSERT OR REPLACE, and
+// a chunk row's change fires at most one UPDATE of the counters.
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -266,7 +267,7 @@ TEST_F(MetadataPoolTest, SchemaVersion1IsMigratedOnOpen) {
   EXPECT_EQ(*d, 2u);
 }
 
-// The counters (schema v6) rely on INSERT OR REPLACE firing the DELETE
+// The counters (schema v7) rely on INSERT OR REPLACE firing the DELETE
 // triggers of the row it replaces, which SQLite does only with
 // recursive_triggers on: every connection this build opens has it, and a
 // connection without it (a control: sqlite3 by hand, say) makes the counters
@@ -342,8 +343,8 @@ TEST_F(MetadataPoolTest, EveryConnectionCountsTheRowsThatInsertOrReplaceReplaces
 }
 
 // A version 5 database gains the counters on open (one scan, in the
-// migration's transaction) and the chunk generation, and keeps them exact
-// from then on.
+// migration's transaction; version 7 directly) and the chunk generation,
+// and keeps them exact from then on.
 TEST_F(MetadataPoolTest, SchemaVersion5GainsCountersFilledFromTheTables) {
   {
     auto m = Open();
@@ -413,6 +414,248 @@ TEST_F(MetadataPoolTest, SchemaVersion5GainsCountersFilledFromTheTables) {
   auto sole = m->SoleChunkGeneration();
   ASSERT_TRUE(sole.ok() && *sole);
   EXPECT_EQ(**sole, *gen + 10 + 2 * 10) << "10 rows added, 10 replaced (a delete and an insert)";
+}
+
+// Schema 6 (never released) kept each counter in a row of its own,
+// counters(name, value), and its triggers, under the names version 7's
+// have, ran an UPDATE per counter. Such a database is migrated on open:
+// its triggers and table dropped, version 7's made and filled from a scan
+// (nothing of version 6's values kept, chunk_gen included), in one
+// transaction.
+TEST_F(MetadataPoolTest, SchemaVersion6sCountersAreReplacedFromTheTables) {
+  {
+    auto m = Open();
+    ASSERT_TRUE(m);
+    PutCommit c;
+    c.domain = 1;
+    c.packs.push_back(SealedPack{});
+    c.packs[0].name = "p1";
+    c.packs[0].domain = 1;
+    c.packs[0].size = 4096;
+    for (uint64_t i = 0; i < 30; i++) c.chunks.emplace_back(D(i), Location{0, i, 7, 70});
+    c.name = Name("k", 33);
+    ASSERT_TRUE(m->CommitPut(c).ok());
+  }
+  {
+    // Version 6 as it was, with counters that disagree with the tables (so
+    // that a migration keeping them would show) and a chunk_gen of 5.
+    auto db = SqliteDb::Open(path_, false);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(R"sql(
+      DROP TRIGGER chunks_counted_insert; DROP TRIGGER chunks_counted_delete;
+      DROP TRIGGER chunks_counted_update; DROP TRIGGER chunks_counted_rekey;
+      DROP TRIGGER manifests_counted_insert; DROP TRIGGER manifests_counted_delete;
+      DROP TRIGGER names_counted_insert; DROP TRIGGER names_counted_delete;
+      DROP TRIGGER names_counted_update; DROP TRIGGER packs_counted_insert;
+      DROP TRIGGER packs_counted_delete; DROP TRIGGER packs_counted_update;
+      DROP TABLE counters;
+      CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO counters VALUES ('names', 9), ('name_bytes', 9), ('chunks', 9),
+        ('chunk_raw_bytes', 9), ('chunk_frame_bytes', 9), ('packs', 9), ('pack_bytes', 9),
+        ('manifests', 9), ('chunk_gen', 5);
+      CREATE TRIGGER chunks_counted_insert AFTER INSERT ON chunks BEGIN
+        UPDATE counters SET value = value + 1 WHERE name = 'chunks';
+        UPDATE counters SET value = value + new.raw_len WHERE name = 'chunk_raw_bytes';
+        UPDATE counters SET value = value + new.frame_len WHERE name = 'chunk_frame_bytes';
+        UPDATE counters SET value = value + 1 WHERE name = 'chunk_gen';
+      END;
+      CREATE TRIGGER chunks_counted_delete AFTER DELETE ON chunks BEGIN
+        UPDATE counters SET value = value - 1 WHERE name = 'chunks';
+        UPDATE counters SET value = value - old.raw_len WHERE name = 'chunk_raw_bytes';
+        UPDATE counters SET value = value - old.frame_len WHERE name = 'chunk_frame_bytes';
+        UPDATE counters SET value = value + 1 WHERE name = 'chunk_gen';
+      END;
+      CREATE TRIGGER chunks_counted_update AFTER UPDATE OF raw_len, frame_len ON chunks BEGIN
+        UPDATE counters SET value = value + new.raw_len - old.raw_len
+          WHERE name = 'chunk_raw_bytes';
+        UPDATE counters SET value = value + new.frame_len - old.frame_len
+          WHERE name = 'chunk_frame_bytes';
+      END;
+      CREATE TRIGGER chunks_counted_rekey AFTER UPDATE OF domain, digest ON chunks BEGIN
+        UPDATE counters SET value = value + 1 WHERE name = 'chunk_gen';
+      END;
+      CREATE TRIGGER manifests_counted_insert AFTER INSERT ON manifests BEGIN
+        UPDATE counters SET value = value + 1 WHERE name = 'manifests';
+      END;
+      CREATE TRIGGER manifests_counted_delete AFTER DELETE ON manifests BEGIN
+        UPDATE counters SET value = value - 1 WHERE name = 'manifests';
+      END;
+      CREATE TRIGGER names_counted_insert AFTER INSERT ON names BEGIN
+        UPDATE counters SET value = value + 1 WHERE name = 'names';
+        UPDATE counters SET value = value + new.size WHERE name = 'name_bytes';
+      END;
+      CREATE TRIGGER names_counted_delete AFTER DELETE ON names BEGIN
+        UPDATE counters SET value = value - 1 WHERE name = 'names';
+        UPDATE counters SET value = value - old.size WHERE name = 'name_bytes';
+      END;
+      CREATE TRIGGER names_counted_update AFTER UPDATE OF size ON names BEGIN
+        UPDATE counters SET value = value + new.size - old.size WHERE name = 'name_bytes';
+      END;
+      CREATE TRIGGER packs_counted_insert AFTER INSERT ON packs BEGIN
+        UPDATE counters SET value = value + 1 WHERE name = 'packs';
+        UPDATE counters SET value = value + new.size WHERE name = 'pack_bytes';
+      END;
+      CREATE TRIGGER packs_counted_delete AFTER DELETE ON packs BEGIN
+        UPDATE counters SET value = value - 1 WHERE name = 'packs';
+        UPDATE counters SET value = value - old.size WHERE name = 'pack_bytes';
+      END;
+      CREATE TRIGGER packs_counted_update AFTER UPDATE OF size ON packs BEGIN
+        UPDATE counters SET value = value + new.size - old.size WHERE name = 'pack_bytes';
+      END;
+      UPDATE meta SET value = '6' WHERE key = 'schema_version';
+      INSERT INTO chunks(domain, digest, pack, offset, frame_len, raw_len)
+        VALUES (1, x'01', 1, 0, 1000, 2000);
+    )sql").ok());
+  }
+  auto m = Open(false);
+  ASSERT_TRUE(m);
+  auto version = m->GetMeta("schema_version");
+  ASSERT_TRUE(version.ok());
+  EXPECT_EQ(*version, std::to_string(kMetadataSchemaVersion));
+  auto t = m->Totals();
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->unique_chunks, 31u);
+  EXPECT_EQ(t->unique_bytes, 30u * 70 + 2000);
+  EXPECT_EQ(t->stored_bytes, 30u * 7 + 1000);
+  EXPECT_EQ(t->names, 1u);
+  EXPECT_EQ(t->logical_bytes, 33u);
+  EXPECT_EQ(t->packs, 1u);
+  EXPECT_EQ(t->pack_bytes, 4096u);
+  EXPECT_EQ(t->manifests, 0u);
+  auto gen = m->WatchChunkGeneration();
+  ASSERT_TRUE(gen.ok()) << gen.status().ToString();
+  EXPECT_LT(*gen, uint64_t{1} << 62);
+  EXPECT_NE(*gen, 6u) << "version 6's chunk_gen (5, and 1 for the row inserted since) was kept";
+  {
+    // Version 7's triggers, not version 6's: one row in counters, and no
+    // trigger names a counter by its name.
+    auto db = SqliteDb::Open(path_, false);
+    ASSERT_TRUE(db.ok());
+    auto st = (*db)->Prepare(
+        "SELECT (SELECT count(*) FROM counters), "
+        "(SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'), "
+        "(SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND sql LIKE '%WHERE name%')");
+    ASSERT_TRUE(st.ok());
+    auto row = st->Step();
+    ASSERT_TRUE(row.ok() && *row);
+    EXPECT_EQ(st->Int(0), 1);
+    EXPECT_EQ(st->Int(1), 12);
+    EXPECT_EQ(st->Int(2), 0);
+  }
+  PutCommit more;
+  more.domain = 1;
+  for (uint64_t i = 20; i < 40; i++) more.chunks.emplace_back(D(i), Location{-2, i, 8, 80});
+  ASSERT_TRUE(m->CommitPut(more).ok());
+  auto* lite = dynamic_cast<SqliteMetadata*>(m.get());
+  ASSERT_TRUE(lite);
+  t = m->Totals();
+  auto scan = lite->ScanTotals();
+  ASSERT_TRUE(t.ok() && scan.ok());
+  EXPECT_EQ(t->unique_chunks, 41u);
+  EXPECT_EQ(t->unique_chunks, scan->unique_chunks);
+  EXPECT_EQ(t->unique_bytes, scan->unique_bytes);
+  EXPECT_EQ(t->stored_bytes, scan->stored_bytes);
+  auto check = m->CheckIntegrity(false);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->empty()) << (*check)[0];
+  auto sole = m->SoleChunkGeneration();
+  ASSERT_TRUE(sole.ok() && *sole);
+  EXPECT_EQ(**sole, *gen + 10 + 2 * 10) << "10 rows added, 10 replaced (a delete and an insert)";
+}
+
+// Every counter is a column of counters' one row: a chunk row's insert or
+// delete fires one UPDATE of it (schema 6 fired four), an update of a row
+// fires one only where it changes a counted column, and gc's doom marks
+// (state, doom_epoch) and a name's attrs fire none. total_changes() counts
+// the rows changed by the statement and by the triggers it fired (not the
+// row an INSERT OR REPLACE removes).
+TEST_F(MetadataPoolTest, AChunkRowsChangeFiresAtMostOneUpdateOfTheCounters) {
+  auto m = Open();
+  ASSERT_TRUE(m);
+  auto* lite = dynamic_cast<SqliteMetadata*>(m.get());
+  ASSERT_TRUE(lite);
+  auto db = SqliteDb::Open(path_, false);
+  ASSERT_TRUE(db.ok());
+  auto query = [&](const std::string& sql) -> int64_t {
+    auto st = (*db)->Prepare(sql);
+    EXPECT_TRUE(st.ok()) << sql;
+    if (!st.ok()) return -1;
+    auto row = st->Step();
+    EXPECT_TRUE(row.ok() && *row) << sql;
+    return row.ok() && *row ? st->Int(0) : -1;
+  };
+  auto changes = [&](const std::string& sql) -> int64_t {
+    const int64_t before = query("SELECT total_changes()");
+    EXPECT_TRUE((*db)->Exec(sql).ok()) << sql;
+    return query("SELECT total_changes()") - before;
+  };
+  const int64_t gen = query("SELECT chunk_gen FROM counters");
+  const std::string insert =
+      "INSERT OR REPLACE INTO chunks(domain, digest, pack, offset, frame_len, raw_len) VALUES ";
+  EXPECT_EQ(changes(insert + "(1, x'01', 1, 0, 10, 20)"), 2) << "the row, the counters";
+  EXPECT_EQ(changes(insert + "(1, x'02', 1, 0, 10, 20), (1, x'03', 1, 0, 10, 20)"), 4);
+  EXPECT_EQ(changes(insert + "(1, x'01', 1, 0, 11, 21)"), 3)
+      << "the row, the counters for the row replaced and for the new one";
+  EXPECT_EQ(changes("UPDATE chunks SET state = 'D', doom_epoch = 3 WHERE digest = x'01'"), 1);
+  EXPECT_EQ(changes("UPDATE chunks SET state = 'L', doom_epoch = NULL WHERE digest = x'01'"), 1);
+  EXPECT_EQ(changes("UPDATE chunks SET pack = 2, offset = 9, frame_len = 11, raw_len = 21 "
+                    "WHERE digest = x'01'"),
+            1)
+      << "a move that keeps the lengths";
+  EXPECT_EQ(changes("UPDATE chunks SET pack = 3, offset = 0, frame_len = 12, raw_len = 21 "
+                    "WHERE digest = x'01'"),
+            2);
+  EXPECT_EQ(changes("UPDATE chunks SET digest = x'04' WHERE digest = x'03'"), 2);
+  EXPECT_EQ(changes("UPDATE chunks SET digest = x'04' WHERE digest = x'04'"), 1) << "the same key";
+  EXPECT_EQ(changes("DELETE FROM chunks WHERE digest = x'02'"), 2);
+  EXPECT_EQ(query("SELECT chunk_gen FROM counters"), gen + 3 + 2 + 1 + 1)
+      << "3 rows inserted, 1 replaced, 1 rekeyed, 1 deleted";
+
+  EXPECT_EQ(changes("INSERT INTO names VALUES ('default', 'b', 'k', x'01', x'02', 5, 1, 1, NULL)"),
+            2);
+  const std::string rebind =
+      "INSERT INTO names VALUES ('default', 'b', 'k', x'03', x'04', ?, 1, 1, NULL) "
+      "ON CONFLICT(tenant, bucket, key) DO UPDATE SET manifest = excluded.manifest, "
+      "content = excluded.content, size = excluded.size, version = version + 1";
+  auto rebind_to = [&](int64_t size) {
+    const int64_t before = query("SELECT total_changes()");
+    auto st = (*db)->Prepare(rebind);
+    EXPECT_TRUE(st.ok());
+    st->Bind(1, size);
+    EXPECT_TRUE(st->Run().ok());
+    return query("SELECT total_changes()") - before;
+  };
+  EXPECT_EQ(rebind_to(5), 1) << "rebound to an artifact of the same size";
+  EXPECT_EQ(rebind_to(6), 2);
+  EXPECT_EQ(changes("UPDATE names SET attrs = x'00' WHERE key = 'k'"), 1);
+  EXPECT_EQ(changes("INSERT INTO packs(name, domain, size, frames, created) "
+                    "VALUES ('p', 1, 100, 1, 1)"),
+            2);
+  EXPECT_EQ(changes("UPDATE packs SET size = 100 WHERE name = 'p'"), 1);
+  EXPECT_EQ(changes("UPDATE packs SET size = 101 WHERE name = 'p'"), 2);
+  EXPECT_EQ(changes("INSERT INTO manifests(domain, digest, content, size, chunks, pack, offset, "
+                    "frame_len, raw_len) VALUES (1, x'01', x'02', 1, 1, 1, 0, 1, 1)"),
+            2);
+  EXPECT_EQ(changes("DELETE FROM manifests"), 2);
+  EXPECT_EQ(changes("DELETE FROM names"), 2);
+  EXPECT_EQ(changes("DELETE FROM packs"), 2);
+
+  auto kept = m->Totals();
+  auto scan = lite->ScanTotals();
+  ASSERT_TRUE(kept.ok() && scan.ok());
+  EXPECT_EQ(kept->unique_chunks, 2u);
+  EXPECT_EQ(kept->unique_chunks, scan->unique_chunks);
+  EXPECT_EQ(kept->unique_bytes, 21u + 20);
+  EXPECT_EQ(kept->unique_bytes, scan->unique_bytes);
+  EXPECT_EQ(kept->stored_bytes, 12u + 10);
+  EXPECT_EQ(kept->stored_bytes, scan->stored_bytes);
+  auto check = m->CheckIntegrity(false);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->empty()) << (*check)[0];
+  // One row, which a second cannot join.
+  EXPECT_FALSE((*db)->Exec("INSERT INTO counters SELECT 2, names, name_bytes, chunks, "
+                           "chunk_raw_bytes, chunk_frame_bytes, chunk_gen, manifests, packs, "
+                           "pack_bytes FROM counters").ok());
 }
 
 TEST_F(MetadataPoolTest, ConcurrentTenantCreationAgreesOnOneDomain) {
