@@ -55,15 +55,13 @@ void StoreImpl::FilterMain() {
       filter_files_end_.reset();  // not sound after all: only a new base helps
     }
   }
-  bool rebuild = false;
-  if (!filter_.ready()) {
-    std::lock_guard<std::mutex> l(filter_mu_);
-    rebuild = filter_rebuilding_ = !filter_stop_;
-  }
-  if (rebuild) {
+  // A load cut short by StopFilter leaves current files: the keys added
+  // since go in a log at close. Anything else not loaded is rebuilt.
+  const bool cut_short = current && s.code() == Code::kBusy;
+  if (!filter_.ready() && !cut_short) {
     // Missing, stale, torn or from another store: the index is the truth.
-    // Once: a process that stops meanwhile waits for it (StopFilter), so
-    // the next one finds current files.
+    // Once, and to the end even if the process is closing (StopFilter waits),
+    // so that the next process finds current files.
     s = RebuildFilter();
     if (s.ok()) filter_rebuilds_.fetch_add(1, std::memory_order_relaxed);
     if (s.ok()) s = PersistFilter(/*base=*/true);
@@ -100,11 +98,8 @@ Status StoreImpl::RebuildFilter() {
   if (auto t = meta_->Totals(); t.ok()) expect = t->unique_chunks + t->unique_chunks / 8;
   KeyTable t(expect);
   AS_RETURN_IF_ERROR(meta_->ForEachChunk([&](const ChunkKey& k, const Location&) {
-    if (!filter_stopping_.load(std::memory_order_relaxed)) {
-      t.Insert(ChunkFilter::Key(k.domain, k.digest));
-    }
+    t.Insert(ChunkFilter::Key(k.domain, k.digest));
   }));
-  if (filter_stopping_.load()) return Status::Busy("filter rebuild stopped");
   // Rows read after the watch began are all in; rows this process added
   // meanwhile are in the filter's pending keys, installed with it.
   filter_.Install(std::move(t));
@@ -155,10 +150,10 @@ void StoreImpl::StopFilter() {
     std::lock_guard<std::mutex> l(filter_mu_);
     if (!filter_started_) return;
     filter_stop_ = true;
-    // A load from the files is cut short (they stay current: the keys added
-    // since go in a log below); a rebuild is waited for.
-    if (!filter_rebuilding_) filter_stopping_.store(true);
   }
+  // A load from the files is cut short (they stay current: the keys added
+  // since go in a log below); a rebuild is waited for (FilterMain).
+  filter_stopping_.store(true);
   filter_cv_.notify_all();
   if (filter_thread_.joinable()) filter_thread_.join();
   Status s = PersistFilter(false);

@@ -23,7 +23,7 @@ Result<ReindexReport> StoreImpl::Reindex(const Progress& progress) {
   if (filter_files_) AS_RETURN_IF_ERROR(filter_files_->RemoveAll());
   {
     std::lock_guard<std::mutex> l(filter_mu_);
-    filter_started_ = filter_stop_ = filter_rebuilding_ = false;
+    filter_started_ = filter_stop_ = false;
     filter_files_end_.reset();
   }
   filter_stopping_.store(false);

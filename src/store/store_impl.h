@@ -287,8 +287,7 @@ class StoreImpl final : public Store {
   std::thread filter_thread_;
   bool filter_started_ = false;
   bool filter_stop_ = false;
-  bool filter_rebuilding_ = false;
-  std::atomic<bool> filter_stopping_{false};  // for loads to notice
+  std::atomic<bool> filter_stopping_{false};  // cuts a load from the files short
   uint64_t filter_watch_ = 0;
   // The generation the files reach while they are current with what this
   // process changed (the keys since are ChunkFilter::TakeAdded's).
