@@ -41,6 +41,20 @@ class MetadataPoolTest : public ::testing::Test {
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     return m.ok() ? std::move(m).value() : nullptr;
   }
+  // One put of a pack named p1 with `chunks` chunk rows and a name.
+  void CommitOnePack(uint64_t chunks) {
+    auto m = Open();
+    ASSERT_TRUE(m);
+    PutCommit c;
+    c.domain = 1;
+    c.packs.push_back(SealedPack{});
+    c.packs[0].name = "p1";
+    c.packs[0].domain = 1;
+    c.packs[0].size = 4096;
+    for (uint64_t i = 0; i < chunks; i++) c.chunks.emplace_back(D(i), Location{0, i, 7, 70});
+    c.name = Name("k", 33);
+    ASSERT_TRUE(m->CommitPut(c).ok());
+  }
   std::string path_;
 };
 
@@ -342,36 +356,28 @@ TEST_F(MetadataPoolTest, EveryConnectionCountsTheRowsThatInsertOrReplaceReplaces
   EXPECT_NE((*check)[0].find("chunks 16 (scan 15)"), std::string::npos) << (*check)[0];
 }
 
+// Version 7's counters and triggers, dropped (to make older layouts).
+constexpr const char* kDropCounters = R"sql(
+  DROP TRIGGER chunks_counted_insert; DROP TRIGGER chunks_counted_delete;
+  DROP TRIGGER chunks_counted_update; DROP TRIGGER chunks_counted_rekey;
+  DROP TRIGGER manifests_counted_insert; DROP TRIGGER manifests_counted_delete;
+  DROP TRIGGER names_counted_insert; DROP TRIGGER names_counted_delete;
+  DROP TRIGGER names_counted_update; DROP TRIGGER packs_counted_insert;
+  DROP TRIGGER packs_counted_delete; DROP TRIGGER packs_counted_update;
+  DROP TABLE counters;
+)sql";
+
 // A version 5 database gains the counters on open (one scan, in the
 // migration's transaction; version 7 directly) and the chunk generation,
 // and keeps them exact from then on.
 TEST_F(MetadataPoolTest, SchemaVersion5GainsCountersFilledFromTheTables) {
-  {
-    auto m = Open();
-    ASSERT_TRUE(m);
-    PutCommit c;
-    c.domain = 1;
-    c.packs.push_back(SealedPack{});
-    c.packs[0].name = "p1";
-    c.packs[0].domain = 1;
-    c.packs[0].size = 4096;
-    for (uint64_t i = 0; i < 50; i++) c.chunks.emplace_back(D(i), Location{0, i, 7, 70});
-    c.name = Name("k", 33);
-    ASSERT_TRUE(m->CommitPut(c).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CommitOnePack(50));
   {
     // Back to what version 5 was: no counters, no triggers; and rows the
     // counters never saw.
     auto db = SqliteDb::Open(path_, false);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec(R"sql(
-      DROP TRIGGER chunks_counted_insert; DROP TRIGGER chunks_counted_delete;
-      DROP TRIGGER chunks_counted_update; DROP TRIGGER chunks_counted_rekey;
-      DROP TRIGGER manifests_counted_insert; DROP TRIGGER manifests_counted_delete;
-      DROP TRIGGER names_counted_insert; DROP TRIGGER names_counted_delete;
-      DROP TRIGGER names_counted_update; DROP TRIGGER packs_counted_insert;
-      DROP TRIGGER packs_counted_delete; DROP TRIGGER packs_counted_update;
-      DROP TABLE counters;
+    ASSERT_TRUE((*db)->Exec(std::string(kDropCounters) + R"sql(
       UPDATE meta SET value = '5' WHERE key = 'schema_version';
       INSERT INTO chunks(domain, digest, pack, offset, frame_len, raw_len)
         VALUES (1, x'01', 1, 0, 1000, 2000);
@@ -423,32 +429,13 @@ TEST_F(MetadataPoolTest, SchemaVersion5GainsCountersFilledFromTheTables) {
 // (nothing of version 6's values kept, chunk_gen included), in one
 // transaction.
 TEST_F(MetadataPoolTest, SchemaVersion6sCountersAreReplacedFromTheTables) {
-  {
-    auto m = Open();
-    ASSERT_TRUE(m);
-    PutCommit c;
-    c.domain = 1;
-    c.packs.push_back(SealedPack{});
-    c.packs[0].name = "p1";
-    c.packs[0].domain = 1;
-    c.packs[0].size = 4096;
-    for (uint64_t i = 0; i < 30; i++) c.chunks.emplace_back(D(i), Location{0, i, 7, 70});
-    c.name = Name("k", 33);
-    ASSERT_TRUE(m->CommitPut(c).ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(CommitOnePack(30));
   {
     // Version 6 as it was, with counters that disagree with the tables (so
     // that a migration keeping them would show) and a chunk_gen of 5.
     auto db = SqliteDb::Open(path_, false);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec(R"sql(
-      DROP TRIGGER chunks_counted_insert; DROP TRIGGER chunks_counted_delete;
-      DROP TRIGGER chunks_counted_update; DROP TRIGGER chunks_counted_rekey;
-      DROP TRIGGER manifests_counted_insert; DROP TRIGGER manifests_counted_delete;
-      DROP TRIGGER names_counted_insert; DROP TRIGGER names_counted_delete;
-      DROP TRIGGER names_counted_update; DROP TRIGGER packs_counted_insert;
-      DROP TRIGGER packs_counted_delete; DROP TRIGGER packs_counted_update;
-      DROP TABLE counters;
+    ASSERT_TRUE((*db)->Exec(std::string(kDropCounters) + R"sql(
       CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
       INSERT INTO counters VALUES ('names', 9), ('name_bytes', 9), ('chunks', 9),
         ('chunk_raw_bytes', 9), ('chunk_frame_bytes', 9), ('packs', 9), ('pack_bytes', 9),
