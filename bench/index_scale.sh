@@ -4,8 +4,12 @@
 #
 # For N = 0 (the baseline) and each of $AS_INDEX_SIZES: a store with one real
 # artifact (4 MiB, bench/small) and N synthetic chunk rows added by
-# build*/bin/index_fill (through the store's own metadata code; kept in
-# $AS_BENCH_DIR/idx-N and reused by the next run unless AS_REFILL=1), then
+# build*/bin/index_fill (through the store's own metadata code; kept as a
+# template in $AS_BENCH_DIR/idx-N, reused by the next run unless AS_REFILL=1,
+# and copied for each run: see prepare below), primed with one small put
+# (untimed, logged: a build that keeps a persisted dedup filter migrates the
+# copy's schema and builds its filter there, as it would have while the rows
+# arrived; AS_PRIME=0 skips it), then
 #   ls, stat bench/small, get bench/small -o /dev/null, stats
 #             warm: one untimed run, then median of AS_RUNS; cold: each run
 #             after `sync; echo 3 >/proc/sys/vm/drop_caches` (skipped, with a
@@ -20,17 +24,19 @@
 #             N = 0 store, peak RSS. The CLI's put opens the store and ends
 #             with the store's totals (what `stats` reads): the table also
 #             gives the put less a warm `stats` of the same store, the put itself
-#   metadata.db's size, and the fill's time.
+#   metadata.db's size as filled, what the store keeps beside its packs after
+#   the runs (metadata.db, a persisted filter), and the fill's time.
 # Peak RSS beyond the N = 0 store's, per row, is the "B/chunk" column.
 # One JSON line per measurement goes to $AS_LOG; the table goes to stdout and
 # bench/out/index_scale.txt.
 #
 # Environment: AS_BIN (build-release/bin/artifact-store if built, else build/),
-#              AS_FILL (index_fill beside AS_BIN, else build/bin/), AS_INDEX_SIZES ("1000000 10000000"),
-#              AS_RUNS (3), AS_BENCH_DIR (/tmp/as-index-bench), AS_REFILL (0),
-#              AS_FILL_ARGS (index_fill's options; default --batch 100000, and from
-#              N = 50 million --sorted --batch 1000000: see bench/index_fill.cc), AS_COLD (1: 0 skips the cold runs), AS_PUT (1: 0
-#              skips the 1 GiB puts), AS_CORPUS_DIR, AS_LOG, AS_TABLE (bench/out/index_scale.txt)
+#   AS_FILL (index_fill beside AS_BIN, else build/bin/), AS_INDEX_SIZES ("1000000
+#   10000000"), AS_RUNS (3), AS_BENCH_DIR (/tmp/as-index-bench), AS_REFILL (0),
+#   AS_FILL_ARGS (index_fill's options; default --batch 100000, and from N = 50
+#   million --sorted --batch 1000000: see bench/index_fill.cc), AS_COLD (1; 0 skips
+#   the cold runs), AS_PUT (1; 0 skips the 1 GiB puts), AS_PRIME (1), AS_CORPUS_DIR, AS_LOG,
+#   AS_TABLE (bench/out/index_scale.txt)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,7 +57,8 @@ mkdir -p "$here/out" "$DIR"
 LOG="${AS_LOG:-$here/out/index_scale-$(date +%Y%m%d-%H%M%S).jsonl}"
 TABLE="${AS_TABLE:-$here/out/index_scale.txt}"
 for b in "$BIN" "$FILL"; do
-  [[ -x "$b" ]] || { echo "index_scale: $b missing: cmake --build build-release --target artifact-store index_fill" >&2; exit 1; }
+  [[ -x "$b" ]] || { echo "index_scale: $b missing (cmake --build build-release --target" \
+                          "artifact-store; cmake --build build --target index_fill)" >&2; exit 1; }
 done
 command -v curl >/dev/null || { echo "index_scale: curl missing" >&2; exit 1; }
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$BIN")/../CMakeCache.txt" 2>/dev/null || true)
@@ -77,6 +84,8 @@ rand_file() {
 
 SMALL="$DIR/small.bin"
 [[ -s "$SMALL" ]] || rand_file "$SMALL" $((4 << 20)) index-scale-small
+PRIME="$DIR/prime.bin"  # new chunks for every copy: the priming put stores something
+[[ -s "$PRIME" ]] || rand_file "$PRIME" $((256 << 10)) index-scale-prime
 BIG="$CORPUS/random_1g"
 if [[ ! -s "$BIG" ]]; then
   BIG="$DIR/random_1g"
@@ -84,10 +93,16 @@ if [[ ! -s "$BIG" ]]; then
     { echo "index_scale: making $BIG" >&2; rand_file "$BIG" $((1 << 30)) index-scale-1g; }
 fi
 
-# The store for N rows, $DIR/idx-N: made once, reused while $DIR/idx-N.fill.json says it
-# is complete.
-prepare() { # n
-  local n="$1" store="$DIR/idx-$1" info="$DIR/idx-$1.fill.json"
+# The filled store for N rows, $DIR/idx-N, is a template: made once (reused while
+# $DIR/idx-N.fill.json says it is complete) and never opened by artifact-store
+# afterwards, so that every binary starts from the same bytes (a newer build may
+# migrate the schema of what it opens, which an older one then refuses). Each run
+# measures a copy of it in its own $WORK; $DIR/idx-N.lock keeps concurrent runs
+# from making the same template twice.
+prepare() { # n -> $WORK/idx-N
+  local n="$1" store="$DIR/idx-$1" info="$DIR/idx-$1.fill.json" lock
+  exec {lock}>"$DIR/idx-$n.lock"
+  flock -x "$lock"
   if [[ "${AS_REFILL:-0}" == 1 || ! -s "$info" || ! -d "$store" ]]; then
     rm -rf "$store" "$info"
     AS "$store" init >/dev/null
@@ -108,6 +123,15 @@ prepare() { # n
     [[ -f "$f" ]] && db=$((db + $(stat -c %s "$f")))
   done
   echo "{\"n\":$n,\"op\":\"db\",\"bytes\":$db}" >>"$LOG"
+  cp -a "$store" "$WORK/idx-$n"
+  exec {lock}>&-
+  sync  # the copy's dirty pages are not the measured commands' to write
+}
+
+# What the store keeps beside its packs after the runs (metadata.db, and any
+# persisted filter), in bytes.
+index_bytes() { # store
+  du -sb --exclude=packs --exclude=RESERVE "$1" | cut -f1
 }
 
 # command n temp run store -> one timed run of ls / stat / get
@@ -133,7 +157,7 @@ serve_first() {
   port=$(free_port)
   [[ "$temp" == cold ]] && drop
   t0=$(date +%s%N)
-  "$BIN" -s "$store" serve --listen "127.0.0.1:$port" --gc-interval 0 >"$DIR/serve.log" 2>&1 &
+  "$BIN" -s "$store" serve --listen "127.0.0.1:$port" --gc-interval 0 >"$WORK/serve.log" 2>&1 &
   pid=$!
   for _ in $(seq 6000); do  # 2 minutes at most
     if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"; then ok=1; break; fi
@@ -147,28 +171,47 @@ serve_first() {
         "/proc/$pid/stat" 2>/dev/null || echo "0 0")
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  if ((!ok)); then cat "$DIR/serve.log" >&2; echo "index_scale: serve did not answer" >&2; exit 1; fi
+  if ((!ok)); then cat "$WORK/serve.log" >&2; echo "index_scale: serve did not answer" >&2; exit 1; fi
   echo "{\"n\":$n,\"op\":\"serve\",\"temp\":\"$temp\",\"run\":$run,\"wall\":$(python3 -c "print(round(($t1 - $t0) / 1e9, 4))"),\"maxrss_kb\":${hwm:-0},\"user\":${cpu% *},\"sys\":${cpu#* },\"load1\":$(cut -d' ' -f1 /proc/loadavg),\"rc\":0}" >>"$LOG"
 }
 
-# put n run store: random_1g into a copy of the store (the store itself stays as filled).
+# put n run store: random_1g into a copy of the store (the last run: into the store
+# itself, which is not used afterwards: one copy less at 100 million rows).
 put_big() {
-  local n="$1" run="$2" store="$3" copy="$DIR/put-copy"
-  rm -rf "$copy"
-  cp -a "$store" "$copy"
-  sync  # else the put's fsyncs would write the copy's dirty pages (a 1 GB database at 10 M)
+  local n="$1" run="$2" store="$3" copy="$WORK/put-copy"
+  if ((run < RUNS)); then
+    rm -rf "$copy"
+    cp -a "$store" "$copy"
+    sync  # else the put's fsyncs would write the copy's dirty pages (a 1 GB database at 10 M)
+  else
+    copy="$store"
+  fi
   cat "$BIG" >/dev/null
   T --set n="$n" --set op=put --set temp=warm --set run="$run" --set bytes="$(stat -c %s "$BIG")" \
     --stdout /dev/null -- "$BIN" -s "$copy" put "$BIG" --name bench/big
-  rm -rf "$copy"
+  [[ "$copy" == "$store" ]] || rm -rf "$copy"
 }
 
+WORK="$(mktemp -d "$DIR/run.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
 echo "index_scale: $BIN (${build_type:-?}) sizes 0 $SIZES, runs $RUNS, stores in $DIR -> $LOG" >&2
 for n in 0 $SIZES; do
-  store="$DIR/idx-$n"
   prepare "$n"
+  store="$WORK/idx-$n"
+  if [[ "${AS_PRIME:-1}" == 1 ]]; then
+    T --set n="$n" --set op=prime --set temp=prime --set run=0 --stdout /dev/null -- \
+      "$BIN" -s "$store" put "$PRIME" --name bench/prime 2>/dev/null || {
+      echo "index_scale: $BIN cannot put into a copy of $DIR/idx-$n (made by a newer build?" \
+           "AS_REFILL=1 makes it anew)" >&2
+      exit 1
+    }
+  fi
   for op in ls stat get stats; do
-    cmd "$op" "$n" warmup 0 "$store"
+    if ! cmd "$op" "$n" warmup 0 "$store"; then
+      echo "index_scale: $BIN cannot open a copy of $DIR/idx-$n (made by a newer build?" \
+           "AS_REFILL=1 makes it anew)" >&2
+      exit 1
+    fi
     for run in $(seq "$RUNS"); do cmd "$op" "$n" warm "$run" "$store"; done
     if ((can_drop)); then
       for run in $(seq "$RUNS"); do cmd "$op" "$n" cold "$run" "$store"; done
@@ -179,9 +222,11 @@ for n in 0 $SIZES; do
   if ((can_drop)); then
     for run in $(seq "$RUNS"); do serve_first "$n" cold "$run" "$store"; done
   fi
+  echo "{\"n\":$n,\"op\":\"index_bytes\",\"bytes\":$(index_bytes "$store")}" >>"$LOG"
   if [[ "${AS_PUT:-1}" == 1 ]]; then
     for run in $(seq "$RUNS"); do put_big "$n" "$run" "$store"; done
   fi
+  rm -rf "$store"
 done
 
 python3 - "$LOG" "$BIN" "${build_type:-?}" "$RUNS" >"$TABLE.tmp" <<'PY'
@@ -235,16 +280,21 @@ for n in ns:
         print(f"| {n:,} | {label} | {fmt(warm, '.3f')}{spread} | {fmt(cpu, '.2f')} | {fmt(cold, '.3f')} | "
               f"{fmt(rss / 1024 if rss is not None else None, '.1f')} | {fmt(per, '.0f')} | {note} |")
 print()
-print("| N | metadata.db MiB | B/row | fill s | fill rows/s | fill |")
-print("|---|---|---|---|---|---|")
+print("| N | metadata.db MiB (as filled) | B/row | store beside packs after the runs, MiB | fill s | fill rows/s | fill | priming put s | its peak RSS MiB |")
+print("|---|---|---|---|---|---|---|---|---|")
 for n in ns:
     db = [r["bytes"] for r in rows if r["n"] == n and r["op"] == "db"][-1]
+    ib = [r["bytes"] for r in rows if r["n"] == n and r["op"] == "index_bytes"]
+    ib = f"{ib[-1] / 2**20:.1f}" if ib else "-"
     fill = [r["out"] for r in rows if r["n"] == n and r["op"] == "fill"][-1]
     per = f"{db / n:.0f}" if n else "-"
     how = ""
     if n:
         how = ("sorted" if fill.get("sorted") else "random") + f", batches of {fill.get('batch', 0):,}"
-    print(f"| {n:,} | {db / 2**20:.1f} | {per} | {fill['seconds']:.1f} | {fill['rows_per_s']:,.0f} | {how} |")
+    prime = [r for r in rows if r["n"] == n and r["op"] == "prime"]
+    pw = f"{prime[-1]['wall']:.2f}" if prime else "-"
+    pr = f"{prime[-1]['maxrss_kb'] / 1024:.1f}" if prime else "-"
+    print(f"| {n:,} | {db / 2**20:.1f} | {per} | {ib} | {fill['seconds']:.1f} | {fill['rows_per_s']:,.0f} | {how} | {pw} | {pr} |")
 PY
 mv "$TABLE.tmp" "$TABLE"
 cat "$TABLE"
