@@ -59,18 +59,23 @@ bool Decode(const uint8_t* p, const char (&magic)[8], uint64_t uuid_hash, const 
   return h->order == kOrder && h->uuid_hash == uuid_hash;
 }
 
-Result<Header> ReadHeader(Env* env, const std::string& path, const char (&magic)[8],
-                          uint64_t uuid_hash, const KernelTable* k, uint64_t* size) {
-  AS_ASSIGN_OR_RETURN(auto f, env->NewRandomAccessFile(path));
-  uint8_t buf[kHeader];
-  if (f->Size() < kHeader) return Status::Corruption(path + " is shorter than its header");
-  AS_RETURN_IF_ERROR(f->ReadAt(0, kHeader, buf));
+// A filter file, open, with its header read and checked.
+struct Opened {
+  std::unique_ptr<RandomAccessFile> f;
   Header h;
-  if (!Decode(buf, magic, uuid_hash, k, &h)) {
+};
+
+Result<Opened> Open(Env* env, const std::string& path, const char (&magic)[8],
+                    uint64_t uuid_hash, const KernelTable* k) {
+  Opened o;
+  AS_ASSIGN_OR_RETURN(o.f, env->NewRandomAccessFile(path));
+  uint8_t buf[kHeader];
+  if (o.f->Size() < kHeader) return Status::Corruption(path + " is shorter than its header");
+  AS_RETURN_IF_ERROR(o.f->ReadAt(0, kHeader, buf));
+  if (!Decode(buf, magic, uuid_hash, k, &o.h)) {
     return Status::Corruption(path + ": header fails its checksum or names another store");
   }
-  *size = f->Size();
-  return h;
+  return o;
 }
 
 }  // namespace
@@ -89,27 +94,28 @@ std::string FilterFiles::LogName(uint64_t from) const {
 
 FilterFiles::Chain FilterFiles::ReadChain() {
   Chain c;
-  uint64_t size = 0;
-  auto base = ReadHeader(env_, dir_ + "/base", kBaseMagic, uuid_hash_, k_, &size);
-  if (!base.ok() || base->slots != KeyTable::kSlots ||
-      size != kHeader + base->b * sizeof(KeyTable::Bucket)) {
+  auto base = Open(env_, dir_ + "/base", kBaseMagic, uuid_hash_, k_);
+  if (!base.ok() || base->h.slots != KeyTable::kSlots ||
+      base->f->Size() != kHeader + base->h.b * sizeof(KeyTable::Bucket)) {
     return c;
   }
   c.base = true;
-  c.base_gen = c.end = base->a;
-  c.base_buckets = base->b;
-  c.base_keys = base->c;
+  c.base_gen = c.end = base->h.a;
+  c.base_buckets = base->h.b;
+  c.base_keys = base->h.c;
   // Each log names the generation it starts from: follow them. A log that
   // does not chain (left by a run whose stamp the metadata never reached)
   // is simply not followed.
   for (size_t guard = 0; guard < 1'000'000; guard++) {
     const std::string name = LogName(c.end);
     if (!env_->FileExists(name)) break;
-    auto h = ReadHeader(env_, name, kLogMagic, uuid_hash_, k_, &size);
-    if (!h.ok() || h->a != c.end || size != kHeader + h->c * 8 || h->b == h->a) break;
+    auto log = Open(env_, name, kLogMagic, uuid_hash_, k_);
+    if (!log.ok()) break;
+    const Header& h = log->h;
+    if (h.a != c.end || log->f->Size() != kHeader + h.c * 8 || h.b == h.a) break;
     c.logs.push_back(name);
-    c.log_keys += h->c;
-    c.end = h->b;
+    c.log_keys += h.c;
+    c.end = h.b;
   }
   return c;
 }
@@ -117,15 +123,14 @@ FilterFiles::Chain FilterFiles::ReadChain() {
 Result<KeyTable> FilterFiles::Load(const Chain& chain, const std::atomic<bool>& stop) {
   const std::string base = dir_ + "/base";
   if (!chain.base) return Status::NotFound(base + " is missing or unsound");
-  AS_ASSIGN_OR_RETURN(auto f, env_->NewRandomAccessFile(base));
-  f->AdviseSequential();
-  uint8_t hb[kHeader];
-  AS_RETURN_IF_ERROR(f->ReadAt(0, kHeader, hb));
-  Header h;
-  if (!Decode(hb, kBaseMagic, uuid_hash_, k_, &h) || h.a != chain.base_gen ||
-      h.b != chain.base_buckets || f->Size() != kHeader + h.b * sizeof(KeyTable::Bucket)) {
+  AS_ASSIGN_OR_RETURN(Opened b, Open(env_, base, kBaseMagic, uuid_hash_, k_));
+  const Header& h = b.h;
+  const auto& f = b.f;
+  if (h.a != chain.base_gen || h.b != chain.base_buckets ||
+      f->Size() != kHeader + h.b * sizeof(KeyTable::Bucket)) {
     return Status::Corruption(base + " changed while it was read");
   }
+  f->AdviseSequential();
   std::vector<KeyTable::Bucket> buckets(h.b);
   uint8_t* p = reinterpret_cast<uint8_t*>(buckets.data());
   const size_t len = buckets.size() * sizeof(KeyTable::Bucket);
@@ -144,15 +149,14 @@ Result<KeyTable> FilterFiles::Load(const Chain& chain, const std::atomic<bool>& 
   std::vector<uint64_t> keys;
   for (const std::string& name : chain.logs) {
     if (stop.load(std::memory_order_relaxed)) return Status::Busy("filter load stopped");
-    AS_ASSIGN_OR_RETURN(auto lf, env_->NewRandomAccessFile(name));
-    AS_RETURN_IF_ERROR(lf->ReadAt(0, kHeader, hb));
-    if (!Decode(hb, kLogMagic, uuid_hash_, k_, &h) || lf->Size() != kHeader + h.c * 8) {
+    AS_ASSIGN_OR_RETURN(Opened log, Open(env_, name, kLogMagic, uuid_hash_, k_));
+    if (log.f->Size() != kHeader + log.h.c * 8) {
       return Status::Corruption(name + " changed while it was read");
     }
-    keys.resize(h.c);
-    AS_RETURN_IF_ERROR(lf->ReadAt(kHeader, keys.size() * 8, keys.data()));
+    keys.resize(log.h.c);
+    AS_RETURN_IF_ERROR(log.f->ReadAt(kHeader, keys.size() * 8, keys.data()));
     if (k_->crc32c(0, reinterpret_cast<const uint8_t*>(keys.data()), keys.size() * 8) !=
-        h.body_crc) {
+        log.h.body_crc) {
       return Status::Corruption(name + ": keys fail their checksum");
     }
     for (uint64_t key : keys) t.Insert(key);

@@ -36,14 +36,14 @@ void StoreImpl::StartFilter() {
 void StoreImpl::FilterMain() {
   FilterFiles::Chain chain = filter_files_->ReadChain();
   const bool current = chain.base && chain.end == filter_watch_;
-  if (current) {
-    std::lock_guard<std::mutex> l(filter_mu_);
-    filter_files_end_ = chain.end;
-    filter_base_keys_ = chain.base_keys;
-    filter_log_keys_ = chain.log_keys;
-  }
   Status s;
   if (current) {
+    {
+      std::lock_guard<std::mutex> l(filter_mu_);
+      filter_files_end_ = chain.end;
+      filter_base_keys_ = chain.base_keys;
+      filter_log_keys_ = chain.log_keys;
+    }
     auto t = filter_files_->Load(chain, filter_stopping_);
     if (t.ok()) {
       filter_.Install(std::move(t).value());
