@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
@@ -26,9 +28,32 @@ namespace as {
 namespace {
 
 constexpr size_t kAlign = 4096;
-constexpr size_t kBufSize = 4 << 20;
-constexpr size_t kBuffersPerFile = 4;  // 16 MiB in flight per file at most
-constexpr size_t kPoolKeep = 8;        // idle buffers kept for the next files
+// 16 MiB in flight per file, as 16 buffers of 1 MiB rather than 4 of 4 MiB:
+// a server writes a pack per concurrent put, and each file's first buffer is
+// its own, so small buffers keep ten uploads at once to ~10 MiB plus the
+// shared extras below (1 MiB O_DIRECT writes are far above what a device
+// needs to stream).
+constexpr size_t kBufSize = 1 << 20;
+constexpr size_t kBuffersPerFile = 16;
+// Buffers beyond each file's first, for all files of the process together:
+// a file alone (a CLI put) still gets its 16 MiB; files written at once (a
+// server's concurrent uploads) share a few (a file that finds none waits for
+// its own writes, as with a single buffer).
+constexpr int kExtrasAlone = kBuffersPerFile - 1;
+constexpr int kExtrasShared = 6;
+constexpr size_t kPoolKeep = 8;  // idle buffers kept for the next files
+
+std::atomic<int> g_open_files{0};
+std::atomic<int> g_extras_taken{0};
+
+bool TakeExtra() {
+  const int limit = g_open_files.load(std::memory_order_relaxed) > 1 ? kExtrasShared : kExtrasAlone;
+  int n = g_extras_taken.load(std::memory_order_relaxed);
+  while (n < limit) {
+    if (g_extras_taken.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) return true;
+  }
+  return false;
+}
 
 // Aligned kBufSize buffers, reused across files.
 struct FreeDeleter {
@@ -54,16 +79,11 @@ struct AlignedBuf {
 class DirectWritableFile final : public WritableFile {
  public:
   DirectWritableFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {
+    g_open_files.fetch_add(1, std::memory_order_relaxed);
     cur_ = NewBuf();
     writer_ = std::thread([this] { WriterLoop(); });
   }
-  ~DirectWritableFile() override {
-    Close().IgnoreError();
-    for (AlignedBuf* b : owned_) {
-      Buffers().Give(kBufSize, kBufSize, PooledBuf(b->p));
-      delete b;
-    }
-  }
+  ~DirectWritableFile() override { Close().IgnoreError(); }
 
   Status Append(const void* data, size_t n) override {
     if (fd_ < 0) return Status::IOError(path_ + " is closed");
@@ -88,6 +108,7 @@ class DirectWritableFile final : public WritableFile {
     if (fd_ < 0) return Status::IOError(path_ + " is closed");
     WaitIdle();
     if (!status_.ok()) return status_;
+    ReleaseFree();
     if (cur_->len > 0) {
       size_t padded = (cur_->len + kAlign - 1) / kAlign * kAlign;
       std::memset(cur_->p + cur_->len, 0, padded - cur_->len);
@@ -113,6 +134,17 @@ class DirectWritableFile final : public WritableFile {
     // Unsynced tail bytes are dropped, as a crash would drop them.
     if (::close(fd_) != 0 && status_.ok()) status_ = Status::FromErrno("close " + path_, errno);
     fd_ = -1;
+    // The buffers go back now, not when the object does (a sealed pack's
+    // file object lives on until its put commits).
+    for (AlignedBuf* b : owned_) {
+      Buffers().Give(kBufSize, kBufSize, PooledBuf(b->p));
+      delete b;
+    }
+    g_extras_taken.fetch_sub(static_cast<int>(owned_.size()) - 1, std::memory_order_relaxed);
+    g_open_files.fetch_sub(1, std::memory_order_relaxed);
+    owned_.clear();
+    free_.clear();
+    cur_ = nullptr;
     return status_;
   }
   uint64_t Size() const override { return size_; }
@@ -138,14 +170,15 @@ class DirectWritableFile final : public WritableFile {
   }
 
   // Queues the full current buffer for the writer thread and takes a free
-  // one (a new one while this file has fewer than kBuffersPerFile).
+  // one (a new one while this file has fewer than kBuffersPerFile and a
+  // shared extra is left).
   void Submit() {
     std::unique_lock<std::mutex> l(mu_);
     cur_->off = written_;
     written_ += cur_->len;
     pending_.push_back(cur_);
     cv_.notify_all();
-    if (free_.empty() && owned_.size() < kBuffersPerFile) {
+    if (free_.empty() && owned_.size() < kBuffersPerFile && TakeExtra()) {
       l.unlock();
       cur_ = NewBuf();
       cur_->len = 0;
@@ -156,6 +189,20 @@ class DirectWritableFile final : public WritableFile {
     free_.pop_back();
     cur_->len = 0;
     if (!write_status_.ok() && status_.ok()) status_ = write_status_;
+  }
+
+  // Gives back the buffers written and not being filled: a Sync is
+  // usually a file's last (a pack's seal), and the next file may want them
+  // while this one waits for its fdatasync.
+  void ReleaseFree() {
+    std::lock_guard<std::mutex> l(mu_);
+    for (AlignedBuf* b : free_) {
+      Buffers().Give(kBufSize, kBufSize, PooledBuf(b->p));
+      owned_.erase(std::find(owned_.begin(), owned_.end(), b));
+      delete b;
+      g_extras_taken.fetch_sub(1, std::memory_order_relaxed);
+    }
+    free_.clear();
   }
 
   void WaitIdle() {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <string>
@@ -14,13 +15,24 @@ namespace {
 // server's CPU.
 using Buffer = std::unique_ptr<uint8_t[]>;
 IdlePool<Buffer>& Buffers() {
-  static auto* pool = new IdlePool<Buffer>(size_t{64} << 20);  // used until exit
+  static auto* pool = new IdlePool<Buffer>(size_t{16} << 20);  // used until exit
   return *pool;
 }
+
+// Streams open now, in this process. A stream alone (a CLI put) reads in
+// large blocks; beside others (a server's concurrent uploads) each takes at
+// most kSharedBuffer: ten 8 MiB buffers were 80 MiB of a server's RSS, and
+// a stream's throughput hardly depends on its buffer beyond a few chunks.
+std::atomic<int> g_open_streams{0};
+constexpr size_t kSharedBuffer = 1 << 20;
 }  // namespace
 
 ChunkStream::ChunkStream(const Chunker& chunker, Reader reader, size_t buffer_size)
     : chunker_(chunker), reader_(std::move(reader)) {
+  counted_ = true;
+  if (g_open_streams.fetch_add(1, std::memory_order_relaxed) > 0) {
+    buffer_size = std::min(buffer_size, kSharedBuffer);
+  }
   size_t floor = 2 * size_t{chunker_.params().max_size};
   cap_ = buffer_size > floor ? buffer_size : floor;
   buf_ = Buffers().Take(cap_);
@@ -33,6 +45,8 @@ ChunkStream::~ChunkStream() {
 
 void ChunkStream::Close() {
   if (buf_) Buffers().Give(cap_, cap_, std::move(buf_));
+  if (counted_) g_open_streams.fetch_sub(1, std::memory_order_relaxed);
+  counted_ = false;
   pos_ = end_ = 0;
   eof_ = true;
 }

@@ -87,9 +87,10 @@ struct ChunkView {
 };
 
 // Chunks a byte stream pulled from a reader, in bounded memory: one buffer of
-// max(buffer_size, 2 * max_size) bytes, taken once from a process-wide pool of
-// idle ones (at most 64 MiB of them) and given back by Close() or the
-// destructor. A cut is computed only when at least max_size bytes are
+// max(buffer_size, 2 * max_size) bytes (buffer_size at most 1 MiB while
+// another stream of the process is open), taken once from a process-wide
+// pool of idle ones (at most 16 MiB of them) and given back by Close() or
+// the destructor. A cut is computed only when at least max_size bytes are
 // buffered or the reader has reported EOF, so the chunks are the same
 // whatever sizes the reader returns, and whatever the buffer's size.
 class ChunkStream {
@@ -120,6 +121,8 @@ class ChunkStream {
 
   // Bytes obtained from the reader so far (>= the end of the last chunk).
   uint64_t bytes_read() const { return bytes_read_; }
+  // The buffer's size (see the class comment).
+  size_t buffer_size() const { return cap_; }
 
   // Sees every byte the stream reads, once and in stream order, as ranges of
   // its buffer: Read() after each refill with the bytes it added, and
@@ -145,6 +148,7 @@ class ChunkStream {
   uint64_t offset_ = 0;  // stream offset of buf_[pos_]
   uint64_t bytes_read_ = 0;
   bool eof_ = false;
+  bool counted_ = false;  // in g_open_streams (chunk_stream.cc) until Close()
   Status error_;
 };
 

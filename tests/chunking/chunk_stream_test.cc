@@ -110,6 +110,49 @@ TEST(ChunkStream, BufferSizesAndReusedBuffersGiveTheSameChunks) {
   }
 }
 
+TEST(ChunkStream, StreamsSideBySideTakeSmallBuffersAndCutTheSame) {
+  // A server's concurrent uploads: each stream beside another gets at most
+  // 1 MiB, whatever it asked for, and its chunks do not change.
+  auto c = Chunker::Create(ChunkerParams{}, MakeKernelTable(DetectCpu()));
+  ASSERT_TRUE(c.ok());
+  const uint64_t seed = testing::TestSeed("ChunkStream.StreamsSideBySide");
+  std::vector<uint8_t> a = testing::RandomBytes(6 << 20, seed);
+  std::vector<uint8_t> b = testing::RandomBytes(6 << 20, seed + 1);
+  auto whole = [] { return ~size_t{0}; };
+  std::vector<Chunk> want_a = OneShot(*c, a), want_b = OneShot(*c, b);
+  {
+    ChunkStream first(*c, MemReader(a, whole), ChunkStream::kDefaultBuffer);
+    EXPECT_EQ(first.buffer_size(), ChunkStream::kDefaultBuffer) << "alone: what it asked for";
+    ChunkStream second(*c, MemReader(b, whole), ChunkStream::kDefaultBuffer);
+    EXPECT_EQ(second.buffer_size(), size_t{1} << 20) << "beside another: capped";
+    // Advanced in turn, so that both buffers are in use at once.
+    std::vector<Chunk> got_a, got_b;
+    ChunkView v;
+    bool more_a = true, more_b = true;
+    while (more_a || more_b) {
+      if (more_a) {
+        Result<bool> r = first.Next(&v);
+        ASSERT_TRUE(r.ok());
+        more_a = *r;
+        if (more_a) got_a.push_back({v.offset, v.size, v.gear_hash});
+      }
+      if (more_b) {
+        Result<bool> r = second.Next(&v);
+        ASSERT_TRUE(r.ok());
+        more_b = *r;
+        if (more_b) got_b.push_back({v.offset, v.size, v.gear_hash});
+      }
+    }
+    EXPECT_EQ(got_a, want_a);
+    EXPECT_EQ(got_b, want_b);
+    first.Close();  // closed: no longer counted
+    ChunkStream third(*c, MemReader(a, whole), ChunkStream::kDefaultBuffer);
+    EXPECT_EQ(third.buffer_size(), size_t{1} << 20) << "the second is still open";
+  }
+  ChunkStream alone(*c, MemReader(a, whole), ChunkStream::kDefaultBuffer);
+  EXPECT_EQ(alone.buffer_size(), ChunkStream::kDefaultBuffer) << "the others have ended";
+}
+
 TEST(ChunkStream, CloseGivesTheBufferBackAndEndsTheStream) {
   auto c = Chunker::Create(ChunkerParams{}, MakeKernelTable(DetectCpu()));
   ASSERT_TRUE(c.ok());
