@@ -63,10 +63,7 @@ Result<Location> StoreImpl::PutTxn::Append(const FrameInfo& info, const uint8_t*
 }
 
 Result<Location> StoreImpl::PutTxn::AppendToPack(const FrameInfo& info, const uint8_t* payload) {
-  // Not while the held frames are placed: their rows still hold held
-  // indexes, which a pack sealed (and committed, TakePackRows) now would
-  // take for offsets. Those frames (at most kHoldBytes) may overfill the pack.
-  if (!placing_ && writer_ && writer_->size() + info.frame_len() > s_->pack_target_size_ &&
+  if (writer_ && writer_->size() + info.frame_len() > s_->pack_target_size_ &&
       writer_->frames() > 0) {
     AS_RETURN_IF_ERROR(SealInBackground());
   }
@@ -87,10 +84,7 @@ Status StoreImpl::PutTxn::WriteHeld(PackWriter* w) {
 }
 
 Status StoreImpl::PutTxn::Spill() {
-  placing_ = true;
-  Status s = Place([&](const Held& h) { return AppendToPack(h.info, h.payload.data()); });
-  placing_ = false;
-  return s;
+  return Place([&](const Held& h) { return AppendToPack(h.info, h.payload.data()); });
 }
 
 Status StoreImpl::PutTxn::Place(const std::function<Result<Location>(const Held&)>& put) {
@@ -140,72 +134,10 @@ Result<ManifestRow> StoreImpl::PutTxn::AppendManifest(const Manifest& m, Compres
 Status StoreImpl::PutTxn::Commit() {
   if (holding_) return s_->group_->Submit(this);
   AS_RETURN_IF_ERROR(Seal());
-  // The packs committed early are not in commit_.packs: the locations of
-  // the rest, indexes into it, move down by as many.
-  if (early_packs_ > 0) {
-    auto shift = [&](Location& loc) {
-      if (loc.pack >= 0) loc.pack -= early_packs_;
-    };
-    for (auto& [d, loc] : commit_.chunks) shift(loc);
-    if (commit_.manifest) shift(commit_.manifest->loc);
-  }
   std::shared_lock<std::shared_mutex> l(s_->commit_mu_);
   AS_RETURN_IF_ERROR(s_->meta_->CommitPut(commit_));
   committed_ = true;
   return Status::OK();
-}
-
-void StoreImpl::PutTxn::AddEarlyRefs(std::vector<Digest>* out) const {
-  out->insert(out->end(), early_bases_.begin(), early_bases_.end());
-}
-
-PutCommit StoreImpl::PutTxn::TakePackRows(int64_t index) {
-  PutCommit early;
-  early.domain = commit_.domain;
-  early.epoch = commit_.epoch;
-  early.session = commit_.session;
-  // Rows come in append order: those of the pack being sealed are every
-  // row not yet taken except the next pack's, which has none yet.
-  std::unordered_set<Digest, DigestHash> moved;
-  auto& rows = commit_.chunks;
-  auto keep = std::stable_partition(rows.begin(), rows.end(),
-                                    [&](const auto& r) { return r.second.pack != index; });
-  for (auto it = keep; it != rows.end(); ++it) {
-    Location loc = it->second;
-    loc.pack = 0;  // the early commit's only pack
-    early.chunks.emplace_back(it->first, loc);
-    moved.insert(it->first);
-  }
-  rows.erase(keep, rows.end());
-  auto& bases = commit_.bases;
-  auto bkeep = std::stable_partition(bases.begin(), bases.end(),
-                                     [&](const auto& b) { return !moved.count(b.first); });
-  early.bases.assign(bkeep, bases.end());
-  bases.erase(bkeep, bases.end());
-  // The bases it references: kept by its commit if gc doomed them since the
-  // put began (refs), and by the put's last commit too.
-  std::vector<Digest> refs;
-  for (const auto& [chunk, base] : early.bases) {
-    if (!moved.count(base)) refs.push_back(base);
-  }
-  early_bases_.insert(early_bases_.end(), refs.begin(), refs.end());
-  early.refs = [refs](std::vector<Digest>* out) { out->insert(out->end(), refs.begin(), refs.end()); };
-  return early;
-}
-
-Status StoreImpl::PutTxn::CommitEarly(SealedPack sealed, PutCommit early) {
-  early.packs.push_back(std::move(sealed));
-  std::vector<Digest> added;
-  added.reserve(early.chunks.size());
-  for (const auto& [d, loc] : early.chunks) added.push_back(d);
-  s_->filter_.BeginCommit();
-  Status st;
-  {
-    std::shared_lock<std::shared_mutex> l(s_->commit_mu_);
-    st = s_->meta_->CommitPut(early);
-  }
-  s_->filter_.EndCommit(early.domain, st.ok() ? added : std::vector<Digest>());
-  return st;
 }
 
 Status StoreImpl::PutTxn::Seal() {
@@ -219,23 +151,18 @@ Status StoreImpl::PutTxn::Seal() {
 
 Status StoreImpl::PutTxn::SealInBackground() {
   AS_RETURN_IF_ERROR(WaitSealing());
-  // The thread owns the writer: a failed seal abandons (removes) its file
-  // there. A sealed pack is committed at once with its chunk rows, while
-  // this put goes on (see the class comment).
-  sealing_ = std::thread([this, w = std::move(writer_), early = TakePackRows(writer_index_)]() mutable {
-    Result<SealedPack> r = w->Seal();
-    sealed_.emplace(r.ok() ? CommitEarly(std::move(*r), std::move(early)) : r.status());
-  });
+  // The thread owns the writer: a failed seal abandons (removes) its file there.
+  sealing_ = std::thread([this, w = std::move(writer_)] { sealed_.emplace(w->Seal()); });
   return Status::OK();
 }
 
 Status StoreImpl::PutTxn::WaitSealing() {
   if (!sealing_.joinable()) return Status::OK();
   sealing_.join();
-  Status st = std::move(*sealed_);
+  Result<SealedPack> r = std::move(*sealed_);
   sealed_.reset();
-  AS_RETURN_IF_ERROR(st);
-  early_packs_++;
+  if (!r.ok()) return r.status();
+  commit_.packs.push_back(std::move(*r));
   return Status::OK();
 }
 
@@ -412,10 +339,7 @@ Result<PutResult> StoreImpl::Ingest(const std::string& tenant, const std::string
 
   AS_ASSIGN_OR_RETURN(ManifestRow mrow, txn.AppendManifest(manifest, &compressor));
   bind(&txn.commit(), mrow, manifest.created, std::move(attrs));
-  txn.commit().refs = [&](std::vector<Digest>* out) {
-    ListRefs(manifest, txn.commit(), out);  // with the chunks of the packs committed early
-    txn.AddEarlyRefs(out);
-  };
+  txn.commit().refs = [&](std::vector<Digest>* out) { ListRefs(manifest, txn.commit(), out); };
   TestPause("put-before-commit");
   if (put_hook_) put_hook_();
   filter_.BeginCommit();

@@ -19,15 +19,11 @@ namespace as {
 // A put's frames and its metadata commit. Frames are held in memory while
 // they add up to at most kHoldBytes (and the target pack size): such a small put is committed by
 // the group commit, in a pack it shares with the puts committing at the same time. Past that, the
-// frames go to packs of the put's own, of about the target size, each sealed (fsync + read-back
-// verify) before its metadata. A full pack is sealed on a thread of its own while the put fills
-// the next one, and committed there with its chunk rows (no manifest, no name: nothing a reader
-// sees, but dedup finds them), so the device's write-back and fsync and the index's inserts
-// overlap with chunking and compressing: a put's last transaction holds only its last pack's rows,
-// the manifest and the name. Until that commit nothing is visible. If the put fails, the packs it
-// had not committed are removed at once; those committed early are garbage that gc collects like
-// any unreferenced chunk (and meanwhile other puts may dedup against them). The put's Op keeps
-// gc from sweeping them before its last commit, which lists them in its refs (PutCommit::refs).
+// frames go to packs of the put's own, of about the target size, sealed (fsync + read-back verify)
+// before the one metadata transaction. A full pack is sealed on a thread of its own while the put
+// fills the next one, so the device's write-back and fsync overlap with chunking and compressing;
+// Commit waits for every seal. Until it commits nothing is visible; if it fails, the packs it
+// sealed are removed at once rather than left for gc.
 class StoreImpl::PutTxn {
  public:
   static constexpr uint64_t kHoldBytes = 1 << 20;
@@ -49,9 +45,6 @@ class StoreImpl::PutTxn {
   Status Commit();
 
   PutCommit& commit() { return commit_; }
-  // The bases of delta chunks in packs committed early, for the last
-  // commit's refs (the chunks themselves are in the manifest).
-  void AddEarlyRefs(std::vector<Digest>* out) const;
   uint64_t stored_bytes() const { return stored_bytes_; }
 
   // For the group commit: the held frames' bytes; writing them into w (this
@@ -74,28 +67,20 @@ class StoreImpl::PutTxn {
   Status Seal();
   // Starts sealing the open pack in the background, after the one before.
   Status SealInBackground();
-  // Waits for the background seal and early commit, if any.
+  // Waits for the background seal, if any, and adds its pack to commit_.
   Status WaitSealing();
-  // Moves the rows of pack `index` (its chunks and their bases) out of
-  // commit_ into a commit of their own.
-  PutCommit TakePackRows(int64_t index);
-  // Commits a sealed pack with its rows (on the sealing thread).
-  Status CommitEarly(SealedPack sealed, PutCommit early);
 
   StoreImpl* s_;
   std::shared_ptr<const TenantKeys> keys_;
   PutCommit commit_;
   bool holding_ = true;
-  bool placing_ = false;  // Spill() is placing the held frames (see AppendToPack)
   std::vector<Held> held_;
   uint64_t held_bytes_ = 0;
   std::unique_ptr<PackWriter> writer_;
-  int64_t writer_index_ = 0;  // the open pack's index among those this put started
+  int64_t writer_index_ = 0;  // the open pack's index in commit_.packs, once sealed
   int64_t packs_started_ = 0;
-  int64_t early_packs_ = 0;          // committed on their own (the first ones started)
-  std::vector<Digest> early_bases_;  // see AddEarlyRefs
-  std::thread sealing_;              // at most one pack sealing in the background
-  std::optional<Status> sealed_;     // its seal's and commit's outcome, once joined
+  std::thread sealing_;                       // at most one pack sealing in the background
+  std::optional<Result<SealedPack>> sealed_;  // its result, once joined
   std::vector<std::string> written_;  // pack names, to un-register at the end
   bool committed_ = false;
   uint64_t stored_bytes_ = 0;
