@@ -6,7 +6,9 @@
 // interleaving (tests/server/clients/scaleout_test.sh) instead of hoping
 // for it. Points: put-before-commit, group-commit (a group commit's pack is
 // sealed, its transaction next), gc-after-manifest-doom, gc-after-doom,
-// filter-write (a dedup filter file is synced under its temporary name).
+// gc-after-doom-batch and gc-after-sweep-batch (each batch of rows gc dooms
+// or sweeps is committed, the next not yet), filter-write (a dedup filter
+// file is synced under its temporary name).
 #pragma once
 
 namespace as {

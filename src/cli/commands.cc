@@ -409,7 +409,9 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                       {"sessions_expelled", r->sessions_expelled},
                       {"frames_rekeyed", r->frames_rekeyed},
                       {"packs_rekeyed", r->packs_rekeyed},
-                      {"values_rekeyed", r->values_rekeyed}}
+                      {"values_rekeyed", r->values_rekeyed},
+                      {"seconds", r->seconds},
+                      {"phase_seconds", r->phase_seconds}}  // [[phase, s], ...] in order
                      .dump()
               << "\n";
   } else {
@@ -434,6 +436,15 @@ int CmdGc(const Globals& g, const GcArgs& a) {
                   " silent servers\n",
                   r->resurrected, r->doomed_waiting, r->sessions_expelled);
     }
+    // Where the time went: on a large store, which phase to look at.
+    std::string phases;
+    for (const auto& [phase, seconds] : r->phase_seconds) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s%s %.1f", phases.empty() ? "" : ", ", phase.c_str(),
+                    seconds);
+      phases += buf;
+    }
+    std::printf("took %.1f s (%s)\n", r->seconds, phases.c_str());
   }
   if (r->reserve_released) {
     std::fprintf(stderr,

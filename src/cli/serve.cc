@@ -85,6 +85,7 @@ class BackgroundGc {
     std::atomic<uint64_t> runs{0}, failures{0}, bytes_reclaimed{0}, packs_merged{0};
     std::atomic<uint64_t> skipped{0}, resurrected{0}, expelled{0};
     std::atomic<int64_t> horizon_lag{0};
+    std::atomic<double> last_seconds{0};
   };
 
   BackgroundGc(Store* store, int64_t interval, Metrics* metrics)
@@ -110,6 +111,9 @@ class BackgroundGc {
                            "How far the horizon lagged behind gc's last doom (puts still running "
                            "that began before it).",
                            double(t->horizon_lag));
+      Metrics::AppendGauge(out, "as_gc_last_seconds",
+                           "How long the last background run that did its work took.",
+                           t->last_seconds.load());
     });
     every_.emplace(std::chrono::seconds(interval), [this] { RunOnce(); });
   }
@@ -128,6 +132,7 @@ class BackgroundGc {
       totals_->resurrected += r->resurrected;
       totals_->expelled += r->sessions_expelled;
       totals_->horizon_lag = r->horizon_lag;
+      totals_->last_seconds = r->seconds;
     }
     if (!r.ok()) {
       totals_->failures++;
@@ -146,11 +151,11 @@ class BackgroundGc {
     } else if (r->bytes_reclaimed || r->uploads_expired || r->packs_merged) {
       std::fprintf(stderr,
                    "artifact-store: gc reclaimed %llu bytes, merged %llu small packs into %llu, "
-                   "aborted %llu uploads\n",
+                   "aborted %llu uploads, in %.1f s\n",
                    static_cast<unsigned long long>(r->bytes_reclaimed),
                    static_cast<unsigned long long>(r->packs_merged),
                    static_cast<unsigned long long>(r->packs_written),
-                   static_cast<unsigned long long>(r->uploads_expired));
+                   static_cast<unsigned long long>(r->uploads_expired), r->seconds);
     }
   }
 

@@ -197,6 +197,16 @@ class ChunkIndex {
   virtual Status ForEachDoomed(
       const std::function<void(const ChunkKey&, bool manifest, int64_t pack, int64_t epoch)>&
           fn) = 0;
+  // Up to `limit` doomed rows of one table (the manifests' or the chunks'),
+  // in key order from the first after `after` (null: from the first), each
+  // with its pack and the epoch it was doomed at: gc sweeps a batch at a time
+  // with it (its memory is a batch's, not the garbage's). Each call is a read
+  // of its own, ended before it returns, so that none stays open across the
+  // sweep's commits: a SQLite read kept open would keep the WAL from being
+  // checkpointed, and it would grow by every page the sweep writes.
+  virtual Status ForEachDoomedAfter(
+      bool manifests, const ChunkKey* after, size_t limit,
+      const std::function<void(const ChunkKey&, int64_t pack, int64_t epoch)>& fn) = 0;
   virtual Result<std::vector<PackRow>> ListPacks() = 0;
   virtual Result<std::optional<PackRow>> GetPack(int64_t id) = 0;
 

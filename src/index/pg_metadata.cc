@@ -458,6 +458,32 @@ Status PgMetadata::ForEachDoomed(
                    });
 }
 
+Status PgMetadata::ForEachDoomedAfter(
+    bool manifests, const ChunkKey* after, size_t limit,
+    const std::function<void(const ChunkKey&, int64_t pack, int64_t epoch)>& fn) {
+  auto c = pool_->Acquire();
+  // By the doomed rows' partial index (chunks_doomed, manifests_doomed),
+  // from `after` on.
+  const std::string table = manifests ? "manifests" : "chunks";
+  std::string sql = "SELECT domain, digest, pack, coalesce(doom_epoch, 0) FROM " + table +
+                    " WHERE state = 'D'";
+  PgParams params;
+  if (after) {
+    sql += " AND (domain, digest) > ($2::integer, decode($3, 'hex'))";
+    params = {I(static_cast<int64_t>(limit)), I(after->domain), PgHex(after->digest)};
+  } else {
+    params = {I(static_cast<int64_t>(limit))};
+  }
+  sql += " ORDER BY domain, digest LIMIT $1::bigint";
+  return c->Stream(sql, params, [&](const PgResult& r) -> Status {
+    ChunkKey key;
+    key.domain = static_cast<uint32_t>(r.Int(0, 0));
+    AS_ASSIGN_OR_RETURN(key.digest, r.Dig(0, 1));
+    fn(key, r.Int(0, 2), r.Int(0, 3));
+    return Status::OK();
+  });
+}
+
 Result<std::vector<PackRow>> PgMetadata::ListPacks() {
   auto c = pool_->Acquire();
   AS_ASSIGN_OR_RETURN(auto r,

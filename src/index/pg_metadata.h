@@ -74,6 +74,9 @@ class PgMetadata final : public Metadata {
   Status ForEachManifest(const std::function<void(const ManifestRow&)>& fn) override;
   Status ForEachDoomed(const std::function<void(const ChunkKey&, bool manifest, int64_t pack,
                                                int64_t epoch)>& fn) override;
+  Status ForEachDoomedAfter(
+      bool manifests, const ChunkKey* after, size_t limit,
+      const std::function<void(const ChunkKey&, int64_t pack, int64_t epoch)>& fn) override;
   Result<std::optional<NameRow>> GetName(const std::string& tenant, const std::string& bucket,
                                          const std::string& key) override;
   Result<std::vector<NameRow>> ListNames(const std::string& tenant,

@@ -615,6 +615,43 @@ Status SqliteMetadata::ForEachDoomed(
   return Status::OK();
 }
 
+Status SqliteMetadata::ForEachDoomedAfter(
+    bool manifests, const ChunkKey* after, size_t limit,
+    const std::function<void(const ChunkKey&, int64_t pack, int64_t epoch)>& fn) {
+  // The epochs live in memory, from 0 at open (this is the store's only
+  // process): a row doomed at an epoch past this process's was doomed by an
+  // earlier one, whose puts all ended with it. It is given as doomed at 0,
+  // to be swept now, not once this process has doomed as many batches.
+  int64_t now = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);  // not WriteLock: nothing is written
+    now = epoch_;
+  }
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  // The doomed rows' partial index (chunks_doomed, manifests_doomed) gives
+  // them in key order from `after` on: a batch costs its own rows, not a
+  // scan from the start.
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
+      std::string("SELECT domain, digest, pack, coalesce(doom_epoch, 0) FROM ") +
+      (manifests ? "manifests" : "chunks") + " WHERE state = 'D'" +
+      (after ? " AND (domain, digest) > (?1, ?2)" : "") + " ORDER BY domain, digest LIMIT ?3"));
+  if (after) {
+    st.Bind(1, int64_t{after->domain});
+    BindDigest(st, 2, after->digest);
+  }
+  st.Bind(3, static_cast<int64_t>(limit));
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ChunkKey key;
+    key.domain = static_cast<uint32_t>(st.Int(0));
+    AS_ASSIGN_OR_RETURN(key.digest, ColDigest(st, 1));
+    const int64_t epoch = st.Int(3);
+    fn(key, st.Int(2), epoch > now ? 0 : epoch);
+  }
+  return Status::OK();
+}
+
 Result<std::vector<PackRow>> SqliteMetadata::ListPacks() {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   AS_ASSIGN_OR_RETURN(auto st,

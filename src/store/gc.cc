@@ -4,14 +4,19 @@
 // the packs chosen to go); the rewrite (delete packs left empty, copy the
 // live frames of sparse and small ones, delete those); the orphans (pack
 // objects no row names). The doom-and-sweep protocol that makes it safe
-// beside puts on any number of servers is Metadata::Doom's.
+// beside puts on any number of servers is Metadata::Doom's. Rows are doomed
+// and swept a bounded batch at a time, so that what a run holds grows with
+// the store by a key table's few bytes a chunk at most, never by a list of
+// its garbage (docs/index-at-scale.md).
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <thread>
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -23,6 +28,7 @@
 namespace as {
 
 namespace {
+using Clock = std::chrono::steady_clock;
 // A manifest or chunk, as gc's sets key it: the full digest (a collision of
 // a shorter key could only keep garbage, but manifests are few).
 std::string FullKey(uint32_t domain, const Digest& d) {
@@ -39,8 +45,23 @@ struct Row {
 class StoreImpl::GcRun {
  public:
   GcRun(StoreImpl* s, const GcOptions& o, const Progress& p, size_t rows_per_commit)
-      : s_(s), meta_(s->meta_.get()), o_(o), progress_(p), rows_per_commit_(rows_per_commit) {
+      : s_(s), meta_(s->meta_.get()), o_(o), progress_(p),
+        batch_(BatchRows(s->gc_batch_rows_, rows_per_commit)) {
     rep_.dry_run = o.dry_run;
+  }
+
+  // Rows a doom or sweep commit holds at most: `rows` (a test's), else the
+  // default or AS_TEST_GC_BATCH's, and at most rows_per_commit when that is
+  // set (a full disk has room for small transactions only).
+  static size_t BatchRows(size_t rows, size_t rows_per_commit) {
+    if (rows == 0) {
+      static const size_t env = [] {
+        const char* v = std::getenv("AS_TEST_GC_BATCH");
+        return v ? static_cast<size_t>(std::max(1LL, std::atoll(v))) : size_t{0};
+      }();
+      rows = env ? env : kBatchRows;
+    }
+    return rows_per_commit ? std::min(rows, rows_per_commit) : rows;
   }
 
   Result<GcReport> Run() {
@@ -61,16 +82,34 @@ class StoreImpl::GcRun {
       }
       GcRun* run;
     } end{this};
+    start_ = lap_ = Clock::now();
     AS_RETURN_IF_ERROR(ExpireUploads());
+    Lap("uploads");
     AS_RETURN_IF_ERROR(Manifests());
-    AS_RETURN_IF_ERROR(Chunks());
+    Lap("manifests");
+    AS_RETURN_IF_ERROR(Chunks());  // laps "mark", "doom" and "sweep"
     AS_RETURN_IF_ERROR(Rewrite());
+    Lap("rewrite");
     AS_RETURN_IF_ERROR(Orphans());
-    AS_RETURN_IF_ERROR(RekeyAttrs());
+    Lap("orphans");
+    if (rekey_) {
+      AS_RETURN_IF_ERROR(RekeyAttrs());
+      Lap("rekey");
+    }
+    rep_.seconds = Seconds(Clock::now() - start_);
     return rep_;
   }
 
  private:
+  static double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+  // Ends the phase that began at the previous lap (or the start): what each
+  // took goes to the report, so that a slow run says where its time went.
+  void Lap(const char* phase) {
+    const Clock::time_point now = Clock::now();
+    rep_.phase_seconds.emplace_back(phase, Seconds(now - lap_));
+    lap_ = now;
+  }
+
   // Abandoned multipart uploads stop being roots once past their grace.
   Status ExpireUploads() {
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
@@ -113,76 +152,83 @@ class StoreImpl::GcRun {
     return it->second;
   }
 
-  // Every doomed row of one kind that may be swept (doomed at an epoch up
-  // to the horizon), as a sweep: kept if `referenced` says so.
-  Result<Metadata::Sweep> Decide(bool manifests,
-                                 const std::function<bool(const ChunkKey&)>& referenced) {
-    Metadata::Sweep sw;
-    AS_RETURN_IF_ERROR(meta_->ForEachDoomed([&](const ChunkKey& k, bool manifest, int64_t,
-                                                int64_t epoch) {
-      if (manifest != manifests) return;
-      if (epoch > horizon_) {
-        rep_.doomed_waiting++;
-        return;
-      }
-      auto& keep = manifest ? sw.keep_manifests : sw.keep_chunks;
-      auto& drop = manifest ? sw.drop_manifests : sw.drop_chunks;
-      (referenced(k) ? keep : drop).push_back(k);
-    }));
-    return sw;
+  // Dooms a row: it joins the batch of its kind, and a full batch is doomed
+  // at once, so the rows to doom are never all held (EndDoom dooms the rest).
+  Status AddDoom(const ChunkKey& key, int64_t pack, bool manifest) {
+    auto& batch = manifest ? doom_manifests_ : doom_chunks_;
+    batch.push_back({key, pack});
+    return batch.size() >= batch_ ? FlushDoom() : Status::OK();
   }
 
-  // Commits a sweep, at most rows_per_commit_ rows at a time when set (a
-  // full disk has room for small transactions only).
-  Status CommitSweep(const Metadata::Sweep& all, uint64_t* dropped) {
-    *dropped = 0;
-    rep_.resurrected += all.keep_chunks.size() + all.keep_manifests.size();
-    if (rows_per_commit_ == 0) return meta_->CommitSweep(token_, all, dropped);
-    Metadata::Sweep batch;
-    size_t rows = 0;
-    auto flush = [&]() -> Status {
-      uint64_t n = 0;
-      AS_RETURN_IF_ERROR(meta_->CommitSweep(token_, batch, &n));
-      *dropped += n;
-      batch = Metadata::Sweep{};
-      rows = 0;
-      return Status::OK();
+  // Dooms the rows batched so far, at a new epoch: the latest is the one the
+  // horizon must pass. Sorted by key, the updates walk the chunk table's
+  // B-tree in order rather than jump about it (a pack's rows are scattered
+  // over the whole key space).
+  Status FlushDoom() {
+    if (doom_chunks_.empty() && doom_manifests_.empty()) return Status::OK();
+    auto by_key = [](const std::pair<ChunkKey, int64_t>& a, const std::pair<ChunkKey, int64_t>& b) {
+      return std::tie(a.first.domain, a.first.digest.algo, a.first.digest.bytes) <
+             std::tie(b.first.domain, b.first.digest.algo, b.first.digest.bytes);
     };
-    using Field = std::vector<ChunkKey> Metadata::Sweep::*;
-    for (Field f : {&Metadata::Sweep::keep_chunks, &Metadata::Sweep::drop_chunks,
-                    &Metadata::Sweep::keep_manifests, &Metadata::Sweep::drop_manifests}) {
-      for (const ChunkKey& k : all.*f) {
-        (batch.*f).push_back(k);
-        if (++rows >= rows_per_commit_) AS_RETURN_IF_ERROR(flush());
-      }
-    }
-    return rows ? flush() : Status::OK();
+    std::sort(doom_chunks_.begin(), doom_chunks_.end(), by_key);
+    std::sort(doom_manifests_.begin(), doom_manifests_.end(), by_key);
+    int64_t epoch = 0;
+    AS_RETURN_IF_ERROR(meta_->Doom(token_, doom_chunks_, doom_manifests_, &epoch));
+    doom_epoch_ = std::max(doom_epoch_, epoch);
+    doomed_any_ = true;
+    doom_chunks_.clear();
+    doom_manifests_.clear();
+    TestPause("gc-after-doom-batch");
+    return Status::OK();
   }
 
-  // Dooms, then waits (a bounded time) for the horizon to pass the doom:
-  // for every put that began before it, on any server, to have ended.
-  Status Doom(const std::vector<std::pair<ChunkKey, int64_t>>& chunks,
-              const std::vector<std::pair<ChunkKey, int64_t>>& manifests) {
-    int64_t epoch = 0;
-    if (!chunks.empty() || !manifests.empty()) {
-      AS_RETURN_IF_ERROR(DoomRows(chunks, manifests, &epoch));
-      if (s_->gc_hook_) s_->gc_hook_("doomed");
-    }
+  // Dooms the rest, then waits (a bounded time) for the horizon to pass the
+  // last doom: for every put that began before any of the round's dooms, on
+  // any server, to have ended. Rows doomed by an earlier batch are no more
+  // at risk meanwhile than those of the last: none is swept before this wait.
+  Status EndDoom() {
+    AS_RETURN_IF_ERROR(FlushDoom());
+    if (doomed_any_ && s_->gc_hook_) s_->gc_hook_("doomed");
+    const int64_t epoch = std::exchange(doom_epoch_, 0);
+    doomed_any_ = false;
     AS_RETURN_IF_ERROR(WaitForHorizon(meta_, epoch, &horizon_, &rep_.sessions_expelled).status());
     rep_.horizon_lag = std::max<int64_t>(0, epoch - horizon_);
     return Status::OK();
   }
 
-  Status DoomRows(const std::vector<std::pair<ChunkKey, int64_t>>& chunks,
-                  const std::vector<std::pair<ChunkKey, int64_t>>& manifests, int64_t* epoch) {
-    if (rows_per_commit_ == 0) return meta_->Doom(token_, chunks, manifests, epoch);
-    for (size_t at = 0; at < chunks.size() || at < manifests.size(); at += rows_per_commit_) {
-      auto part = [&](const std::vector<std::pair<ChunkKey, int64_t>>& v) {
-        return std::vector<std::pair<ChunkKey, int64_t>>(
-            v.begin() + static_cast<ptrdiff_t>(std::min(at, v.size())),
-            v.begin() + static_cast<ptrdiff_t>(std::min(at + rows_per_commit_, v.size())));
-      };
-      AS_RETURN_IF_ERROR(meta_->Doom(token_, part(chunks), part(manifests), epoch));
+  // Sweeps the doomed rows of one kind that may go (doomed at an epoch up to
+  // the horizon; later ones are left for a later run), dropping them or,
+  // where `referenced` says so, bringing them back. A batch at a time, each
+  // read on its own (ForEachDoomedAfter: no read stays open across the
+  // commits) and committed before the next is read. *dropped: how many went.
+  Status Sweep(bool manifests, const std::function<bool(const ChunkKey&)>& referenced,
+               uint64_t* dropped) {
+    *dropped = 0;
+    Metadata::Sweep sw;
+    auto& keep = manifests ? sw.keep_manifests : sw.keep_chunks;
+    auto& drop = manifests ? sw.drop_manifests : sw.drop_chunks;
+    std::optional<ChunkKey> after;
+    for (size_t rows = batch_; rows == batch_;) {
+      rows = 0;
+      keep.clear();
+      drop.clear();
+      AS_RETURN_IF_ERROR(meta_->ForEachDoomedAfter(
+          manifests, after ? &*after : nullptr, batch_,
+          [&](const ChunkKey& k, int64_t, int64_t epoch) {
+            rows++;
+            after = k;
+            if (epoch > horizon_) {
+              rep_.doomed_waiting++;
+              return;
+            }
+            (referenced(k) ? keep : drop).push_back(k);
+          }));
+      if (keep.empty() && drop.empty()) continue;
+      rep_.resurrected += keep.size();
+      uint64_t n = 0;
+      AS_RETURN_IF_ERROR(meta_->CommitSweep(token_, sw, &n));
+      *dropped += n;
+      TestPause("gc-after-sweep-batch");
     }
     return Status::OK();
   }
@@ -200,18 +246,22 @@ class StoreImpl::GcRun {
     if (s_->gc_hook_) s_->gc_hook_("marked");
     if (o_.dry_run) {
       rep_.dead_manifests = doom.size();
-      for (const auto& [k, pack] : doom) dry_dead_manifests_.insert(FullKey(k.domain, k.digest));
+      for (const auto& [k, pack] : doom) {
+        dry_dead_manifests_.Insert(ChunkFilter::Key(k.domain, k.digest));
+      }
       return Status::OK();
     }
-    AS_RETURN_IF_ERROR(Doom({}, doom));
+    // Manifests are few (one an artifact): their list is held whole, and
+    // doomed in batches like the chunks'.
+    for (const auto& [k, pack] : doom) AS_RETURN_IF_ERROR(AddDoom(k, pack, true));
+    AS_RETURN_IF_ERROR(EndDoom());
     TestPause("gc-after-manifest-doom");
     // The second mark: it sees every commit that referenced a doomed row
     // before the doom (the doom waited for them).
     AS_ASSIGN_OR_RETURN(roots, Roots());
-    AS_ASSIGN_OR_RETURN(auto sw, Decide(true, [&](const ChunkKey& k) {
+    return Sweep(true, [&](const ChunkKey& k) {
       return roots.count(FullKey(k.domain, k.digest)) > 0;
-    }));
-    return CommitSweep(sw, &rep_.dead_manifests);
+    }, &rep_.dead_manifests);
   }
 
   // The chunks every manifest row lists, as filter keys (a collision keeps
@@ -222,7 +272,7 @@ class StoreImpl::GcRun {
     KeyTable refs;
     std::vector<ManifestRow> rows;
     AS_RETURN_IF_ERROR(meta_->ForEachManifest([&](const ManifestRow& m) {
-      if (!dry_dead_manifests_.count(FullKey(m.domain, m.digest))) rows.push_back(m);
+      if (!dry_dead_manifests_.Contains(ChunkFilter::Key(m.domain, m.digest))) rows.push_back(m);
     }));
     for (const ManifestRow& row : rows) {
       const std::string key = FullKey(row.domain, row.digest);
@@ -273,7 +323,7 @@ class StoreImpl::GcRun {
     AS_ASSIGN_OR_RETURN(packs_, meta_->ListPacks());
     manifests_of_.clear();
     return meta_->ForEachManifest([&](const ManifestRow& m) {
-      if (dry_dead_manifests_.count(FullKey(m.domain, m.digest))) return;
+      if (dry_dead_manifests_.Contains(ChunkFilter::Key(m.domain, m.digest))) return;
       manifests_of_[m.loc.pack].push_back(Row{ChunkKey{m.domain, m.digest}, m.loc, true});
     });
   }
@@ -283,7 +333,9 @@ class StoreImpl::GcRun {
   Status PackRows(int64_t pack, std::vector<Row>* rows) {
     rows->clear();
     AS_RETURN_IF_ERROR(meta_->ForEachChunkInPack(pack, [&](const ChunkKey& k, const Location& l) {
-      if (!dry_dead_chunks_.empty() && dry_dead_chunks_.count(FullKey(k.domain, k.digest))) return;
+      if (dry_dead_chunks_.size() && dry_dead_chunks_.Contains(ChunkFilter::Key(k.domain, k.digest))) {
+        return;
+      }
       rows->push_back(Row{k, l, false});
     }));
     auto it = manifests_of_.find(pack);
@@ -342,39 +394,54 @@ class StoreImpl::GcRun {
       if (!drop_.count(pack)) keep.Insert(chunk);
     }
     AddBases(bases_of, &keep);
-    // Pass two: the unreferenced rows of the packs that go are doomed.
-    std::vector<std::pair<ChunkKey, int64_t>> doom;
+    Lap("mark");
+    // The packs that go are chosen, and nothing is doomed yet.
+    if (s_->gc_hook_) s_->gc_hook_("listed");
+    // Pass two: the unreferenced rows of the packs that go are doomed, a
+    // batch at a time as they are listed (a dry run counts them, and keeps
+    // their keys for the phases after, as its sweep would leave the rows).
     for (const PackRow& p : packs_) {
       if (!drop_.count(p.id)) continue;
       AS_RETURN_IF_ERROR(PackRows(p.id, &rows));
       for (const Row& r : rows) {
-        if (!r.manifest && !keep.Contains(key_of(r))) doom.push_back({r.key, p.id});
+        if (r.manifest || keep.Contains(key_of(r))) continue;
+        if (o_.dry_run) {
+          rep_.dead_chunks++;
+          dry_dead_chunks_.Insert(key_of(r));
+        } else {
+          AS_RETURN_IF_ERROR(AddDoom(r.key, p.id, false));
+        }
       }
     }
-    if (s_->gc_hook_) s_->gc_hook_("listed");
     if (o_.dry_run) {
-      rep_.dead_chunks = doom.size();
-      for (const auto& [k, pack] : doom) dry_dead_chunks_.insert(FullKey(k.domain, k.digest));
+      Lap("doom");
       return Status::OK();
     }
-    AS_RETURN_IF_ERROR(Doom(doom, {}));
+    AS_RETURN_IF_ERROR(EndDoom());
     TestPause("gc-after-doom");
+    Lap("doom");
     // The second mark: the referenced chunks, and the bases of every chunk
     // that keeps its row (referenced, or not doomed). Only delta chunks have
-    // bases, so those are the rows to look at, not the whole index.
+    // bases, so those are the rows to look at, not the whole index: of the
+    // doomed rows, only the delta chunks' keys are held.
     AS_ASSIGN_OR_RETURN(keep, Referenced(&bases_of));
-    KeyTable doomed;
-    AS_RETURN_IF_ERROR(meta_->ForEachDoomed([&](const ChunkKey& k, bool manifest, int64_t, int64_t) {
-      if (!manifest) doomed.Insert(ChunkFilter::Key(k.domain, k.digest));
-    }));
-    for (const auto& [chunk, base] : bases_of) {
-      if (!doomed.Contains(chunk)) keep.Insert(chunk);
+    if (!bases_of.empty()) {
+      KeyTable doomed;
+      AS_RETURN_IF_ERROR(meta_->ForEachDoomed([&](const ChunkKey& k, bool manifest, int64_t,
+                                                  int64_t) {
+        const uint64_t key = ChunkFilter::Key(k.domain, k.digest);
+        if (!manifest && bases_of.count(key)) doomed.Insert(key);
+      }));
+      for (const auto& [chunk, base] : bases_of) {
+        if (!doomed.Contains(chunk)) keep.Insert(chunk);
+      }
+      AddBases(bases_of, &keep);
     }
-    AddBases(bases_of, &keep);
-    AS_ASSIGN_OR_RETURN(auto sw, Decide(false, [&](const ChunkKey& k) {
+    Status s = Sweep(false, [&](const ChunkKey& k) {
       return keep.Contains(ChunkFilter::Key(k.domain, k.digest));
-    }));
-    return CommitSweep(sw, &rep_.dead_chunks);
+    }, &rep_.dead_chunks);
+    Lap("sweep");
+    return s;
   }
 
   // rekey: the tenant's packs with a frame under a key older than its
@@ -618,12 +685,20 @@ class StoreImpl::GcRun {
   Metadata* meta_;
   const GcOptions o_;
   const Progress progress_;
-  const size_t rows_per_commit_;
+  static constexpr size_t kBatchRows = 65536;  // ~3 MiB of rows to doom, ~2.5 to sweep
+  const size_t batch_;
   int64_t token_ = 0;
-  int64_t horizon_ = 0;  // Doom's: rows doomed at an epoch up to it may be swept
+  int64_t horizon_ = 0;  // EndDoom's: rows doomed at an epoch up to it may be swept
+  std::vector<std::pair<ChunkKey, int64_t>> doom_chunks_, doom_manifests_;  // AddDoom's batch
+  int64_t doom_epoch_ = 0;   // the latest doom of the round (FlushDoom)
+  bool doomed_any_ = false;  // of the round
   GcReport rep_;
+  Clock::time_point start_, lap_;
   std::unordered_set<std::string> expired_;  // dry run: uploads that would expire
-  std::unordered_set<std::string> dry_dead_manifests_, dry_dead_chunks_;  // dry run
+  // Dry run: the manifests and chunks its sweeps would drop, as filter keys
+  // (a key table's ~10 bytes a chunk; a collision of two 64-bit keys could
+  // only make a dry run's figures a row off).
+  KeyTable dry_dead_manifests_, dry_dead_chunks_;
   std::unordered_map<std::string, uint32_t> domains_;
   std::unordered_map<std::string, std::vector<uint64_t>> chunks_of_;  // manifest -> chunk keys
   static constexpr size_t kMarkCacheKeys = size_t{8} << 20;  // 64 MiB of keys

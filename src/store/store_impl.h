@@ -81,6 +81,10 @@ class StoreImpl final : public Store {
   // time: about as many 4 KiB pages of SQLite log, 4 MiB, well inside the
   // 16 MiB reserve. (Tests set fewer.)
   size_t delete_rows_per_commit_ = 1024;
+  // gc dooms and sweeps at most this many rows a commit, so that it holds a
+  // batch of them, never all its garbage: 0 is gc.cc's default (65536, or
+  // AS_TEST_GC_BATCH's). Tests set fewer.
+  size_t gc_batch_rows_ = 0;
   Result<StoreStats> Stats() override;
   StoreCounters Counters() const override;  // group_commit.cc
   Status CheckHealth() override;            // store_open.cc
@@ -332,9 +336,10 @@ class StoreImpl final : public Store {
   Status SpendingReserveIfFull(const std::function<Status()>& op);
 
   // Tests: called by a gc run, on its thread, with "marked" after its first
-  // mark of the roots (before it dooms manifests) and "listed" after it
-  // listed the chunks (before it dooms them), and "doomed" after each doom
-  // (before it waits for the horizon).
+  // mark of the roots (before it dooms manifests), "listed" once it has
+  // chosen the packs that go (before it lists their rows and dooms them,
+  // a batch at a time), and "doomed" after each round's last doom (before
+  // it waits for the horizon).
   std::function<void(const std::string& where)> gc_hook_;
   // Tests: called by a put after its lookups and packs, before its commit
   // (where TestPause("put-before-commit") holds one in another process).

@@ -101,6 +101,48 @@ sigkill_delta_puts() {
   as verify --full >/dev/null || fail "verify after gc"
 }
 
+# gc dooms and sweeps its rows a batch at a time (AS_TEST_GC_BATCH=5 here),
+# committing each: runs killed after a doom batch (each run gets one batch
+# further: through the manifests' dooms into the chunks'), then runs killed
+# after a sweep batch, lose nothing live, and the next run collects every row
+# they left doomed or live (none is left waiting: the epochs they were doomed
+# at belonged to processes that are gone).
+test_sigkill_gc_between_batches() {
+  init_store || return 1
+  local i live_chunks
+  for i in $(seq 1 12); do
+    rand_file "$TMP/in$i" 300000 $((900 + i))
+    as put "$TMP/in$i" --name b/live$i >/dev/null 2>&1 || return 1
+  done
+  live_chunks=$(as stats --json | grep -o '"chunks":[0-9]*' | cut -d: -f2)
+  for i in $(seq 13 30); do
+    rand_file "$TMP/dead$i" 300000 $((900 + i))
+    as put "$TMP/dead$i" --name b/dead$i >/dev/null 2>&1 || return 1
+    as rm b/dead$i || return 1
+  done
+  local point pause pid
+  for point in gc-after-doom-batch gc-after-doom-batch gc-after-doom-batch \
+               gc-after-doom-batch gc-after-doom-batch gc-after-doom-batch \
+               gc-after-sweep-batch gc-after-sweep-batch; do
+    pause=$TMP/pause-$point
+    mkdir -p "$pause" && touch "$pause/$point" && rm -f "$pause/$point.reached"
+    AS_TEST_GC_BATCH=5 AS_TEST_PAUSE_DIR=$pause "$AS_BIN" -s "$TMP/store" gc --grace 0       --threshold 1.01 --json >"$TMP/gc.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 1000); do [ -s "$pause/$point.reached" ] && break; sleep 0.02; done
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    [ -s "$pause/$point.reached" ] || { fail "gc never reached $point: $(cat "$TMP/gc.out")"; return 1; }
+    check_after_kill "$point" b/live $(seq 1 12) || return 1
+  done
+  AS_TEST_GC_BATCH=5 as gc --grace 0 --threshold 1.01 --json >"$TMP/gc.out" || return 1
+  grep -q '"doomed_waiting":0' "$TMP/gc.out" || { fail "rows left waiting: $(cat "$TMP/gc.out")"; return 1; }
+  as gc --grace 0 --json >"$TMP/gc.out" || return 1
+  grep -q '"dead_chunks":0' "$TMP/gc.out" || { fail "a further gc found garbage: $(cat "$TMP/gc.out")"; return 1; }
+  [ "$(as stats --json | grep -o '"chunks":[0-9]*' | cut -d: -f2)" = "$live_chunks" ] ||
+    { fail "chunks left: $(as stats --json), want $live_chunks"; return 1; }
+  check_after_kill final b/live $(seq 1 12)
+}
+
 # The dedup filter's files (docs/index-at-scale.md): a process killed while
 # it writes one (held at the filter-write pause point, then SIGKILLed) leaves
 # a temporary file and files that no longer reach the index's generation.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -615,6 +616,93 @@ TEST_P(MetadataContractTest, DoomedRowsAreKeptByTheCommitsThatReferenceThem) {
   EXPECT_EQ(m_->Doom(*token, {}, {}, nullptr).code(), Code::kBusy) << "a superseded run";
   EXPECT_EQ(m_->CommitSweep(*token, Metadata::Sweep{}, &dropped).code(), Code::kBusy);
   m_->EndGc();
+}
+
+// gc sweeps in batches: ForEachDoomedAfter pages through one table's doomed
+// rows in key order (domain, then digest), each page after the last key of
+// the one before, and commits between pages change nothing of what the next
+// pages give (rows swept or kept are simply not there any more).
+TEST_P(MetadataContractTest, DoomedRowsPageInKeyOrderAcrossCommits) {
+  auto other = m_->TenantDomain("other", true);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 9, "b", "k1", 1)).ok());
+  PutCommit p2 = Put(*other, 200, 4, "b", "k2", 2);
+  p2.name->tenant = "other";
+  ASSERT_TRUE(m_->CommitPut(p2).ok());
+  std::map<int64_t, uint32_t> packs;  // id -> domain
+  {
+    auto l = m_->ListPacks();
+    ASSERT_TRUE(l.ok()) << l.status().ToString();
+    for (const PackRow& p : *l) packs[p.id] = p.domain;
+  }
+  auto pack_of = [&](uint32_t domain) {
+    for (const auto& [id, d] : packs) {
+      if (d == domain) return id;
+    }
+    return int64_t{0};
+  };
+  auto token = m_->BeginGc();
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  std::vector<std::pair<ChunkKey, int64_t>> chunks, manifests;
+  for (uint64_t i = 100; i < 109; i++) chunks.push_back({ChunkKey{domain_, D(i)}, pack_of(domain_)});
+  for (uint64_t i = 200; i < 204; i++) chunks.push_back({ChunkKey{*other, D(i)}, pack_of(*other)});
+  manifests.push_back({ChunkKey{domain_, D(1)}, pack_of(domain_)});
+  int64_t epoch = 0;
+  ASSERT_TRUE(m_->Doom(*token, chunks, manifests, &epoch).ok());
+  // The order to expect: by domain, then by the digest's stored bytes
+  // (algorithm byte first: the same for all of these).
+  std::vector<std::string> want;
+  for (const auto& [k, pack] : chunks) {
+    std::string key(4, '\0');
+    for (int b = 0; b < 4; b++) key[b] = static_cast<char>(k.domain >> (24 - 8 * b));
+    want.push_back(key + std::string(k.digest.bytes.begin(), k.digest.bytes.end()));
+  }
+  std::sort(want.begin(), want.end());
+  std::vector<std::string> got;
+  std::optional<ChunkKey> after;
+  size_t pages = 0;
+  for (size_t n = 3; n == 3;) {
+    n = 0;
+    std::vector<ChunkKey> page;
+    ASSERT_TRUE(m_->ForEachDoomedAfter(false, after ? &*after : nullptr, 3,
+                                       [&](const ChunkKey& k, int64_t p, int64_t e) {
+      EXPECT_EQ(p, pack_of(k.domain));
+      EXPECT_EQ(e, epoch);
+      n++;
+      page.push_back(k);
+      after = k;
+    }).ok());
+    pages++;
+    for (const ChunkKey& k : page) {
+      std::string key(4, '\0');
+      for (int b = 0; b < 4; b++) key[b] = static_cast<char>(k.domain >> (24 - 8 * b));
+      got.push_back(key + std::string(k.digest.bytes.begin(), k.digest.bytes.end()));
+    }
+    // A sweep between pages: this page's first row kept, the rest dropped.
+    if (!page.empty()) {
+      Metadata::Sweep sw;
+      sw.keep_chunks = {page[0]};
+      sw.drop_chunks.assign(page.begin() + 1, page.end());
+      uint64_t dropped = 0;
+      ASSERT_TRUE(m_->CommitSweep(*token, sw, &dropped).ok());
+      EXPECT_EQ(dropped, page.size() - 1);
+    }
+  }
+  EXPECT_EQ(got, want) << "every doomed chunk once, in key order";
+  EXPECT_EQ(pages, 5u) << "13 rows in pages of 3: the fifth, of one, ends them";
+  size_t n = 0;
+  ASSERT_TRUE(m_->ForEachDoomedAfter(true, nullptr, 100,
+                                     [&](const ChunkKey& k, int64_t, int64_t) {
+    EXPECT_EQ(k.digest, D(1));
+    n++;
+  }).ok());
+  EXPECT_EQ(n, 1u) << "the manifests' table is paged on its own";
+  n = 0;
+  ASSERT_TRUE(m_->ForEachDoomedAfter(false, nullptr, 100,
+                                     [&](const ChunkKey&, int64_t, int64_t) { n++; }).ok());
+  EXPECT_EQ(n, 0u) << "every chunk swept or kept";
+  m_->EndGc();
+  ExpectExactTotals("a sweep in pages");
 }
 
 TEST_P(MetadataContractTest, AReindexReplacesTheIndexAndKeepsTheNames) {

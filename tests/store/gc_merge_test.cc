@@ -287,6 +287,119 @@ TEST_F(GcMergeTest, APutHeldAcrossTheDoomKeepsWhatItDeduplicatedAgainst) {
   ExpectClean();
 }
 
+// gc dooms and sweeps a bounded batch of rows at a time (never its whole
+// garbage in memory: docs/index-at-scale.md). With batches of 7 rows and
+// many times that much garbage, of chunks and of manifests: a dry run
+// counts exactly what the run then collects, exactly the garbage goes (as
+// many chunks and manifests stay as a store of only the live objects
+// holds), a put committed between the listing and the dooms keeps what it
+// deduplicated against (brought back by the sweep), every live object reads
+// back, and the doom hook fires once a round, after its last batch.
+TEST_F(GcMergeTest, GarbageOfManyBatchesGoesExactly) {
+  StoreTestPeer::SetGcBatchRows(store_.get(), 7);
+  std::vector<Obj> live, dead;
+  for (int i = 0; i < 40; i++) {
+    Obj o = PutSmall(i % 4 == 3 ? "t2" : kDefaultTenant, "o" + std::to_string(i),
+                     20000 + 1000 * i);
+    (i % 2 ? live : dead).push_back(std::move(o));
+  }
+  // A live object sharing most of a dead one's chunks (its first 15000
+  // bytes: their chunks are the same, cut by content). Without delta
+  // chunks: its last one would be built on the dead object's, and keep that
+  // as its base (right, but not what a store of the live objects holds).
+  Obj prefix{ObjectName{kDefaultTenant, "m", "prefix"},
+             Bytes(dead[2].data.begin(), dead[2].data.begin() + 15000)};
+  PutOptions no_delta;
+  no_delta.delta = false;
+  ASSERT_TRUE(store_->Put(prefix.name, as::testing::WholeSource(prefix.data), no_delta).ok());
+  live.push_back(prefix);
+  for (const Obj& o : dead) ASSERT_TRUE(store_->Remove(o.name).ok());
+  // Put again, between the listing and the dooms: its chunks are doomed as
+  // garbage, then kept by the second mark.
+  Obj again{ObjectName{kDefaultTenant, "m", "again"}, dead[4].data};
+
+  // What should stay: the rows of a store holding only the live objects
+  // (and again).
+  auto rows_of = [&](const std::vector<Obj>& objs) {
+    std::string dir;
+    auto ref = as::testing::OpenTestStore("gc_merge_ref", &dir, Options());
+    EXPECT_TRUE(ref);
+    StoreStats st;
+    if (ref) {
+      for (const Obj& o : objs) {
+        auto r = ref->Put(o.name, as::testing::WholeSource(o.data), PutOptions{});
+        EXPECT_TRUE(r.ok()) << r.status().ToString();
+      }
+      auto got = ref->Stats();
+      EXPECT_TRUE(got.ok()) << got.status().ToString();
+      if (got.ok()) st = *got;
+      ref.reset();
+    }
+    std::filesystem::remove_all(dir);
+    return st;
+  };
+  std::vector<Obj> at_end = live;
+  at_end.push_back(again);
+  const StoreStats want = rows_of(at_end);
+  const uint64_t again_only = want.unique_chunks - rows_of(live).unique_chunks;
+  auto before = store_->Stats();
+  ASSERT_TRUE(before.ok());
+  const uint64_t dead_manifests = before->manifests - (want.manifests - 1);
+  const uint64_t dead_chunks = before->unique_chunks - want.unique_chunks;
+  ASSERT_GT(dead_chunks, 5u * 7) << "garbage of several batches";
+  ASSERT_GT(dead_manifests, 2u * 7);
+  ASSERT_GT(again_only, 0u);
+
+  GcOptions go;
+  go.grace_seconds = 0;
+  go.rewrite_threshold = 1.01;  // every pack goes, so every unreferenced chunk does
+  go.dry_run = true;
+  auto dry = store_->Gc(go);
+  ASSERT_TRUE(dry.ok()) << dry.status().ToString();
+  EXPECT_EQ(dry->dead_manifests, dead_manifests);
+  EXPECT_EQ(dry->dead_chunks, dead_chunks + again_only) << "no put between its listing and doom";
+  auto unchanged = store_->Stats();
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(unchanged->unique_chunks, before->unique_chunks) << "a dry run changes nothing";
+  EXPECT_EQ(unchanged->manifests, before->manifests);
+
+  int doomed_hooks = 0;
+  StoreTestPeer::SetGcHook(store_.get(), [&](const std::string& where) {
+    if (where == "doomed") doomed_hooks++;
+    if (where != "listed") return;
+    auto r = store_->Put(again.name, as::testing::WholeSource(again.data), PutOptions{});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->new_bytes, 0u) << "deduplicated against the dead object's chunks";
+  });
+  go.dry_run = false;
+  auto g = store_->Gc(go);
+  StoreTestPeer::SetGcHook(store_.get(), nullptr);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(doomed_hooks, 2) << "once for the manifests, once for the chunks";
+  EXPECT_EQ(g->dead_manifests, dead_manifests);
+  EXPECT_EQ(g->dead_chunks, dead_chunks);
+  EXPECT_EQ(g->resurrected, again_only) << "again's chunks, doomed, then kept";
+  EXPECT_EQ(g->doomed_waiting, 0u);
+  auto after = store_->Stats();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->unique_chunks, want.unique_chunks);
+  EXPECT_EQ(after->manifests, want.manifests);
+  EXPECT_EQ(after->names, want.names);
+  ExpectReads(at_end);
+  ExpectClean();
+  // Every phase timed, in order.
+  std::vector<std::string> phases;
+  for (const auto& [phase, seconds] : g->phase_seconds) phases.push_back(phase);
+  EXPECT_EQ(phases, (std::vector<std::string>{"uploads", "manifests", "mark", "doom", "sweep",
+                                              "rewrite", "orphans"}));
+  EXPECT_GT(g->seconds, 0.0);
+
+  GcReport next = Gc();
+  EXPECT_EQ(next.dead_chunks, 0u);
+  EXPECT_EQ(next.dead_manifests, 0u);
+  ExpectReads(at_end);
+}
+
 // A full file system: the merge's copies fail for want of room. Gc then
 // deletes the packs with no live frame (they need no copy; 35 of them, in
 // commits of at most 7 rows, so batches end inside a pack's rows too), says

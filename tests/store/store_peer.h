@@ -37,6 +37,8 @@ class StoreTestPeer {
   static void StartFilter(Store* s) { Impl(s)->StartFilter(); }
   // Rows per transaction of gc's delete-only pass on a full disk.
   static void SetDeleteRowsPerCommit(Store* s, size_t n) { Impl(s)->delete_rows_per_commit_ = n; }
+  // Rows per doom and sweep commit of gc (0: the default).
+  static void SetGcBatchRows(Store* s, size_t n) { Impl(s)->gc_batch_rows_ = n; }
 
  private:
   static StoreImpl* Impl(Store* s) { return static_cast<StoreImpl*>(s); }

@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/digest.h"
@@ -315,6 +316,12 @@ struct GcReport {
   // The file system was full to the last block: gc deleted the store's
   // reserve (StoreOptions::reserve_bytes) to be able to commit.
   bool reserve_released = false;
+  // How long the run took, and each of its phases in order: uploads,
+  // manifests (their mark, doom and sweep), mark (the chunks': the packs
+  // that go), doom (their rows, and the wait for the horizon), sweep (the
+  // second mark and the deletes), rewrite, orphans, rekey (names' attrs).
+  double seconds = 0;
+  std::vector<std::pair<std::string, double>> phase_seconds;
 };
 
 struct StoreStats {
