@@ -2,11 +2,37 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
 
 #include "index/pg_metadata.h"
 #include "index/sqlite_metadata.h"
 
 namespace as {
+
+std::string CounterColumns(const std::string& wrap) {
+  std::string out;
+  for (const CounterField& f : kCounterFields) {
+    if (!out.empty()) out += ", ";
+    if (wrap.empty()) {
+      out += f.name;
+    } else {
+      const size_t at = wrap.find("%s");
+      out += wrap.substr(0, at) + f.name + wrap.substr(at + 2);
+    }
+  }
+  return out;
+}
+
+std::string TotalsDiff(const StoreTotals& kept, const StoreTotals& scan) {
+  std::string out;
+  for (const CounterField& f : kCounterFields) {
+    if (kept.*f.field == scan.*f.field) continue;
+    if (!out.empty()) out += ", ";
+    out += std::string(f.name) + " " + std::to_string(kept.*f.field) + " (scan " +
+           std::to_string(scan.*f.field) + ")";
+  }
+  return out;
+}
 
 bool Metadata::IsUrl(const std::string& where) {
   return where.rfind("postgresql://", 0) == 0 || where.rfind("postgres://", 0) == 0;

@@ -128,6 +128,29 @@ struct StoreTotals {
   uint64_t manifests = 0;
 };
 
+// The totals both back ends keep in a `counters` table (by triggers, so
+// that Totals() reads a row or a few instead of scanning), each a column
+// named as CheckIntegrity names a difference.
+struct CounterField {
+  const char* name;
+  uint64_t StoreTotals::*field;
+};
+inline constexpr CounterField kCounterFields[] = {
+    {"names", &StoreTotals::names},
+    {"name_bytes", &StoreTotals::logical_bytes},
+    {"chunks", &StoreTotals::unique_chunks},
+    {"chunk_raw_bytes", &StoreTotals::unique_bytes},
+    {"chunk_frame_bytes", &StoreTotals::stored_bytes},
+    {"packs", &StoreTotals::packs},
+    {"pack_bytes", &StoreTotals::pack_bytes},
+    {"manifests", &StoreTotals::manifests},
+};
+// "names, name_bytes, ..." in kCounterFields' order, each wrapped as
+// `wrap` says ("sum(%s)": "sum(names), ..."; empty: the bare names).
+std::string CounterColumns(const std::string& wrap = "");
+// "name N (scan M), ..." for each total that differs; empty if none.
+std::string TotalsDiff(const StoreTotals& kept, const StoreTotals& scan);
+
 // Everything one put makes durable at once. Chunk and manifest locations use
 // `pack` as an index into `packs` (resolved to ids inside the transaction),
 // or -1 - id for a pack that is already in the table.

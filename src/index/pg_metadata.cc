@@ -1,6 +1,7 @@
 #include "index/pg_metadata.h"
 
 #include <algorithm>
+#include <functional>
 #include <ctime>
 #include <map>
 #include <thread>
@@ -99,6 +100,137 @@ CREATE TABLE keys(
   created bigint NOT NULL);
 )sql";
 
+// Version 4: the totals kept by triggers, so that Totals() sums a few rows
+// instead of counting the tables. Each backend adds to a row of its own
+// (slot = its pid; slot 0 holds the rest): no two transactions running at
+// once ever lock the same counters row, so servers committing at once
+// neither wait for each other there nor deadlock through it. Each INSERT or
+// DELETE statement adds once (statement-level triggers over the transition
+// tables), not once a row. as_count_add(deltas in kCounterFields' order).
+std::string CounterAddFunction() {
+  std::string set, values;
+  int i = 1;
+  for (const CounterField& f : kCounterFields) {
+    const std::string d = "d[" + std::to_string(i++) + "]";
+    set += (set.empty() ? "" : ", ") + std::string(f.name) + " = " + f.name + " + " + d;
+    values += ", " + d;
+  }
+  return "CREATE OR REPLACE FUNCTION as_count_add(d bigint[]) RETURNS void LANGUAGE plpgsql AS "
+         "$f$ BEGIN UPDATE counters SET " + set + " WHERE slot = pg_backend_pid(); IF NOT FOUND "
+         "THEN INSERT INTO counters VALUES (pg_backend_pid()" + values + "); END IF; END $f$;\n";
+}
+
+// ARRAY[...] of kCounterFields' order: `of(counter)` where it names one, else 0.
+std::string CounterArray(const std::function<std::string(const std::string&)>& of) {
+  std::string out;
+  for (const CounterField& f : kCounterFields) {
+    const std::string v = of(f.name);
+    out += (out.empty() ? "" : ", ") + (v.empty() ? std::string("0") : v);
+  }
+  return "ARRAY[" + out + "]::bigint[]";
+}
+
+// One table's trigger functions and triggers (OR REPLACE: a database whose
+// tables were dropped, to be rebuilt by `repair --reindex`, keeps its
+// functions): `count` (a counter) counts its rows, `sums` (column, counter)
+// add up a column.
+std::string CounterTriggers(const std::string& table, const std::string& count,
+                            const std::vector<std::pair<std::string, std::string>>& sums) {
+  std::string sel = "count(*)", vars = "b0", decl = "a0 bigint := 0; b0 bigint;";
+  std::string add = "a0 := a0 + b0;", sub = "a0 := a0 - b0;", nonzero = "a0 <> 0", cols;
+  for (size_t i = 0; i < sums.size(); i++) {
+    const std::string a = "a" + std::to_string(i + 1), b = "b" + std::to_string(i + 1);
+    sel += ", coalesce(sum(" + sums[i].first + "), 0)";
+    vars += ", " + b;
+    decl += " " + a + " bigint := 0; " + b + " bigint;";
+    add += " " + a + " := " + a + " + " + b + ";";
+    sub += " " + a + " := " + a + " - " + b + ";";
+    nonzero += " OR " + a + " <> 0";
+    cols += (cols.empty() ? "" : ", ") + sums[i].first;
+  }
+  const std::string deltas = CounterArray([&](const std::string& c) -> std::string {
+    if (c == count) return "a0";
+    for (size_t i = 0; i < sums.size(); i++) {
+      if (c == sums[i].second) return "a" + std::to_string(i + 1);
+    }
+    return "";
+  });
+  const std::string fn = "as_count_" + table;
+  std::string sql = "CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$f$ DECLARE " + decl + " BEGIN IF TG_OP = 'INSERT' THEN SELECT " + sel +
+                    " INTO " + vars + " FROM new_rows; " + add + " ELSE SELECT " + sel + " INTO " +
+                    vars + " FROM old_rows; " + sub + " END IF; IF " + nonzero +
+                    " THEN PERFORM as_count_add(" + deltas + "); END IF; RETURN NULL; END $f$;\n";
+  sql += "CREATE TRIGGER " + table + "_counted_insert AFTER INSERT ON " + table +
+         " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "();\n";
+  sql += "CREATE TRIGGER " + table + "_counted_delete AFTER DELETE ON " + table +
+         " REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "();\n";
+  if (!cols.empty()) {
+    // Row by row, and only where a summed column changes (rare: a chunk
+    // stored anew with another codec, a name rebound): PostgreSQL gives
+    // transition tables to no trigger with a column list, and gc's UPDATEs
+    // of many rows change none of these columns.
+    std::string when;
+    for (const auto& [col, counter] : sums) {
+      when += (when.empty() ? "" : " OR ") + ("OLD." + col) + " IS DISTINCT FROM NEW." + col;
+    }
+    const std::string row = CounterArray([&](const std::string& c) -> std::string {
+      for (const auto& [col, counter] : sums) {
+        if (c == counter) return "NEW." + col + " - OLD." + col;
+      }
+      return "";
+    });
+    sql += "CREATE OR REPLACE FUNCTION " + fn + "_row() RETURNS trigger LANGUAGE plpgsql AS $f$ "
+           "BEGIN PERFORM as_count_add(" + row + "); RETURN NULL; END $f$;\n";
+    sql += "CREATE TRIGGER " + table + "_counted_update AFTER UPDATE OF " + cols + " ON " + table +
+           " FOR EACH ROW WHEN (" + when + ") EXECUTE FUNCTION " + fn + "_row();\n";
+  }
+  return sql;
+}
+
+// The totals counted from the tables (ScanTotals, and version 4's backfill).
+const char* kScanTotalsSql =
+    "SELECT (SELECT count(*) FROM names), (SELECT coalesce(sum(size), 0) FROM names), "
+    "(SELECT count(*) FROM chunks), (SELECT coalesce(sum(raw_len), 0) FROM chunks), "
+    "(SELECT coalesce(sum(frame_len), 0) FROM chunks), (SELECT count(*) FROM packs), "
+    "(SELECT coalesce(sum(size), 0) FROM packs), (SELECT count(*) FROM manifests)";
+
+std::string PgSchemaV4() {
+  std::string sql = "CREATE TABLE counters(slot integer PRIMARY KEY";
+  for (const CounterField& f : kCounterFields) sql += std::string(", ") + f.name + " bigint NOT NULL DEFAULT 0";
+  // Slot 0, the backfill, in kCounterFields' order (kScanTotalsSql's).
+  sql += ");\nINSERT INTO counters SELECT 0, * FROM (" + std::string(kScanTotalsSql) + ") AS scan;\n";
+  sql += CounterAddFunction();
+  sql += CounterTriggers("names", "names", {{"size", "name_bytes"}});
+  sql += CounterTriggers("chunks", "chunks", {{"raw_len", "chunk_raw_bytes"}, {"frame_len", "chunk_frame_bytes"}});
+  sql += CounterTriggers("packs", "packs", {{"size", "pack_bytes"}});
+  sql += CounterTriggers("manifests", "manifests", {});
+  return sql;
+}
+
+// Folds the rows of backends that have ended into slot 0, so that the
+// table stays as small as the set of live backends (run at every open). A
+// row a new backend with a reused pid has just updated is folded with what
+// it added (the DELETE returns the row's latest version); it makes another.
+std::string FoldCountersSql() {
+  std::string sums, set;
+  for (const CounterField& f : kCounterFields) {
+    const std::string n = f.name;
+    sums += (sums.empty() ? "" : ", ") + ("coalesce(sum(" + n + "), 0) AS " + n);
+    set += (set.empty() ? "" : ", ") + (n + " = c." + n + " + x." + n);
+  }
+  return "WITH dead AS (DELETE FROM counters WHERE slot <> 0 AND slot NOT IN (SELECT pid FROM "
+         "pg_stat_activity WHERE pid IS NOT NULL) RETURNING *) UPDATE counters c SET " + set +
+         " FROM (SELECT " + sums + " FROM dead) AS x WHERE c.slot = 0";
+}
+
+StoreTotals TotalsOf(const PgResult& r) {
+  StoreTotals t;
+  int col = 0;
+  for (const CounterField& f : kCounterFields) t.*f.field = static_cast<uint64_t>(r.Int(0, col++));
+  return t;
+}
+
 // Advisory locks, keyed (class, schema) so that stores in different schemas
 // of one database do not share them: gc's ownership (a session lock of the
 // run's own connection), and the epoch lock, which commits take shared and
@@ -177,6 +309,7 @@ Status PgMetadata::Migrate(bool create) {
       AS_RETURN_IF_ERROR(c.Run(kPgSchema));
       AS_RETURN_IF_ERROR(c.Run(kPgSchemaV2));
       AS_RETURN_IF_ERROR(c.Run(kPgSchemaV3));
+      AS_RETURN_IF_ERROR(c.Run(PgSchemaV4()));
       return c.Run("INSERT INTO meta VALUES ('schema_version', $1)", {I(kPgSchemaVersion)});
     }
     if (!exists) {
@@ -202,7 +335,14 @@ Status PgMetadata::Migrate(bool create) {
       AS_RETURN_IF_ERROR(c.Run(kPgSchemaV3));
       AS_RETURN_IF_ERROR(c.Run("UPDATE meta SET value = '3' WHERE key = 'schema_version'"));
     }
-    return Status::OK();
+    if (version < 4) {
+      // The backfill counts every table once, under the schema lock: other
+      // servers' commits wait for it (they would miss the counters anyway).
+      AS_RETURN_IF_ERROR(c.Run("LOCK TABLE names, chunks, packs, manifests IN SHARE MODE"));
+      AS_RETURN_IF_ERROR(c.Run(PgSchemaV4()));
+      AS_RETURN_IF_ERROR(c.Run("UPDATE meta SET value = '4' WHERE key = 'schema_version'"));
+    }
+    return c.Run(FoldCountersSql());
   });
 }
 
@@ -995,35 +1135,41 @@ Status PgMetadata::CommitReindex(const Reindex& r) {
 
 Result<StoreTotals> PgMetadata::Totals() {
   auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec(
-      "SELECT (SELECT coalesce(sum(size), 0) FROM names), (SELECT count(*) FROM names), "
-      "(SELECT count(*) FROM chunks), (SELECT coalesce(sum(raw_len), 0) FROM chunks), "
-      "(SELECT coalesce(sum(frame_len), 0) FROM chunks), (SELECT count(*) FROM packs), "
-      "(SELECT coalesce(sum(size), 0) FROM packs), (SELECT count(*) FROM manifests)"));
-  StoreTotals t;
-  t.logical_bytes = static_cast<uint64_t>(r.Int(0, 0));
-  t.names = static_cast<uint64_t>(r.Int(0, 1));
-  t.unique_chunks = static_cast<uint64_t>(r.Int(0, 2));
-  t.unique_bytes = static_cast<uint64_t>(r.Int(0, 3));
-  t.stored_bytes = static_cast<uint64_t>(r.Int(0, 4));
-  t.packs = static_cast<uint64_t>(r.Int(0, 5));
-  t.pack_bytes = static_cast<uint64_t>(r.Int(0, 6));
-  t.manifests = static_cast<uint64_t>(r.Int(0, 7));
-  return t;
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec("SELECT " + CounterColumns("sum(%s)") + " FROM counters"));
+  return TotalsOf(r);
+}
+
+Result<StoreTotals> PgMetadata::ScanTotals() {
+  auto c = pool_->Acquire();
+  AS_ASSIGN_OR_RETURN(auto r, c->Exec(kScanTotalsSql));
+  return TotalsOf(r);
 }
 
 Result<std::vector<std::string>> PgMetadata::CheckIntegrity(bool /*thorough*/) {
   auto c = pool_->Acquire();
-  AS_ASSIGN_OR_RETURN(auto r, c->Exec(
-      "SELECT 'chunks', count(*) FROM chunks x WHERE NOT EXISTS (SELECT 1 FROM packs p WHERE "
-      "p.id = x.pack) UNION ALL SELECT 'manifests', count(*) FROM manifests x WHERE NOT EXISTS "
-      "(SELECT 1 FROM packs p WHERE p.id = x.pack)"));
   std::vector<std::string> out;
-  for (int i = 0; i < r.rows(); i++) {
-    if (r.Int(i, 1) != 0) {
-      out.push_back(r.Text(i, 1) + " " + r.Text(i, 0) + " rows point at packs not in the table");
+  // One snapshot for the checks and the counters against a scan: a
+  // difference means a write bypassed the triggers (an edit by hand, a
+  // TRUNCATE), and `stats` is wrong until the counters are redone.
+  Status s = c->Transaction([&]() -> Status {
+    AS_RETURN_IF_ERROR(c->Run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+    AS_ASSIGN_OR_RETURN(auto r, c->Exec(
+        "SELECT 'chunks', count(*) FROM chunks x WHERE NOT EXISTS (SELECT 1 FROM packs p WHERE "
+        "p.id = x.pack) UNION ALL SELECT 'manifests', count(*) FROM manifests x WHERE NOT EXISTS "
+        "(SELECT 1 FROM packs p WHERE p.id = x.pack)"));
+    for (int i = 0; i < r.rows(); i++) {
+      if (r.Int(i, 1) != 0) {
+        out.push_back(r.Text(i, 1) + " " + r.Text(i, 0) + " rows point at packs not in the table");
+      }
     }
-  }
+    AS_ASSIGN_OR_RETURN(auto kept, c->Exec("SELECT " + CounterColumns("sum(%s)") + " FROM counters"));
+    AS_ASSIGN_OR_RETURN(auto scan, c->Exec(kScanTotalsSql));
+    if (std::string diff = TotalsDiff(TotalsOf(kept), TotalsOf(scan)); !diff.empty()) {
+      out.push_back("counters differ from the tables: " + diff);
+    }
+    return Status::OK();
+  });
+  AS_RETURN_IF_ERROR(s);
   return out;
 }
 

@@ -33,7 +33,7 @@ namespace as {
 class PgConn;
 class PgPool;
 
-inline constexpr int kPgSchemaVersion = 3;
+inline constexpr int kPgSchemaVersion = 4;
 
 class PgMetadata final : public Metadata {
  public:
@@ -108,6 +108,8 @@ class PgMetadata final : public Metadata {
   Status CommitGc(int64_t token, const GcCommit& c, std::vector<int64_t>* deleted) override;
   Status CommitReindex(const Reindex& r) override;
   Result<StoreTotals> Totals() override;
+  // The totals counted from the tables (what the kept counters must equal).
+  Result<StoreTotals> ScanTotals();
   Result<std::vector<std::string>> CheckIntegrity(bool thorough) override;
   Status CreateBucket(const std::string& tenant, const std::string& bucket) override;
   Status DeleteBucket(const std::string& tenant, const std::string& bucket) override;

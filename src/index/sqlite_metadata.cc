@@ -189,33 +189,6 @@ DROP TRIGGER IF EXISTS packs_counted_delete; DROP TRIGGER IF EXISTS packs_counte
 DROP TABLE IF EXISTS counters;
 )sql";
 
-// The counters that make up StoreTotals, each a column of `counters` (the
-// other is chunk_gen), named as CheckIntegrity names a difference.
-struct CounterField {
-  const char* name;
-  uint64_t StoreTotals::*field;
-};
-constexpr CounterField kCounterFields[] = {
-    {"names", &StoreTotals::names},
-    {"name_bytes", &StoreTotals::logical_bytes},
-    {"chunks", &StoreTotals::unique_chunks},
-    {"chunk_raw_bytes", &StoreTotals::unique_bytes},
-    {"chunk_frame_bytes", &StoreTotals::stored_bytes},
-    {"packs", &StoreTotals::packs},
-    {"pack_bytes", &StoreTotals::pack_bytes},
-    {"manifests", &StoreTotals::manifests},
-};
-
-// "names, name_bytes, ..." in kCounterFields' order.
-std::string CounterColumns() {
-  std::string out;
-  for (const CounterField& f : kCounterFields) {
-    if (!out.empty()) out += ", ";
-    out += f.name;
-  }
-  return out;
-}
-
 // The totals counted from the tables, each table scanned once.
 Result<StoreTotals> ScanTotalsOn(SqliteDb& db) {
   AS_ASSIGN_OR_RETURN(auto st, db.Prepare(
@@ -249,18 +222,6 @@ Result<StoreTotals> CountersOn(SqliteDb& db) {
   int col = 0;
   for (const CounterField& f : kCounterFields) t.*f.field = static_cast<uint64_t>(st.Int(col++));
   return t;
-}
-
-// "name N (scan M), ..." for each total that differs; empty if none.
-std::string TotalsDiff(const StoreTotals& kept, const StoreTotals& scan) {
-  std::string out;
-  for (const CounterField& f : kCounterFields) {
-    if (kept.*f.field == scan.*f.field) continue;
-    if (!out.empty()) out += ", ";
-    out += std::string(f.name) + " " + std::to_string(kept.*f.field) + " (scan " +
-           std::to_string(scan.*f.field) + ")";
-  }
-  return out;
 }
 
 constexpr const char* kManifestCols =

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
@@ -107,9 +108,9 @@ class MetadataContractTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
-  // Totals() must always equal the totals the listings add up (and, on
-  // SQLite, what a scan of the tables counts: the counters kept by triggers
-  // against the query Totals() ran before them).
+  // Totals() must always equal the totals the listings add up, and what a
+  // scan of the tables counts (the counters kept by triggers, on both back
+  // ends, against the query Totals() ran before them).
   void ExpectExactTotals(const std::string& after) {
     SCOPED_TRACE("after " + after);
     auto kept = m_->Totals();
@@ -134,14 +135,14 @@ class MetadataContractTest : public ::testing::TestWithParam<std::string> {
     }
     ASSERT_TRUE(m_->ForEachManifest([&](const ManifestRow&) { listed.manifests++; }).ok());
     EXPECT_EQ(TotalsText(*kept), TotalsText(listed));
-    if (auto* lite = dynamic_cast<SqliteMetadata*>(m_.get())) {
-      auto scan = lite->ScanTotals();
-      ASSERT_TRUE(scan.ok()) << scan.status().ToString();
-      EXPECT_EQ(TotalsText(*kept), TotalsText(*scan));
-      auto check = m_->CheckIntegrity(false);
-      ASSERT_TRUE(check.ok()) << check.status().ToString();
-      EXPECT_TRUE(check->empty()) << (*check)[0];
-    }
+    std::optional<Result<StoreTotals>> scan;
+    if (auto* lite = dynamic_cast<SqliteMetadata*>(m_.get())) scan = lite->ScanTotals();
+    if (auto* pg = dynamic_cast<PgMetadata*>(m_.get())) scan = pg->ScanTotals();
+    ASSERT_TRUE(scan && scan->ok()) << (scan ? scan->status().ToString() : "no scan");
+    EXPECT_EQ(TotalsText(*kept), TotalsText(**scan));
+    auto check = m_->CheckIntegrity(false);
+    ASSERT_TRUE(check.ok()) << check.status().ToString();
+    EXPECT_TRUE(check->empty()) << (*check)[0];
   }
   static std::string TotalsText(const StoreTotals& t) {
     return "names " + std::to_string(t.names) + " of " + std::to_string(t.logical_bytes) +
@@ -1045,8 +1046,8 @@ TEST_P(MetadataContractTest, RestoredKeysKeepTheirIdsAndARestoreMustAgree) {
 }
 
 // The store's totals (`stats`) through every kind of write that changes the
-// rows they count: SQLite keeps them in counters (triggers), which must
-// stay what a scan counts.
+// rows they count: both back ends keep them in counters (triggers), which
+// must stay what a scan counts.
 TEST_P(MetadataContractTest, TotalsStayExactThroughEveryKindOfWrite) {
   ExpectExactTotals("nothing");
   ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 5, "b", "k1", 1)).ok());
@@ -1300,16 +1301,68 @@ TEST_F(PgMetadataTest, ADatabaseHoldsOneStoreAndAnEmptyOneHoldsNone) {
   EXPECT_NE(second.status().message().find("1234"), std::string::npos);
 }
 
-// A version 2 database (before encrypted tenants) gains the keys table on
-// open; a database newer than this build is refused.
+// The kept totals: each backend adds to a row of its own; the rows of
+// backends that have ended are folded into one at the next open, the totals
+// unchanged.
+TEST_F(PgMetadataTest, CountersOfEndedBackendsFoldIntoOneRow) {
+  {
+    auto m = Metadata::Open(pg_.url(), true);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    auto d = (*m)->TenantDomain("default", true);
+    ASSERT_TRUE(d.ok());
+    ASSERT_TRUE((*m)->CreateBucket("default", "b").ok());
+    ASSERT_TRUE((*m)->CommitPut(Put(*d, 1, 3, "b", "k", 1)).ok());
+    ASSERT_TRUE((*m)->CommitPut(Put(*d, 10, 2, "b", "k2", 2)).ok());
+  }
+  PgConn admin(pg_.url(), "admin");
+  // The closed connections' backends end a moment after the client goes.
+  for (int i = 0; i < 500; i++) {
+    auto live = admin.Exec("SELECT count(*) FROM counters WHERE slot IN "
+                           "(SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)");
+    ASSERT_TRUE(live.ok()) << live.status().ToString();
+    if (live->Int(0, 0) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto before = admin.Exec("SELECT count(*) FROM counters WHERE slot <> 0");
+  ASSERT_TRUE(before.ok());
+  EXPECT_GE(before->Int(0, 0), 1) << "the writer's own row";
+  auto m = Metadata::Open(pg_.url(), false);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto after = admin.Exec("SELECT count(*) FROM counters WHERE slot <> 0");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->Int(0, 0), 0) << "folded into slot 0";
+  auto totals = (*m)->Totals();
+  ASSERT_TRUE(totals.ok()) << totals.status().ToString();
+  EXPECT_EQ(totals->unique_chunks, 5u);
+  EXPECT_EQ(totals->names, 2u);
+  EXPECT_EQ(totals->packs, 2u);
+  EXPECT_EQ(totals->manifests, 2u);
+  auto problems = (*m)->CheckIntegrity(true);
+  ASSERT_TRUE(problems.ok()) << problems.status().ToString();
+  EXPECT_TRUE(problems->empty()) << (*problems)[0];
+}
+
+// A version 2 database (before encrypted tenants and kept counters) gains
+// the keys table and the counters, filled from its rows, on open; a
+// database newer than this build is refused.
 TEST_F(PgMetadataTest, SchemaVersion2IsMigratedOnOpenAndANewerOneRefused) {
   {
     auto m = Metadata::Open(pg_.url(), true);
     ASSERT_TRUE(m.ok()) << m.status().ToString();
-    ASSERT_TRUE((*m)->TenantDomain("default", true).ok());
+    auto d = (*m)->TenantDomain("default", true);
+    ASSERT_TRUE(d.ok());
+    ASSERT_TRUE((*m)->CreateBucket("default", "b").ok());
+    ASSERT_TRUE((*m)->CommitPut(Put(*d, 1, 3, "b", "k", 1)).ok());
   }
   PgConn admin(pg_.url(), "admin");
   ASSERT_TRUE(admin.Run("DROP TABLE keys").ok());
+  // Version 4's counters and their triggers (CASCADE), as version 2 had none.
+  ASSERT_TRUE(admin.Run("DROP TABLE counters").ok());
+  for (const char* t : {"names", "chunks", "packs", "manifests"}) {
+    ASSERT_TRUE(admin.Run(std::string("DROP FUNCTION as_count_") + t + "() CASCADE").ok()) << t;
+  }
+  ASSERT_TRUE(admin.Run("DROP FUNCTION as_count_names_row(), as_count_chunks_row(), "
+                        "as_count_packs_row() CASCADE").ok());
   ASSERT_TRUE(admin.Run("UPDATE meta SET value = '2' WHERE key = 'schema_version'").ok());
   {
     auto m = Metadata::Open(pg_.url(), false);
@@ -1317,6 +1370,14 @@ TEST_F(PgMetadataTest, SchemaVersion2IsMigratedOnOpenAndANewerOneRefused) {
     auto version = (*m)->GetMeta("schema_version");
     ASSERT_TRUE(version.ok()) << version.status().ToString();
     EXPECT_EQ(*version, std::to_string(kPgSchemaVersion));
+    auto totals = (*m)->Totals();
+    ASSERT_TRUE(totals.ok()) << totals.status().ToString();
+    EXPECT_EQ(totals->unique_chunks, 3u) << "the counters filled from the rows";
+    EXPECT_EQ(totals->names, 1u);
+    EXPECT_EQ(totals->packs, 1u);
+    auto problems = (*m)->CheckIntegrity(true);
+    ASSERT_TRUE(problems.ok()) << problems.status().ToString();
+    EXPECT_TRUE(problems->empty()) << (*problems)[0];
     auto none = (*m)->ListKeys();
     ASSERT_TRUE(none.ok()) << none.status().ToString();
     EXPECT_TRUE(none->empty());
