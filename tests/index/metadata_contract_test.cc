@@ -1279,6 +1279,19 @@ class PgMetadataTest : public ::testing::Test {
     EXPECT_TRUE(killed.ok()) << killed.status().ToString();
     return killed.ok() ? killed->Int(0, 0) : -1;
   }
+  // A new store's database holding bucket b with `puts` names, put 1 of 3
+  // chunks, the next of 2 (then closed).
+  void MakeStoreWithPuts(int puts) {
+    auto m = Metadata::Open(pg_.url(), true);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    auto d = (*m)->TenantDomain("default", true);
+    ASSERT_TRUE(d.ok());
+    ASSERT_TRUE((*m)->CreateBucket("default", "b").ok());
+    for (int i = 1; i <= puts; i++) {
+      ASSERT_TRUE((*m)->CommitPut(Put(*d, 10 * uint64_t(i), i == 1 ? 3 : 2, "b",
+                                      "k" + std::to_string(i), uint64_t(i))).ok());
+    }
+  }
   as::testing::PgTestSchema pg_;
 };
 
@@ -1305,15 +1318,7 @@ TEST_F(PgMetadataTest, ADatabaseHoldsOneStoreAndAnEmptyOneHoldsNone) {
 // backends that have ended are folded into one at the next open, the totals
 // unchanged.
 TEST_F(PgMetadataTest, CountersOfEndedBackendsFoldIntoOneRow) {
-  {
-    auto m = Metadata::Open(pg_.url(), true);
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    auto d = (*m)->TenantDomain("default", true);
-    ASSERT_TRUE(d.ok());
-    ASSERT_TRUE((*m)->CreateBucket("default", "b").ok());
-    ASSERT_TRUE((*m)->CommitPut(Put(*d, 1, 3, "b", "k", 1)).ok());
-    ASSERT_TRUE((*m)->CommitPut(Put(*d, 10, 2, "b", "k2", 2)).ok());
-  }
+  MakeStoreWithPuts(2);
   PgConn admin(pg_.url(), "admin");
   // The closed connections' backends end a moment after the client goes.
   for (int i = 0; i < 500; i++) {
@@ -1346,14 +1351,7 @@ TEST_F(PgMetadataTest, CountersOfEndedBackendsFoldIntoOneRow) {
 // the keys table and the counters, filled from its rows, on open; a
 // database newer than this build is refused.
 TEST_F(PgMetadataTest, SchemaVersion2IsMigratedOnOpenAndANewerOneRefused) {
-  {
-    auto m = Metadata::Open(pg_.url(), true);
-    ASSERT_TRUE(m.ok()) << m.status().ToString();
-    auto d = (*m)->TenantDomain("default", true);
-    ASSERT_TRUE(d.ok());
-    ASSERT_TRUE((*m)->CreateBucket("default", "b").ok());
-    ASSERT_TRUE((*m)->CommitPut(Put(*d, 1, 3, "b", "k", 1)).ok());
-  }
+  MakeStoreWithPuts(1);
   PgConn admin(pg_.url(), "admin");
   ASSERT_TRUE(admin.Run("DROP TABLE keys").ok());
   // Version 4's counters and their triggers (CASCADE), as version 2 had none.
