@@ -207,6 +207,13 @@ class ChunkIndex {
   // the store a pack at a time, so its memory does not grow with the store.
   virtual Status ForEachChunkInPack(
       int64_t pack, const std::function<void(const ChunkKey&, const Location&)>& fn) = 0;
+  // At most `limit` chunk rows in key order from the first after `after`
+  // (null: from the first), each call a read of its own (ForEachDoomedAfter
+  // says why): gc dooms a store's garbage in key order with it when there
+  // is much, so that each page of the chunk table is written once.
+  virtual Status ForEachChunkAfter(
+      const ChunkKey* after, size_t limit,
+      const std::function<void(const ChunkKey&, const Location&)>& fn) = 0;
   // Every (chunk, base) pair of the zstd-ref chunks (see PutCommit::bases).
   virtual Status ForEachChunkBase(
       const std::function<void(const ChunkKey&, const Digest&)>& fn) = 0;

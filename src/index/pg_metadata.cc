@@ -537,6 +537,28 @@ Status PgMetadata::ForEachChunkInPack(
                    });
 }
 
+Status PgMetadata::ForEachChunkAfter(
+    const ChunkKey* after, size_t limit,
+    const std::function<void(const ChunkKey&, const Location&)>& fn) {
+  auto c = pool_->Acquire();
+  std::string sql = "SELECT digest, pack, off, frame_len, raw_len, domain FROM chunks";
+  PgParams params;
+  if (after) {
+    sql += " WHERE (domain, digest) > ($2::integer, decode($3, 'hex'))";
+    params = {I(static_cast<int64_t>(limit)), I(after->domain), PgHex(after->digest)};
+  } else {
+    params = {I(static_cast<int64_t>(limit))};
+  }
+  sql += " ORDER BY domain, digest LIMIT $1::bigint";
+  return c->Stream(sql, params, [&](const PgResult& r) -> Status {
+    ChunkKey key;
+    AS_ASSIGN_OR_RETURN(key.digest, r.Dig(0, 0));
+    key.domain = static_cast<uint32_t>(r.Int(0, 5));
+    fn(key, ColLocation(r, 0, 1));
+    return Status::OK();
+  });
+}
+
 Status PgMetadata::ForEachChunkBase(
     const std::function<void(const ChunkKey&, const Digest&)>& fn) {
   auto c = pool_->Acquire();

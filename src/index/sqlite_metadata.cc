@@ -480,6 +480,30 @@ Status SqliteMetadata::ForEachChunk(const std::function<void(const ChunkKey&, co
   return Status::OK();
 }
 
+Status SqliteMetadata::ForEachChunkAfter(
+    const ChunkKey* after, size_t limit,
+    const std::function<void(const ChunkKey&, const Location&)>& fn) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  // The table's own key order (WITHOUT ROWID): a page is a range of it.
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
+      std::string("SELECT digest, pack, offset, frame_len, raw_len, domain FROM chunks") +
+      (after ? " WHERE (domain, digest) > (?1, ?2)" : "") + " ORDER BY domain, digest LIMIT ?3"));
+  if (after) {
+    st.Bind(1, int64_t{after->domain});
+    BindDigest(st, 2, after->digest);
+  }
+  st.Bind(3, static_cast<int64_t>(limit));
+  while (true) {
+    AS_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    ChunkKey key;
+    AS_ASSIGN_OR_RETURN(key.digest, ColDigest(st, 0));
+    key.domain = static_cast<uint32_t>(st.Int(5));
+    fn(key, ColLocation(st, 1));
+  }
+  return Status::OK();
+}
+
 Status SqliteMetadata::ForEachChunkInPack(
     int64_t pack, const std::function<void(const ChunkKey&, const Location&)>& fn) {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());

@@ -49,6 +49,9 @@ class SqliteMetadata final : public Metadata {
   Status ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) override;
   Status ForEachChunkInPack(
       int64_t pack, const std::function<void(const ChunkKey&, const Location&)>& fn) override;
+  Status ForEachChunkAfter(
+      const ChunkKey* after, size_t limit,
+      const std::function<void(const ChunkKey&, const Location&)>& fn) override;
   Status ForEachChunkBase(const std::function<void(const ChunkKey&, const Digest&)>& fn) override;
   Result<std::optional<ManifestRow>> FindManifest(uint32_t domain, const Digest& manifest) override;
   Result<std::optional<ManifestRow>> FindManifestByContent(uint32_t domain,

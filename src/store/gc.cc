@@ -360,18 +360,22 @@ class StoreImpl::GcRun {
     // delta chunks lie (a delta chunk in a pack that stays keeps its bases).
     std::unordered_map<uint64_t, int64_t> delta_pack;
     std::vector<Row> rows;
+    uint64_t all_rows = 0, unreferenced_in_drop = 0;
     for (const PackRow& p : packs_) {
       AS_RETURN_IF_ERROR(PackRows(p.id, &rows));
-      uint64_t live_bytes = 0;
+      uint64_t live_bytes = 0, unreferenced = 0;
       for (const Row& r : rows) {
         const bool ref = !r.manifest && refs.Contains(key_of(r));
         rep_.live_chunks += ref ? 1 : 0;
+        unreferenced += !r.manifest && !ref ? 1 : 0;
         live_bytes += r.manifest || ref ? r.loc.frame_len : 0;
         if (!r.manifest && !bases_of.empty() && bases_of.count(key_of(r))) {
           delta_pack.emplace(key_of(r), p.id);
         }
       }
+      all_rows += rows.size();
       if (live_bytes == 0 || double(live_bytes) < o_.rewrite_threshold * double(p.size)) {
+        unreferenced_in_drop += unreferenced;
         drop_.insert(p.id);
         if (live_bytes > 0) small[p.domain].second++;
       } else if (p.size < merge_below) {
@@ -400,16 +404,40 @@ class StoreImpl::GcRun {
     // Pass two: the unreferenced rows of the packs that go are doomed, a
     // batch at a time as they are listed (a dry run counts them, and keeps
     // their keys for the phases after, as its sweep would leave the rows).
-    for (const PackRow& p : packs_) {
-      if (!drop_.count(p.id)) continue;
-      AS_RETURN_IF_ERROR(PackRows(p.id, &rows));
-      for (const Row& r : rows) {
-        if (r.manifest || keep.Contains(key_of(r))) continue;
-        if (o_.dry_run) {
-          rep_.dead_chunks++;
-          dry_dead_chunks_.Insert(key_of(r));
-        } else {
-          AS_RETURN_IF_ERROR(AddDoom(r.key, p.id, false));
+    auto doom = [&](const ChunkKey& k, int64_t pack) -> Status {
+      if (keep.Contains(ChunkFilter::Key(k.domain, k.digest))) return Status::OK();
+      if (!o_.dry_run) return AddDoom(k, pack, false);
+      rep_.dead_chunks++;
+      dry_dead_chunks_.Insert(ChunkFilter::Key(k.domain, k.digest));
+      return Status::OK();
+    };
+    // A pack's rows are scattered over the whole key space, so a batch of
+    // them touches a page of the chunk table per row: with more than a
+    // batch to doom and more than about one row to doom per page (~50
+    // rows), batches by pack would write the table once per batch (at 10
+    // million garbage rows, tens of GB). Then the table is read in key order
+    // instead, a batch at a time (each a read of its own), and each batch
+    // of dooms writes a run of consecutive pages: the table once in all.
+    if (unreferenced_in_drop > batch_ && unreferenced_in_drop * 64 > all_rows) {
+      std::optional<ChunkKey> after;
+      std::vector<std::pair<ChunkKey, int64_t>> page;
+      for (size_t got = batch_; got == batch_;) {
+        got = 0;
+        page.clear();
+        AS_RETURN_IF_ERROR(meta_->ForEachChunkAfter(
+            after ? &*after : nullptr, batch_, [&](const ChunkKey& k, const Location& l) {
+              got++;
+              after = k;
+              if (drop_.count(l.pack)) page.emplace_back(k, l.pack);
+            }));
+        for (const auto& [k, pack] : page) AS_RETURN_IF_ERROR(doom(k, pack));
+      }
+    } else {
+      for (const PackRow& p : packs_) {
+        if (!drop_.count(p.id)) continue;
+        AS_RETURN_IF_ERROR(PackRows(p.id, &rows));
+        for (const Row& r : rows) {
+          if (!r.manifest) AS_RETURN_IF_ERROR(doom(r.key, p.id));
         }
       }
     }
