@@ -38,65 +38,21 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-if [[ -z "${AS_BIN:-}" ]]; then
-  AS_BIN="$root/build/bin/artifact-store"
-  [[ -x "$root/build-release/bin/artifact-store" ]] && AS_BIN="$root/build-release/bin/artifact-store"
-fi
-BIN="$AS_BIN"
-FILL="${AS_FILL:-$(dirname "$BIN")/index_fill}"
-[[ -n "${AS_FILL:-}" || -x "$FILL" ]] || FILL="$root/build/bin/index_fill"
+NAME=gc_scale
 SIZES="${AS_GC_SIZES:-1000000}"
 DIR="${AS_BENCH_DIR:-/tmp/as-index-bench}"
 GC_AFTER="${AS_GC_AFTER:-5}"
-mkdir -p "$here/out" "$DIR"
 LOG="${AS_LOG:-$here/out/gc_scale-$(date +%Y%m%d-%H%M%S).jsonl}"
 TABLE="${AS_TABLE:-$here/out/gc_scale.txt}"
-for b in "$BIN" "$FILL"; do
-  [[ -x "$b" ]] || { echo "gc_scale: $b missing (cmake --build build-release --target" \
-                          "artifact-store; cmake --build build --target index_fill)" >&2; exit 1; }
-done
-command -v curl >/dev/null || { echo "gc_scale: curl missing" >&2; exit 1; }
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$BIN")/../CMakeCache.txt" 2>/dev/null || true)
+source "$here/index_lib.sh"  # BIN, FILL, T, AS, rand_file, SMALL, PRIME, template
 
-T() { python3 "$here/timeit.py" --log "$LOG" "$@"; }
-AS() { "$BIN" -s "$@"; }
-rand_file() {  # PATH BYTES SEED: deterministic random bytes (as index_scale.sh)
-  (set +o pipefail
-   openssl enc -aes-128-ctr -pass "pass:$3" -nosalt -pbkdf2 -in /dev/zero 2>/dev/null |
-     head -c "$2" >"$1.tmp")
-  mv "$1.tmp" "$1"
-}
-SMALL="$DIR/small.bin"
-[[ -s "$SMALL" ]] || rand_file "$SMALL" $((4 << 20)) index-scale-small
-PRIME="$DIR/prime.bin"
-[[ -s "$PRIME" ]] || rand_file "$PRIME" $((256 << 10)) index-scale-prime
-
-# $DIR/idx-N as index_scale.sh makes it (the same files, the same lock), copied
-# to $2.
+# A copy of the template for N rows (index_lib.sh, as index_scale.sh uses
+# it) at $2, primed with one small put.
 prepare() { # n copy
-  local n="$1" copy="$2" store="$DIR/idx-$1" info="$DIR/idx-$1.fill.json" lock
-  exec {lock}>"$DIR/idx-$n.lock"
-  flock -x "$lock"
-  if [[ "${AS_REFILL:-0}" == 1 || ! -s "$info" || ! -d "$store" ]]; then
-    rm -rf "$store" "$info"
-    AS "$store" init >/dev/null
-    AS "$store" put "$SMALL" --name bench/small >/dev/null 2>&1
-    echo "gc_scale: filling $store with $n rows" >&2
-    local args=(--batch 100000)
-    ((n >= 50000000)) && args=(--sorted --batch 1000000)
-    [[ -n "${AS_FILL_ARGS:-}" ]] && read -r -a args <<<"$AS_FILL_ARGS"
-    "$FILL" "$store" "$n" "${args[@]}" >"$info.tmp"
-    mv "$info.tmp" "$info"
-  fi
-  echo "{\"n\":$n,\"op\":\"fill\",\"out\":$(cat "$info")}" >>"$LOG"
-  rm -rf "$copy"
-  cp -a "$store" "$copy"
-  exec {lock}>&-
-  sync  # the copy's dirty pages are not the measured command's to write
+  template "$1" "$2"
   if [[ "${AS_PRIME:-1}" == 1 ]]; then
-    AS "$copy" put "$PRIME" --name bench/prime >/dev/null 2>&1 || {
-      echo "gc_scale: $BIN cannot put into a copy of $store (made by a newer build?" \
+    AS "$2" put "$PRIME" --name bench/prime >/dev/null 2>&1 || {
+      echo "gc_scale: $BIN cannot put into a copy of $DIR/idx-$1 (made by a newer build?" \
            "AS_REFILL=1 makes it anew)" >&2
       exit 1
     }

@@ -40,31 +40,14 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-if [[ -z "${AS_BIN:-}" ]]; then
-  AS_BIN="$root/build/bin/artifact-store"
-  [[ -x "$root/build-release/bin/artifact-store" ]] && AS_BIN="$root/build-release/bin/artifact-store"
-fi
-BIN="$AS_BIN"
-# index_fill's time is SQLite's: a Debug build of it does as well (build-release has no bench/).
-FILL="${AS_FILL:-$(dirname "$BIN")/index_fill}"
-[[ -n "${AS_FILL:-}" || -x "$FILL" ]] || FILL="$root/build/bin/index_fill"
+NAME=index_scale
 SIZES="${AS_INDEX_SIZES:-1000000 10000000}"
 RUNS="${AS_RUNS:-3}"
 DIR="${AS_BENCH_DIR:-/tmp/as-index-bench}"
 CORPUS="${AS_CORPUS_DIR:-$here/corpus}"
-mkdir -p "$here/out" "$DIR"
 LOG="${AS_LOG:-$here/out/index_scale-$(date +%Y%m%d-%H%M%S).jsonl}"
 TABLE="${AS_TABLE:-$here/out/index_scale.txt}"
-for b in "$BIN" "$FILL"; do
-  [[ -x "$b" ]] || { echo "index_scale: $b missing (cmake --build build-release --target" \
-                          "artifact-store; cmake --build build --target index_fill)" >&2; exit 1; }
-done
-command -v curl >/dev/null || { echo "index_scale: curl missing" >&2; exit 1; }
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$(dirname "$BIN")/../CMakeCache.txt" 2>/dev/null || true)
-
-T() { python3 "$here/timeit.py" --log "$LOG" "$@"; }
-AS() { "$BIN" -s "$@"; }
+source "$here/index_lib.sh"  # BIN, FILL, T, AS, rand_file, SMALL, PRIME, template
 can_drop=0
 if [[ "${AS_COLD:-1}" == 1 ]]; then
   if [[ -w /proc/sys/vm/drop_caches ]] && sync && (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then
@@ -74,18 +57,6 @@ if [[ "${AS_COLD:-1}" == 1 ]]; then
   fi
 fi
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-# Deterministic random bytes: rand_file PATH BYTES SEED (as tests/server/clients/lib.sh).
-rand_file() {
-  (set +o pipefail
-   openssl enc -aes-128-ctr -pass "pass:$3" -nosalt -pbkdf2 -in /dev/zero 2>/dev/null |
-     head -c "$2" >"$1.tmp")
-  mv "$1.tmp" "$1"
-}
-
-SMALL="$DIR/small.bin"
-[[ -s "$SMALL" ]] || rand_file "$SMALL" $((4 << 20)) index-scale-small
-PRIME="$DIR/prime.bin"  # new chunks for every copy: the priming put stores something
-[[ -s "$PRIME" ]] || rand_file "$PRIME" $((256 << 10)) index-scale-prime
 BIG="$CORPUS/random_1g"
 if [[ ! -s "$BIG" ]]; then
   BIG="$DIR/random_1g"
@@ -93,39 +64,9 @@ if [[ ! -s "$BIG" ]]; then
     { echo "index_scale: making $BIG" >&2; rand_file "$BIG" $((1 << 30)) index-scale-1g; }
 fi
 
-# The filled store for N rows, $DIR/idx-N, is a template: made once (reused while
-# $DIR/idx-N.fill.json says it is complete) and never opened by artifact-store
-# afterwards, so that every binary starts from the same bytes (a newer build may
-# migrate the schema of what it opens, which an older one then refuses). Each run
-# measures a copy of it in its own $WORK; $DIR/idx-N.lock keeps concurrent runs
-# from making the same template twice.
+# A copy of the template for N rows (index_lib.sh) in this run's $WORK.
 prepare() { # n -> $WORK/idx-N
-  local n="$1" store="$DIR/idx-$1" info="$DIR/idx-$1.fill.json" lock
-  exec {lock}>"$DIR/idx-$n.lock"
-  flock -x "$lock"
-  if [[ "${AS_REFILL:-0}" == 1 || ! -s "$info" || ! -d "$store" ]]; then
-    rm -rf "$store" "$info"
-    AS "$store" init >/dev/null
-    AS "$store" put "$SMALL" --name bench/small >/dev/null 2>&1
-    echo "index_scale: filling $store with $n rows" >&2
-    local args=(--batch 100000)
-    ((n >= 50000000)) && args=(--sorted --batch 1000000)
-    [[ -n "${AS_FILL_ARGS:-}" ]] && read -r -a args <<<"$AS_FILL_ARGS"
-    "$FILL" "$store" "$n" "${args[@]}" >"$info.tmp"
-    mv "$info.tmp" "$info"
-    echo "{\"n\":$n,\"op\":\"fill\",\"cached\":0,\"out\":$(cat "$info")}" >>"$LOG"
-  else
-    echo "index_scale: reusing $store ($(cat "$info"))" >&2
-    echo "{\"n\":$n,\"op\":\"fill\",\"cached\":1,\"out\":$(cat "$info")}" >>"$LOG"
-  fi
-  local db=0 f
-  for f in "$store"/metadata.db "$store"/metadata.db-wal; do
-    [[ -f "$f" ]] && db=$((db + $(stat -c %s "$f")))
-  done
-  echo "{\"n\":$n,\"op\":\"db\",\"bytes\":$db}" >>"$LOG"
-  cp -a "$store" "$WORK/idx-$n"
-  exec {lock}>&-
-  sync  # the copy's dirty pages are not the measured commands' to write
+  template "$1" "$WORK/idx-$1"
 }
 
 # What the store keeps beside its packs after the runs (metadata.db, and any

@@ -231,6 +231,22 @@ StoreTotals TotalsOf(const PgResult& r) {
   return t;
 }
 
+// `select` (which has a WHERE clause when `where`) limited to the `limit`
+// rows after `after` (null: from the first) in key order, and its
+// *params: a page of a paged read (ForEachChunkAfter, ForEachDoomedAfter).
+std::string KeyPageSql(const std::string& select, bool where, const ChunkKey* after, size_t limit,
+                       PgParams* params) {
+  std::string sql = select;
+  *params = {I(static_cast<int64_t>(limit))};
+  if (after) {
+    sql += std::string(where ? " AND" : " WHERE") +
+           " (domain, digest) > ($2::integer, decode($3, 'hex'))";
+    params->push_back(I(after->domain));
+    params->push_back(PgHex(after->digest));
+  }
+  return sql + " ORDER BY domain, digest LIMIT $1::bigint";
+}
+
 // Advisory locks, keyed (class, schema) so that stores in different schemas
 // of one database do not share them: gc's ownership (a session lock of the
 // run's own connection), and the epoch lock, which commits take shared and
@@ -541,15 +557,9 @@ Status PgMetadata::ForEachChunkAfter(
     const ChunkKey* after, size_t limit,
     const std::function<void(const ChunkKey&, const Location&)>& fn) {
   auto c = pool_->Acquire();
-  std::string sql = "SELECT digest, pack, off, frame_len, raw_len, domain FROM chunks";
   PgParams params;
-  if (after) {
-    sql += " WHERE (domain, digest) > ($2::integer, decode($3, 'hex'))";
-    params = {I(static_cast<int64_t>(limit)), I(after->domain), PgHex(after->digest)};
-  } else {
-    params = {I(static_cast<int64_t>(limit))};
-  }
-  sql += " ORDER BY domain, digest LIMIT $1::bigint";
+  const std::string sql = KeyPageSql("SELECT digest, pack, off, frame_len, raw_len, domain FROM chunks",
+                                     false, after, limit, &params);
   return c->Stream(sql, params, [&](const PgResult& r) -> Status {
     ChunkKey key;
     AS_ASSIGN_OR_RETURN(key.digest, r.Dig(0, 0));
@@ -627,16 +637,10 @@ Status PgMetadata::ForEachDoomedAfter(
   // By the doomed rows' partial index (chunks_doomed, manifests_doomed),
   // from `after` on.
   const std::string table = manifests ? "manifests" : "chunks";
-  std::string sql = "SELECT domain, digest, pack, coalesce(doom_epoch, 0) FROM " + table +
-                    " WHERE state = 'D'";
   PgParams params;
-  if (after) {
-    sql += " AND (domain, digest) > ($2::integer, decode($3, 'hex'))";
-    params = {I(static_cast<int64_t>(limit)), I(after->domain), PgHex(after->digest)};
-  } else {
-    params = {I(static_cast<int64_t>(limit))};
-  }
-  sql += " ORDER BY domain, digest LIMIT $1::bigint";
+  const std::string sql = KeyPageSql("SELECT domain, digest, pack, coalesce(doom_epoch, 0) FROM " +
+                                         table + " WHERE state = 'D'",
+                                     true, after, limit, &params);
   return c->Stream(sql, params, [&](const PgResult& r) -> Status {
     ChunkKey key;
     key.domain = static_cast<uint32_t>(r.Int(0, 0));

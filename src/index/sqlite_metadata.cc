@@ -425,6 +425,22 @@ Result<std::optional<uint64_t>> SqliteMetadata::SoleChunkGeneration() {
 }
 
 namespace {
+// `select` (which has a WHERE clause when `where`) limited to the `limit`
+// rows after `after` (null: from the first) in key order, bound: a page of
+// a paged read (ForEachChunkAfter, ForEachDoomedAfter).
+Result<SqliteStmt> PrepareKeyPage(SqliteDb& db, const std::string& select, bool where,
+                                  const ChunkKey* after, size_t limit) {
+  const char* key = where ? " AND (domain, digest) > (?1, ?2)" : " WHERE (domain, digest) > (?1, ?2)";
+  AS_ASSIGN_OR_RETURN(auto st, db.Prepare(select + (after ? key : "") +
+                                          " ORDER BY domain, digest LIMIT ?3"));
+  if (after) {
+    st.Bind(1, int64_t{after->domain});
+    BindDigest(st, 2, after->digest);
+  }
+  st.Bind(3, static_cast<int64_t>(limit));
+  return st;
+}
+
 // One chunk's location; shared by FindChunk and FindChunks (statements are
 // cached per connection by the address of their text).
 const std::string kFindChunkSql =
@@ -485,14 +501,9 @@ Status SqliteMetadata::ForEachChunkAfter(
     const std::function<void(const ChunkKey&, const Location&)>& fn) {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   // The table's own key order (WITHOUT ROWID): a page is a range of it.
-  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
-      std::string("SELECT digest, pack, offset, frame_len, raw_len, domain FROM chunks") +
-      (after ? " WHERE (domain, digest) > (?1, ?2)" : "") + " ORDER BY domain, digest LIMIT ?3"));
-  if (after) {
-    st.Bind(1, int64_t{after->domain});
-    BindDigest(st, 2, after->digest);
-  }
-  st.Bind(3, static_cast<int64_t>(limit));
+  AS_ASSIGN_OR_RETURN(auto st, PrepareKeyPage(
+      r.db(), "SELECT digest, pack, offset, frame_len, raw_len, domain FROM chunks", false,
+      after, limit));
   while (true) {
     AS_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -616,15 +627,10 @@ Status SqliteMetadata::ForEachDoomedAfter(
   // The doomed rows' partial index (chunks_doomed, manifests_doomed) gives
   // them in key order from `after` on: a batch costs its own rows, not a
   // scan from the start.
-  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
-      std::string("SELECT domain, digest, pack, coalesce(doom_epoch, 0) FROM ") +
-      (manifests ? "manifests" : "chunks") + " WHERE state = 'D'" +
-      (after ? " AND (domain, digest) > (?1, ?2)" : "") + " ORDER BY domain, digest LIMIT ?3"));
-  if (after) {
-    st.Bind(1, int64_t{after->domain});
-    BindDigest(st, 2, after->digest);
-  }
-  st.Bind(3, static_cast<int64_t>(limit));
+  AS_ASSIGN_OR_RETURN(auto st, PrepareKeyPage(
+      r.db(), std::string("SELECT domain, digest, pack, coalesce(doom_epoch, 0) FROM ") +
+                  (manifests ? "manifests" : "chunks") + " WHERE state = 'D'",
+      true, after, limit));
   while (true) {
     AS_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
