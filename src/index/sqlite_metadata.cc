@@ -481,10 +481,10 @@ Status SqliteMetadata::FindChunks(uint32_t domain, const Digest* d, size_t n,
   return s.ok() ? end : s;
 }
 
-Status SqliteMetadata::ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) {
-  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
-  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
-      "SELECT digest, pack, offset, frame_len, raw_len, domain FROM chunks"));
+namespace {
+// The rows of a statement that selects kChunkRowCols, each as (key, location).
+constexpr const char* kChunkRowCols = "digest, pack, offset, frame_len, raw_len, domain";
+Status EachChunkRow(SqliteStmt& st, const std::function<void(const ChunkKey&, const Location&)>& fn) {
   while (true) {
     AS_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
@@ -494,6 +494,14 @@ Status SqliteMetadata::ForEachChunk(const std::function<void(const ChunkKey&, co
     fn(key, ColLocation(st, 1));
   }
   return Status::OK();
+}
+}  // namespace
+
+Status SqliteMetadata::ForEachChunk(const std::function<void(const ChunkKey&, const Location&)>& fn) {
+  AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
+  AS_ASSIGN_OR_RETURN(auto st,
+                      r.db().Prepare(std::string("SELECT ") + kChunkRowCols + " FROM chunks"));
+  return EachChunkRow(st, fn);
 }
 
 Status SqliteMetadata::ForEachChunkAfter(
@@ -502,36 +510,18 @@ Status SqliteMetadata::ForEachChunkAfter(
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   // The table's own key order (WITHOUT ROWID): a page is a range of it.
   AS_ASSIGN_OR_RETURN(auto st, PrepareKeyPage(
-      r.db(), "SELECT digest, pack, offset, frame_len, raw_len, domain FROM chunks", false,
-      after, limit));
-  while (true) {
-    AS_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    ChunkKey key;
-    AS_ASSIGN_OR_RETURN(key.digest, ColDigest(st, 0));
-    key.domain = static_cast<uint32_t>(st.Int(5));
-    fn(key, ColLocation(st, 1));
-  }
-  return Status::OK();
+      r.db(), std::string("SELECT ") + kChunkRowCols + " FROM chunks", false, after, limit));
+  return EachChunkRow(st, fn);
 }
 
 Status SqliteMetadata::ForEachChunkInPack(
     int64_t pack, const std::function<void(const ChunkKey&, const Location&)>& fn) {
   AS_ASSIGN_OR_RETURN(auto r, pool_->Acquire());
   // chunks_pack finds the rows; the sort is of one pack's (about a thousand).
-  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(
-      "SELECT digest, pack, offset, frame_len, raw_len, domain FROM chunks WHERE pack = ? "
-      "ORDER BY offset"));
+  AS_ASSIGN_OR_RETURN(auto st, r.db().Prepare(std::string("SELECT ") + kChunkRowCols +
+                                               " FROM chunks WHERE pack = ? ORDER BY offset"));
   st.Bind(1, pack);
-  while (true) {
-    AS_ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    ChunkKey key;
-    AS_ASSIGN_OR_RETURN(key.digest, ColDigest(st, 0));
-    key.domain = static_cast<uint32_t>(st.Int(5));
-    fn(key, ColLocation(st, 1));
-  }
-  return Status::OK();
+  return EachChunkRow(st, fn);
 }
 
 Status SqliteMetadata::ForEachChunkBase(
