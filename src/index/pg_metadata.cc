@@ -136,31 +136,28 @@ std::string CounterArray(const std::function<std::string(const std::string&)>& o
 // add up a column.
 std::string CounterTriggers(const std::string& table, const std::string& count,
                             const std::vector<std::pair<std::string, std::string>>& sums) {
-  std::string sel = "count(*)", vars = "b0", decl = "a0 bigint := 0; b0 bigint;";
-  std::string add = "a0 := a0 + b0;", sub = "a0 := a0 - b0;", nonzero = "a0 <> 0", cols;
+  // The statement's rows counted and summed in one query over its
+  // transition table (x.n, x.s1, ...), added with the sign of the event.
+  std::string sel = "count(*) AS n", cols;
   for (size_t i = 0; i < sums.size(); i++) {
-    const std::string a = "a" + std::to_string(i + 1), b = "b" + std::to_string(i + 1);
-    sel += ", coalesce(sum(" + sums[i].first + "), 0)";
-    vars += ", " + b;
-    decl += " " + a + " bigint := 0; " + b + " bigint;";
-    add += " " + a + " := " + a + " + " + b + ";";
-    sub += " " + a + " := " + a + " - " + b + ";";
-    nonzero += " OR " + a + " <> 0";
+    sel += ", coalesce(sum(" + sums[i].first + "), 0) AS s" + std::to_string(i + 1);
     cols += (cols.empty() ? "" : ", ") + sums[i].first;
   }
-  const std::string deltas = CounterArray([&](const std::string& c) -> std::string {
-    if (c == count) return "a0";
-    for (size_t i = 0; i < sums.size(); i++) {
-      if (c == sums[i].second) return "a" + std::to_string(i + 1);
-    }
-    return "";
-  });
+  auto add = [&](const std::string& sign, const std::string& rows) {
+    const std::string deltas = CounterArray([&](const std::string& c) -> std::string {
+      if (c == count) return sign + "x.n";
+      for (size_t i = 0; i < sums.size(); i++) {
+        if (c == sums[i].second) return sign + "x.s" + std::to_string(i + 1);
+      }
+      return "";
+    });
+    return "PERFORM as_count_add(" + deltas + ") FROM (SELECT " + sel + " FROM " + rows +
+           ") AS x WHERE x.n > 0;";
+  };
   const std::string fn = "as_count_" + table;
   std::string sql = "CREATE OR REPLACE FUNCTION " + fn + "() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$f$ DECLARE " + decl + " BEGIN IF TG_OP = 'INSERT' THEN SELECT " + sel +
-                    " INTO " + vars + " FROM new_rows; " + add + " ELSE SELECT " + sel + " INTO " +
-                    vars + " FROM old_rows; " + sub + " END IF; IF " + nonzero +
-                    " THEN PERFORM as_count_add(" + deltas + "); END IF; RETURN NULL; END $f$;\n";
+                    "$f$ BEGIN IF TG_OP = 'INSERT' THEN " + add("", "new_rows") + " ELSE " +
+                    add("-", "old_rows") + " END IF; RETURN NULL; END $f$;\n";
   sql += "CREATE TRIGGER " + table + "_counted_insert AFTER INSERT ON " + table +
          " REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION " + fn + "();\n";
   sql += "CREATE TRIGGER " + table + "_counted_delete AFTER DELETE ON " + table +

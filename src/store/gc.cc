@@ -405,10 +405,11 @@ class StoreImpl::GcRun {
     // batch at a time as they are listed (a dry run counts them, and keeps
     // their keys for the phases after, as its sweep would leave the rows).
     auto doom = [&](const ChunkKey& k, int64_t pack) -> Status {
-      if (keep.Contains(ChunkFilter::Key(k.domain, k.digest))) return Status::OK();
+      const uint64_t key = ChunkFilter::Key(k.domain, k.digest);
+      if (keep.Contains(key)) return Status::OK();
       if (!o_.dry_run) return AddDoom(k, pack, false);
       rep_.dead_chunks++;
-      dry_dead_chunks_.Insert(ChunkFilter::Key(k.domain, k.digest));
+      dry_dead_chunks_.Insert(key);
       return Status::OK();
     };
     // A pack's rows are scattered over the whole key space, so a batch of
