@@ -254,7 +254,9 @@ down_is_503_then_back() {
         AWS_MAX_ATTEMPTS=1 expect_fail aws_at "${urls[$i]}" s3api get-object \
           --bucket "$bucket" --key a "$TMP/outage.a.down" || exit 1
         expect_in "$ERR" "ServiceUnavailable" || exit 1
-        tail -c +$((sizes[i] + 1)) "${logs[$i]}" | grep -q "503 ServiceUnavailable" ||
+        # Not "| grep -q": under pipefail, grep leaving at the first match
+        # fails tail with SIGPIPE once the load has logged more than a pipe.
+        grep -q "503 ServiceUnavailable" < <(tail -c +$((sizes[i] + 1)) "${logs[$i]}") ||
           { fail "${urls[$i]} did not log the 503s while ${script##*/} was down"; exit 1; }
       done
       # Down until the load has had a PUT begun now refused through each.
