@@ -66,7 +66,10 @@ struct GcArgs {
   bool json = false;
 };
 struct ServeArgs {
-  std::string listen = "127.0.0.1:9000";
+  // [http://|https://]HOST:PORT, one or more (https: TLS with tls_cert).
+  std::vector<std::string> listen = {"127.0.0.1:9000"};
+  std::string tls_cert, tls_key;  // PEM files
+  int tls_handshake_timeout = 10;  // seconds
   int threads = 64;
   int pollers = 0;
   std::string ready_file;

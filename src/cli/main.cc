@@ -219,9 +219,25 @@ int main(int argc, char** argv) {
       "Serve the store over HTTP: the S3 API (path-style, SigV4) and the content-addressed API "
       "(/v1/blobs/<digest>, /v1/manifests/<digest>), /healthz and /metrics. Creates the store "
       "if missing; on the first serve of a store without keys, creates tenant 'default' and "
-      "prints its key once. Stops gracefully on SIGTERM or SIGINT.");
-  c_serve->add_option("--listen", serve.listen, "HOST:PORT to listen on (port 0 picks one)")
+      "prints its key once. Stops gracefully on SIGTERM or SIGINT; SIGHUP reloads the TLS "
+      "certificate and key.");
+  c_serve->add_option("--listen", serve.listen,
+                      "Address to listen on, [http://|https://]HOST:PORT (port 0 picks one); "
+                      "repeat for several, e.g. --listen https://0.0.0.0:9443 --listen "
+                      "127.0.0.1:9000 (TLS for clients, plain for local health checks and "
+                      "/metrics). https:// needs --tls-cert and --tls-key")
       ->capture_default_str();
+  c_serve->add_option("--tls-cert", serve.tls_cert,
+                      "PEM certificate for the https:// listeners: the server's certificate "
+                      "first, then its intermediates (a chain file). Checked at start (a "
+                      "missing, unreadable, mismatched or expired one is an error naming the "
+                      "file) and read again on SIGHUP, without dropping connections");
+  c_serve->add_option("--tls-key", serve.tls_key,
+                      "PEM private key of --tls-cert, without a passphrase");
+  c_serve->add_option("--tls-handshake-timeout", serve.tls_handshake_timeout,
+                      "Seconds a client has to complete its TLS handshake")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   c_serve->add_option("--threads", serve.threads,
                       "Requests served at once (one worker thread each); idle keep-alive "
                       "connections hold no thread")

@@ -21,6 +21,7 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/s3_api.h"
+#include "server/tls.h"
 
 namespace as::cli {
 
@@ -29,15 +30,55 @@ using nlohmann::json;
 namespace {
 
 // Written to a temporary name and renamed, so a reader never sees half a URL.
-Status WriteReadyFile(const std::string& path, const std::string& url) {
+// One URL a line, in the order of --listen.
+Status WriteReadyFile(const std::string& path, const std::vector<std::string>& urls) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
-    f << url << "\n";
+    for (const std::string& url : urls) f << url << "\n";
     if (!f.good()) return Status::IOError("writing " + tmp);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno("rename " + tmp, errno);
   return Status::OK();
+}
+
+// --listen's addresses, each plain or TLS; *tls: the certificate they share.
+Result<std::vector<HttpListener>> Listeners(const ServeArgs& a, std::shared_ptr<TlsContext>* tls) {
+  std::vector<HttpListener> out;
+  bool want_tls = false;
+  for (const std::string& l : a.listen) {
+    HttpListener h;
+    if (l.rfind("https://", 0) == 0) {
+      h.address = l.substr(8);
+      want_tls = true;
+    } else if (l.rfind("http://", 0) == 0) {
+      h.address = l.substr(7);
+    } else if (l.find("://") != std::string::npos) {
+      return Status::InvalidArgument("--listen " + l + ": the scheme must be http:// or https://");
+    } else {
+      h.address = l;
+    }
+    if (!h.address.empty() && h.address.back() == '/') h.address.pop_back();
+    out.push_back(std::move(h));
+  }
+  if (out.empty()) return Status::InvalidArgument("--listen: no address");
+  const bool files = !a.tls_cert.empty() || !a.tls_key.empty();
+  if (want_tls && (a.tls_cert.empty() || a.tls_key.empty())) {
+    return Status::InvalidArgument(
+        "an https:// listener needs --tls-cert FILE and --tls-key FILE (PEM)");
+  }
+  if (files && !want_tls) {
+    return Status::InvalidArgument(
+        "--tls-cert/--tls-key given but no https:// listener: say which address speaks TLS, "
+        "e.g. --listen https://0.0.0.0:9443 (a bare HOST:PORT is plain HTTP)");
+  }
+  if (want_tls) {
+    AS_ASSIGN_OR_RETURN(*tls, TlsContext::Load(a.tls_cert, a.tls_key));
+    for (size_t i = 0; i < a.listen.size(); i++) {
+      if (a.listen[i].rfind("https://", 0) == 0) out[i].tls = *tls;
+    }
+  }
+  return out;
 }
 
 // Runs `fn` every `period` on a thread of its own until destroyed (a period
@@ -173,6 +214,7 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   // A server runs for weeks and every put starts compression threads with
   // multi-MiB batch buffers. glibc's dynamic mmap threshold would move those
@@ -180,6 +222,12 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
   // GiB uploaded); a fixed threshold keeps large buffers in mmap, returned on
   // free (tests/server/robust: three 1 GiB puts stay near 50 MiB).
   mallopt(M_MMAP_THRESHOLD, 256 << 10);
+
+  // The listeners first: a mistake in them is an error before the store
+  // is opened (or created).
+  std::shared_ptr<TlsContext> tls;
+  auto listeners = Listeners(a, &tls);
+  if (!listeners.ok()) return Fail(listeners.status());
 
   // keep_filter: the dedup filter loads (or is rebuilt) in the background
   // and is written out as it changes; requests are answered meanwhile.
@@ -204,7 +252,8 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
   S3Api api(store->get(), &metrics, api_options);
   S3Api::AddStoreGauges(store->get(), &metrics);
   HttpServerOptions ho;
-  ho.listen = a.listen;
+  ho.listeners = std::move(*listeners);
+  ho.tls_handshake_timeout_seconds = a.tls_handshake_timeout;
   ho.threads = a.threads;
   ho.pollers = a.pollers;
   auto server = HttpServer::Start(
@@ -217,13 +266,26 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
   // After a burst the buffer and compressor pools hold ~112 MiB idle; give
   // back what nobody took again within a minute.
   Every trim(std::chrono::seconds(30), [] { TrimIdlePools(std::chrono::seconds(60)); });
+  std::string urls;
+  for (const std::string& u : (*server)->urls()) urls += (urls.empty() ? "" : ", ") + u;
   std::fprintf(stderr, "artifact-store: serving %s on %s (%d connections at once)\n",
-               g.store.c_str(), (*server)->url().c_str(), a.threads);
+               g.store.c_str(), urls.c_str(), a.threads);
+  if (tls) std::fprintf(stderr, "artifact-store: TLS certificate: %s\n", tls->Describe().c_str());
   if (!a.ready_file.empty()) {
-    if (Status s = WriteReadyFile(a.ready_file, (*server)->url()); !s.ok()) return Fail(s);
+    if (Status s = WriteReadyFile(a.ready_file, (*server)->urls()); !s.ok()) return Fail(s);
   }
   int sig = 0;
-  sigwait(&stop, &sig);
+  while (sigwait(&stop, &sig) == 0 && sig == SIGHUP) {
+    if (!tls) {
+      std::fprintf(stderr, "artifact-store: SIGHUP: no TLS listener, nothing to reload\n");
+    } else if (Status s = tls->Reload(); !s.ok()) {
+      std::fprintf(stderr, "artifact-store: SIGHUP: kept the certificate in use: %s\n",
+                   s.ToString().c_str());
+    } else {
+      std::fprintf(stderr, "artifact-store: SIGHUP: reloaded the TLS certificate: %s\n",
+                   tls->Describe().c_str());
+    }
+  }
   std::fprintf(stderr, "artifact-store: %s: finishing requests in flight, then stopping\n",
                sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->Shutdown();

@@ -42,27 +42,28 @@ constexpr uint64_t kDrainLimit = 1 << 20;
 // client is still sending, so our response is not lost to a TCP reset.
 constexpr int kLingerMillis = 2000;
 
-// SyncReadStream over a blocking socket; EAGAIN means SO_RCVTIMEO expired.
+// SyncReadStream over a blocking socket (plain or TLS); EAGAIN means
+// SO_RCVTIMEO expired.
 // Each read first tries without waiting; only when nothing has arrived does
 // it call `before_wait` (the worker gives its poller token back) and block.
 class FdStream {
  public:
-  int fd = -1;
+  const Wire* wire = nullptr;
   std::function<void()> before_wait;
 
   size_t Recv(void* p, size_t n, error_code& ec) {
-    int flags = MSG_DONTWAIT;
+    bool dontwait = true;
     for (;;) {
-      ssize_t r = ::recv(fd, p, n, flags);
+      ssize_t r = http_internal::Recv(*wire, p, n, dontwait);
       if (r > 0) return size_t(r);
       if (r == 0) {
         ec = boost::asio::error::eof;
         return 0;
       }
       if (errno == EINTR) continue;
-      if ((errno == EAGAIN || errno == EWOULDBLOCK) && flags != 0) {
+      if ((errno == EAGAIN || errno == EWOULDBLOCK) && dontwait) {
         if (before_wait) before_wait();
-        flags = 0;
+        dontwait = false;
         continue;
       }
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -159,10 +160,11 @@ class ConnImpl final : public Conn, private Response::Host {
       : Conn(shared),
         response_(this, shared->options.server_name.empty() ? "artifact-store"
                                                              : shared->options.server_name) {
+    stream_.wire = &wire_;
     stream_.before_wait = [this] { Yield(); };
   }
 
-  bool Serve(int fd, const std::string& remote) override;
+  bool Serve(const Wire& wire, const std::string& remote) override;
 
  private:
   enum class BodyKind { kNone, kLength, kChunked };
@@ -207,6 +209,7 @@ class ConnImpl final : public Conn, private Response::Host {
   Status Finish() override { return response_.Finish(); }
   bool HeadSent() const override { return response_.head_committed(); }
 
+  Wire wire_;
   FdStream stream_;
   beast::flat_buffer buf_;  // bytes read past the current parse point
   std::optional<RequestParser> parser_;
@@ -224,8 +227,8 @@ class ConnImpl final : public Conn, private Response::Host {
   bool continue_pending_ = false;  // Expect: 100-continue not yet answered
 };
 
-bool ConnImpl::Serve(int fd, const std::string& remote) {
-  stream_.fd = fd;
+bool ConnImpl::Serve(const Wire& wire, const std::string& remote) {
+  wire_ = wire;
   req_.remote = remote;
   buf_.clear();
   // The first request is arriving (the socket polled readable); later ones
@@ -246,7 +249,9 @@ bool ConnImpl::Serve(int fd, const std::string& remote) {
       return false;
     }
     if (!HandleRequest()) return false;
-  } while (buf_.size() > 0);
+    // TLS may hold a pipelined request already read from the socket, which
+    // epoll would never report.
+  } while (buf_.size() > 0 || Pending(wire_));
   return !shared_->stopping.load();
 }
 
@@ -273,7 +278,7 @@ void ConnImpl::RejectRequest(const error_code& ec) {
   body_kind_ = BodyKind::kNone;
   body_done_ = true;
   continue_pending_ = false;
-  response_.Begin(stream_.fd, &req_);
+  response_.Begin(&wire_, &req_);
   response_.SetOperation("invalid");
   if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
     std::string msg = "request header larger than ";
@@ -323,7 +328,7 @@ bool ConnImpl::HandleRequest() {
   const std::string* expect = req_.Header("expect");
   continue_pending_ = !body_done_ && req_.version >= 11 && expect &&
                       IEquals(*expect, "100-continue");
-  response_.Begin(stream_.fd, &req_);
+  response_.Begin(&wire_, &req_);
 
   if (shared_->metrics) shared_->metrics->RequestStarted();
   try {
@@ -373,13 +378,14 @@ void ConnImpl::DrainBody() {
 // still arrives for a short while.
 void ConnImpl::Linger() {
   Yield();
-  if (::shutdown(stream_.fd, SHUT_WR) != 0) return;
+  if (::shutdown(wire_.fd, SHUT_WR) != 0) return;
   timeval tv{0, 200 * 1000};
-  ::setsockopt(stream_.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(wire_.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMillis);
   uint8_t scratch[16384];
   while (std::chrono::steady_clock::now() < deadline) {
-    ssize_t r = ::recv(stream_.fd, scratch, sizeof(scratch), 0);
+    // Raw, under TLS too: what comes is dropped unread.
+    ssize_t r = ::recv(wire_.fd, scratch, sizeof(scratch), 0);
     if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) break;
   }
 }
@@ -396,7 +402,7 @@ Result<size_t> ConnImpl::BodyRead(uint8_t* buf, size_t cap) {
     if (!response_.head_flushed()) {
       static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
       iovec iov{const_cast<char*>(kContinue), sizeof(kContinue) - 1};
-      Status s = SendAll(stream_.fd, &iov, 1);
+      Status s = SendAll(wire_, &iov, 1);
       if (!s.ok()) {
         body_error_ = s.WithContext("request body: sending 100 Continue");
         close_ = true;

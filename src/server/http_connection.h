@@ -16,6 +16,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "server/http_response.h"
 #include "server/http_server.h"
 
 namespace as::http_internal {
@@ -81,12 +82,12 @@ class Conn {
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  // Serves the requests that `fd` has ready (the caller knows the socket is
-  // readable) until none is buffered. Returns true when the connection is
+  // Serves the requests that `wire` has ready (the caller knows the socket
+  // is readable, or TLS holds bytes read) until none is buffered. Returns true when the connection is
   // between requests with nothing buffered and may be kept for the next
   // one; false when it should end (the caller closes fd, after setting
   // state kNone under shared->mu).
-  virtual bool Serve(int fd, const std::string& remote) = 0;
+  virtual bool Serve(const Wire& wire, const std::string& remote) = 0;
 
   // Gives the poller token back if this worker holds it (see
   // ServerShared::pollers). The worker takes one again before it polls.

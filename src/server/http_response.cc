@@ -3,6 +3,7 @@
 // early.
 #include "server/http_response.h"
 
+#include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "base/bytes.h"
+#include "server/tls.h"
 
 namespace as::http_internal {
 
@@ -124,8 +126,26 @@ Status SendAll(int fd, iovec* iov, int count, int flags) {
   return Status::OK();
 }
 
-void Response::Begin(int fd, const HttpRequest* req) {
-  fd_ = fd;
+Status SendAll(const Wire& w, iovec* iov, int count, int flags) {
+  return w.ssl ? TlsSendAll(w.ssl, iov, count) : SendAll(w.fd, iov, count, flags);
+}
+
+ssize_t Recv(const Wire& w, void* p, size_t n, bool dontwait) {
+  if (!w.ssl) return ::recv(w.fd, p, n, dontwait ? MSG_DONTWAIT : 0);
+  if (dontwait && !TlsPending(w.ssl)) {
+    pollfd pf{w.fd, POLLIN, 0};
+    if (::poll(&pf, 1, 0) == 0) {
+      errno = EAGAIN;
+      return -1;
+    }
+  }
+  return TlsRecv(w.ssl, p, n);
+}
+
+bool Pending(const Wire& w) { return w.ssl && TlsPending(w.ssl); }
+
+void Response::Begin(const Wire* wire, const HttpRequest* req) {
+  wire_ = wire;
   req_ = req;
   is_head_request_ = req->method == "HEAD";
   status_ = 200;
@@ -241,7 +261,7 @@ Status Response::Failed(Status s) {
 
 Status Response::DrainBatch(bool more) {
   if (batch_.held() == 0) return Status::OK();
-  Status s = batch_.Drain(fd_, more);
+  Status s = batch_.Drain(wire_->fd, more);
   return s.ok() ? s : Failed(std::move(s));
 }
 
@@ -263,7 +283,7 @@ Status Response::Flush(const uint8_t* data, size_t n, bool chunk, bool last_chun
   if (chunk && n > 0) iov[count++] = {const_cast<char*>(kCrlf), 2};
   if (last_chunk) iov[count++] = {const_cast<char*>(kLast), 5};
   head_flushed_ = true;
-  Status s = SendAll(fd_, iov, count, flags);
+  Status s = SendAll(*wire_, iov, count, flags);
   return s.ok() ? s : Failed(std::move(s));
 }
 
@@ -329,6 +349,9 @@ Status Response::WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t 
   // Below this, the copy costs less than the extra syscall; a chunked body
   // needs framing around each piece.
   constexpr size_t kMinFileSend = 32 << 10;
+  // Userspace TLS encrypts in the process: bytes given are written as
+  // they are; bytes only in the file are read from it (TlsSendFile).
+  const bool direct = wire_->direct_files();
   if (file_fd >= 0 && !data && chunked_) {
     // Only in the file, and a chunk needs framing: through a buffer.
     std::vector<uint8_t> copy(n);
@@ -339,7 +362,7 @@ Status Response::WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t 
     }
     return Write(copy.data(), n);
   }
-  if (file_fd < 0 || (data && (n < kMinFileSend || chunked_ || close_delimited_))) {
+  if (file_fd < 0 || (data && (n < kMinFileSend || chunked_ || close_delimited_ || !direct))) {
     return Write(data, n);
   }
   AS_RETURN_IF_ERROR(CheckWrite(n));
@@ -352,13 +375,19 @@ Status Response::WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t 
   // byte batched, 1 MiB bodies 20% more (median of 3, same run).
   constexpr uint64_t kBatchAbove = 8 << 20;
   constexpr size_t kBatchBytes = 1 << 20;
+  if (wire_->ssl) {
+    Status s = TlsSendFile(wire_->ssl, file_fd, offset, n);
+    if (!s.ok()) return Failed(std::move(s));
+    written_ += n;
+    return Status::OK();
+  }
   if (!batch_.is_open() && !batch_tried_ && !close_delimited_ &&
       promised_ - written_ >= kBatchAbove) {
     batch_tried_ = true;
     batch_.Start(kBatchBytes);
   }
   if (batch_.is_open()) {
-    Status s = batch_.Add(fd_, file_fd, offset, n);
+    Status s = batch_.Add(wire_->fd, file_fd, offset, n);
     if (!s.ok()) return Failed(std::move(s));
     written_ += n;
     return Status::OK();
@@ -366,7 +395,7 @@ Status Response::WriteFile(const uint8_t* data, size_t n, int file_fd, uint64_t 
   off_t off = off_t(offset);
   size_t left = n;
   while (left > 0) {
-    ssize_t r = ::sendfile(fd_, file_fd, &off, left);
+    ssize_t r = ::sendfile(wire_->fd, file_fd, &off, left);
     if (r > 0) {
       left -= size_t(r);
       continue;

@@ -23,7 +23,19 @@
 #include "server/http_server.h"
 #include "server/splice_batch.h"
 
+struct ssl_st;
+
 namespace as::http_internal {
+
+// A connection's socket: plain, or TLS (server/tls.h). Both halves of a
+// connection read and write through it.
+struct Wire {
+  int fd = -1;
+  ssl_st* ssl = nullptr;     // TLS session (owned by the server); null: plain
+  bool kernel_send = false;  // kernel TLS: the kernel encrypts what fd sends
+  // File bytes may go to the socket by sendfile/splice: plain, or kernel TLS.
+  bool direct_files() const { return !ssl || kernel_send; }
+};
 
 bool IEquals(std::string_view a, std::string_view b);  // ASCII case-insensitive
 void AppendUint(std::string* out, uint64_t v);
@@ -32,6 +44,13 @@ void NewRequestId(std::string* out);
 // Writes every byte of iov[0..count) (consuming iov), with MSG_NOSIGNAL and
 // `flags` (MSG_MORE: more follows at once, hold back a partial packet).
 Status SendAll(int fd, iovec* iov, int count, int flags = 0);
+// SendAll over the wire (a TLS session ignores flags).
+Status SendAll(const Wire& w, iovec* iov, int count, int flags = 0);
+// recv(2) over the wire: >0 bytes, 0 at the end, -1 with errno (EAGAIN:
+// nothing now when `dontwait`, else nothing within the socket's timeout).
+ssize_t Recv(const Wire& w, void* p, size_t n, bool dontwait);
+// Bytes already read from the socket that a Recv would give (TLS only).
+bool Pending(const Wire& w);
 
 class Response {
  public:
@@ -49,8 +68,8 @@ class Response {
   Response(Host* host, std::string server_name)
       : host_(host), server_name_(std::move(server_name)) {}
 
-  // Starts the response to `req` (kept by pointer) on socket fd.
-  void Begin(int fd, const HttpRequest* req);
+  // Starts the response to `req` on `wire` (both kept by pointer).
+  void Begin(const Wire* wire, const HttpRequest* req);
 
   void SetStatus(int status) { status_ = status; }
   void SetHeader(std::string name, std::string value);
@@ -88,7 +107,7 @@ class Response {
 
   Host* const host_;
   const std::string server_name_;
-  int fd_ = -1;
+  const Wire* wire_ = nullptr;
   const HttpRequest* req_ = nullptr;
   bool is_head_request_ = false;
 

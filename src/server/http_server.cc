@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -23,6 +24,8 @@
 #include <unordered_set>
 
 #include "server/http_connection.h"
+#include "server/metrics.h"
+#include "server/tls.h"
 
 namespace as {
 
@@ -36,11 +39,22 @@ namespace as {
 // connections cost a table entry, never a thread.
 struct HttpServer::Impl {
   http_internal::ServerShared shared;
-  int listen_fd = -1;  // guarded by accept_mu once workers run
+  // A listening socket; its address is what the epoll set gives for it.
+  struct Listener {
+    int fd = -1;  // guarded by accept_mu once workers run
+    std::shared_ptr<TlsContext> tls;
+    std::string url;
+    int port = 0;
+  };
+  std::vector<std::unique_ptr<Listener>> listeners;
   int epoll_fd = -1;
   int stop_fd = -1;  // eventfd, level-triggered in the epoll set: signalled = stop
-  std::string url_host;
-  int port = 0;
+  // What TLS handshakes came to (for /metrics; shared: a scrape may outlive
+  // the server).
+  struct TlsCounts {
+    std::atomic<uint64_t> kernel{0}, user{0}, failed{0}, plain_http{0};
+  };
+  std::shared_ptr<TlsCounts> tls_counts = std::make_shared<TlsCounts>();
 
   // A client connection. While armed in the epoll set (idle) it belongs to
   // no worker; the worker whose epoll_wait returns it owns it until it
@@ -48,11 +62,17 @@ struct HttpServer::Impl {
   // taking it out of `links`; others (the idle sweep, Shutdown) only shut
   // its socket down under links_mu, which wakes it as an EOF.
   struct Link {
-    int fd;
+    int fd = -1;
     std::string remote;
     std::atomic<bool> idle{true};
     std::atomic<int64_t> idle_since{0};  // steady_clock ticks; set before it is in `links`
     bool swept = false;                  // guarded by links_mu
+    // TLS: the listener's context, and the session once one is begun.
+    std::shared_ptr<TlsContext> tls;
+    ssl_st* ssl = nullptr;
+    bool kernel_send = false;
+    std::atomic<bool> handshaking{false};
+    int64_t handshake_deadline = 0;  // steady_clock ticks
   };
   std::mutex links_mu;
   std::unordered_set<Link*> links;
@@ -66,10 +86,13 @@ struct HttpServer::Impl {
   std::once_flag shutdown_once;
 
   ~Impl() {
-    if (listen_fd >= 0) ::close(listen_fd);
+    for (auto& li : listeners) {
+      if (li->fd >= 0) ::close(li->fd);
+    }
     if (epoll_fd >= 0) ::close(epoll_fd);
     if (stop_fd >= 0) ::close(stop_fd);
     for (Link* l : links) {
+      TlsEnd(l->ssl);
       ::close(l->fd);
       delete l;
     }
@@ -77,11 +100,11 @@ struct HttpServer::Impl {
 
   static int64_t Now() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
   // Hands an idle connection back to the epoll set; false if that failed.
-  bool Arm(Link* l, int op) {
+  bool Arm(Link* l, int op, uint32_t events = EPOLLIN) {
     l->idle_since.store(Now());
     l->idle.store(true);
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.events = events | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.ptr = l;
     return ::epoll_ctl(epoll_fd, op, l->fd, &ev) == 0;
   }
@@ -90,10 +113,20 @@ struct HttpServer::Impl {
       std::lock_guard lock(links_mu);
       links.erase(l);
     }
+    TlsEnd(l->ssl);
     ::close(l->fd);
     delete l;
   }
-  void AcceptSome();
+  Listener* FindListener(void* p) {
+    for (auto& li : listeners) {
+      if (li.get() == p) return li.get();
+    }
+    return nullptr;
+  }
+  void AcceptSome(Listener* li);
+  // Takes a TLS link's handshake a step on; true once it is done and a
+  // request may be read. Otherwise the link is re-armed or dropped.
+  bool Handshake(Link* l);
   void WorkerLoop(http_internal::Conn* conn);
   void SweepLoop();
 };
@@ -194,8 +227,9 @@ void TuneSocket(int fd, int timeout_seconds) {
 
 }  // namespace
 
-void HttpServer::Impl::AcceptSome() {
+void HttpServer::Impl::AcceptSome(Listener* li) {
   std::lock_guard lock(accept_mu);
+  const int listen_fd = li->fd;
   if (listen_fd < 0) return;  // shut down
   // A bounded batch, so one worker does not spend a burst of connects
   // accepting while requests wait.
@@ -211,7 +245,19 @@ void HttpServer::Impl::AcceptSome() {
       break;  // EAGAIN: none left (or a transient error)
     }
     TuneSocket(fd, shared.options.idle_timeout_seconds);
-    auto* l = new Link{fd, PeerName(peer)};
+    auto* l = new Link;
+    l->fd = fd;
+    l->remote = PeerName(peer);
+    l->tls = li->tls;
+    if (l->tls) {
+      // The handshake's clock starts now: a client that connects and says
+      // nothing is cut as one that stops halfway.
+      l->handshake_deadline =
+          Now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::seconds(shared.options.tls_handshake_timeout_seconds))
+                      .count();
+      l->handshaking.store(true);
+    }
     // Before the sweeper can see it: a link that looked idle since tick 0
     // would be shut before its first request was read (the client got no
     // reply at all; the server fuzzer hit it once in 77,611 connections).
@@ -224,8 +270,61 @@ void HttpServer::Impl::AcceptSome() {
   }
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLONESHOT;
-  ev.data.ptr = nullptr;  // the listening socket
+  ev.data.ptr = li;
   ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, listen_fd, &ev);
+}
+
+bool HttpServer::Impl::Handshake(Link* l) {
+  if (!l->ssl) {
+    // Non-blocking until the handshake is done: each step takes what the
+    // client has sent and gives the worker back.
+    l->ssl = l->tls->NewSession(l->fd);
+    if (!l->ssl) {
+      tls_counts->failed++;
+      Drop(l);
+      return false;
+    }
+    ::fcntl(l->fd, F_SETFL, ::fcntl(l->fd, F_GETFL) | O_NONBLOCK);
+  }
+  std::string error;
+  bool plain_http = false;
+  switch (TlsAcceptStep(l->ssl, &error, &plain_http)) {
+    case TlsStep::kWantRead:
+      if (!Arm(l, EPOLL_CTL_MOD)) Drop(l);
+      return false;
+    case TlsStep::kWantWrite:
+      if (!Arm(l, EPOLL_CTL_MOD, EPOLLOUT)) Drop(l);
+      return false;
+    case TlsStep::kFailed:
+      tls_counts->failed++;
+      if (plain_http) {
+        // What nginx does too: say it in the client's own protocol.
+        tls_counts->plain_http++;
+        static const std::string kMsg = [] {
+          const std::string body =
+              "This port speaks HTTPS (TLS); the request came in plain HTTP. Use https://.\n";
+          return "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                 "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        }();
+        if (::send(l->fd, kMsg.data(), kMsg.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+          // The client is gone: nothing to tell.
+        }
+      }
+      Drop(l);
+      return false;
+    case TlsStep::kDone:
+      break;
+  }
+  l->handshaking.store(false);
+  ::fcntl(l->fd, F_SETFL, ::fcntl(l->fd, F_GETFL) & ~O_NONBLOCK);
+  l->kernel_send = TlsKernelSend(l->ssl);
+  (l->kernel_send ? tls_counts->kernel : tls_counts->user)++;
+  // The request may not have come with the handshake's last flight: then it
+  // is waited for in the epoll set, as on a plain connection.
+  pollfd pf{l->fd, POLLIN, 0};
+  if (TlsPending(l->ssl) || ::poll(&pf, 1, 0) > 0) return true;
+  if (!Arm(l, EPOLL_CTL_MOD)) Drop(l);
+  return false;
 }
 
 void HttpServer::Impl::WorkerLoop(http_internal::Conn* conn) {
@@ -245,12 +344,19 @@ void HttpServer::Impl::WorkerLoop(http_internal::Conn* conn) {
       conn->Yield();
       return;
     }
-    if (ev.data.ptr == nullptr) {
-      AcceptSome();
+    if (Listener* li = FindListener(ev.data.ptr)) {
+      AcceptSome(li);
       continue;
     }
     auto* l = static_cast<Link*>(ev.data.ptr);
     l->idle.store(false);
+    if (l->handshaking.load()) {
+      if (shared.stopping.load()) {
+        Drop(l);
+        continue;
+      }
+      if (!Handshake(l)) continue;
+    }
     {
       std::lock_guard lock(shared.mu);
       if (shared.stopping.load()) {
@@ -263,7 +369,8 @@ void HttpServer::Impl::WorkerLoop(http_internal::Conn* conn) {
         conn->kicked = false;
       }
     }
-    bool keep = conn->fd >= 0 && conn->Serve(l->fd, l->remote);
+    http_internal::Wire wire{l->fd, l->ssl, l->kernel_send};
+    bool keep = conn->fd >= 0 && conn->Serve(wire, l->remote);
     {
       std::lock_guard lock(shared.mu);
       conn->state = http_internal::Conn::State::kNone;
@@ -277,18 +384,28 @@ void HttpServer::Impl::SweepLoop() {
   int64_t idle = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                      std::chrono::seconds(shared.options.idle_timeout_seconds))
                      .count();
+  const bool any_tls = std::any_of(listeners.begin(), listeners.end(),
+                                   [](const auto& li) { return li->tls != nullptr; });
   auto period = std::chrono::milliseconds(
       std::clamp(shared.options.idle_timeout_seconds * 1000 / 4, 50, 1000));
   std::unique_lock lock(sweep_mu);
+  if (any_tls) {
+    period = std::min(period, std::chrono::milliseconds(std::clamp(
+                                  shared.options.tls_handshake_timeout_seconds * 1000 / 4, 50, 1000)));
+  }
   while (!sweep_cv.wait_for(lock, period, [&] { return shared.stopping.load(); })) {
-    if (shared.options.idle_timeout_seconds <= 0) continue;
+    const bool idle_sweep = shared.options.idle_timeout_seconds > 0;
+    if (!idle_sweep && !any_tls) continue;
     int64_t now = Now();
     std::lock_guard lk(links_mu);
     for (Link* l : links) {
       // Shutting the socket down makes it readable (EOF): a worker picks
       // it up, reads nothing and closes it. A request racing the timeout
-      // loses, as with any server's keep-alive timeout.
-      if (!l->swept && l->idle.load() && now - l->idle_since.load() >= idle) {
+      // loses, as with any server's keep-alive timeout. A TLS handshake
+      // waiting on its client past its deadline ends the same way.
+      if (l->swept || !l->idle.load()) continue;
+      const bool late_handshake = l->handshaking.load() && now >= l->handshake_deadline;
+      if (late_handshake || (idle_sweep && now - l->idle_since.load() >= idle)) {
         ::shutdown(l->fd, SHUT_RDWR);
         l->swept = true;
       }
@@ -307,33 +424,58 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
     ::signal(SIGPIPE, SIG_IGN);
   }
   auto impl = std::make_unique<Impl>();
-  AS_ASSIGN_OR_RETURN(auto hp, SplitListen(options.listen));
-  AS_ASSIGN_OR_RETURN(impl->listen_fd, Listen(hp.first, hp.second, &impl->port));
-  // Non-blocking: a worker accepts until EAGAIN.
-  ::fcntl(impl->listen_fd, F_SETFL, ::fcntl(impl->listen_fd, F_GETFL) | O_NONBLOCK);
+  if (options.listeners.empty()) options.listeners.push_back({options.listen, nullptr});
   impl->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   if (impl->epoll_fd < 0) return Status::FromErrno("epoll_create1", errno);
   impl->stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (impl->stop_fd < 0) return Status::FromErrno("eventfd", errno);
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLONESHOT;
-  ev.data.ptr = nullptr;
-  if (::epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, impl->listen_fd, &ev) != 0) {
-    return Status::FromErrno("epoll_ctl(listen)", errno);
+  for (const HttpListener& want : options.listeners) {
+    auto li = std::make_unique<Impl::Listener>();
+    li->tls = want.tls;
+    AS_ASSIGN_OR_RETURN(auto hp, SplitListen(want.address));
+    AS_ASSIGN_OR_RETURN(li->fd, Listen(hp.first, hp.second, &li->port));
+    // Non-blocking: a worker accepts until EAGAIN.
+    ::fcntl(li->fd, F_SETFL, ::fcntl(li->fd, F_GETFL) | O_NONBLOCK);
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.ptr = li.get();
+    if (::epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, li->fd, &ev) != 0) {
+      return Status::FromErrno("epoll_ctl(listen)", errno);
+    }
+    std::string host;
+    if (hp.first.empty() || hp.first == "0.0.0.0") {
+      host = "127.0.0.1";
+    } else if (hp.first == "::") {
+      host = "[::1]";
+    } else if (hp.first.find(':') != std::string::npos) {
+      host = "[" + hp.first + "]";
+    } else {
+      host = hp.first;
+    }
+    li->url = (li->tls ? "https://" : "http://") + host + ":" + std::to_string(li->port);
+    impl->listeners.push_back(std::move(li));
   }
   ev.events = EPOLLIN;  // level-triggered and never read: wakes every worker
   ev.data.ptr = &impl->stop_fd;
   if (::epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, impl->stop_fd, &ev) != 0) {
     return Status::FromErrno("epoll_ctl(eventfd)", errno);
   }
-  if (hp.first.empty() || hp.first == "0.0.0.0") {
-    impl->url_host = "127.0.0.1";
-  } else if (hp.first == "::") {
-    impl->url_host = "[::1]";
-  } else if (hp.first.find(':') != std::string::npos) {
-    impl->url_host = "[" + hp.first + "]";
-  } else {
-    impl->url_host = hp.first;
+  if (metrics && std::any_of(impl->listeners.begin(), impl->listeners.end(),
+                             [](const auto& li) { return li->tls != nullptr; })) {
+    metrics->AddGaugeSource([c = impl->tls_counts](std::string* out) {
+      Metrics::AppendCounter(out, "as_tls_connections_kernel_total",
+                             "TLS connections whose responses the kernel encrypts (kTLS: "
+                             "file bytes go out by sendfile).",
+                             double(c->kernel.load()));
+      Metrics::AppendCounter(out, "as_tls_connections_userspace_total",
+                             "TLS connections encrypted in the process (no kernel TLS).",
+                             double(c->user.load()));
+      Metrics::AppendCounter(out, "as_tls_handshake_failures_total",
+                             "TLS handshakes that failed or timed out.", double(c->failed.load()));
+      Metrics::AppendCounter(out, "as_tls_plain_http_refused_total",
+                             "Plain HTTP requests sent to a TLS port (answered 400).",
+                             double(c->plain_http.load()));
+    });
   }
   impl->shared.options = std::move(options);
   impl->shared.handler = std::move(handler);
@@ -357,11 +499,15 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { Shutdown(); }
 
-std::string HttpServer::url() const {
-  return "http://" + impl_->url_host + ":" + std::to_string(impl_->port);
+std::string HttpServer::url() const { return impl_->listeners.front()->url; }
+
+std::vector<std::string> HttpServer::urls() const {
+  std::vector<std::string> out;
+  for (const auto& li : impl_->listeners) out.push_back(li->url);
+  return out;
 }
 
-int HttpServer::port() const { return impl_->port; }
+int HttpServer::port() const { return impl_->listeners.front()->port; }
 
 void HttpServer::Shutdown() {
   Impl* p = impl_.get();
@@ -389,8 +535,10 @@ void HttpServer::Shutdown() {
     {
       // Refuse new connections at once rather than leave them in the backlog.
       std::lock_guard lock(p->accept_mu);
-      ::close(p->listen_fd);
-      p->listen_fd = -1;
+      for (auto& li : p->listeners) {
+        ::close(li->fd);
+        li->fd = -1;
+      }
     }
     {
       // Idle connections see their end now, not after the slowest request.

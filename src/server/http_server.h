@@ -27,7 +27,15 @@
 //  - Every response carries Date, Server, x-amz-request-id and either
 //    Content-Length or chunked framing (HTTP/1.0 clients: close-delimited).
 //  - Each request is recorded in Metrics (when given): op, status, duration,
-//    body bytes in and out.
+//    body bytes in and out; with TLS listeners, handshakes too (how many
+//    connections send through kernel TLS, how many in user space, how many
+//    handshakes failed).
+//  - A TLS listener: the handshake is done step by step as the client's
+//    bytes arrive (no worker waits for it) and cut after
+//    tls_handshake_timeout_seconds; a plain HTTP request on a TLS port gets
+//    400 in plain HTTP, saying so. After the handshake everything above
+//    holds as on a plain socket; file bytes go out by sendfile when kernel
+//    TLS encrypts them, otherwise through the process.
 #pragma once
 
 #include <cstdint>
@@ -134,8 +142,22 @@ class ResponseWriter {
 
 using Handler = std::function<void(const HttpRequest&, RequestBody&, ResponseWriter&)>;
 
+class TlsContext;
+
+// An address the server accepts connections on.
+struct HttpListener {
+  std::string address;              // host:port ("[::1]:9000"); port 0 picks one
+  std::shared_ptr<TlsContext> tls;  // null: plain HTTP; else TLS with its certificate
+};
+
 struct HttpServerOptions {
+  // Where to listen: `listeners`, or when it is empty `listen`, plain.
+  std::vector<HttpListener> listeners;
   std::string listen = "127.0.0.1:9000";  // host:port ("[::1]:9000"); port 0 picks one
+  // A TLS handshake not done this long after the connection came is cut.
+  // The handshake waits for the client in the epoll set, not on a worker:
+  // a client that stops halfway holds no thread meanwhile.
+  int tls_handshake_timeout_seconds = 10;
   int threads = 64;                       // workers = requests served at once
   // Workers that poll for requests at once (0: CPUs available + 1). Small
   // requests are served by these alone; the other workers take over while
@@ -156,8 +178,10 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // "http://HOST:PORT" with the bound port; a wildcard host reads 127.0.0.1.
+  // "http://HOST:PORT" (https:// for TLS) with the bound port of the first
+  // listener; a wildcard host reads 127.0.0.1. urls(): every listener's.
   std::string url() const;
+  std::vector<std::string> urls() const;
   int port() const;
 
   // Graceful: stops accepting, closes connections waiting for a request

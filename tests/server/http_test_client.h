@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -56,6 +57,9 @@ class Client {
     if (fd_ >= 0) ::close(fd_);
   }
   int fd() const { return fd_; }
+  // From now on the bytes go through this TLS session (handshake done; the
+  // caller keeps it and frees it after the client).
+  void UseTls(SSL* ssl) { ssl_ = ssl; }
   void Close() {
     ::close(fd_);
     fd_ = -1;
@@ -63,7 +67,8 @@ class Client {
 
   bool Send(std::string_view s) {
     while (!s.empty()) {
-      ssize_t r = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      ssize_t r = ssl_ ? SSL_write(ssl_, s.data(), int(s.size()))
+                       : ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
       if (r <= 0) return false;
       s.remove_prefix(size_t(r));
     }
@@ -74,7 +79,7 @@ class Client {
   bool Fill(size_t n) {
     while (buf_.size() < n) {
       char tmp[65536];
-      ssize_t r = ::recv(fd_, tmp, sizeof(tmp), 0);
+      ssize_t r = ssl_ ? SSL_read(ssl_, tmp, int(sizeof(tmp))) : ::recv(fd_, tmp, sizeof(tmp), 0);
       if (r <= 0) return false;
       buf_.append(tmp, size_t(r));
     }
@@ -154,11 +159,13 @@ class Client {
   bool AtEof() {
     if (!buf_.empty()) return false;
     char c;
+    if (ssl_) return SSL_read(ssl_, &c, 1) <= 0;  // close_notify, or the socket's end
     return ::recv(fd_, &c, 1, 0) == 0;
   }
 
  private:
   int fd_ = -1;
+  SSL* ssl_ = nullptr;
   std::string buf_;
 };
 
