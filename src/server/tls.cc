@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <vector>
 
 namespace as {
@@ -342,19 +343,21 @@ Status TlsSendFile(ssl_st* ssl, int file_fd, uint64_t offset, size_t n) {
     return Status::OK();
   }
   // In user space: the bytes pass through a buffer on their way to be
-  // encrypted.
-  constexpr size_t kPiece = 256 << 10;
-  std::vector<uint8_t> buf(std::min(n, kPiece));
+  // encrypted. One per worker thread, kept: a buffer per call cost a
+  // zeroing, page faults and an munmap each time (perf: ~5% of a 64 MiB GET).
+  constexpr size_t kPiece = 128 << 10;
+  thread_local std::unique_ptr<uint8_t[]> buf;
+  if (!buf) buf.reset(new uint8_t[kPiece]);
   while (n > 0) {
-    size_t want = std::min(n, buf.size());
-    ssize_t r = ::pread(file_fd, buf.data(), want, off_t(offset));
+    size_t want = std::min(n, kPiece);
+    ssize_t r = ::pread(file_fd, buf.get(), want, off_t(offset));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
       return r < 0 ? Status::FromErrno("response body: reading a file", errno)
                    : Status::IOError("response body: the file ended before byte " +
                                      std::to_string(offset + n));
     }
-    AS_RETURN_IF_ERROR(WriteAll(ssl, buf.data(), size_t(r)));
+    AS_RETURN_IF_ERROR(WriteAll(ssl, buf.get(), size_t(r)));
     offset += uint64_t(r);
     n -= size_t(r);
   }
