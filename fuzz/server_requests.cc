@@ -25,8 +25,8 @@
 #include "artifact_store/store.h"
 #include "fuzz/fuzz.h"
 #include "s3/sigv4.h"
-#include "server/http_server.h"
-#include "server/metrics.h"
+#include "http/http_server.h"
+#include "http/metrics.h"
 #include "server/s3_api.h"
 
 namespace as::fuzz {

@@ -28,8 +28,9 @@ BELOW = {
               "s3client", "artifact_store"},
     "s3": {"base", "kernels", "hash"},
     "s3client": {"base", "kernels", "hash", "codec", "cbor", "crypto", "pack", "s3"},
-    "server": {"base", "kernels", "hash", "cbor", "s3", "artifact_store"},
-    "cli": {"base", "kernels", "hash", "cbor", "s3", "server", "artifact_store"},
+    "http": {"base"},
+    "server": {"base", "kernels", "hash", "cbor", "s3", "http", "artifact_store"},
+    "cli": {"base", "kernels", "hash", "cbor", "s3", "http", "server", "artifact_store"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([A-Za-z0-9_]+)/')
 

@@ -18,10 +18,10 @@
 
 #include "base/idle_pool.h"
 #include "cli/commands.h"
-#include "server/http_server.h"
-#include "server/metrics.h"
+#include "http/http_server.h"
+#include "http/metrics.h"
 #include "server/s3_api.h"
-#include "server/tls.h"
+#include "http/tls.h"
 
 namespace as::cli {
 

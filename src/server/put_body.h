@@ -20,7 +20,7 @@
 #include "s3/aws_chunked.h"
 #include "s3/checksum.h"
 #include "s3/sigv4.h"
-#include "server/http_server.h"
+#include "http/http_server.h"
 #include "server/object_attrs.h"
 
 namespace as {

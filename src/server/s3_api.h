@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "artifact_store/store.h"
-#include "server/http_server.h"
-#include "server/metrics.h"
+#include "http/http_server.h"
+#include "http/metrics.h"
 
 namespace as {
 

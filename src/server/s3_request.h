@@ -13,7 +13,7 @@
 #include "s3/sigv4.h"
 #include "s3/uri.h"
 #include "s3/xml.h"
-#include "server/http_server.h"
+#include "http/http_server.h"
 #include "server/object_attrs.h"
 
 namespace as {

@@ -6,7 +6,7 @@
 // socket: Asio's blocking reads poll without a timeout when the socket
 // reports EAGAIN, which would defeat the idle timeout. Writes are sendmsg
 // with MSG_NOSIGNAL, so a vanished client is an error, not SIGPIPE.
-#include "server/http_connection.h"
+#include "http/http_connection.h"
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -24,8 +24,8 @@
 #include <cstring>
 #include <limits>
 
-#include "server/http_response.h"
-#include "server/metrics.h"
+#include "http/http_response.h"
+#include "http/metrics.h"
 
 namespace as::http_internal {
 

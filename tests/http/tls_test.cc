@@ -21,9 +21,9 @@
 #include <string>
 #include <thread>
 
-#include "server/http_server.h"
-#include "server/metrics.h"
-#include "server/tls.h"
+#include "http/http_server.h"
+#include "http/metrics.h"
+#include "http/tls.h"
 #include "http_test_client.h"
 #include "test_util.h"
 

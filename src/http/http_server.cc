@@ -1,6 +1,6 @@
 // Listening, accepting, the worker pool and graceful shutdown. What happens
 // on a connection is in http_connection.cc.
-#include "server/http_server.h"
+#include "http/http_server.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -23,9 +23,9 @@
 #include <thread>
 #include <unordered_set>
 
-#include "server/http_connection.h"
-#include "server/metrics.h"
-#include "server/tls.h"
+#include "http/http_connection.h"
+#include "http/metrics.h"
+#include "http/tls.h"
 
 namespace as {
 

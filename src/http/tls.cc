@@ -1,4 +1,4 @@
-#include "server/tls.h"
+#include "http/tls.h"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,7 +1,7 @@
 // The response half of a connection: head serialization, Content-Length,
 // chunked and close-delimited bodies, and what happens when a handler stops
 // early.
-#include "server/http_response.h"
+#include "http/http_response.h"
 
 #include <poll.h>
 #include <sys/sendfile.h>
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "base/bytes.h"
-#include "server/tls.h"
+#include "http/tls.h"
 
 namespace as::http_internal {
 

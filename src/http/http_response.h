@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "base/status.h"
-#include "server/http_server.h"
-#include "server/splice_batch.h"
+#include "http/http_server.h"
+#include "http/splice_batch.h"
 
 struct ssl_st;
 

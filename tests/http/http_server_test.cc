@@ -1,8 +1,8 @@
 // The HTTP server against a raw socket client written here, so every byte on
 // the wire is the test's choice: keep-alive, chunked and Content-Length
 // uploads, 100-continue, streamed and truncated responses, limits, shutdown.
-#include "server/http_server.h"
-#include "server/splice_batch.h"
+#include "http/http_server.h"
+#include "http/splice_batch.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -22,7 +22,7 @@
 
 #include "hash/blake3.h"
 #include "http_test_client.h"
-#include "server/metrics.h"
+#include "http/metrics.h"
 
 namespace as {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/metrics.h"
+#include "http/metrics.h"
 
 #include <charconv>
 #include <cmath>

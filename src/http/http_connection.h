@@ -16,8 +16,8 @@
 #include <string>
 
 #include "base/status.h"
-#include "server/http_response.h"
-#include "server/http_server.h"
+#include "http/http_response.h"
+#include "http/http_server.h"
 
 namespace as::http_internal {
 

@@ -1,6 +1,6 @@
 // The metrics registry renders valid Prometheus text (format 0.0.4) and
 // counts correctly when many threads record at once.
-#include "server/metrics.h"
+#include "http/metrics.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "server/splice_batch.h"
+#include "http/splice_batch.h"
 
 #include <fcntl.h>
 #include <unistd.h>
