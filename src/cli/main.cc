@@ -249,7 +249,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
   c_serve->add_option("--ready-file", serve.ready_file,
-                      "Write the server's URL to this file once it listens (for scripts)");
+                      "Write the server's URLs to this file once it listens, one a line in "
+                      "--listen order (for scripts)");
   c_serve->add_option("--gc-interval", serve.gc_interval,
                       "Seconds between background gc runs (0 = never); gc also aborts "
                       "multipart uploads older than a day")

@@ -226,3 +226,33 @@ test_tls_kernel_tls_sends_large_gets_when_the_kernel_has_it() {
   [ "$after" -gt "$before" ] || fail "/proc/net/tls_stat counted no kernel TLS sessions"
   echo "    kernel TLS sessions: $before -> $after"
 }
+
+# What an operator gets wrong is an error at start that names the file (or
+# the option), before the store is opened: exit status 1, nothing served,
+# no store created.
+test_tls_mistakes_are_errors_at_start_naming_the_file() {
+  tls_once
+  tls_cert one
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other \
+    -keyout "$TMP/tls/other.key" -out "$TMP/tls/other.pem" 2>/dev/null
+  echo "not a certificate" >"$TMP/tls/junk.pem"
+  local -a cases=(
+    "--listen https://127.0.0.1:0 --tls-cert $TMP/tls/missing.pem --tls-key $TMP/tls/key.pem|missing.pem: No such file"
+    "--listen https://127.0.0.1:0 --tls-cert $TMP/tls/cert.pem --tls-key $TMP/tls/other.key|other.key does not match the certificate in $TMP/tls/cert.pem"
+    "--listen https://127.0.0.1:0 --tls-cert $TMP/tls/junk.pem --tls-key $TMP/tls/key.pem|junk.pem: no PEM certificate"
+    "--listen https://127.0.0.1:0|needs --tls-cert FILE and --tls-key FILE"
+    "--listen 127.0.0.1:0 --tls-cert $TMP/tls/cert.pem --tls-key $TMP/tls/key.pem|no https:// listener"
+    "--listen ftp://127.0.0.1:0|must be http:// or https://"
+  )
+  local c args want rc
+  for c in "${cases[@]}"; do
+    args=${c%%|*} want=${c#*|}
+    rc=0
+    # shellcheck disable=SC2086  # args: options, word-split
+    timeout 20 "$AS_BIN" -s "$TMP/never" serve $args >"$TMP/out" 2>"$TMP/err" || rc=$?
+    [ "$rc" = 1 ] || fail "serve $args: exit status $rc (want 1): $(cat "$TMP/err")"
+    expect_in "$(cat "$TMP/err")" "$want"
+    [ ! -e "$TMP/never" ] || fail "serve $args created the store before refusing"
+    echo "    serve $args: $(head -1 "$TMP/err")"
+  done
+}
