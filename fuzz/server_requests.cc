@@ -127,7 +127,7 @@ Fixture* Setup() {
   if (!a.ok() || !b.ok()) FuzzFail("keys");
   f->alice = {a->id, a->secret, "us-east-1"};
   f->bob = {b->id, b->secret, "us-east-1"};
-  f->api = std::make_unique<S3Api>(f->store.get(), &f->metrics);
+  f->api = std::make_unique<S3Api>(f->store.get());
   HttpServerOptions ho;
   ho.listen = "127.0.0.1:0";
   ho.threads = 4;

@@ -14,7 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nasm clang-format
   libboost-dev libpugixml-dev
-  awscli rclone s3cmd python3-boto3 restic curl wrk nginx-light
+  awscli rclone s3cmd python3-boto3 restic curl wrk nginx-light skopeo
 )
 if [ "${1:-}" = fuzz ]; then PACKAGES+=(clang); fi
 

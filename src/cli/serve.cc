@@ -20,6 +20,8 @@
 #include "cli/commands.h"
 #include "http/http_server.h"
 #include "http/metrics.h"
+#include "server/oci_api.h"
+#include "server/router.h"
 #include "server/s3_api.h"
 #include "http/tls.h"
 
@@ -249,16 +251,18 @@ int CmdServe(const Globals& g, const ServeArgs& a) {
   S3ApiOptions api_options;
   api_options.region = a.region;
   api_options.domains = a.domains;
-  S3Api api(store->get(), &metrics, api_options);
+  S3Api api(store->get(), api_options);
   S3Api::AddStoreGauges(store->get(), &metrics);
   HttpServerOptions ho;
   ho.listeners = std::move(*listeners);
   ho.tls_handshake_timeout_seconds = a.tls_handshake_timeout;
   ho.threads = a.threads;
   ho.pollers = a.pollers;
+  OciApi oci(store->get());
+  Router router(store->get(), &metrics, &api, &oci);
   auto server = HttpServer::Start(
-      ho, [&api](const HttpRequest& req, RequestBody& body, ResponseWriter& w) {
-        api.Handle(req, body, w);
+      ho, [&router](const HttpRequest& req, RequestBody& body, ResponseWriter& w) {
+        router.Handle(req, body, w);
       },
       &metrics);
   if (!server.ok()) return Fail(server.status());

@@ -441,21 +441,11 @@ s3::S3Error ServerError(const Status& s) {
 
 // ---- S3Api ------------------------------------------------------------------
 
-S3Api::S3Api(Store* store, Metrics* metrics, S3ApiOptions options)
-    : store_(store), metrics_(metrics), options_(std::move(options)) {}
+S3Api::S3Api(Store* store, S3ApiOptions options)
+    : store_(store), options_(std::move(options)), keys_(store) {}
 
-Result<std::shared_ptr<const AccessKey>> S3Api::FindKey(const std::string& id) {
-  {
-    std::lock_guard<std::mutex> l(keys_mu_);
-    auto it = keys_.find(id);
-    if (it != keys_.end()) return it->second;
-  }
-  AS_ASSIGN_OR_RETURN(auto k, store_->FindAccessKey(id));
-  if (!k) return std::shared_ptr<const AccessKey>();
-  auto found = std::make_shared<const AccessKey>(std::move(*k));
-  std::lock_guard<std::mutex> l(keys_mu_);
-  keys_.emplace(id, found);
-  return found;
+bool S3Api::VirtualHosted(const HttpRequest& req) const {
+  return VirtualHostBucket(req, options_.domains).has_value();
 }
 
 void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w) {
@@ -467,18 +457,6 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
   auto path = s3::UriDecode(t.path);
   if (!path.ok()) return r.Error(path.error());
   r.path = std::move(path).value();
-  if (req.method == "GET" && r.path == "/healthz") {
-    // What a load balancer asks: can this server serve? Its metadata and
-    // its packs must answer (one query, one HEAD).
-    w.SetOperation("Health");
-    Status h = store_->CheckHealth();
-    if (!h.ok()) return w.Send(503, "unavailable: " + h.ToString() + "\n", "text/plain").IgnoreError();
-    return w.Send(200, "ok\n", "text/plain").IgnoreError();
-  }
-  if (req.method == "GET" && r.path == "/metrics" && metrics_) {
-    w.SetOperation("Metrics");
-    return w.Send(200, metrics_->Render(), Metrics::kContentType).IgnoreError();
-  }
   auto query = s3::ParseQuery(t.query);
   if (!query.ok()) return r.Error(query.error());
   r.query = std::move(query).value();
@@ -492,7 +470,7 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
     w.SetOperation("AuthFailed");
     return r.Error(auth.error());
   }
-  auto key = FindKey(auth->access_key_id);
+  auto key = keys_.Find(auth->access_key_id);
   if (!key.ok()) return r.Error(ServerError(key.status()));
   if (!*key) {
     w.SetOperation("AuthFailed");
@@ -502,7 +480,7 @@ void S3Api::Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w)
   {
     thread_local std::string id;  // reused: no allocation per request
     id.assign(auth->access_key_id).append("/").append(auth->scope);
-    std::lock_guard<std::mutex> l(keys_mu_);
+    std::lock_guard<std::mutex> l(signing_mu_);
     auto it = signing_keys_.find(id);
     if (it == signing_keys_.end()) {
       if (signing_keys_.size() > 10000) signing_keys_.clear();

@@ -1,9 +1,8 @@
-// The HTTP API of the server: S3 (path-style: /bucket/key) and the
-// content-addressed API (/v1/blobs/<digest>, /v1/manifests/<digest>), plus
-// /healthz and /metrics. Every S3 and /v1 request is authenticated with
-// AWS Signature V4 against the tenants' access keys; the key's tenant scopes
-// everything the request can see. /healthz and /metrics carry no tenant data
-// and answer without credentials (so load balancers and Prometheus can ask).
+// The S3 API of the server (path-style: /bucket/key, and virtual-hosted)
+// and the content-addressed API (/v1/blobs/<digest>, /v1/manifests/<digest>);
+// router.h gives it every request that is not /healthz, /metrics or OCI's
+// /v2. Every request is authenticated with AWS Signature V4 against the
+// tenants' access keys; the key's tenant scopes everything it can see.
 #pragma once
 
 #include <array>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "artifact_store/store.h"
+#include "server/access_keys.h"
 #include "http/http_server.h"
 #include "http/metrics.h"
 
@@ -31,22 +31,20 @@ struct S3ApiOptions {
 
 class S3Api {
  public:
-  S3Api(Store* store, Metrics* metrics, S3ApiOptions options = {});
-  // The HttpServer handler.
+  explicit S3Api(Store* store, S3ApiOptions options = {});
+  // The handler of every request the router (router.h) gives it.
   void Handle(const HttpRequest& req, RequestBody& body, ResponseWriter& w);
+  // The request names its bucket in its Host (a --domain): S3's whatever
+  // its path.
+  bool VirtualHosted(const HttpRequest& req) const;
   // Adds the store's figures (dedup and compression ratios, bytes) to metrics.
   static void AddStoreGauges(Store* store, Metrics* metrics);
 
  private:
-  // Null when there is no such key. Shared, not copied: every request asks.
-  Result<std::shared_ptr<const AccessKey>> FindKey(const std::string& id);
-
   Store* store_;
-  Metrics* metrics_;
   S3ApiOptions options_;
-  std::mutex keys_mu_;
-  // Found keys (immutable once made).
-  std::unordered_map<std::string, std::shared_ptr<const AccessKey>> keys_;
+  AccessKeys keys_;
+  std::mutex signing_mu_;
   // Signing keys by "<key id>/<scope>": deriving one is four HMACs, and a
   // client signs with the same one all day. Cleared when it grows large.
   std::unordered_map<std::string, std::array<uint8_t, 32>> signing_keys_;

@@ -42,7 +42,7 @@ class S3ApiTest : public ::testing::Test {
     bob_ = {b->id, b->secret, "us-east-1"};
     S3ApiOptions api_options;
     api_options.domains = {"s3.test"};  // virtual-hosted style, when a test sends that Host
-    api_ = std::make_unique<S3Api>(store_.get(), &metrics_, api_options);
+    api_ = std::make_unique<S3Api>(store_.get(), api_options);
     HttpServerOptions ho;
     ho.listen = "127.0.0.1:0";
     ho.threads = 4;
