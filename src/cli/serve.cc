@@ -164,6 +164,11 @@ class BackgroundGc {
  private:
   void RunOnce() {
     auto r = store_->Gc(GcOptions{});
+    // What the run held (its key tables, the metadata writer's larger page
+    // cache while it swept: SqliteMetadata::kGcWriterCacheKib) is freed in
+    // small blocks that glibc keeps in its arenas unless asked: give them
+    // back, so that a server's memory after a gc is what it was before.
+    malloc_trim(0);
     if (!r.ok() && r.status().code() == Code::kBusy) {
       totals_->skipped++;  // another server's run: it does the work
       return;

@@ -796,6 +796,12 @@ Status SqliteMetadata::CommitPuts(const SealedPack& shared, const std::vector<co
 Result<int64_t> SqliteMetadata::BeginGc() {
   WriteLock l(this);
   if (gc_running_) return Status::Busy("gc is already running on " + db_->path());
+  // gc's batches of dooms and deletes land all over the chunk table and its
+  // chunks_pack index: with the default 2 MB of cache the writer spilled
+  // each dirty page to the WAL many times within one transaction. A cache
+  // that holds a batch's pages writes each once per commit. Given back at
+  // EndGc (puts keep the small cache: serve's memory budget).
+  AS_RETURN_IF_ERROR(db_->Exec("PRAGMA cache_size=-" + std::to_string(kGcWriterCacheKib)));
   gc_running_ = true;
   return ++gc_token_;
 }
@@ -803,6 +809,7 @@ Result<int64_t> SqliteMetadata::BeginGc() {
 void SqliteMetadata::EndGc() {
   WriteLock l(this);
   gc_running_ = false;
+  db_->Exec("PRAGMA cache_size=-2000").IgnoreError();  // SQLite's default, 2 MB
 }
 
 Result<int64_t> SqliteMetadata::GcEpoch() {

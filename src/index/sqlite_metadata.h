@@ -26,6 +26,10 @@ inline constexpr int kMetadataSchemaVersion = 7;
 
 class SqliteMetadata final : public Metadata {
  public:
+  // The writer's page cache while gc runs (BeginGc to EndGc), in KiB: the
+  // pages a sweep batch dirties, each then written once per commit.
+  static constexpr int64_t kGcWriterCacheKib = 64 << 10;
+
   static Result<std::unique_ptr<SqliteMetadata>> Open(const std::string& path, bool create);
 
   std::string Describe() const override;

@@ -25,8 +25,10 @@ tls_cert() {
 
 # tls_serve: the test server with a plain listener ($ENDPOINT) and a TLS one
 # ($TLS_ENDPOINT, certificate CN=one), virtual-hosted-style buckets under
-# s3.test.
+# s3.test, and a bucket "tls" made over TLS.
 tls_serve() {
+  need_client aws
+  tls_once
   tls_cert one
   SERVE_ARGS="--listen https://127.0.0.1:0 --tls-cert $TMP/tls/cert.pem --tls-key $TMP/tls/key.pem --domain s3.test" \
     start_server
@@ -36,6 +38,7 @@ tls_serve() {
     *) fail "no https:// URL on the ready file's second line: $(cat "$TMP/ready")"; return 1 ;;
   esac
   CA=$TMP/tls/cert.pem
+  tls_aws s3 mb s3://tls >/dev/null
 }
 
 tls_aws() { "$AWS" --endpoint-url "$TLS_ENDPOINT" --ca-bundle "$CA" "$@"; }
@@ -51,10 +54,7 @@ tls_metric() {
 }
 
 test_tls_awscli_rclone_boto3_curl_and_refusals() {
-  need_client aws
-  tls_once
   tls_serve
-  tls_aws s3 mb s3://tls >/dev/null
   # Multipart both ways (awscli: 8 MiB parts), a range, a presigned URL.
   rand_file "$TMP/big" $((20 << 20)) tls-big
   tls_aws s3 cp --only-show-errors "$TMP/big" s3://tls/big
@@ -146,10 +146,7 @@ EOF
 # session; new connections get the new certificate. A broken pair on SIGHUP
 # is refused, logged, and the one in use stays.
 test_tls_sighup_reloads_the_certificate_while_a_download_runs() {
-  need_client aws
-  tls_once
   tls_serve
-  tls_aws s3 mb s3://tls >/dev/null
   rand_file "$TMP/big" $((200 << 20)) tls-reload
   aws_at "$ENDPOINT" s3 cp --only-show-errors "$TMP/big" s3://tls/big
   expect_in "$(tls_subject)" "CN = one"
@@ -192,7 +189,6 @@ test_tls_2gib_object_round_trip_in_bounded_memory() {
   free=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
   [ "$free" -gt $((7 << 20)) ] || skip "needs 7 GiB free in $TMP for a 2 GiB round trip (has $((free >> 20)) GiB)"
   tls_serve
-  tls_aws s3 mb s3://tls >/dev/null
   rand_file "$TMP/huge" $((2 << 30)) tls-huge
   tls_aws s3 cp --only-show-errors "$TMP/huge" s3://tls/huge
   tls_aws s3 cp --only-show-errors s3://tls/huge "$TMP/huge.got"
@@ -213,7 +209,6 @@ test_tls_kernel_tls_sends_large_gets_when_the_kernel_has_it() {
   [ -r /proc/net/tls_stat ] ||
     skip "kernel TLS: this kernel has no tls module loaded (/proc/net/tls_stat absent; \`modprobe tls\` as root loads it): the userspace path served the other TLS tests"
   tls_serve
-  tls_aws s3 mb s3://tls >/dev/null
   rand_file "$TMP/big" $((64 << 20)) tls-ktls
   aws_at "$ENDPOINT" s3 cp --only-show-errors "$TMP/big" s3://tls/big
   local before after
