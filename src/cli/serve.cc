@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -47,12 +48,12 @@ Status WriteReadyFile(const std::string& path, const std::vector<std::string>& u
 // --listen's addresses, each plain or TLS; *tls: the certificate they share.
 Result<std::vector<HttpListener>> Listeners(const ServeArgs& a, std::shared_ptr<TlsContext>* tls) {
   std::vector<HttpListener> out;
-  bool want_tls = false;
+  std::vector<bool> secure;  // by listener: https://
   for (const std::string& l : a.listen) {
     HttpListener h;
-    if (l.rfind("https://", 0) == 0) {
+    secure.push_back(l.rfind("https://", 0) == 0);
+    if (secure.back()) {
       h.address = l.substr(8);
-      want_tls = true;
     } else if (l.rfind("http://", 0) == 0) {
       h.address = l.substr(7);
     } else if (l.find("://") != std::string::npos) {
@@ -64,6 +65,7 @@ Result<std::vector<HttpListener>> Listeners(const ServeArgs& a, std::shared_ptr<
     out.push_back(std::move(h));
   }
   if (out.empty()) return Status::InvalidArgument("--listen: no address");
+  const bool want_tls = std::find(secure.begin(), secure.end(), true) != secure.end();
   const bool files = !a.tls_cert.empty() || !a.tls_key.empty();
   if (want_tls && (a.tls_cert.empty() || a.tls_key.empty())) {
     return Status::InvalidArgument(
@@ -76,8 +78,8 @@ Result<std::vector<HttpListener>> Listeners(const ServeArgs& a, std::shared_ptr<
   }
   if (want_tls) {
     AS_ASSIGN_OR_RETURN(*tls, TlsContext::Load(a.tls_cert, a.tls_key));
-    for (size_t i = 0; i < a.listen.size(); i++) {
-      if (a.listen[i].rfind("https://", 0) == 0) out[i].tls = *tls;
+    for (size_t i = 0; i < out.size(); i++) {
+      if (secure[i]) out[i].tls = *tls;
     }
   }
   return out;

@@ -99,6 +99,16 @@ struct HttpServer::Impl {
   }
 
   static int64_t Now() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+  // `seconds` in the ticks of Now().
+  static int64_t Ticks(int seconds) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+               std::chrono::seconds(seconds))
+        .count();
+  }
+  bool AnyTls() const {
+    return std::any_of(listeners.begin(), listeners.end(),
+                       [](const auto& li) { return li->tls != nullptr; });
+  }
   // Hands an idle connection back to the epoll set; false if that failed.
   bool Arm(Link* l, int op, uint32_t events = EPOLLIN) {
     l->idle_since.store(Now());
@@ -252,10 +262,7 @@ void HttpServer::Impl::AcceptSome(Listener* li) {
     if (l->tls) {
       // The handshake's clock starts now: a client that connects and says
       // nothing is cut as one that stops halfway.
-      l->handshake_deadline =
-          Now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                      std::chrono::seconds(shared.options.tls_handshake_timeout_seconds))
-                      .count();
+      l->handshake_deadline = Now() + Ticks(shared.options.tls_handshake_timeout_seconds);
       l->handshaking.store(true);
     }
     // Before the sweeper can see it: a link that looked idle since tick 0
@@ -381,11 +388,8 @@ void HttpServer::Impl::WorkerLoop(http_internal::Conn* conn) {
 }
 
 void HttpServer::Impl::SweepLoop() {
-  int64_t idle = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                     std::chrono::seconds(shared.options.idle_timeout_seconds))
-                     .count();
-  const bool any_tls = std::any_of(listeners.begin(), listeners.end(),
-                                   [](const auto& li) { return li->tls != nullptr; });
+  const int64_t idle = Ticks(shared.options.idle_timeout_seconds);
+  const bool any_tls = AnyTls();
   auto period = std::chrono::milliseconds(
       std::clamp(shared.options.idle_timeout_seconds * 1000 / 4, 50, 1000));
   std::unique_lock lock(sweep_mu);
@@ -460,8 +464,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
   if (::epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, impl->stop_fd, &ev) != 0) {
     return Status::FromErrno("epoll_ctl(eventfd)", errno);
   }
-  if (metrics && std::any_of(impl->listeners.begin(), impl->listeners.end(),
-                             [](const auto& li) { return li->tls != nullptr; })) {
+  if (metrics && impl->AnyTls()) {
     metrics->AddGaugeSource([c = impl->tls_counts](std::string* out) {
       Metrics::AppendCounter(out, "as_tls_connections_kernel_total",
                              "TLS connections whose responses the kernel encrypts (kTLS: "

@@ -50,8 +50,12 @@ std::string Time(const ASN1_TIME* t) {
 }
 
 // A passphrase-protected key would otherwise make OpenSSL prompt on the
-// terminal: refuse, so that Load says so.
-int NoPassphrase(char*, int, int, void*) { return -1; }
+// terminal: refuse, noting that one was asked for (*asked, when given), so
+// that Load can say so.
+int NoPassphrase(char*, int, int, void* asked) {
+  if (asked) *static_cast<bool*>(asked) = true;
+  return -1;
+}
 
 // Opens `path` for reading, or says why not, naming it and what it is for.
 Result<std::unique_ptr<BIO, decltype(&BIO_free)>> OpenPem(const std::string& path,
@@ -113,13 +117,12 @@ Result<Built> Build(const std::string& cert_file, const std::string& key_file) {
                                    Time(X509_get0_notBefore(leaf.get())));
   }
   AS_ASSIGN_OR_RETURN(auto kb, OpenPem(key_file, "key"));
+  bool passphrase_asked = false;
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
-      PEM_read_bio_PrivateKey(kb.get(), nullptr, NoPassphrase, nullptr), EVP_PKEY_free);
+      PEM_read_bio_PrivateKey(kb.get(), nullptr, NoPassphrase, &passphrase_asked), EVP_PKEY_free);
   if (!key) {
     std::string why = TakeSslError();
-    if (why.find("bad decrypt") != std::string::npos || why.find("passphrase") != std::string::npos ||
-        why.find("interrupted or cancelled") != std::string::npos ||
-        why.find("problems getting password") != std::string::npos) {
+    if (passphrase_asked) {
       return Status::InvalidArgument("TLS key " + key_file +
                                      ": the key is protected by a passphrase; give the server "
                                      "an unencrypted key (openssl pkey -in KEY -out KEY.plain)");
@@ -143,7 +146,6 @@ Result<Built> Build(const std::string& cert_file, const std::string& key_file) {
   // An idle keep-alive connection keeps no record buffers (~34 KiB each).
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_alpn_select_cb(c, SelectAlpn, nullptr);
-  SSL_CTX_set_default_passwd_cb(c, NoPassphrase);
   if (SSL_CTX_use_certificate(c, leaf.get()) != 1) {
     return Status::InvalidArgument("TLS certificate " + cert_file + ": " + TakeSslError());
   }

@@ -116,6 +116,18 @@ class MetadataContractTest : public ::testing::TestWithParam<std::string> {
     return out;
   }
 
+  // Two puts: nine chunks in this test's tenant and four in tenant "other"
+  // (another domain, *other_domain), so that key order spans domains.
+  void PutInTwoTenants(uint32_t* other_domain = nullptr) {
+    auto other = m_->TenantDomain("other", true);
+    ASSERT_TRUE(other.ok()) << other.status().ToString();
+    if (other_domain) *other_domain = *other;
+    ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 9, "b", "k1", 1)).ok());
+    PutCommit p2 = Put(*other, 200, 4, "b", "k2", 2);
+    p2.name->tenant = "other";
+    ASSERT_TRUE(m_->CommitPut(p2).ok());
+  }
+
   // Totals() must always equal the totals the listings add up, and what a
   // scan of the tables counts (the counters kept by triggers, on both back
   // ends, against the query Totals() ran before them).
@@ -627,20 +639,11 @@ TEST_P(MetadataContractTest, DoomedRowsAreKeptByTheCommitsThatReferenceThem) {
   m_->EndGc();
 }
 
-// gc sweeps in batches: ForEachDoomedAfter pages through one table's doomed
-// rows in key order (domain, then digest), each page after the last key of
-// the one before, and commits between pages change nothing of what the next
-// pages give (rows swept or kept are simply not there any more).
 // gc's key-order doom reads the chunk table a page at a time, with its
 // commits between the pages: every row once, in key order, whatever it
 // commits meanwhile.
 TEST_P(MetadataContractTest, ChunkRowsPageInKeyOrderAcrossCommits) {
-  auto other = m_->TenantDomain("other", true);
-  ASSERT_TRUE(other.ok()) << other.status().ToString();
-  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 9, "b", "k1", 1)).ok());
-  PutCommit p2 = Put(*other, 200, 4, "b", "k2", 2);
-  p2.name->tenant = "other";
-  ASSERT_TRUE(m_->CommitPut(p2).ok());
+  ASSERT_NO_FATAL_FAILURE(PutInTwoTenants());
   std::vector<std::string> want;
   ASSERT_TRUE(m_->ForEachChunk([&](const ChunkKey& k, const Location&) {
     want.push_back(KeyBytes(k));
@@ -674,13 +677,13 @@ TEST_P(MetadataContractTest, ChunkRowsPageInKeyOrderAcrossCommits) {
   m_->EndGc();
 }
 
+// gc sweeps in batches: ForEachDoomedAfter pages through one table's doomed
+// rows in key order (domain, then digest), each page after the last key of
+// the one before, and commits between pages change nothing of what the next
+// pages give (rows swept or kept are simply not there any more).
 TEST_P(MetadataContractTest, DoomedRowsPageInKeyOrderAcrossCommits) {
-  auto other = m_->TenantDomain("other", true);
-  ASSERT_TRUE(other.ok()) << other.status().ToString();
-  ASSERT_TRUE(m_->CommitPut(Put(domain_, 100, 9, "b", "k1", 1)).ok());
-  PutCommit p2 = Put(*other, 200, 4, "b", "k2", 2);
-  p2.name->tenant = "other";
-  ASSERT_TRUE(m_->CommitPut(p2).ok());
+  uint32_t other = 0;
+  ASSERT_NO_FATAL_FAILURE(PutInTwoTenants(&other));
   std::map<int64_t, uint32_t> packs;  // id -> domain
   {
     auto l = m_->ListPacks();
@@ -697,7 +700,7 @@ TEST_P(MetadataContractTest, DoomedRowsPageInKeyOrderAcrossCommits) {
   ASSERT_TRUE(token.ok()) << token.status().ToString();
   std::vector<std::pair<ChunkKey, int64_t>> chunks, manifests;
   for (uint64_t i = 100; i < 109; i++) chunks.push_back({ChunkKey{domain_, D(i)}, pack_of(domain_)});
-  for (uint64_t i = 200; i < 204; i++) chunks.push_back({ChunkKey{*other, D(i)}, pack_of(*other)});
+  for (uint64_t i = 200; i < 204; i++) chunks.push_back({ChunkKey{other, D(i)}, pack_of(other)});
   manifests.push_back({ChunkKey{domain_, D(1)}, pack_of(domain_)});
   int64_t epoch = 0;
   ASSERT_TRUE(m_->Doom(*token, chunks, manifests, &epoch).ok());
